@@ -1,0 +1,113 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { StackError } from '../../lib/errors';
+
+// Versions of the native stack; bump here and nowhere else.
+export const KAFKA_VERSION = '3.9.2';
+export const APICURIO_VERSION = '3.0.9';
+export const FERRETDB_VERSION = '1.24.2';
+
+const here = __dirname;
+
+function has(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+export function requireTool(cmd: string, how: string): void {
+  if (!has(cmd)) throw new StackError(`missing prerequisite: ${cmd} is not on PATH; ${how}`);
+}
+
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; what: string }): string {
+  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) {
+    const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
+    throw new StackError(`${opts.what} failed (${cmd} ${args.join(' ')}):\n${tail}`);
+  }
+  return r.stdout;
+}
+
+/** Kafka broker + kafka-tools jars from Maven Central into <cache>/kafka-<v>/lib. */
+export function ensureKafka(cacheDir: string, log: (m: string) => void): string {
+  const libDir = path.join(cacheDir, `kafka-${KAFKA_VERSION}`, 'lib');
+  const marker = path.join(libDir, '.complete');
+  if (fs.existsSync(marker)) return libDir;
+  requireTool('java', 'install a JDK 17+ (Debian: apt-get install -y openjdk-17-jre-headless)');
+  requireTool('mvn', 'install Apache Maven (Debian: apt-get install -y maven)');
+  log(`installing Apache Kafka ${KAFKA_VERSION} jars from Maven Central into ${libDir}`);
+  fs.mkdirSync(libDir, { recursive: true });
+  run('mvn', ['-q', '-B', '-Dstyle.color=never', '-f', path.join(here, 'kafka-pom.xml'), `-Dkafka.version=${KAFKA_VERSION}`, 'dependency:copy-dependencies', `-DoutputDirectory=${libDir}`, '-DincludeScope=runtime'], {
+    what: 'downloading Kafka jars',
+  });
+  fs.writeFileSync(marker, new Date().toISOString());
+  return libDir;
+}
+
+/** Apicurio Registry's Quarkus distribution (tar.gz, classifier "all") from Maven Central. */
+export function ensureApicurio(cacheDir: string, log: (m: string) => void): string {
+  const dir = path.join(cacheDir, `apicurio-registry-${APICURIO_VERSION}`);
+  const jar = path.join(dir, `apicurio-registry-app-${APICURIO_VERSION}-runner.jar`);
+  if (fs.existsSync(jar)) return jar;
+  requireTool('java', 'install a JDK 17+ (Debian: apt-get install -y openjdk-17-jre-headless)');
+  requireTool('mvn', 'install Apache Maven (Debian: apt-get install -y maven)');
+  log(`installing Apicurio Registry ${APICURIO_VERSION} from Maven Central into ${dir}`);
+  const artifact = `io.apicurio:apicurio-registry-app:${APICURIO_VERSION}:tar.gz:all`;
+  const dl = `${dir}.download`;
+  run('mvn', ['-q', '-B', '-Dstyle.color=never', 'dependency:copy', `-Dartifact=${artifact}`, `-DoutputDirectory=${dl}`], { what: 'downloading Apicurio Registry' });
+  const tgz = path.join(dl, `apicurio-registry-app-${APICURIO_VERSION}-all.tar.gz`);
+  const tmp = `${dir}.tmp`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  run('tar', ['xzf', tgz, '-C', tmp], { what: 'unpacking Apicurio Registry' });
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(tmp, dir);
+  fs.rmSync(dl, { recursive: true, force: true });
+  return jar;
+}
+
+/**
+ * FerretDB v1 built from the Go module proxy. `go install …@v1.24.2` is refused here
+ * (the proxy answers 403 to the module's version list that go install reads for
+ * deprecation notices) and a build outside FerretDB's own module panics on a missing
+ * build/version/version.txt, so: download the exact module, add version.txt, build it.
+ */
+export function ensureFerretDb(cacheDir: string, log: (m: string) => void): string {
+  const bin = path.join(cacheDir, `ferretdb-${FERRETDB_VERSION}`, 'ferretdb');
+  if (fs.existsSync(bin)) return bin;
+  requireTool('go', 'install Go 1.22+ (https://go.dev/dl or Debian: apt-get install -y golang)');
+  log(`building FerretDB v${FERRETDB_VERSION} from the Go module proxy (takes a few minutes the first time)`);
+  const modInfo = JSON.parse(run('go', ['mod', 'download', '-json', `github.com/FerretDB/FerretDB@v${FERRETDB_VERSION}`], { cwd: os.tmpdir(), what: 'downloading FerretDB' })) as { Dir: string };
+  const src = path.join(cacheDir, `ferretdb-${FERRETDB_VERSION}`, 'src');
+  fs.rmSync(src, { recursive: true, force: true });
+  fs.cpSync(modInfo.Dir, src, { recursive: true });
+  execFileSync('chmod', ['-R', 'u+w', src]);
+  fs.writeFileSync(path.join(src, 'build/version/version.txt'), `v${FERRETDB_VERSION}\n`);
+  run('go', ['build', '-o', bin, './cmd/ferretdb'], { cwd: src, env: { ...process.env, CGO_ENABLED: '0' }, what: 'building FerretDB' });
+  fs.rmSync(src, { recursive: true, force: true });
+  return bin;
+}
+
+/** PostgreSQL server binaries: the newest /usr/lib/postgresql/<v>/bin, installed from Debian when missing. */
+export function ensurePostgres(log: (m: string) => void): string {
+  const found = findPgBin();
+  if (found) return found;
+  if (!has('apt-get')) throw new StackError('missing prerequisite: PostgreSQL server binaries (initdb, postgres) not found and apt-get is not available; install PostgreSQL 15+ server');
+  if (process.getuid?.() !== 0) throw new StackError('missing prerequisite: PostgreSQL server binaries not found; run: sudo apt-get update && sudo apt-get install -y postgresql');
+  log('installing PostgreSQL from Debian packages (apt-get install -y postgresql)');
+  run('apt-get', ['update', '-qq'], { what: 'apt-get update' });
+  run('apt-get', ['install', '-y', '-qq', 'postgresql'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, what: 'apt-get install postgresql' });
+  const bin = findPgBin();
+  if (!bin) throw new StackError('PostgreSQL was installed but no /usr/lib/postgresql/<version>/bin/initdb was found');
+  return bin;
+}
+
+function findPgBin(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (!fs.existsSync(root)) return undefined;
+  const versions = fs
+    .readdirSync(root)
+    .filter((v) => fs.existsSync(path.join(root, v, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] ? path.join(root, versions[0], 'bin') : undefined;
+}

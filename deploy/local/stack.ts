@@ -1,0 +1,164 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig, type Config } from '../../lib/config';
+import { AppError, StackError } from '../../lib/errors';
+import { portOpen } from './probes';
+import { SERVICES, ensureDatabases, logFile, projectionsDatabase, type Paths, type Service } from './services';
+
+/**
+ * The native local stack: `up` installs what is missing and starts what does not
+ * already answer; `down` stops only what `up` started (recorded pids); `status` tells what answers.
+ */
+
+type State = 'answering' | 'down' | 'taken';
+
+const say = (m: string): void => void process.stdout.write(`${m}\n`);
+
+export function stackPaths(config: Config): Paths {
+  return { root: path.resolve(config.stack.dir), cache: path.resolve(config.stack.cacheDir) };
+}
+
+const pidFile = (paths: Paths, s: Service): string => path.join(paths.root, 'run', `${s.name}.pid`);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function recordedPid(paths: Paths, s: Service): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(pidFile(paths, s), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function stateOf(config: Config, s: Service): Promise<State> {
+  try {
+    await s.probe(config);
+    return 'answering';
+  } catch {
+    const { host, port } = s.endpoint(config);
+    return (await portOpen(host, port)) ? 'taken' : 'down';
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function logTail(paths: Paths, s: Service): string {
+  try {
+    return fs.readFileSync(logFile(paths, s.name), 'utf8').trim().split('\n').slice(-8).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function waitReady(config: Config, paths: Paths, s: Service, pid: number): Promise<void> {
+  const deadline = Date.now() + config.stack.readyTimeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      await s.probe(config);
+      return;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    if (!alive(pid)) {
+      throw new StackError(`${s.name} exited during start-up; see ${logFile(paths, s.name)}:\n${logTail(paths, s)}`);
+    }
+    await sleep(500);
+  }
+  throw new StackError(`${s.name} not ready after ${config.stack.readyTimeoutMs} ms (last probe error: ${last}); see ${logFile(paths, s.name)}`);
+}
+
+async function upOne(config: Config, paths: Paths, s: Service): Promise<void> {
+  const { host, port } = s.endpoint(config);
+  const state = await stateOf(config, s);
+  if (state === 'answering') {
+    const pid = recordedPid(paths, s);
+    say(`${s.name.padEnd(9)} already answering on ${host}:${port}${pid ? ` (pid ${pid}, ours)` : ' (not started by us: left alone)'}`);
+    return;
+  }
+  if (state === 'taken') {
+    throw new StackError(`${s.name}: port ${host}:${port} is taken by something that is not ${s.name}; stop it or point the config elsewhere`);
+  }
+  if (!['127.0.0.1', 'localhost', '::1'].includes(host)) {
+    throw new StackError(`${s.name}: ${host}:${port} does not answer and is not on this machine, so stack:up cannot start it`);
+  }
+  const t0 = Date.now();
+  const pid = await s.start(config, paths, (m) => say(`${s.name.padEnd(9)} ${m}`));
+  fs.mkdirSync(path.dirname(pidFile(paths, s)), { recursive: true });
+  fs.writeFileSync(pidFile(paths, s), `${pid}\n`);
+  await waitReady(config, paths, s, pid);
+  say(`${s.name.padEnd(9)} ready on ${host}:${port} (pid ${pid}, ${((Date.now() - t0) / 1000).toFixed(1)} s, log ${logFile(paths, s.name)})`);
+}
+
+const byName = (n: string): Service => {
+  const s = SERVICES.find((x) => x.name === n);
+  if (!s) throw new Error(`unknown service ${n}`);
+  return s;
+};
+
+export async function up(config: Config): Promise<void> {
+  const paths = stackPaths(config);
+  fs.mkdirSync(paths.root, { recursive: true });
+  fs.mkdirSync(paths.cache, { recursive: true });
+  // Kafka does not depend on PostgreSQL; the registry and FerretDB store their data in it.
+  await Promise.all([upOne(config, paths, byName('postgres')), upOne(config, paths, byName('kafka'))]);
+  await ensureDatabases(config, [projectionsDatabase(config)]);
+  await Promise.all([upOne(config, paths, byName('registry')), upOne(config, paths, byName('ferretdb'))]);
+}
+
+export async function down(config: Config): Promise<void> {
+  const paths = stackPaths(config);
+  for (const s of [...SERVICES].reverse()) {
+    const pid = recordedPid(paths, s);
+    if (!pid) {
+      fs.rmSync(pidFile(paths, s), { force: true });
+      continue;
+    }
+    process.kill(pid, s.stopSignal);
+    const deadline = Date.now() + 30000;
+    while (alive(pid) && Date.now() < deadline) await sleep(200);
+    if (alive(pid)) {
+      say(`${s.name.padEnd(9)} did not stop within 30 s: SIGKILL`);
+      process.kill(pid, 'SIGKILL');
+    }
+    fs.rmSync(pidFile(paths, s), { force: true });
+    say(`${s.name.padEnd(9)} stopped (pid ${pid})`);
+  }
+}
+
+export async function status(config: Config): Promise<boolean> {
+  const paths = stackPaths(config);
+  let allUp = true;
+  for (const s of SERVICES) {
+    const { host, port } = s.endpoint(config);
+    const state = await stateOf(config, s);
+    const pid = recordedPid(paths, s);
+    allUp &&= state === 'answering';
+    say(`${s.name.padEnd(9)} ${`${host}:${port}`.padEnd(16)} ${state.padEnd(10)} ${pid ? `pid ${pid} (ours)` : state === 'answering' ? 'external' : ''}`);
+  }
+  return allUp;
+}
+
+async function main(): Promise<void> {
+  const cmd = process.argv[2];
+  const config = loadConfig();
+  if (cmd === 'up') await up(config);
+  else if (cmd === 'down') await down(config);
+  else if (cmd === 'status') process.exitCode = (await status(config)) ? 0 : 1;
+  else throw new StackError(`usage: stack.ts up|down|status (got ${cmd ?? 'nothing'})`);
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`stack: ${e instanceof AppError ? e.message : (e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  });
+}

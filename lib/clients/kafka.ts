@@ -1,0 +1,24 @@
+import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+
+/**
+ * The one place that constructs the Kafka client. kafkajs is in maintenance mode
+ * upstream; any KafkaJS-compatible client can be swapped in here.
+ */
+export function createKafka(config: Pick<Config, 'kafka'>, logger?: Logger, overrides: Partial<KafkaConfig> = {}): Kafka {
+  return new Kafka({
+    clientId: config.kafka.clientId,
+    brokers: config.kafka.brokers,
+    connectionTimeout: config.kafka.connectionTimeoutMs,
+    requestTimeout: config.kafka.requestTimeoutMs,
+    logLevel: logger ? logLevel.WARN : logLevel.NOTHING,
+    logCreator: () => (entry: LogEntry) => {
+      if (!logger) return;
+      const { message, ...extra } = entry.log;
+      const level = entry.level <= logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug';
+      logger.log(level, message, { kafkajs: entry.namespace, ...extra });
+    },
+    ...overrides,
+  });
+}

@@ -1,0 +1,132 @@
+import convict from 'convict';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError } from './errors';
+
+// Custom formats: convict's built-ins do not cover host:port lists or URLs with a given scheme.
+convict.addFormat({
+  name: 'broker-list',
+  validate(value: unknown) {
+    if (!Array.isArray(value) || value.length === 0) throw new Error('must be a non-empty comma-separated list of host:port');
+    for (const v of value) {
+      if (typeof v !== 'string' || !/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/.test(v)) {
+        throw new Error(`must be host:port entries, got ${JSON.stringify(v)}`);
+      }
+    }
+  },
+  coerce: (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean),
+});
+
+function urlFormat(name: string, schemes: string[]): void {
+  convict.addFormat({
+    name,
+    validate(value: unknown) {
+      let u: URL;
+      try {
+        u = new URL(String(value));
+      } catch {
+        throw new Error(`must be a URL with scheme ${schemes.join(' or ')}`);
+      }
+      if (!schemes.includes(u.protocol.replace(/:$/, ''))) throw new Error(`must use scheme ${schemes.join(' or ')}`);
+    },
+  });
+}
+urlFormat('http-url', ['http', 'https']);
+urlFormat('mongo-url', ['mongodb']);
+urlFormat('pg-url', ['postgres', 'postgresql']);
+
+const schema = {
+  env: { doc: 'Runtime environment', format: ['development', 'test', 'production'], default: 'development', env: 'NODE_ENV' },
+  log: {
+    level: { doc: 'Log level', format: ['error', 'warn', 'info', 'debug'], default: 'info', env: 'LOG_LEVEL' },
+  },
+  kafka: {
+    brokers: { doc: 'Kafka bootstrap brokers (host:port, comma-separated)', format: 'broker-list', default: ['127.0.0.1:9092'], env: 'KAFKA_BROKERS' },
+    clientId: { doc: 'Kafka client id prefix', format: String, default: 'school-events', env: 'KAFKA_CLIENT_ID' },
+    connectionTimeoutMs: { doc: 'Kafka connection timeout', format: 'nat', default: 3000, env: 'KAFKA_CONNECTION_TIMEOUT_MS' },
+    requestTimeoutMs: { doc: 'Kafka request timeout', format: 'nat', default: 30000, env: 'KAFKA_REQUEST_TIMEOUT_MS' },
+  },
+  registry: {
+    url: { doc: 'Confluent-compatible schema registry base URL', format: 'http-url', default: 'http://127.0.0.1:8081/apis/ccompat/v7', env: 'SCHEMA_REGISTRY_URL' },
+  },
+  mongo: {
+    url: { doc: 'MongoDB-protocol server URL', format: 'mongo-url', default: 'mongodb://127.0.0.1:27017/', env: 'MONGO_URL' },
+    db: { doc: 'Mongo database for read models', format: String, default: 'school', env: 'MONGO_DB' },
+  },
+  pg: {
+    url: { doc: 'PostgreSQL URL for read models', format: 'pg-url', default: 'postgres://postgres@127.0.0.1:5432/school', env: 'PG_URL' },
+    poolSize: { doc: 'PostgreSQL pool size', format: 'nat', default: 10, env: 'PG_POOL_SIZE' },
+  },
+  topics: {
+    partitions: { doc: 'Partitions per domain topic', format: 'nat', default: 6, env: 'TOPIC_PARTITIONS' },
+    replicationFactor: { doc: 'Replication factor of every topic', format: 'nat', default: 1, env: 'TOPIC_REPLICATION_FACTOR' },
+  },
+  api: {
+    port: { doc: 'HTTP API port', format: 'port', default: 8080, env: 'API_PORT' },
+  },
+  metrics: {
+    port: { doc: 'First port for processors\' /metrics, /health, /ready', format: 'port', default: 9464, env: 'METRICS_PORT' },
+  },
+  stack: {
+    dir: { doc: 'Data and logs of the local native stack (git-ignored)', format: String, default: '.stack', env: 'STACK_DIR' },
+    cacheDir: {
+      doc: 'Download/build cache for the native stack (outside git)',
+      format: String,
+      default: path.join(os.homedir(), '.cache', 'school-events'),
+      env: 'STACK_CACHE_DIR',
+    },
+    readyTimeoutMs: { doc: 'How long stack:up waits for each service', format: 'nat', default: 120000, env: 'STACK_READY_TIMEOUT_MS' },
+  },
+};
+
+export type Config = ReturnType<convict.Config<ConfigShape>['getProperties']>;
+type ConfigShape = {
+  env: 'development' | 'test' | 'production';
+  log: { level: 'error' | 'warn' | 'info' | 'debug' };
+  kafka: { brokers: string[]; clientId: string; connectionTimeoutMs: number; requestTimeoutMs: number };
+  registry: { url: string };
+  mongo: { url: string; db: string };
+  pg: { url: string; poolSize: number };
+  topics: { partitions: number; replicationFactor: number };
+  api: { port: number };
+  metrics: { port: number };
+  stack: { dir: string; cacheDir: string; readyTimeoutMs: number };
+};
+
+/** Every setting, its doc and env var: used by the README's config table. */
+export const configSchema = schema;
+
+/**
+ * Loads and validates the configuration from environment variables.
+ * A bad value throws ConfigError naming the key, the value and what is allowed.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const c = convict<ConfigShape>(schema as unknown as convict.Schema<ConfigShape>, { env, args: [] });
+  try {
+    c.validate({ allowed: 'strict' });
+  } catch (e) {
+    throw new ConfigError(describeConfigError(String((e as Error).message)));
+  }
+  return c.getProperties();
+}
+
+function describeConfigError(message: string): string {
+  // convict reports "key: reason: value was \"x\"" per line; add the env var so the user knows what to change.
+  return message
+    .split('\n')
+    .map((line) => {
+      const key = line.split(':')[0]?.trim() ?? '';
+      const envName = lookupEnv(key);
+      return envName ? `${line} (set by ${envName})` : line;
+    })
+    .join('\n');
+}
+
+function lookupEnv(key: string): string | undefined {
+  let node: unknown = schema;
+  for (const part of key.split('.')) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return typeof node === 'object' && node !== null && 'env' in node ? String((node as { env: string }).env) : undefined;
+}
