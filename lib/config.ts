@@ -14,7 +14,11 @@ convict.addFormat({
       }
     }
   },
-  coerce: (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean),
+  coerce: (v: string) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
 });
 
 function urlFormat(name: string, schemes: string[]): void {
@@ -41,13 +45,23 @@ const schema = {
     level: { doc: 'Log level', format: ['error', 'warn', 'info', 'debug'], default: 'info', env: 'LOG_LEVEL' },
   },
   kafka: {
-    brokers: { doc: 'Kafka bootstrap brokers (host:port, comma-separated)', format: 'broker-list', default: ['127.0.0.1:9092'], env: 'KAFKA_BROKERS' },
+    brokers: {
+      doc: 'Kafka bootstrap brokers (host:port, comma-separated)',
+      format: 'broker-list',
+      default: ['127.0.0.1:9092'],
+      env: 'KAFKA_BROKERS',
+    },
     clientId: { doc: 'Kafka client id prefix', format: String, default: 'school-events', env: 'KAFKA_CLIENT_ID' },
     connectionTimeoutMs: { doc: 'Kafka connection timeout', format: 'nat', default: 3000, env: 'KAFKA_CONNECTION_TIMEOUT_MS' },
     requestTimeoutMs: { doc: 'Kafka request timeout', format: 'nat', default: 30000, env: 'KAFKA_REQUEST_TIMEOUT_MS' },
   },
   registry: {
-    url: { doc: 'Confluent-compatible schema registry base URL', format: 'http-url', default: 'http://127.0.0.1:8081/apis/ccompat/v7', env: 'SCHEMA_REGISTRY_URL' },
+    url: {
+      doc: 'Confluent-compatible schema registry base URL',
+      format: 'http-url',
+      default: 'http://127.0.0.1:8081/apis/ccompat/v7',
+      env: 'SCHEMA_REGISTRY_URL',
+    },
   },
   mongo: {
     url: { doc: 'MongoDB-protocol server URL', format: 'mongo-url', default: 'mongodb://127.0.0.1:27017/', env: 'MONGO_URL' },
@@ -65,7 +79,7 @@ const schema = {
     port: { doc: 'HTTP API port', format: 'port', default: 8080, env: 'API_PORT' },
   },
   metrics: {
-    port: { doc: 'First port for processors\' /metrics, /health, /ready', format: 'port', default: 9464, env: 'METRICS_PORT' },
+    port: { doc: "First port for processors' /metrics, /health, /ready", format: 'port', default: 9464, env: 'METRICS_PORT' },
   },
   stack: {
     dir: { doc: 'Data and logs of the local native stack (git-ignored)', format: String, default: '.stack', env: 'STACK_DIR' },

@@ -37,9 +37,23 @@ export function ensureKafka(cacheDir: string, log: (m: string) => void): string 
   requireTool('mvn', 'install Apache Maven (Debian: apt-get install -y maven)');
   log(`installing Apache Kafka ${KAFKA_VERSION} jars from Maven Central into ${libDir}`);
   fs.mkdirSync(libDir, { recursive: true });
-  run('mvn', ['-q', '-B', '-Dstyle.color=never', '-f', path.join(here, 'kafka-pom.xml'), `-Dkafka.version=${KAFKA_VERSION}`, 'dependency:copy-dependencies', `-DoutputDirectory=${libDir}`, '-DincludeScope=runtime'], {
-    what: 'downloading Kafka jars',
-  });
+  run(
+    'mvn',
+    [
+      '-q',
+      '-B',
+      '-Dstyle.color=never',
+      '-f',
+      path.join(here, 'kafka-pom.xml'),
+      `-Dkafka.version=${KAFKA_VERSION}`,
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${libDir}`,
+      '-DincludeScope=runtime',
+    ],
+    {
+      what: 'downloading Kafka jars',
+    },
+  );
   fs.writeFileSync(marker, new Date().toISOString());
   return libDir;
 }
@@ -54,7 +68,9 @@ export function ensureApicurio(cacheDir: string, log: (m: string) => void): stri
   log(`installing Apicurio Registry ${APICURIO_VERSION} from Maven Central into ${dir}`);
   const artifact = `io.apicurio:apicurio-registry-app:${APICURIO_VERSION}:tar.gz:all`;
   const dl = `${dir}.download`;
-  run('mvn', ['-q', '-B', '-Dstyle.color=never', 'dependency:copy', `-Dartifact=${artifact}`, `-DoutputDirectory=${dl}`], { what: 'downloading Apicurio Registry' });
+  run('mvn', ['-q', '-B', '-Dstyle.color=never', 'dependency:copy', `-Dartifact=${artifact}`, `-DoutputDirectory=${dl}`], {
+    what: 'downloading Apicurio Registry',
+  });
   const tgz = path.join(dl, `apicurio-registry-app-${APICURIO_VERSION}-all.tar.gz`);
   const tmp = `${dir}.tmp`;
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -77,7 +93,12 @@ export function ensureFerretDb(cacheDir: string, log: (m: string) => void): stri
   if (fs.existsSync(bin)) return bin;
   requireTool('go', 'install Go 1.22+ (https://go.dev/dl or Debian: apt-get install -y golang)');
   log(`building FerretDB v${FERRETDB_VERSION} from the Go module proxy (takes a few minutes the first time)`);
-  const modInfo = JSON.parse(run('go', ['mod', 'download', '-json', `github.com/FerretDB/FerretDB@v${FERRETDB_VERSION}`], { cwd: os.tmpdir(), what: 'downloading FerretDB' })) as { Dir: string };
+  const modInfo = JSON.parse(
+    run('go', ['mod', 'download', '-json', `github.com/FerretDB/FerretDB@v${FERRETDB_VERSION}`], {
+      cwd: os.tmpdir(),
+      what: 'downloading FerretDB',
+    }),
+  ) as { Dir: string };
   const src = path.join(cacheDir, `ferretdb-${FERRETDB_VERSION}`, 'src');
   fs.rmSync(src, { recursive: true, force: true });
   fs.cpSync(modInfo.Dir, src, { recursive: true });
@@ -92,11 +113,20 @@ export function ensureFerretDb(cacheDir: string, log: (m: string) => void): stri
 export function ensurePostgres(log: (m: string) => void): string {
   const found = findPgBin();
   if (found) return found;
-  if (!has('apt-get')) throw new StackError('missing prerequisite: PostgreSQL server binaries (initdb, postgres) not found and apt-get is not available; install PostgreSQL 15+ server');
-  if (process.getuid?.() !== 0) throw new StackError('missing prerequisite: PostgreSQL server binaries not found; run: sudo apt-get update && sudo apt-get install -y postgresql');
+  if (!has('apt-get'))
+    throw new StackError(
+      'missing prerequisite: PostgreSQL server binaries (initdb, postgres) not found and apt-get is not available; install PostgreSQL 15+ server',
+    );
+  if (process.getuid?.() !== 0)
+    throw new StackError(
+      'missing prerequisite: PostgreSQL server binaries not found; run: sudo apt-get update && sudo apt-get install -y postgresql',
+    );
   log('installing PostgreSQL from Debian packages (apt-get install -y postgresql)');
   run('apt-get', ['update', '-qq'], { what: 'apt-get update' });
-  run('apt-get', ['install', '-y', '-qq', 'postgresql'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, what: 'apt-get install postgresql' });
+  run('apt-get', ['install', '-y', '-qq', 'postgresql'], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    what: 'apt-get install postgresql',
+  });
   const bin = findPgBin();
   if (!bin) throw new StackError('PostgreSQL was installed but no /usr/lib/postgresql/<version>/bin/initdb was found');
   return bin;

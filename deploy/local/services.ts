@@ -38,7 +38,13 @@ function urlHostPort(url: string, defPort: number): { host: string; port: number
 }
 
 /** Spawns a detached server whose output goes to its log file; it outlives this script. */
-function spawnServer(paths: Paths, name: string, cmd: string, args: string[], opts: { cwd?: string; uid?: number; gid?: number } = {}): number {
+function spawnServer(
+  paths: Paths,
+  name: string,
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; uid?: number; gid?: number } = {},
+): number {
   fs.mkdirSync(path.join(paths.root, 'logs'), { recursive: true });
   const out = fs.openSync(logFile(paths, name), 'a');
   const child = spawn(cmd, args, { cwd: opts.cwd, detached: true, stdio: ['ignore', out, out], uid: opts.uid, gid: opts.gid });
@@ -64,7 +70,7 @@ export const postgres: Service = {
   endpoint: (c) => urlHostPort(c.pg.url, 5432),
   probe: probePostgres,
   stopSignal: 'SIGINT', // "fast" shutdown: rolls back open transactions, exits cleanly
-  async start(config, paths, log) {
+  start(config, paths, log) {
     const bin = ensurePostgres(log);
     const data = path.join(paths.root, 'postgres', 'data');
     const run = path.join(paths.root, 'postgres', 'run');
@@ -84,9 +90,27 @@ export const postgres: Service = {
     }
     const { port } = this.endpoint(config);
     // Tuned for a throwaway local stack: durability of a test cluster is not worth fsync latency.
-    const args = ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${run}`,
-      '-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'shared_buffers=256MB'];
-    return spawnServer(paths, 'postgres', path.join(bin, 'postgres'), args, user ?? {});
+    const args = [
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${run}`,
+      '-c',
+      'max_connections=300',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'shared_buffers=256MB',
+    ];
+    return Promise.resolve(spawnServer(paths, 'postgres', path.join(bin, 'postgres'), args, user ?? {}));
   },
 };
 
@@ -120,8 +144,13 @@ export const ferretdb: Service = {
     fs.mkdirSync(state, { recursive: true });
     const { host, port } = this.endpoint(config);
     return spawnServer(paths, 'ferretdb', bin, [
-      `--listen-addr=${host}:${port}`, '--handler=postgresql', `--postgresql-url=${pgUrlForDatabase(config.pg.url, 'ferretdb')}`,
-      `--state-dir=${state}`, '--telemetry=disable', '--debug-addr=-', '--log-level=WARN',
+      `--listen-addr=${host}:${port}`,
+      '--handler=postgresql',
+      `--postgresql-url=${pgUrlForDatabase(config.pg.url, 'ferretdb')}`,
+      `--state-dir=${state}`,
+      '--telemetry=disable',
+      '--debug-addr=-',
+      '--log-level=WARN',
     ]);
   },
 };
@@ -138,16 +167,30 @@ export const registry: Service = {
     const pgu = new URL(config.pg.url);
     const jdbc = `jdbc:postgresql://${pgu.hostname}:${pgu.port || 5432}/registry`;
     // SQL storage on our PostgreSQL so that schema ids survive restarts: records in Kafka outlive the registry process.
-    return spawnServer(paths, 'registry', 'java', [
-      '-Xms128m', '-Xmx512m',
-      `-Dquarkus.http.host=${host}`, `-Dquarkus.http.port=${port}`,
-      '-Dapicurio.storage.kind=sql', '-Dapicurio.storage.sql.kind=postgresql',
-      `-Dapicurio.datasource.url=${jdbc}`, `-Dapicurio.datasource.username=${decodeURIComponent(pgu.username) || 'postgres'}`,
-      `-Dapicurio.datasource.password=${decodeURIComponent(pgu.password) || 'unused-trust-auth'}`,
-      '-Dapicurio.rest.deletion.artifact.enabled=true', '-Dapicurio.rest.deletion.artifact-version.enabled=true', '-Dapicurio.rest.deletion.group.enabled=true',
-      '-Dquarkus.log.level=WARN', '-Dquarkus.log.category."io.apicurio".level=INFO',
-      '-jar', jar,
-    ], { cwd: path.dirname(jar) });
+    return spawnServer(
+      paths,
+      'registry',
+      'java',
+      [
+        '-Xms128m',
+        '-Xmx512m',
+        `-Dquarkus.http.host=${host}`,
+        `-Dquarkus.http.port=${port}`,
+        '-Dapicurio.storage.kind=sql',
+        '-Dapicurio.storage.sql.kind=postgresql',
+        `-Dapicurio.datasource.url=${jdbc}`,
+        `-Dapicurio.datasource.username=${decodeURIComponent(pgu.username) || 'postgres'}`,
+        `-Dapicurio.datasource.password=${decodeURIComponent(pgu.password) || 'unused-trust-auth'}`,
+        '-Dapicurio.rest.deletion.artifact.enabled=true',
+        '-Dapicurio.rest.deletion.artifact-version.enabled=true',
+        '-Dapicurio.rest.deletion.group.enabled=true',
+        '-Dquarkus.log.level=WARN',
+        '-Dquarkus.log.category."io.apicurio".level=INFO',
+        '-jar',
+        jar,
+      ],
+      { cwd: path.dirname(jar) },
+    );
   },
 };
 
@@ -156,7 +199,7 @@ export const kafka: Service = {
   endpoint: (c) => hostPort(c.kafka.brokers[0] ?? '127.0.0.1:9092', 9092),
   probe: probeKafka,
   stopSignal: 'SIGTERM',
-  async start(config, paths, log) {
+  start(config, paths, log) {
     const lib = ensureKafka(paths.cache, log);
     const dir = path.join(paths.root, 'kafka');
     const data = path.join(dir, 'data');
@@ -164,24 +207,57 @@ export const kafka: Service = {
     const { host, port } = this.endpoint(config);
     const controllerPort = port + 1;
     const props = path.join(dir, 'server.properties');
-    fs.writeFileSync(props, [
-      'process.roles=broker,controller', 'node.id=1', `controller.quorum.voters=1@${host}:${controllerPort}`,
-      `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`, `advertised.listeners=PLAINTEXT://${host}:${port}`,
-      'controller.listener.names=CONTROLLER', 'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-      'inter.broker.listener.name=PLAINTEXT', `log.dirs=${data}`, `num.partitions=${config.topics.partitions}`,
-      'offsets.topic.replication.factor=1', 'offsets.topic.num.partitions=12', 'transaction.state.log.replication.factor=1', 'transaction.state.log.min.isr=1',
-      'group.initial.rebalance.delay.ms=0', 'auto.create.topics.enable=false', 'delete.topic.enable=true', '',
-    ].join('\n'));
+    fs.writeFileSync(
+      props,
+      [
+        'process.roles=broker,controller',
+        'node.id=1',
+        `controller.quorum.voters=1@${host}:${controllerPort}`,
+        `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
+        `advertised.listeners=PLAINTEXT://${host}:${port}`,
+        'controller.listener.names=CONTROLLER',
+        'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+        'inter.broker.listener.name=PLAINTEXT',
+        `log.dirs=${data}`,
+        `num.partitions=${config.topics.partitions}`,
+        'offsets.topic.replication.factor=1',
+        'offsets.topic.num.partitions=12',
+        'transaction.state.log.replication.factor=1',
+        'transaction.state.log.min.isr=1',
+        'group.initial.rebalance.delay.ms=0',
+        'auto.create.topics.enable=false',
+        'delete.topic.enable=true',
+        '',
+      ].join('\n'),
+    );
     const log4j = path.join(dir, 'log4j.properties');
-    fs.writeFileSync(log4j, 'log4j.rootLogger=WARN, stdout\nlog4j.logger.kafka.server.KafkaServer=INFO\nlog4j.logger.kafka.server.KafkaRaftServer=INFO\nlog4j.appender.stdout=org.apache.log4j.ConsoleAppender\nlog4j.appender.stdout.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n\n');
+    fs.writeFileSync(
+      log4j,
+      'log4j.rootLogger=WARN, stdout\nlog4j.logger.kafka.server.KafkaServer=INFO\nlog4j.logger.kafka.server.KafkaRaftServer=INFO\nlog4j.appender.stdout=org.apache.log4j.ConsoleAppender\nlog4j.appender.stdout.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n\n',
+    );
     const cp = `${lib}/*`;
     if (!fs.existsSync(path.join(data, 'meta.properties'))) {
       const clusterId = crypto.randomBytes(16).toString('base64url');
       log(`formatting Kafka storage ${data} (cluster ${clusterId})`);
-      const r = spawnSync('java', ['-cp', cp, `-Dlog4j.configuration=file:${log4j}`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], { encoding: 'utf8' });
+      const r = spawnSync(
+        'java',
+        ['-cp', cp, `-Dlog4j.configuration=file:${log4j}`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props],
+        { encoding: 'utf8' },
+      );
       if (r.status !== 0) throw new Error(`kafka storage format failed: ${r.stdout}${r.stderr}`);
     }
-    return spawnServer(paths, 'kafka', 'java', ['-Xms512m', '-Xmx1g', '-XX:+UseG1GC', '-cp', cp, `-Dlog4j.configuration=file:${log4j}`, 'kafka.Kafka', props]);
+    return Promise.resolve(
+      spawnServer(paths, 'kafka', 'java', [
+        '-Xms512m',
+        '-Xmx1g',
+        '-XX:+UseG1GC',
+        '-cp',
+        cp,
+        `-Dlog4j.configuration=file:${log4j}`,
+        'kafka.Kafka',
+        props,
+      ]),
+    );
   },
 };
 

@@ -73,7 +73,9 @@ async function waitReady(config: Config, paths: Paths, s: Service, pid: number):
     }
     await sleep(500);
   }
-  throw new StackError(`${s.name} not ready after ${config.stack.readyTimeoutMs} ms (last probe error: ${last}); see ${logFile(paths, s.name)}`);
+  throw new StackError(
+    `${s.name} not ready after ${config.stack.readyTimeoutMs} ms (last probe error: ${last}); see ${logFile(paths, s.name)}`,
+  );
 }
 
 async function upOne(config: Config, paths: Paths, s: Service): Promise<void> {
@@ -85,7 +87,9 @@ async function upOne(config: Config, paths: Paths, s: Service): Promise<void> {
     return;
   }
   if (state === 'taken') {
-    throw new StackError(`${s.name}: port ${host}:${port} is taken by something that is not ${s.name}; stop it or point the config elsewhere`);
+    throw new StackError(
+      `${s.name}: port ${host}:${port} is taken by something that is not ${s.name}; stop it or point the config elsewhere`,
+    );
   }
   if (!['127.0.0.1', 'localhost', '::1'].includes(host)) {
     throw new StackError(`${s.name}: ${host}:${port} does not answer and is not on this machine, so stack:up cannot start it`);
@@ -95,7 +99,9 @@ async function upOne(config: Config, paths: Paths, s: Service): Promise<void> {
   fs.mkdirSync(path.dirname(pidFile(paths, s)), { recursive: true });
   fs.writeFileSync(pidFile(paths, s), `${pid}\n`);
   await waitReady(config, paths, s, pid);
-  say(`${s.name.padEnd(9)} ready on ${host}:${port} (pid ${pid}, ${((Date.now() - t0) / 1000).toFixed(1)} s, log ${logFile(paths, s.name)})`);
+  say(
+    `${s.name.padEnd(9)} ready on ${host}:${port} (pid ${pid}, ${((Date.now() - t0) / 1000).toFixed(1)} s, log ${logFile(paths, s.name)})`,
+  );
 }
 
 const byName = (n: string): Service => {
@@ -142,7 +148,9 @@ export async function status(config: Config): Promise<boolean> {
     const state = await stateOf(config, s);
     const pid = recordedPid(paths, s);
     allUp &&= state === 'answering';
-    say(`${s.name.padEnd(9)} ${`${host}:${port}`.padEnd(16)} ${state.padEnd(10)} ${pid ? `pid ${pid} (ours)` : state === 'answering' ? 'external' : ''}`);
+    say(
+      `${s.name.padEnd(9)} ${`${host}:${port}`.padEnd(16)} ${state.padEnd(10)} ${pid ? `pid ${pid} (ours)` : state === 'answering' ? 'external' : ''}`,
+    );
   }
   return allUp;
 }
@@ -158,7 +166,7 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((e: unknown) => {
-    process.stderr.write(`stack: ${e instanceof AppError ? e.message : (e as Error).stack ?? String(e)}\n`);
+    process.stderr.write(`stack: ${e instanceof AppError ? e.message : ((e as Error).stack ?? String(e))}\n`);
     process.exit(1);
   });
 }

@@ -1,0 +1,115 @@
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { expect } from 'chai';
+import type { Admin } from 'kafkajs';
+import { MongoServerError, type MongoClient } from 'mongodb';
+import type pg from 'pg';
+import { createKafka } from '../../lib/clients/kafka';
+import { createMongoClient } from '../../lib/clients/mongo';
+import { createPgPool } from '../../lib/clients/pg';
+import { eventually, randomName, testConfig } from '../../test/support';
+
+/** Proves each server of the local stack is the real program, through the project's own clients. */
+describe('local stack (real servers)', () => {
+  const config = testConfig();
+
+  describe('Kafka', () => {
+    const kafka = createKafka(config);
+    const topic = randomName('it-roundtrip');
+    let admin: Admin;
+    before(async () => {
+      admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
+    });
+    after(async () => {
+      await admin.deleteTopics({ topics: [topic] });
+      await admin.disconnect();
+    });
+
+    it('is Apache Kafka 3.9 in KRaft mode', async () => {
+      const cluster = await admin.describeCluster();
+      expect(cluster.brokers).to.have.length(1);
+      expect(cluster.controller).to.equal(cluster.brokers[0]?.nodeId);
+    });
+
+    it('round-trips a record through a topic', async () => {
+      const producer = kafka.producer();
+      const consumer = kafka.consumer({ groupId: randomName('it-group') });
+      await producer.connect();
+      await consumer.connect();
+      try {
+        await consumer.subscribe({ topic, fromBeginning: true });
+        const seen: string[] = [];
+        await consumer.run({ eachMessage: ({ message }) => Promise.resolve(void seen.push(message.value?.toString() ?? '')) });
+        await producer.send({ topic, messages: [{ key: 'k', value: 'hello kafka' }] });
+        await eventually(() => Promise.resolve(seen.length ? seen : undefined), 'the record to come back');
+        expect(seen).to.deep.equal(['hello kafka']);
+      } finally {
+        await consumer.disconnect();
+        await producer.disconnect();
+      }
+    });
+  });
+
+  describe('schema registry (Apicurio, Confluent-compatible API)', () => {
+    it('registers and fetches an Avro schema with @kafkajs/confluent-schema-registry', async () => {
+      const registry = new SchemaRegistry({ host: config.registry.url });
+      const subject = randomName('it-subject');
+      const schema = JSON.stringify({ type: 'record', name: 'Ping', namespace: 'it', fields: [{ name: 'n', type: 'int' }] });
+      const { id } = await registry.register({ type: SchemaType.AVRO, schema }, { subject });
+      const again = await registry.register({ type: SchemaType.AVRO, schema }, { subject });
+      expect(again.id).to.equal(id);
+      const encoded = await registry.encode(id, { n: 42 });
+      expect(encoded[0]).to.equal(0); // Confluent wire format magic byte
+      expect(encoded.readInt32BE(1)).to.equal(id);
+      expect({ ...(await registry.decode(encoded)) }).to.deep.equal({ n: 42 });
+      const res = await fetch(`${config.registry.url}/subjects/${subject}`, { method: 'DELETE' });
+      expect(res.status).to.equal(200);
+    });
+  });
+
+  describe('MongoDB protocol (FerretDB)', () => {
+    let client: MongoClient;
+    const dbName = randomName('it');
+    before(async () => {
+      client = createMongoClient(config);
+      await client.connect();
+    });
+    after(async () => {
+      await client.db(dbName).dropDatabase();
+      await client.close();
+    });
+
+    it('inserts, finds and enforces a unique index', async () => {
+      const users = client.db(dbName).collection<{ _id: string; email: string }>('users');
+      await users.createIndex({ email: 1 }, { unique: true });
+      await users.insertOne({ _id: 'USR-1', email: 'a@school.test' });
+      expect(await users.findOne({ _id: 'USR-1' })).to.deep.equal({ _id: 'USR-1', email: 'a@school.test' });
+      const err = await users.insertOne({ _id: 'USR-2', email: 'a@school.test' }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(MongoServerError);
+      expect((err as MongoServerError).code).to.equal(11000);
+    });
+  });
+
+  describe('PostgreSQL', () => {
+    let pool: pg.Pool;
+    before(() => {
+      pool = createPgPool(config);
+    });
+    after(() => pool.end());
+
+    it('round-trips a row', async () => {
+      const table = randomName('it_t').replace(/-/g, '_');
+      await pool.query(`create table ${table} (id text primary key, n int)`);
+      try {
+        await pool.query(`insert into ${table} values ($1, $2)`, ['a', 7]);
+        const r = await pool.query<{ n: number }>(`select n from ${table} where id = $1`, ['a']);
+        expect(r.rows).to.deep.equal([{ n: 7 }]);
+        const v = await pool.query<{ v: string }>('select current_setting($$server_version$$) as v');
+        expect(Number(v.rows[0]?.v.split('.')[0])).to.be.at.least(15);
+      } finally {
+        await pool.query(`drop table ${table}`);
+      }
+    });
+  });
+});
