@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.stack/', 'coverage/', 'eslint.config.mjs'] },
+  { ignores: ['node_modules/', 'dist/', '.stack/', 'coverage/', 'eslint.config.mjs', 'schemas/generated/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
