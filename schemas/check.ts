@@ -1,12 +1,18 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { loadConfig } from '../lib/config';
 import { compare, type CompatIssue } from './compat';
 import { EVENT_DEFINITIONS, EVENT_TYPES } from './generated/events';
 import { subjectOf } from './subjects';
+import { assembleAll } from './tools/assemble';
 
 /**
  * `npm run schemas:check`: compares every schema with the last released version of
  * its subject (the registry's latest) and fails, naming subject and field, on a change
  * that breaks compatibility. Subjects the registry does not have yet are new: fine.
+ * `--against-git <rev>` compares with the schemas committed at a revision instead.
  */
 export async function latestRegistered(registryUrl: string, subject: string): Promise<Record<string, unknown> | undefined> {
   const res = await fetch(`${registryUrl.replace(/\/$/, '')}/subjects/${encodeURIComponent(subject)}/versions/latest`, {
@@ -21,10 +27,11 @@ export async function latestRegistered(registryUrl: string, subject: string): Pr
 export async function checkAll(
   registryUrl: string,
   schemas: Array<{ subject: string; schema: Record<string, unknown> }>,
+  previousOf: (subject: string) => Promise<Record<string, unknown> | undefined> = (subject) => latestRegistered(registryUrl, subject),
 ): Promise<Array<{ subject: string; status: 'new' | 'unchanged' | 'compatible' | 'incompatible'; issues: CompatIssue[] }>> {
   const out = [];
   for (const { subject, schema } of schemas) {
-    const previous = await latestRegistered(registryUrl, subject);
+    const previous = await previousOf(subject);
     if (!previous) {
       out.push({ subject, status: 'new' as const, issues: [] });
       continue;
@@ -39,9 +46,27 @@ export async function checkAll(
   return out;
 }
 
+/** The schemas as committed at a git revision: the sources of that revision, assembled. */
+export function schemasAtRevision(rev: string): Map<string, Record<string, unknown>> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'schemas-'));
+  try {
+    const root = execFileSync('git', ['rev-parse', '--show-toplevel'], { encoding: 'utf8' }).trim();
+    const archive = execFileSync('git', ['-C', root, 'archive', rev, 'schemas'], { maxBuffer: 64 * 1024 * 1024 });
+    execFileSync('tar', ['-x', '-C', dir], { input: archive });
+    return new Map(assembleAll(path.join(dir, 'schemas')).map((e) => [`${e.topic}-${e.recordName}`, e.schema]));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 if (require.main === module) {
   const schemas = EVENT_TYPES.map((t) => ({ subject: subjectOf(t), schema: EVENT_DEFINITIONS[t].schema }));
-  checkAll(loadConfig().registry.url, schemas)
+  const i = process.argv.indexOf('--against-git');
+  const rev = i > 0 ? process.argv[i + 1] : undefined;
+  const released = rev ? schemasAtRevision(rev) : undefined;
+  const previousOf = released ? (subject: string) => Promise.resolve(released.get(subject)) : undefined;
+  process.stdout.write(`comparing with ${rev ? `git revision ${rev}` : 'the registry (latest version of each subject)'}\n`);
+  checkAll(loadConfig().registry.url, schemas, previousOf)
     .then((rows) => {
       let bad = 0;
       for (const r of rows) {
