@@ -81,6 +81,18 @@ const schema = {
   metrics: {
     port: { doc: "First port for processors' /metrics, /health, /ready", format: 'port', default: 9464, env: 'METRICS_PORT' },
   },
+  runtime: {
+    batchSize: { doc: 'Max records applied in one store transaction', format: 'nat', default: 500, env: 'RUNTIME_BATCH_SIZE' },
+    partitionsConcurrency: { doc: 'Partitions processed in parallel per processor', format: 'nat', default: 6, env: 'RUNTIME_PARTITIONS_CONCURRENCY' },
+    retryInitialMs: { doc: 'First retry delay for a transient failure (doubles each attempt)', format: 'nat', default: 1000, env: 'RUNTIME_RETRY_INITIAL_MS' },
+    retryMaxMs: { doc: 'Largest retry delay; retries never give up on a transient failure', format: 'nat', default: 16000, env: 'RUNTIME_RETRY_MAX_MS' },
+    breakerFailures: { doc: 'Consecutive store failures that open the circuit', format: 'nat', default: 5, env: 'BREAKER_FAILURES' },
+    breakerOpenMs: { doc: 'How long an open circuit waits before probing', format: 'nat', default: 30000, env: 'BREAKER_OPEN_MS' },
+    breakerHalfOpenCalls: { doc: 'Successful probe calls that close the circuit', format: 'nat', default: 3, env: 'BREAKER_HALF_OPEN_CALLS' },
+    shutdownTimeoutMs: { doc: 'Bound on a graceful stop (SIGTERM/SIGINT)', format: 'nat', default: 15000, env: 'SHUTDOWN_TIMEOUT_MS' },
+    maxRedrives: { doc: 'Redrives after which a dead letter that fails again is parked', format: 'nat', default: 3, env: 'DLQ_MAX_REDRIVES' },
+    sessionTimeoutMs: { doc: 'Kafka consumer session timeout', format: 'nat', default: 30000, env: 'KAFKA_SESSION_TIMEOUT_MS' },
+  },
   stack: {
     dir: { doc: 'Data and logs of the local native stack (git-ignored)', format: String, default: '.stack', env: 'STACK_DIR' },
     cacheDir: {
@@ -104,6 +116,18 @@ type ConfigShape = {
   topics: { partitions: number; replicationFactor: number };
   api: { port: number };
   metrics: { port: number };
+  runtime: {
+    batchSize: number;
+    partitionsConcurrency: number;
+    retryInitialMs: number;
+    retryMaxMs: number;
+    breakerFailures: number;
+    breakerOpenMs: number;
+    breakerHalfOpenCalls: number;
+    shutdownTimeoutMs: number;
+    maxRedrives: number;
+    sessionTimeoutMs: number;
+  };
   stack: { dir: string; cacheDir: string; readyTimeoutMs: number };
 };
 

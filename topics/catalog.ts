@@ -23,6 +23,8 @@ export interface TopicSpec {
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export const dlqTopic = (topic: string): string => `${topic}.dlq`;
+/** Dead letters that failed again after the maximum number of redrives: kept, never looped. */
+export const parkedTopic = (topic: string): string => `${topic}.parked`;
 
 /**
  * The topic catalog as data. Domain topics keep events forever: they are the
@@ -46,6 +48,13 @@ export function topicCatalog(config: Pick<Config, 'topics'>): TopicSpec[] {
       replicationFactor,
       config: { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS), 'min.insync.replicas': minIsr },
       purpose: `dead letters of ${name}`,
+    },
+    {
+      name: parkedTopic(name),
+      partitions: 1,
+      replicationFactor,
+      config: { 'cleanup.policy': 'delete', 'retention.ms': '-1', 'min.insync.replicas': minIsr },
+      purpose: `dead letters of ${name} parked after too many redrives`,
     },
   ]);
 }

@@ -1,0 +1,46 @@
+import { MongoNetworkError, MongoServerError, MongoServerSelectionError } from 'mongodb';
+import { AppError } from '../../lib/errors';
+
+export type FailureClass = 'transient' | 'permanent';
+
+// SQLSTATE classes that mean "the server or connection", not "this record": 08 connection, 53 resources,
+// 57 operator intervention (e.g. admin shutdown), 58 system error; 40001/40P01 serialization and deadlock.
+const TRANSIENT_SQLSTATE = /^(08|53|57|58)|^40001$|^40P01$/;
+const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+
+/**
+ * The one place that decides whether a failure is worth retrying (hold the partition)
+ * or is a property of the record (dead-letter it and move on).
+ */
+export function classify(error: unknown): FailureClass {
+  if (error instanceof AppError) return error.retriable ? 'transient' : 'permanent';
+  if (error instanceof MongoNetworkError || error instanceof MongoServerSelectionError) return 'transient';
+  if (error instanceof MongoServerError) return error.hasErrorLabel('RetryableWriteError') || error.code === 91 ? 'transient' : 'permanent';
+  if (typeof error === 'object' && error !== null) {
+    const e = error as { code?: unknown; message?: unknown; name?: unknown };
+    if (typeof e.code === 'string' && (TRANSIENT_SQLSTATE.test(e.code) || TRANSIENT_NODE_CODES.has(e.code))) return 'transient';
+    if (
+      typeof e.message === 'string' &&
+      /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED/i.test(
+        e.message,
+      )
+    ) {
+      return 'transient';
+    }
+    if (e.name === 'KafkaJSNumberOfRetriesExceeded' || e.name === 'KafkaJSConnectionError' || e.name === 'KafkaJSRequestTimeoutError')
+      return 'transient';
+  }
+  return 'permanent';
+}
+
+/** A business rule that will never pass for this record: dead-letter it. */
+export class RuleViolationError extends AppError {
+  readonly code = 'RULE_VIOLATION';
+  readonly retriable = false;
+}
+
+/** The runtime is stopping: abandon the in-flight work without storing a position past it. */
+export class StoppingError extends AppError {
+  readonly code = 'STOPPING';
+  readonly retriable = false;
+}

@@ -1,0 +1,156 @@
+import type http from 'node:http';
+import type { Db, MongoClient } from 'mongodb';
+import type pg from 'pg';
+import { systemClock, type Clock } from '../../lib/clock';
+import type { Config } from '../../lib/config';
+import { createKafka } from '../../lib/clients/kafka';
+import { createMongoClient } from '../../lib/clients/mongo';
+import { createPgPool } from '../../lib/clients/pg';
+import { createSchemaRegistry } from '../../lib/clients/registry';
+import type { Logger } from '../../lib/logger';
+import { EventCodec } from '../../schemas/codec';
+import { createEventProducer, EventPublisher } from '../../schemas/publisher';
+import { startOpsServer } from './http';
+import { RuntimeMetrics } from './metrics';
+import { MongoStore } from './mongo-store';
+import { PostgresStore } from './postgres-store';
+import { ProcessorRunner } from './runner';
+import { StatelessStore } from './stateless-store';
+import type { RuntimeStore } from './store';
+import type { ProcessorDefinition } from './types';
+
+export interface HostOptions {
+  /** Port for /metrics, /health, /ready; 0 picks a free one. */
+  opsPort?: number;
+  clock?: Clock;
+  /** Postgres schema of each processor's projection (default proj_<name>). */
+  pgSchema?: (def: ProcessorDefinition) => string;
+  /** Mongo database of each processor's projection (default config.mongo.db). */
+  mongoDb?: (def: ProcessorDefinition) => string;
+  groupId?: (def: ProcessorDefinition) => string;
+  replaying?: boolean;
+}
+
+/**
+ * Runs one or more processors in this process: builds every dependency once from the
+ * validated config, starts the consumers and the ops HTTP server, and stops it all
+ * gracefully within the configured bound.
+ */
+export class ProcessorHost {
+  readonly metrics = new RuntimeMetrics();
+  readonly runners: ProcessorRunner[] = [];
+  private server: http.Server | undefined;
+  private pool: pg.Pool | undefined;
+  private mongo: MongoClient | undefined;
+  private stopping = false;
+  private readonly kafka;
+  private readonly producer;
+
+  constructor(
+    private readonly defs: ProcessorDefinition[],
+    private readonly config: Config,
+    private readonly logger: Logger,
+    private readonly opts: HostOptions = {},
+  ) {
+    this.kafka = createKafka(config, logger);
+    this.producer = createEventProducer(this.kafka);
+  }
+
+  get port(): number | undefined {
+    const a = this.server?.address();
+    return typeof a === 'object' && a ? a.port : undefined;
+  }
+
+  private storeFor(def: ProcessorDefinition): RuntimeStore {
+    switch (def.store) {
+      case 'postgres':
+        this.pool ??= createPgPool(this.config);
+        return new PostgresStore(this.pool, this.opts.pgSchema?.(def) ?? `proj_${def.name}`, def, this.opts.groupId?.(def));
+      case 'mongo':
+        this.mongo ??= createMongoClient(this.config);
+        return new MongoStore(this.mongoDb(def), def, this.opts.groupId?.(def));
+      case 'none':
+        return new StatelessStore(def);
+      default: {
+        const never: never = def;
+        throw new Error(`unknown store of ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private mongoDb(def: ProcessorDefinition): Db {
+    return this.mongo!.db(this.opts.mongoDb?.(def) ?? this.config.mongo.db);
+  }
+
+  async start(): Promise<void> {
+    const codec = new EventCodec(createSchemaRegistry(this.config));
+    await this.producer.connect();
+    const publisher = new EventPublisher(this.producer, codec);
+    for (const def of this.defs) {
+      const store = this.storeFor(def);
+      this.runners.push(
+        new ProcessorRunner(def, {
+          kafka: this.kafka,
+          codec,
+          publisher,
+          producer: this.producer,
+          store,
+          runtime: this.config.runtime,
+          logger: this.logger.child({ processor: def.name }),
+          metrics: this.metrics,
+          clock: this.opts.clock ?? systemClock,
+          groupId: this.opts.groupId?.(def),
+          replaying: this.opts.replaying,
+        }),
+      );
+    }
+    this.server = await startOpsServer(this.opts.opsPort ?? this.config.metrics.port, this.metrics.registry, {
+      alive: () => !this.stopping,
+      readiness: () => ({
+        ready: this.runners.every((r) => r.ready),
+        details: { processors: Object.fromEntries(this.runners.map((r) => [r.def.name, { ready: r.ready, circuit: r.circuit }])) },
+      }),
+    });
+    await Promise.all(this.runners.map((r) => r.start()));
+    this.logger.info('processors started', { processors: this.defs.map((d) => d.name), opsPort: this.port });
+  }
+
+  /** Graceful stop: in-flight chunks finish, positions are stored, consumers leave their groups. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await Promise.all(this.runners.map((r) => r.stop()));
+    await this.producer.disconnect();
+    await this.pool?.end();
+    await this.mongo?.close();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
+
+/** Entry-point helper: run until SIGTERM/SIGINT, then stop within the bound and exit 0 (1 if the bound is exceeded). */
+export async function runUntilSignal(host: ProcessorHost, config: Config, logger: Logger): Promise<void> {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) return;
+    signalled = true;
+    logger.info('stopping', { signal, boundMs: config.runtime.shutdownTimeoutMs });
+    const timer = setTimeout(() => {
+      logger.error('graceful stop exceeded its bound; exiting', { boundMs: config.runtime.shutdownTimeoutMs });
+      process.exit(1);
+    }, config.runtime.shutdownTimeoutMs);
+    timer.unref();
+    host.stop().then(
+      () => {
+        logger.info('stopped cleanly');
+        process.exit(0);
+      },
+      (e: unknown) => {
+        logger.error('error while stopping', { error: String(e) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  await host.start();
+}

@@ -1,0 +1,124 @@
+import { MongoServerError, type Db, type Document, type UpdateFilter } from 'mongodb';
+import { firstOccurrences, lastPositionsByPartition, type ChunkResult, type Outcome, type Ready, type RuntimeStore } from './store';
+import type { Emitted, MongoProcessor, Position, ProjectContext } from './types';
+
+/**
+ * What a Mongo projection may do: read freely, write only through `update`, which
+ * is a conditional single-document update guarded by a per-source-partition high-water
+ * mark stored in the document (`_hwm.<topic>_<partition>`). FerretDB has no
+ * multi-document transactions, so each document protects itself: an update whose
+ * offset is not above the mark is a no-op, which makes redelivery and crash-replay
+ * harmless, and `$inc`/`$push` safe because they run at most once per offset.
+ */
+export interface GuardedMongo {
+  db: Db;
+  /** Returns false when the document had already seen this position (nothing changed). */
+  update(collection: string, id: string, update: UpdateFilter<Document>): Promise<boolean>;
+}
+
+const DUPLICATE_KEY = 11000;
+const hwmField = (p: Position): string => `_hwm.${p.topic.replace(/[.$]/g, '_')}_${p.partition}`;
+
+export function guardedMongo(db: Db, position: Position): GuardedMongo {
+  const field = hwmField(position);
+  return {
+    db,
+    async update(collection, id, update) {
+      const guard: Document = {
+        _id: id,
+        $or: [{ [field]: { $lt: position.offset } }, { [field]: { $exists: false } }],
+      };
+      const withMark = { ...update, $set: { ...(update.$set ?? {}), [field]: position.offset } } as UpdateFilter<Document>;
+      try {
+        const r = await db.collection(collection).updateOne(guard, withMark, { upsert: true });
+        return r.modifiedCount + r.upsertedCount > 0;
+      } catch (e) {
+        // The guard did not match an existing document, so the upsert tried to insert its _id again.
+        if (e instanceof MongoServerError && e.code === DUPLICATE_KEY) return false;
+        throw e;
+      }
+    },
+  };
+}
+
+/**
+ * Mongo exactly-once bookkeeping: eventId markers (for duplicates at new offsets) are
+ * written after the documents, positions last. A crash between the steps replays the
+ * chunk; the high-water marks turn the repeated document updates into no-ops.
+ */
+export class MongoStore implements RuntimeStore {
+  readonly kind = 'mongo';
+  private readonly handles: ReadonlySet<string>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly processor: MongoProcessor,
+    private readonly group: string = processor.name,
+  ) {
+    this.handles = new Set(processor.handles);
+  }
+
+  private get markers() {
+    return this.db.collection<{ _id: string; at: Date }>('_runtime_processed');
+  }
+  private get positions() {
+    return this.db.collection<{ _id: string; next: number }>('_runtime_positions');
+  }
+
+  async init(): Promise<void> {
+    await this.db.createCollection('_runtime_processed').catch(() => undefined);
+    await this.db.createCollection('_runtime_positions').catch(() => undefined);
+  }
+
+  async position(topic: string, partition: number): Promise<number | undefined> {
+    const doc = await this.positions.findOne({ _id: `${this.group}|${topic}|${partition}` });
+    return doc?.next;
+  }
+
+  async applyChunk(
+    records: Ready[],
+    ctx: (p: Position) => ProjectContext,
+    beforeCommit: (emitted: Emitted) => Promise<void>,
+  ): Promise<ChunkResult> {
+    const candidates = firstOccurrences(records, this.handles);
+    const markerId = (eventId: string): string => `${this.group}|${eventId}`;
+    const ids = [...candidates].map((i) => markerId(records[i]!.event!.eventId));
+    const done = new Set(
+      ids.length ? (await this.markers.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id) : [],
+    );
+    const outcomes: Outcome[] = [];
+    const emitted: Emitted = [];
+    const applied: string[] = [];
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      if (!r.event || !this.handles.has(r.event.eventType)) outcomes.push('ignored');
+      else if (!candidates.has(i) || done.has(markerId(r.event.eventId))) outcomes.push('duplicate');
+      else {
+        emitted.push(...(await this.processor.project(r.event, guardedMongo(this.db, r.position), ctx(r.position))));
+        applied.push(markerId(r.event.eventId));
+        outcomes.push('applied');
+      }
+    }
+    await beforeCommit(emitted);
+    if (applied.length) {
+      await this.markers
+        .insertMany(
+          applied.map((_id) => ({ _id, at: new Date() })),
+          { ordered: false },
+        )
+        .catch((e: unknown) => {
+          if (!(e instanceof MongoServerError && e.code === DUPLICATE_KEY)) throw e;
+        });
+    }
+    for (const p of lastPositionsByPartition(records)) {
+      await guardedMongo(this.db, { topic: '_self', partition: 0, offset: p.next }).update(
+        '_runtime_positions',
+        `${this.group}|${p.topic}|${p.partition}`,
+        {
+          $set: { next: p.next },
+        },
+      );
+    }
+    return { outcomes, emitted };
+  }
+}

@@ -1,0 +1,96 @@
+import type pg from 'pg';
+import type { SchoolEvent } from '../../schemas/generated/events';
+import { firstOccurrences, lastPositionsByPartition, type ChunkResult, type Outcome, type Ready, type RuntimeStore } from './store';
+import type { Emitted, Position, PostgresProcessor, ProjectContext } from './types';
+
+export const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+
+/**
+ * Postgres exactly-once: the projection's changes, the applied eventIds and the next
+ * offset per partition commit in one transaction. Everything lives in the projection's
+ * own schema (a rebuild gets a fresh versioned schema with its own positions).
+ */
+export class PostgresStore implements RuntimeStore {
+  readonly kind = 'postgres';
+  private readonly handles: ReadonlySet<string>;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly schema: string,
+    private readonly processor: PostgresProcessor,
+    private readonly group: string = processor.name,
+  ) {
+    this.handles = new Set(processor.handles);
+  }
+
+  async init(): Promise<void> {
+    const s = quoteIdent(this.schema);
+    await this.pool.query(`
+      create schema if not exists ${s};
+      create table if not exists ${s}.runtime_positions (
+        consumer_group text not null, topic text not null, partition int not null, next_offset bigint not null,
+        updated_at timestamptz not null default now(), primary key (consumer_group, topic, partition));
+      create table if not exists ${s}.runtime_processed (
+        consumer_group text not null, event_id text not null, applied_at timestamptz not null default now(),
+        primary key (consumer_group, event_id));`);
+  }
+
+  async position(topic: string, partition: number): Promise<number | undefined> {
+    const r = await this.pool.query<{ next_offset: string }>(
+      `select next_offset from ${quoteIdent(this.schema)}.runtime_positions where consumer_group = $1 and topic = $2 and partition = $3`,
+      [this.group, topic, partition],
+    );
+    return r.rows[0] ? Number(r.rows[0].next_offset) : undefined;
+  }
+
+  async applyChunk(
+    records: Ready[],
+    ctx: (p: Position) => ProjectContext,
+    beforeCommit: (emitted: Emitted) => Promise<void>,
+  ): Promise<ChunkResult> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('begin');
+      await client.query(`set local search_path to ${quoteIdent(this.schema)}, public`);
+      const candidates = firstOccurrences(records, this.handles);
+      const ids = [...candidates].map((i) => (records[i]!.event as SchoolEvent).eventId);
+      const fresh = new Set<string>();
+      if (ids.length) {
+        const r = await client.query<{ event_id: string }>(
+          'insert into runtime_processed (consumer_group, event_id) select $1, unnest($2::text[]) on conflict do nothing returning event_id',
+          [this.group, ids],
+        );
+        for (const row of r.rows) fresh.add(row.event_id);
+      }
+      const outcomes: Outcome[] = [];
+      const emitted: Emitted = [];
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!;
+        if (!r.event || !this.handles.has(r.event.eventType)) outcomes.push('ignored');
+        else if (!candidates.has(i) || !fresh.has(r.event.eventId)) outcomes.push('duplicate');
+        else {
+          emitted.push(...(await this.processor.project(r.event, client, ctx(r.position))));
+          outcomes.push('applied');
+        }
+      }
+      for (const p of lastPositionsByPartition(records)) {
+        await client.query(
+          `insert into runtime_positions (consumer_group, topic, partition, next_offset) values ($1, $2, $3, $4)
+           on conflict (consumer_group, topic, partition) do update set next_offset = greatest(runtime_positions.next_offset, excluded.next_offset), updated_at = now()`,
+          [this.group, p.topic, p.partition, p.next],
+        );
+      }
+      await beforeCommit(emitted);
+      await client.query('commit');
+      return { outcomes, emitted };
+    } catch (e) {
+      await client.query('rollback').catch(() => {
+        broken = true;
+      });
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  }
+}

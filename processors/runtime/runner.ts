@@ -1,0 +1,347 @@
+import type { Batch, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Clock } from '../../lib/clock';
+import type { Config } from '../../lib/config';
+import { AppError } from '../../lib/errors';
+import type { Logger } from '../../lib/logger';
+import type { EventCodec } from '../../schemas/codec';
+import type { SchoolEvent } from '../../schemas/generated/events';
+import type { EventPublisher } from '../../schemas/publisher';
+import { backoffMs, CircuitBreaker, type CircuitState } from './breaker';
+import { sendDeadLetter } from './dead-letters';
+import { classify, StoppingError } from './errors';
+import type { RuntimeMetrics } from './metrics';
+import type { Ready, RuntimeStore } from './store';
+import type { Emitted, Position, ProcessorDefinition, ProjectContext } from './types';
+
+export interface RunnerDeps {
+  kafka: Kafka;
+  codec: EventCodec;
+  publisher: EventPublisher;
+  /** For dead letters (plain sends; the event producer is idempotent and keyed). */
+  producer: Producer;
+  store: RuntimeStore;
+  runtime: Config['runtime'];
+  logger: Logger;
+  metrics: RuntimeMetrics;
+  clock: Clock;
+  /** Consumer group; defaults to the processor name (a rebuild uses its own). */
+  groupId?: string;
+  /** Rebuild mode: derived events are not published. */
+  replaying?: boolean;
+}
+
+interface Item {
+  message: KafkaMessage;
+  position: Position;
+  event?: SchoolEvent;
+  known: { schemaId?: number; eventType?: string; eventId?: string; correlationId?: string };
+  /** Set when the record cannot be decoded: it is dead-lettered, never applied. */
+  failure?: unknown;
+  deadLettered?: boolean;
+}
+
+const CIRCUIT_VALUE: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
+
+/**
+ * The consumer loop every processor shares: per-partition batches in order, chunks
+ * applied exactly once through the store, transient failures retried with backoff
+ * while holding the partition, permanent ones dead-lettered, graceful stop.
+ */
+export class ProcessorRunner {
+  private consumer: Consumer | undefined;
+  private stopping = false;
+  private joined = false;
+  private paused = false;
+  private readonly breaker: CircuitBreaker;
+  private readonly positions = new Map<string, number | undefined>();
+  readonly group: string;
+
+  constructor(
+    readonly def: ProcessorDefinition,
+    private readonly deps: RunnerDeps,
+  ) {
+    this.group = deps.groupId ?? def.name;
+    this.breaker = new CircuitBreaker({
+      failures: deps.runtime.breakerFailures,
+      openMs: deps.runtime.breakerOpenMs,
+      halfOpenCalls: deps.runtime.breakerHalfOpenCalls,
+    });
+  }
+
+  /** Connected, assigned to the group, and the store's circuit is not open. */
+  get ready(): boolean {
+    return this.joined && !this.stopping && this.breaker.current !== 'open';
+  }
+
+  get circuit(): CircuitState {
+    return this.breaker.current;
+  }
+
+  async start(): Promise<void> {
+    await this.deps.store.init();
+    const consumer = this.deps.kafka.consumer({
+      groupId: this.group,
+      sessionTimeout: this.deps.runtime.sessionTimeoutMs,
+      heartbeatInterval: 3000,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.joined = true;
+      this.positions.clear(); // a rebalance may hand us partitions another instance advanced
+      this.deps.logger.info('joined group', { processor: this.def.name, group: this.group, assignment: e.payload.memberAssignment });
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      this.joined = false;
+      this.deps.logger.error('consumer crashed', { processor: this.def.name, error: String(e.payload.error), restart: e.payload.restart });
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...this.def.topics], fromBeginning: true });
+    await consumer.run({
+      autoCommit: true,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.deps.runtime.partitionsConcurrency,
+      eachBatch: async (payload) => {
+        try {
+          await this.onBatch(payload.batch, payload);
+        } catch (e) {
+          if (e instanceof StoppingError) return; // leave offsets where they are
+          throw e;
+        }
+      },
+    });
+  }
+
+  /** Finishes the in-flight chunk, commits what was applied, leaves the group. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.consumer?.disconnect();
+    this.joined = false;
+  }
+
+  private async storedPosition(topic: string, partition: number): Promise<number | undefined> {
+    const key = `${topic}\u0000${partition}`;
+    if (!this.positions.has(key))
+      this.positions.set(
+        key,
+        await this.retrying(
+          () => this.deps.store.position(topic, partition),
+          () => undefined,
+        ),
+      );
+    return this.positions.get(key);
+  }
+
+  private async onBatch(
+    batch: Batch,
+    k: {
+      resolveOffset: (o: string) => void;
+      heartbeat: () => Promise<void>;
+      commitOffsetsIfNecessary: () => Promise<void>;
+      isRunning: () => boolean;
+      isStale: () => boolean;
+    },
+  ): Promise<void> {
+    const { topic, partition } = batch;
+    const size = this.deps.runtime.batchSize;
+    for (let i = 0; i < batch.messages.length; i += size) {
+      if (!k.isRunning() || k.isStale() || this.stopping) return;
+      const chunk = batch.messages.slice(i, i + size);
+      const stored = await this.storedPosition(topic, partition);
+      const fresh = stored === undefined ? chunk : chunk.filter((m) => Number(m.offset) >= stored);
+      if (fresh.length < chunk.length)
+        this.deps.metrics.events.inc(
+          { processor: this.def.name, event_type: 'unknown', outcome: 'redelivered' },
+          chunk.length - fresh.length,
+        );
+      if (fresh.length) {
+        const items = await Promise.all(fresh.map((m) => this.decode(topic, partition, m, k.heartbeat)));
+        // Undecodable records go to the dead-letter topic now; their positions are stored with the chunk.
+        for (const bad of items) if (bad.failure !== undefined) await this.deadLetter(bad, bad.failure, 1, k.heartbeat);
+        await this.applyWithRetry(
+          items.map((it) => (it.failure === undefined ? it : { ...it, event: undefined, failure: undefined, deadLettered: true })),
+          k.heartbeat,
+        );
+        this.positions.set(`${topic}\u0000${partition}`, Number(fresh[fresh.length - 1]!.offset) + 1);
+      }
+      const last = chunk[chunk.length - 1]!.offset;
+      k.resolveOffset(last);
+      await k.commitOffsetsIfNecessary();
+      await k.heartbeat();
+      this.deps.metrics.lag.set(
+        { processor: this.def.name, topic, partition: String(partition) },
+        Math.max(0, Number(batch.highWatermark) - Number(last) - 1),
+      );
+    }
+  }
+
+  private async decode(topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<Item> {
+    const position = { topic, partition, offset: Number(message.offset) };
+    if (!message.value) return { message, position, known: {}, failure: new TombstoneError('record has no value (tombstone)') };
+    try {
+      // The registry being down is transient: hold the partition until it answers.
+      const { event, schemaId } = await this.retrying(() => this.deps.codec.decode(message.value!), heartbeat);
+      return {
+        message,
+        position,
+        event,
+        known: { schemaId, eventType: event.eventType, eventId: event.eventId, correlationId: event.correlationId },
+      };
+    } catch (e) {
+      if (e instanceof StoppingError) throw e;
+      const schemaId = message.value.length >= 5 && message.value[0] === 0 ? message.value.readInt32BE(1) : undefined;
+      return { message, position, known: { schemaId }, failure: e };
+    }
+  }
+
+  private ctx = (position: Position): ProjectContext => ({
+    processor: this.def.name,
+    clock: this.deps.clock,
+    logger: this.deps.logger,
+    position,
+    replaying: this.deps.replaying ?? false,
+  });
+
+  private beforeCommit = async (emitted: Emitted): Promise<void> => {
+    if (emitted.length && !this.deps.replaying) await this.deps.publisher.publish(...emitted);
+  };
+
+  /** Applies items; a permanent failure in a multi-record chunk is isolated by applying one record at a time. */
+  private async applyWithRetry(items: Item[], heartbeat: () => Promise<void>): Promise<void> {
+    const ready: Ready[] = items.map((it) => ({ position: it.position, event: it.event }));
+    let attempts = 0;
+    const t0 = process.hrtime.bigint();
+    try {
+      const result = await this.retrying(
+        () => {
+          attempts++;
+          return this.deps.store.applyChunk(ready, this.ctx, this.beforeCommit);
+        },
+        heartbeat,
+        true,
+      );
+      this.deps.metrics.latency.observe({ processor: this.def.name }, Number(process.hrtime.bigint() - t0) / 1e9);
+      result.outcomes.forEach((outcome, i) => {
+        if (items[i]!.deadLettered) return; // counted when it was dead-lettered
+        this.deps.metrics.events.inc({ processor: this.def.name, event_type: ready[i]!.event?.eventType ?? 'unknown', outcome });
+      });
+    } catch (e) {
+      if (e instanceof StoppingError || classify(e) === 'transient') throw e;
+      if (items.length > 1) {
+        for (const it of items) await this.applyWithRetry([it], heartbeat);
+        return;
+      }
+      const [only] = items;
+      await this.deadLetter(only!, e, attempts, heartbeat);
+      // Store the position past the dead letter, so it is not applied or dead-lettered again.
+      await this.retrying(
+        () => this.deps.store.applyChunk([{ position: only!.position, event: undefined }], this.ctx, this.beforeCommit),
+        heartbeat,
+        true,
+      );
+    }
+  }
+
+  private async deadLetter(item: Item, error: unknown, attempts: number, heartbeat: () => Promise<void>): Promise<void> {
+    const topic = await this.retrying(
+      () =>
+        sendDeadLetter(this.deps.producer, {
+          message: item.message,
+          topic: item.position.topic,
+          partition: item.position.partition,
+          group: this.group,
+          error,
+          attempts,
+          known: item.known,
+          maxRedrives: this.deps.runtime.maxRedrives,
+          now: this.deps.clock.now(),
+        }),
+      heartbeat,
+    );
+    const errorClass = error instanceof Error ? error.name : 'Error';
+    this.deps.metrics.deadLetters.inc({ processor: this.def.name, topic, error_class: errorClass });
+    this.deps.metrics.events.inc({ processor: this.def.name, event_type: item.known.eventType ?? 'unknown', outcome: 'dead_lettered' });
+    this.deps.logger.warn('dead-lettered a record', {
+      processor: this.def.name,
+      topic: item.position.topic,
+      partition: item.position.partition,
+      offset: item.position.offset,
+      eventId: item.known.eventId,
+      correlationId: item.known.correlationId,
+      errorClass,
+      code: error instanceof AppError ? error.code : undefined,
+      error: error instanceof Error ? error.message : String(error),
+      to: topic,
+    });
+  }
+
+  /**
+   * Runs `fn` until it succeeds or fails permanently. Transient failures back off
+   * exponentially and count against the store's circuit breaker; while the circuit
+   * is open the consumer is paused and no call is made. Heartbeats keep the group
+   * membership alive throughout; a stop abandons the work (nothing is committed).
+   */
+  private async retrying<T>(fn: () => Promise<T>, heartbeat: () => Promise<void> | undefined, guardedByBreaker = false): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      if (guardedByBreaker) await this.waitForCircuit(heartbeat);
+      if (this.stopping) throw new StoppingError('stopping');
+      try {
+        const v = await fn();
+        if (guardedByBreaker) this.recordCircuit('success');
+        return v;
+      } catch (e) {
+        if (classify(e) !== 'transient') throw e;
+        if (guardedByBreaker) this.recordCircuit('failure');
+        this.deps.metrics.retries.inc({ processor: this.def.name, store: this.deps.store.kind });
+        const delay = backoffMs(attempt, this.deps.runtime.retryInitialMs, this.deps.runtime.retryMaxMs);
+        this.deps.logger.warn('transient failure, holding the partition and retrying', {
+          processor: this.def.name,
+          attempt,
+          delayMs: delay,
+          circuit: this.breaker.current,
+          error: e instanceof Error ? e.message : String(e),
+        });
+        await this.sleep(delay, heartbeat);
+      }
+    }
+  }
+
+  private recordCircuit(outcome: 'success' | 'failure'): void {
+    if (outcome === 'success') this.breaker.success();
+    else this.breaker.failure();
+    const state = this.breaker.current;
+    this.deps.metrics.circuit.set({ processor: this.def.name, store: this.deps.store.kind }, CIRCUIT_VALUE[state]);
+    if (state === 'open' && !this.paused) {
+      this.paused = true;
+      this.consumer?.pause(this.def.topics.map((topic) => ({ topic })));
+      this.deps.logger.error('circuit open: consumption paused', { processor: this.def.name, store: this.deps.store.kind });
+    } else if (state === 'closed' && this.paused) {
+      this.paused = false;
+      this.consumer?.resume(this.def.topics.map((topic) => ({ topic })));
+      this.deps.logger.info('circuit closed: consumption resumed', { processor: this.def.name, store: this.deps.store.kind });
+    }
+  }
+
+  private async waitForCircuit(heartbeat: () => Promise<void> | undefined): Promise<void> {
+    while (this.breaker.waitMs() > 0) {
+      if (this.stopping) throw new StoppingError('stopping');
+      await this.sleep(Math.min(this.breaker.waitMs(), 1000), heartbeat);
+    }
+    this.deps.metrics.circuit.set({ processor: this.def.name, store: this.deps.store.kind }, CIRCUIT_VALUE[this.breaker.current]);
+  }
+
+  /** Sleeps in steps of at most one second, heartbeating, and wakes early on stop. */
+  private async sleep(ms: number, heartbeat: () => Promise<void> | undefined): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until && !this.stopping) {
+      await new Promise((r) => setTimeout(r, Math.min(1000, until - Date.now())));
+      await Promise.resolve(heartbeat()).catch(() => undefined);
+    }
+  }
+}
+
+class TombstoneError extends AppError {
+  readonly code = 'TOMBSTONE';
+  readonly retriable = false;
+}

@@ -1,0 +1,262 @@
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { Admin, Producer } from 'kafkajs';
+import type { MongoClient } from 'mongodb';
+import type pg from 'pg';
+import { systemClock } from '../../lib/clock';
+import { createKafka } from '../../lib/clients/kafka';
+import { createMongoClient } from '../../lib/clients/mongo';
+import { createPgPool } from '../../lib/clients/pg';
+import { createSchemaRegistry } from '../../lib/clients/registry';
+import { createLogger } from '../../lib/logger';
+import { EventCodec } from '../../schemas/codec';
+import { buildEvent } from '../../schemas/envelope';
+import type { SchoolEvent } from '../../schemas/generated/events';
+import { createEventProducer, EventPublisher } from '../../schemas/publisher';
+import { dlqTopic, parkedTopic } from '../../topics/catalog';
+import { eventually, randomName, testConfig } from '../../test/support';
+import { readAll } from '../../test/support/kafka';
+import { ProcessorHost } from './host';
+import type { ProcessorDefinition } from './types';
+import { createCounterTable, mongoCounter, pgCounter } from './testing/counter';
+
+const ROOT = path.resolve(__dirname, '../..');
+const clock = systemClock;
+
+/** n tardiness events over `students` students; minutes are 1..9 so totals are easy to predict. */
+function tardies(n: number, students = 20, from = 0): Array<SchoolEvent<'tardiness.recorded'>> {
+  return Array.from({ length: n }, (_, k) => {
+    const i = from + k;
+    return buildEvent(
+      'tardiness.recorded',
+      {
+        tardinessId: `TRD-${i}`,
+        studentUserId: `USR-${i % students}`,
+        sectionId: 'SEC-2025-5A',
+        date: '2025-03-18',
+        minutesLate: (i % 9) + 1,
+        recordedBy: 'USR-T-1',
+      },
+      { sourceService: 'it', clock },
+    );
+  });
+}
+const expectedTotal = (events: Array<SchoolEvent<'tardiness.recorded'>>): number => events.reduce((s, e) => s + e.payload.minutesLate, 0);
+
+describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', function () {
+  this.timeout(180000);
+  const config = testConfig({
+    RUNTIME_RETRY_INITIAL_MS: '200',
+    RUNTIME_RETRY_MAX_MS: '1000',
+    BREAKER_OPEN_MS: '2000',
+    RUNTIME_BATCH_SIZE: '100',
+  });
+  const logger = createLogger(config, 'it');
+  const kafka = createKafka(config);
+  const codec = new EventCodec(createSchemaRegistry(config));
+  let admin: Admin;
+  let producer: Producer;
+  let pool: pg.Pool;
+  let mongo: MongoClient;
+  const topics: string[] = [];
+  const schemas: string[] = [];
+  const mongoDbs: string[] = [];
+  const hosts: ProcessorHost[] = [];
+  const children: ChildProcess[] = [];
+
+  async function newTopic(partitions = 6): Promise<string> {
+    const topic = randomName('it-rt');
+    topics.push(topic, dlqTopic(topic), parkedTopic(topic));
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic, numPartitions: partitions },
+        { topic: dlqTopic(topic), numPartitions: 1 },
+        { topic: parkedTopic(topic), numPartitions: 1 },
+      ],
+    });
+    return topic;
+  }
+  async function publish(topic: string, events: SchoolEvent[]): Promise<void> {
+    const publisher = new EventPublisher(producer, codec, () => topic);
+    for (let i = 0; i < events.length; i += 1000) await publisher.publish(...events.slice(i, i + 1000));
+  }
+  async function pgTotals(schema: string): Promise<{ total: number; events: number }> {
+    const r = await pool.query<{ total: string | null; events: string | null }>(
+      `select sum(total) total, sum(events) events from "${schema}".counters`,
+    );
+    return { total: Number(r.rows[0]?.total ?? 0), events: Number(r.rows[0]?.events ?? 0) };
+  }
+  async function mongoTotals(db: string): Promise<{ total: number; events: number }> {
+    const docs = await mongo.db(db).collection<{ total: number; events: number }>('counters').find().toArray();
+    return { total: docs.reduce((s, d) => s + d.total, 0), events: docs.reduce((s, d) => s + d.events, 0) };
+  }
+  async function startHost(defs: ProcessorDefinition[], schema?: string, db?: string): Promise<ProcessorHost> {
+    const host = new ProcessorHost(defs, config, logger, {
+      opsPort: 0,
+      pgSchema: () => schema ?? 'public',
+      mongoDb: () => db ?? config.mongo.db,
+    });
+    hosts.push(host);
+    await host.start();
+    return host;
+  }
+  function spawnCounter(env: Record<string, string>): ChildProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'testing/counter-main.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'warn', RUNTIME_BATCH_SIZE: '50', SHUTDOWN_TIMEOUT_MS: '15000', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    return child;
+  }
+
+  before(async () => {
+    admin = kafka.admin();
+    await admin.connect();
+    producer = createEventProducer(kafka);
+    await producer.connect();
+    pool = createPgPool(config);
+    mongo = createMongoClient(config);
+    await mongo.connect();
+  });
+  afterEach(async () => {
+    await Promise.all(hosts.splice(0).map((h) => h.stop()));
+    for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  });
+  after(async () => {
+    await producer.disconnect();
+    const existing = new Set(await admin.listTopics());
+    await admin.deleteTopics({ topics: topics.filter((t) => existing.has(t)) });
+    await admin.disconnect();
+    for (const s of schemas) await pool.query(`drop schema if exists "${s}" cascade`);
+    await pool.end();
+    for (const d of mongoDbs) await mongo.db(d).dropDatabase();
+    await mongo.close();
+  });
+
+  function pgSetup(): { schema: string; name: string } {
+    const schema = randomName('it_rt').replace(/-/g, '_');
+    schemas.push(schema);
+    return { schema, name: randomName('it-counter') };
+  }
+  function mongoSetup(): { db: string; name: string } {
+    const db = randomName('it_rt').replace(/-/g, '_');
+    mongoDbs.push(db);
+    return { db, name: randomName('it-counter') };
+  }
+
+  it('kill -9 mid-batch, then restart: the Postgres and Mongo counters are exact', async () => {
+    const topic = await newTopic();
+    const events = tardies(3000);
+    await publish(topic, events);
+    const p = pgSetup();
+    const m = mongoSetup();
+    await createCounterTable(pool, p.schema);
+    const envs: Array<Record<string, string>> = [
+      { COUNTER_STORE: 'pg', COUNTER_TOPIC: topic, COUNTER_NAME: p.name, COUNTER_SCHEMA: p.schema, COUNTER_SLOW_MS: '1' },
+      { COUNTER_STORE: 'mongo', COUNTER_TOPIC: topic, COUNTER_NAME: m.name, COUNTER_MONGO_DB: m.db, COUNTER_SLOW_MS: '1' },
+    ];
+    const first = envs.map((e) => spawnCounter(e));
+    // Kill each as soon as it has applied part of the stream, i.e. somewhere inside a batch.
+    await eventually(async () => ((await pgTotals(p.schema)).events > 300 ? true : undefined), 'pg progress', 60000, 50);
+    first[0]!.kill('SIGKILL');
+    await eventually(async () => ((await mongoTotals(m.db)).events > 300 ? true : undefined), 'mongo progress', 60000, 50);
+    first[1]!.kill('SIGKILL');
+    const partial = [await pgTotals(p.schema), await mongoTotals(m.db)];
+    expect(partial[0]!.events).to.be.below(events.length);
+    envs.map((e) => spawnCounter({ ...e, COUNTER_SLOW_MS: '0' }));
+    const want = { total: expectedTotal(events), events: events.length };
+    await eventually(async () => ((await pgTotals(p.schema)).events >= events.length ? true : undefined), 'pg to finish', 90000);
+    await eventually(async () => ((await mongoTotals(m.db)).events >= events.length ? true : undefined), 'mongo to finish', 90000);
+    expect(await pgTotals(p.schema)).to.deep.equal(want);
+    expect(await mongoTotals(m.db)).to.deep.equal(want);
+  });
+
+  it('applies an event published twice (same eventId, new offset) once', async () => {
+    const topic = await newTopic(1);
+    const events = tardies(50);
+    await publish(topic, [...events, ...events.slice(0, 20), ...tardies(10, 20, 50)]);
+    const p = pgSetup();
+    const m = mongoSetup();
+    await createCounterTable(pool, p.schema);
+    await startHost([pgCounter(p.name, topic)], p.schema);
+    await startHost([mongoCounter(m.name, topic)], undefined, m.db);
+    const all = [...events, ...tardies(10, 20, 50)];
+    const want = { total: expectedTotal(all), events: all.length };
+    await eventually(async () => ((await pgTotals(p.schema)).events >= all.length ? true : undefined), 'pg', 30000);
+    await eventually(async () => ((await mongoTotals(m.db)).events >= all.length ? true : undefined), 'mongo', 30000);
+    // The last record is after the duplicates, so everything before it has been handled too.
+    expect(await pgTotals(p.schema)).to.deep.equal(want);
+    expect(await mongoTotals(m.db)).to.deep.equal(want);
+  });
+
+  it('dead-letters poison records with every header and processes the records after them', async () => {
+    const topic = await newTopic(1);
+    const before = tardies(5);
+    const after = tardies(5, 20, 5);
+    const invalid = tardies(1, 20, 10)[0]!;
+    invalid.payload.minutesLate = -3;
+    await publish(topic, before);
+    await producer.send({
+      topic,
+      messages: [
+        { key: 'garbage', value: Buffer.from('not avro at all'), headers: { origin: 'test' } },
+        { key: 'unknown-id', value: Buffer.from([0, 0x7f, 0, 0, 1, 2, 3, 4]) },
+      ],
+    });
+    await publish(topic, [invalid, ...after]);
+    const p = pgSetup();
+    await createCounterTable(pool, p.schema);
+    await startHost([pgCounter(p.name, topic)], p.schema);
+    const good = [...before, ...after];
+    await eventually(async () => ((await pgTotals(p.schema)).events >= good.length ? true : undefined), 'good records', 30000);
+    expect(await pgTotals(p.schema)).to.deep.equal({ total: expectedTotal(good), events: good.length });
+    const dead = await readAll(kafka, dlqTopic(topic), 3);
+    const h = (i: number, k: string): string | undefined => dead[i]?.headers?.[k]?.toString();
+    expect(dead.map((d) => d.key?.toString())).to.deep.equal(['garbage', 'unknown-id', invalid.aggregateId]);
+    expect(dead[0]?.value?.toString()).to.equal('not avro at all');
+    expect(h(0, 'origin')).to.equal('test');
+    expect([h(0, 'dlq.error.class'), h(1, 'dlq.error.class'), h(2, 'dlq.error.class')]).to.deep.equal([
+      'WireFormatError',
+      'UnknownSchemaIdError',
+      'RuleViolationError',
+    ]);
+    expect(h(1, 'dlq.schema.id')).to.equal(String(0x7f000001));
+    expect(h(2, 'dlq.eventId')).to.equal(invalid.eventId);
+    expect(h(2, 'dlq.eventType')).to.equal('tardiness.recorded');
+    expect(h(2, 'dlq.correlationId')).to.equal(invalid.correlationId);
+    for (let i = 0; i < 3; i++) {
+      expect(h(i, 'dlq.source.topic')).to.equal(topic);
+      expect(h(i, 'dlq.source.partition')).to.equal('0');
+      expect(h(i, 'dlq.source.offset')).to.equal(String(5 + i));
+      expect(h(i, 'dlq.consumer.group')).to.equal(p.name);
+      expect(Number(h(i, 'dlq.attempts'))).to.be.at.least(1);
+      expect(h(i, 'dlq.error.message')).to.be.a('string').and.not.empty;
+      expect(h(i, 'dlq.error.stack')).to.be.a('string').and.not.empty;
+      expect(Date.parse(h(i, 'dlq.source.timestamp') ?? '')).to.be.a('number').and.not.NaN;
+      expect(Date.parse(h(i, 'dlq.moved.at') ?? '')).to.be.a('number').and.not.NaN;
+    }
+  });
+
+  it('two instances share the partitions after a rebalance and totals stay exact', async () => {
+    const topic = await newTopic(6);
+    const p = pgSetup();
+    await createCounterTable(pool, p.schema);
+    const firstHalf = tardies(2000);
+    await publish(topic, firstHalf);
+    const a = await startHost([pgCounter(p.name, topic, 1)], p.schema);
+    await eventually(async () => ((await pgTotals(p.schema)).events > 200 ? true : undefined), 'first instance progress', 30000);
+    const b = await startHost([pgCounter(p.name, topic, 1)], p.schema);
+    const secondHalf = tardies(2000, 20, 2000);
+    await publish(topic, secondHalf);
+    const all = [...firstHalf, ...secondHalf];
+    await eventually(async () => ((await pgTotals(p.schema)).events >= all.length ? true : undefined), 'all records', 120000);
+    expect(await pgTotals(p.schema)).to.deep.equal({ total: expectedTotal(all), events: all.length });
+    const applied = async (h: ProcessorHost): Promise<number> =>
+      (await h.metrics.events.get()).values.filter((v) => v.labels.outcome === 'applied').reduce((s, v) => s + v.value, 0);
+    expect(await applied(a)).to.be.above(0);
+    expect(await applied(b)).to.be.above(0);
+  });
+});

@@ -1,0 +1,51 @@
+import type pg from 'pg';
+import { RuleViolationError } from '../errors';
+import type { MongoProcessor, PostgresProcessor } from '../types';
+
+/**
+ * Test processors whose projection is a counter, so double application shows:
+ * each tardiness.recorded adds minutesLate to the student's total and 1 to its count.
+ * A negative minutesLate breaks a rule that will never pass (dead letter).
+ */
+export function pgCounter(name: string, topic: string, slowMs = 0): PostgresProcessor {
+  return {
+    name,
+    topics: [topic],
+    handles: ['tardiness.recorded'],
+    store: 'postgres',
+    async project(event, tx) {
+      if (event.eventType !== 'tardiness.recorded') return [];
+      if (event.payload.minutesLate < 0) throw new RuleViolationError(`minutesLate must be >= 0, got ${event.payload.minutesLate}`);
+      if (slowMs) await new Promise((r) => setTimeout(r, slowMs));
+      await tx.query(
+        `insert into counters (student, total, events) values ($1, $2, 1)
+         on conflict (student) do update set total = counters.total + excluded.total, events = counters.events + 1`,
+        [event.payload.studentUserId, event.payload.minutesLate],
+      );
+      return [];
+    },
+  };
+}
+
+export async function createCounterTable(pool: pg.Pool, schema: string): Promise<void> {
+  await pool.query(
+    `create schema if not exists "${schema}"; create table if not exists "${schema}".counters (student text primary key, total bigint not null, events bigint not null)`,
+  );
+}
+
+export function mongoCounter(name: string, topic: string, slowMs = 0): MongoProcessor {
+  return {
+    name,
+    topics: [topic],
+    handles: ['tardiness.recorded'],
+    store: 'mongo',
+    async project(event, mongo) {
+      if (event.eventType !== 'tardiness.recorded') return [];
+      if (event.payload.minutesLate < 0) throw new RuleViolationError(`minutesLate must be >= 0, got ${event.payload.minutesLate}`);
+      if (slowMs) await new Promise((r) => setTimeout(r, slowMs));
+      // $inc is a hazard in general; the high-water mark makes it run at most once per offset.
+      await mongo.update('counters', event.payload.studentUserId, { $inc: { total: event.payload.minutesLate, events: 1 } });
+      return [];
+    },
+  };
+}
