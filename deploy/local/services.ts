@@ -181,6 +181,13 @@ export const registry: Service = {
         `-Dapicurio.datasource.url=${jdbc}`,
         `-Dapicurio.datasource.username=${decodeURIComponent(pgu.username) || 'postgres'}`,
         `-Dapicurio.datasource.password=${decodeURIComponent(pgu.password) || 'unused-trust-auth'}`,
+        // Small pool, validated before use: survives a PostgreSQL restart (fault-injection tests do that).
+        '-Dapicurio.datasource.jdbc.initial-size=2',
+        '-Dapicurio.datasource.jdbc.min-size=2',
+        '-Dapicurio.datasource.jdbc.max-size=20',
+        '-Dquarkus.datasource.postgresql.jdbc.validation-query-sql=select 1',
+        '-Dquarkus.datasource.postgresql.jdbc.foreground-validation-interval=1S',
+        '-Dquarkus.datasource.postgresql.jdbc.background-validation-interval=10S',
         '-Dapicurio.rest.deletion.artifact.enabled=true',
         '-Dapicurio.rest.deletion.artifact-version.enabled=true',
         '-Dapicurio.rest.deletion.group.enabled=true',

@@ -120,24 +120,39 @@ export async function up(config: Config): Promise<void> {
   await Promise.all([upOne(config, paths, byName('registry')), upOne(config, paths, byName('ferretdb'))]);
 }
 
-export async function down(config: Config): Promise<void> {
+/** Stops one service if `up` started it; returns false when it is not ours (left alone). */
+export async function stopService(config: Config, name: string): Promise<boolean> {
   const paths = stackPaths(config);
-  for (const s of [...SERVICES].reverse()) {
-    const pid = recordedPid(paths, s);
-    if (!pid) {
-      fs.rmSync(pidFile(paths, s), { force: true });
-      continue;
-    }
-    process.kill(pid, s.stopSignal);
-    const deadline = Date.now() + 30000;
-    while (alive(pid) && Date.now() < deadline) await sleep(200);
-    if (alive(pid)) {
-      say(`${s.name.padEnd(9)} did not stop within 30 s: SIGKILL`);
-      process.kill(pid, 'SIGKILL');
-    }
+  const s = byName(name);
+  const pid = recordedPid(paths, s);
+  if (!pid) {
     fs.rmSync(pidFile(paths, s), { force: true });
-    say(`${s.name.padEnd(9)} stopped (pid ${pid})`);
+    return false;
   }
+  process.kill(pid, s.stopSignal);
+  const deadline = Date.now() + 30000;
+  while (alive(pid) && Date.now() < deadline) await sleep(200);
+  if (alive(pid)) {
+    say(`${s.name.padEnd(9)} did not stop within 30 s: SIGKILL`);
+    process.kill(pid, 'SIGKILL');
+  }
+  fs.rmSync(pidFile(paths, s), { force: true });
+  say(`${s.name.padEnd(9)} stopped (pid ${pid})`);
+  return true;
+}
+
+/** Starts one service unless it already answers (fault-injection tests restart single servers). */
+export async function startService(config: Config, name: string): Promise<void> {
+  await upOne(config, stackPaths(config), byName(name));
+}
+
+/** True when `up` started this service (so a test may stop and restart it). */
+export function isOurs(config: Config, name: string): boolean {
+  return recordedPid(stackPaths(config), byName(name)) !== undefined;
+}
+
+export async function down(config: Config): Promise<void> {
+  for (const s of [...SERVICES].reverse()) await stopService(config, s.name);
 }
 
 export async function status(config: Config): Promise<boolean> {

@@ -1,8 +1,16 @@
 import pg from 'pg';
 import type { Config } from '../config';
+import type { Logger } from '../logger';
 
-export function createPgPool(config: Pick<Config, 'pg'>, overrides: pg.PoolConfig = {}): pg.Pool {
-  return new pg.Pool({ connectionString: config.pg.url, max: config.pg.poolSize, connectionTimeoutMillis: 5000, ...overrides });
+/**
+ * A pg pool that survives its server going away: idle clients that lose their
+ * connection emit 'error' on the pool, which would otherwise crash the process.
+ * The pool drops such clients; callers see the failure on their next query.
+ */
+export function createPgPool(config: Pick<Config, 'pg'>, overrides: pg.PoolConfig = {}, logger?: Logger): pg.Pool {
+  const pool = new pg.Pool({ connectionString: config.pg.url, max: config.pg.poolSize, connectionTimeoutMillis: 5000, ...overrides });
+  pool.on('error', (e) => logger?.warn('idle PostgreSQL client lost its connection', { error: e.message }));
+  return pool;
 }
 
 /** The same server, another database (the stack creates several: projections, registry, ferretdb). */

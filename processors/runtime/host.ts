@@ -64,7 +64,7 @@ export class ProcessorHost {
   private storeFor(def: ProcessorDefinition): RuntimeStore {
     switch (def.store) {
       case 'postgres':
-        this.pool ??= createPgPool(this.config);
+        this.pool ??= createPgPool(this.config, {}, this.logger);
         return new PostgresStore(this.pool, this.opts.pgSchema?.(def) ?? `proj_${def.name}`, def, this.opts.groupId?.(def));
       case 'mongo':
         this.mongo ??= createMongoClient(this.config);

@@ -50,6 +50,11 @@ export class PostgresStore implements RuntimeStore {
   ): Promise<ChunkResult> {
     const client = await this.pool.connect();
     let broken = false;
+    // A connection dying mid-transaction also emits 'error' on the client; the failed query reports it.
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('begin');
       await client.query(`set local search_path to ${quoteIdent(this.schema)}, public`);
@@ -90,6 +95,7 @@ export class PostgresStore implements RuntimeStore {
       });
       throw e;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

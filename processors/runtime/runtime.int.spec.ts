@@ -17,6 +17,8 @@ import { createEventProducer, EventPublisher } from '../../schemas/publisher';
 import { dlqTopic, parkedTopic } from '../../topics/catalog';
 import { eventually, randomName, testConfig } from '../../test/support';
 import { readAll } from '../../test/support/kafka';
+import { isOurs, startService, stopService } from '../../deploy/local/stack';
+import { classify } from './errors';
 import { ProcessorHost } from './host';
 import type { ProcessorDefinition } from './types';
 import { createCounterTable, mongoCounter, pgCounter } from './testing/counter';
@@ -80,7 +82,18 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
   }
   async function publish(topic: string, events: SchoolEvent[]): Promise<void> {
     const publisher = new EventPublisher(producer, codec, () => topic);
-    for (let i = 0; i < events.length; i += 1000) await publisher.publish(...events.slice(i, i + 1000));
+    for (let i = 0; i < events.length; i += 1000) await retryTransient(() => publisher.publish(...events.slice(i, i + 1000)));
+  }
+  /** The test's own producer side rides out a store restart the way a real client would. */
+  async function retryTransient<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (attempt >= 10 || classify(e) !== 'transient') throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   }
   async function pgTotals(schema: string): Promise<{ total: number; events: number }> {
     const r = await pool.query<{ total: string | null; events: string | null }>(
@@ -258,5 +271,68 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
       (await h.metrics.events.get()).values.filter((v) => v.labels.outcome === 'applied').reduce((s, v) => s + v.value, 0);
     expect(await applied(a)).to.be.above(0);
     expect(await applied(b)).to.be.above(0);
+  });
+
+  it('PostgreSQL stopped for 20 s under load: the circuit opens, nothing is skipped, everything is applied once', async function () {
+    if (!isOurs(config, 'postgres')) this.skip(); // only a PostgreSQL that stack:up started may be stopped by a test
+    const topic = await newTopic(6);
+    const p = pgSetup();
+    await createCounterTable(pool, p.schema);
+    const first = tardies(3000);
+    await publish(topic, first);
+    const host = await startHost([pgCounter(p.name, topic, 1)], p.schema);
+    await eventually(async () => ((await pgTotals(p.schema)).events > 300 ? true : undefined), 'progress before the outage', 30000);
+    await pool.end();
+    expect(await stopService(config, 'postgres')).to.equal(true);
+    const outageStart = Date.now();
+    try {
+      const during = tardies(1000, 20, 3000);
+      await publish(topic, during); // load continues while the store is down
+      await eventually(() => Promise.resolve(host.runners[0]!.circuit === 'open' ? true : undefined), 'the circuit to open', 20000);
+      const circuit = (await host.metrics.circuit.get()).values.find((v) => v.labels.processor === p.name);
+      expect(circuit?.value).to.equal(2);
+      await new Promise((r) => setTimeout(r, Math.max(0, 20000 - (Date.now() - outageStart))));
+    } finally {
+      await startService(config, 'postgres');
+    }
+    pool = createPgPool(config);
+    const all = [...first, ...tardies(1000, 20, 3000)];
+    await eventually(
+      async () => ((await pgTotals(p.schema)).events >= all.length ? true : undefined),
+      'everything after the restart',
+      120000,
+    );
+    expect(await pgTotals(p.schema)).to.deep.equal({ total: expectedTotal(all), events: all.length });
+    const positions = await pool.query<{ n: string }>(`select sum(next_offset) n from "${p.schema}".runtime_positions`);
+    expect(Number(positions.rows[0]?.n)).to.equal(all.length);
+    expect(host.runners[0]!.circuit).to.equal('closed');
+  });
+
+  it('SIGTERM under load exits 0 within the bound, with the applied work and its positions stored', async () => {
+    const topic = await newTopic(6);
+    const p = pgSetup();
+    await createCounterTable(pool, p.schema);
+    const events = tardies(3000);
+    await publish(topic, events);
+    const env = { COUNTER_STORE: 'pg', COUNTER_TOPIC: topic, COUNTER_NAME: p.name, COUNTER_SCHEMA: p.schema, COUNTER_SLOW_MS: '2' };
+    const child = spawnCounter(env);
+    await eventually(async () => ((await pgTotals(p.schema)).events > 200 ? true : undefined), 'progress', 60000, 50);
+    const t0 = Date.now();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    const code = await exited;
+    const elapsed = Date.now() - t0;
+    expect(code).to.equal(0);
+    expect(elapsed).to.be.below(15000); // the configured bound (SHUTDOWN_TIMEOUT_MS), not a speed target
+    const applied = (await pgTotals(p.schema)).events;
+    expect(applied).to.be.below(events.length);
+    const positions = await pool.query<{ n: string }>(`select sum(next_offset) n from "${p.schema}".runtime_positions`);
+    expect(Number(positions.rows[0]?.n)).to.equal(applied);
+    const committed = await admin.fetchOffsets({ groupId: p.name, topics: [topic] });
+    const kafkaCommitted = committed[0]!.partitions.reduce((s, x) => s + Math.max(0, Number(x.offset)), 0);
+    expect(kafkaCommitted).to.equal(applied);
+    spawnCounter({ ...env, COUNTER_SLOW_MS: '0' });
+    await eventually(async () => ((await pgTotals(p.schema)).events >= events.length ? true : undefined), 'the rest after restart', 60000);
+    expect(await pgTotals(p.schema)).to.deep.equal({ total: expectedTotal(events), events: events.length });
   });
 });
