@@ -5,9 +5,10 @@ import type { MongoProcessor, PostgresProcessor } from '../types';
 /**
  * Test processors whose projection is a counter, so double application shows:
  * each tardiness.recorded adds minutesLate to the student's total and 1 to its count.
- * A negative minutesLate breaks a rule that will never pass (dead letter).
+ * A negative minutesLate breaks a rule that will never pass (dead letter); a student in
+ * the `blocked` table fails until the row is removed (a fixable cause, for redrive tests).
  */
-export function pgCounter(name: string, topic: string, slowMs = 0): PostgresProcessor {
+export function pgCounter(name: string, topic: string, slowMs = 0, checkBlocked = true): PostgresProcessor {
   return {
     name,
     topics: [topic],
@@ -16,6 +17,8 @@ export function pgCounter(name: string, topic: string, slowMs = 0): PostgresProc
     async project(event, tx) {
       if (event.eventType !== 'tardiness.recorded') return [];
       if (event.payload.minutesLate < 0) throw new RuleViolationError(`minutesLate must be >= 0, got ${event.payload.minutesLate}`);
+      const blocked = checkBlocked ? await tx.query('select 1 from blocked where student = $1', [event.payload.studentUserId]) : undefined;
+      if (blocked?.rowCount) throw new RuleViolationError(`student ${event.payload.studentUserId} is blocked`);
       if (slowMs) await new Promise((r) => setTimeout(r, slowMs));
       await tx.query(
         `insert into counters (student, total, events) values ($1, $2, 1)
@@ -29,7 +32,9 @@ export function pgCounter(name: string, topic: string, slowMs = 0): PostgresProc
 
 export async function createCounterTable(pool: pg.Pool, schema: string): Promise<void> {
   await pool.query(
-    `create schema if not exists "${schema}"; create table if not exists "${schema}".counters (student text primary key, total bigint not null, events bigint not null)`,
+    `create schema if not exists "${schema}";
+     create table if not exists "${schema}".counters (student text primary key, total bigint not null, events bigint not null);
+     create table if not exists "${schema}".blocked (student text primary key)`,
   );
 }
 

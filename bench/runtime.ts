@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import { loadConfig } from '../lib/config';
+import { createKafka } from '../lib/clients/kafka';
+import { createMongoClient } from '../lib/clients/mongo';
+import { createPgPool } from '../lib/clients/pg';
+import { createLogger } from '../lib/logger';
+import { ProcessorHost } from '../processors/runtime/host';
+import { createCounterTable, mongoCounter, pgCounter } from '../processors/runtime/testing/counter';
+import type { ProcessorDefinition } from '../processors/runtime/types';
+import { createEventProducer } from '../schemas/publisher';
+import { deleteTopics, fmt, freshTopic, produceAll, tardinessStream } from './lib/setup';
+
+/**
+ * `npm run bench:runtime`: events/s through the shared runtime on 6 partitions, with a
+ * no-op handler, a Postgres projection and a Mongo (FerretDB) projection. The stream is
+ * produced first; the clock runs from the first applied record to the last, so group
+ * join time is excluded (it is printed separately).
+ */
+async function main(): Promise<void> {
+  const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
+  const logger = createLogger(config, 'bench');
+  const kafka = createKafka(config);
+  const counts = {
+    noop: Number(process.env.BENCH_NOOP_N ?? 300_000),
+    postgres: Number(process.env.BENCH_PG_N ?? 200_000),
+    mongo: Number(process.env.BENCH_MONGO_N ?? 30_000),
+  };
+  const topic = `bench-runtime-${randomUUID().slice(0, 8)}`;
+  const n = Math.max(counts.noop, counts.postgres, counts.mongo);
+  await freshTopic(kafka, topic, 6);
+  const producer = createEventProducer(kafka);
+  await producer.connect();
+  process.stdout.write(`producing ${fmt(n)} events to ${topic} (6 partitions)…\n`);
+  const produceRate = await produceAll(config, producer, topic, tardinessStream(n, 2000));
+  await producer.disconnect();
+
+  const schema = `bench_${randomUUID().slice(0, 8)}`;
+  const mongoDb = `bench_${randomUUID().slice(0, 8)}`;
+  const pool = createPgPool(config);
+  await createCounterTable(pool, schema);
+  const noop: ProcessorDefinition = {
+    name: `bench-noop-${randomUUID()}`,
+    topics: [topic],
+    handles: ['tardiness.recorded'],
+    store: 'none',
+    project: () => Promise.resolve([]),
+  };
+  const rows: Array<[string, number, number, number, number, number | undefined]> = [];
+  for (const [label, def, limit, target] of [
+    ['no-op handler', noop, counts.noop, 50_000],
+    ['Postgres projection', pgCounter(`bench-pg-${randomUUID()}`, topic, 0, false), counts.postgres, 15_000],
+    ['Mongo projection (FerretDB)', mongoCounter(`bench-mongo-${randomUUID()}`, topic), counts.mongo, undefined],
+  ] as Array<[string, ProcessorDefinition, number, number | undefined]>) {
+    const host = new ProcessorHost([def], config, logger, { opsPort: 0, pgSchema: () => schema, mongoDb: () => mongoDb });
+    const t0 = performance.now();
+    await host.start();
+    let first = 0;
+    let done = 0;
+    for (;;) {
+      done = (await host.metrics.events.get()).values.reduce((s, v) => s + v.value, 0);
+      if (done > 0 && !first) first = performance.now();
+      if (done >= limit) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const t1 = performance.now();
+    await host.stop();
+    rows.push([label, done, (first - t0) / 1000, done / ((t1 - first) / 1000), done / ((t1 - t0) / 1000), target]);
+    process.stdout.write(`${label}: ${fmt(done)} events\n`);
+  }
+  await pool.query(`drop schema "${schema}" cascade`);
+  await pool.end();
+  const mongo = createMongoClient(config);
+  await mongo.db(mongoDb).dropDatabase();
+  await mongo.close();
+  await deleteTopics(kafka, [topic]);
+
+  process.stdout.write(`\nruntime benchmark (6 partitions, batch ${config.runtime.batchSize}, producer ${fmt(produceRate)} events/s)\n`);
+  process.stdout.write(
+    '| figure | events | start-up s | events/s (steady) | events/s (incl. start-up) | target | met |\n|---|---|---|---|---|---|---|\n',
+  );
+  for (const [label, count, startup, rate, overall, target] of rows) {
+    const met = target ? (rate >= target ? 'yes' : 'no') : '-';
+    process.stdout.write(
+      `| ${label} | ${fmt(count)} | ${startup.toFixed(1)} | ${fmt(rate)} | ${fmt(overall)} | ${target ? fmt(target) : 'report'} | ${met} |\n`,
+    );
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:runtime: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
