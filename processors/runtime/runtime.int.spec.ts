@@ -194,7 +194,7 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
     const p = pgSetup();
     const m = mongoSetup();
     await createCounterTable(pool, p.schema);
-    await startHost([pgCounter(p.name, topic)], p.schema);
+    const pgHost = await startHost([pgCounter(p.name, topic)], p.schema);
     await startHost([mongoCounter(m.name, topic)], undefined, m.db);
     const all = [...events, ...tardies(10, 20, 50)];
     const want = { total: expectedTotal(all), events: all.length };
@@ -203,6 +203,17 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
     // The last record is after the duplicates, so everything before it has been handled too.
     expect(await pgTotals(p.schema)).to.deep.equal(want);
     expect(await mongoTotals(m.db)).to.deep.equal(want);
+    // The ops endpoints tell the same story.
+    const base = `http://127.0.0.1:${pgHost.port}`;
+    expect((await fetch(`${base}/health`)).status).to.equal(200);
+    const ready = await fetch(`${base}/ready`);
+    expect(ready.status).to.equal(200);
+    expect(await ready.json()).to.deep.include({ status: 'ready' });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).to.include(`processor_events_total{processor="${p.name}",event_type="tardiness.recorded",outcome="applied"} ${all.length}`);
+    expect(metrics).to.include(`processor_events_total{processor="${p.name}",event_type="tardiness.recorded",outcome="duplicate"} 20`);
+    expect(metrics).to.match(new RegExp(`processor_consumer_lag\\{processor="${p.name}",topic="${topic}",partition="0"\\} 0`));
+    expect(metrics).to.include('processor_circuit_state');
   });
 
   it('dead-letters poison records with every header and processes the records after them', async () => {
