@@ -36,6 +36,24 @@ function urlFormat(name: string, schemes: string[]): void {
   });
 }
 urlFormat('http-url', ['http', 'https']);
+convict.addFormat({
+  name: 'evaluation-weights',
+  validate(value: unknown) {
+    const types = ['EXAM', 'PROJECT', 'QUIZ', 'HOMEWORK', 'PARTICIPATION'];
+    if (typeof value !== 'object' || value === null) throw new Error(`must be a JSON object with a weight for each of ${types.join(', ')}`);
+    for (const t of types) {
+      const w = (value as Record<string, unknown>)[t];
+      if (typeof w !== 'number' || !(w >= 0)) throw new Error(`must give ${t} a weight >= 0`);
+    }
+  },
+  coerce: (v: string): unknown => {
+    try {
+      return JSON.parse(v);
+    } catch {
+      return v;
+    }
+  },
+});
 urlFormat('mongo-url', ['mongodb']);
 urlFormat('pg-url', ['postgres', 'postgresql']);
 
@@ -118,6 +136,72 @@ const schema = {
     },
     sessionTimeoutMs: { doc: 'Kafka consumer session timeout', format: 'nat', default: 30000, env: 'KAFKA_SESSION_TIMEOUT_MS' },
   },
+  rules: {
+    passingAverage: {
+      doc: 'Average (0-100) below which a student.performance.alert is raised',
+      format: Number,
+      default: 55,
+      env: 'RULE_PASSING_AVERAGE',
+    },
+    averageDropPoints: {
+      doc: 'Drop of a period average (points) that raises a SHARP_DROP alert',
+      format: Number,
+      default: 15,
+      env: 'RULE_AVERAGE_DROP_POINTS',
+    },
+    evaluationWeights: {
+      doc: 'Weights per evaluation type for period averages (JSON object)',
+      format: 'evaluation-weights',
+      default: { EXAM: 0.4, PROJECT: 0.25, QUIZ: 0.15, HOMEWORK: 0.15, PARTICIPATION: 0.05 },
+      env: 'RULE_EVALUATION_WEIGHTS',
+    },
+    maxWeeklyHours: {
+      doc: 'Teacher weekly hours above which workload.updated is flagged overloaded',
+      format: 'nat',
+      default: 30,
+      env: 'RULE_MAX_WEEKLY_HOURS',
+    },
+    absencesInWindow: {
+      doc: 'Unjustified absences within the window that raise an attendance alert',
+      format: 'nat',
+      default: 3,
+      env: 'RULE_ABSENCES_IN_WINDOW',
+    },
+    absenceWindowDays: {
+      doc: 'Rolling window (calendar days) for the absence rule',
+      format: 'nat',
+      default: 14,
+      env: 'RULE_ABSENCE_WINDOW_DAYS',
+    },
+    tardiesPerMonth: {
+      doc: 'Tardies in one calendar month that raise an attendance alert',
+      format: 'nat',
+      default: 4,
+      env: 'RULE_TARDIES_PER_MONTH',
+    },
+  },
+  notifications: {
+    smtpUrl: {
+      doc: 'SMTP server for the EMAIL channel (empty: EMAIL falls back to the log channel)',
+      format: String,
+      default: '',
+      env: 'SMTP_URL',
+    },
+    from: { doc: 'Sender address of emails', format: String, default: 'no-reply@school.example', env: 'NOTIFICATION_FROM' },
+    webhookUrl: { doc: 'Default URL of the WEBHOOK channel', format: String, default: '', env: 'NOTIFICATION_WEBHOOK_URL' },
+    timeoutMs: {
+      doc: 'Per-attempt delivery timeout (DOMAIN.md: notifications 10000 ms)',
+      format: 'nat',
+      default: 10000,
+      env: 'NOTIFICATION_TIMEOUT_MS',
+    },
+    maxAttempts: {
+      doc: 'Delivery attempts before notification.failed is final',
+      format: 'nat',
+      default: 3,
+      env: 'NOTIFICATION_MAX_ATTEMPTS',
+    },
+  },
   stack: {
     dir: { doc: 'Data and logs of the local native stack (git-ignored)', format: String, default: '.stack', env: 'STACK_DIR' },
     cacheDir: {
@@ -153,8 +237,20 @@ type ConfigShape = {
     maxRedrives: number;
     sessionTimeoutMs: number;
   };
+  rules: {
+    passingAverage: number;
+    averageDropPoints: number;
+    evaluationWeights: Record<'EXAM' | 'PROJECT' | 'QUIZ' | 'HOMEWORK' | 'PARTICIPATION', number>;
+    maxWeeklyHours: number;
+    absencesInWindow: number;
+    absenceWindowDays: number;
+    tardiesPerMonth: number;
+  };
+  notifications: { smtpUrl: string; from: string; webhookUrl: string; timeoutMs: number; maxAttempts: number };
   stack: { dir: string; cacheDir: string; readyTimeoutMs: number };
 };
+
+export type Rules = Config['rules'];
 
 /** Every setting, its doc and env var: used by the README's config table. */
 export const configSchema = schema;

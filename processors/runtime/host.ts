@@ -9,6 +9,7 @@ import { createPgPool } from '../../lib/clients/pg';
 import { createSchemaRegistry } from '../../lib/clients/registry';
 import type { Logger } from '../../lib/logger';
 import { EventCodec } from '../../schemas/codec';
+import { EVENT_DEFINITIONS } from '../../schemas/generated/events';
 import { createEventProducer, EventPublisher } from '../../schemas/publisher';
 import { startOpsServer } from './http';
 import { RuntimeMetrics } from './metrics';
@@ -29,6 +30,8 @@ export interface HostOptions {
   mongoDb?: (def: ProcessorDefinition) => string;
   groupId?: (def: ProcessorDefinition) => string;
   replaying?: boolean;
+  /** Physical topic of a catalog topic name; tests isolate a run with a prefix. */
+  topicName?: (topic: string) => string;
 }
 
 /**
@@ -85,7 +88,8 @@ export class ProcessorHost {
   async start(): Promise<void> {
     const codec = new EventCodec(createSchemaRegistry(this.config));
     await this.producer.connect();
-    const publisher = new EventPublisher(this.producer, codec);
+    const topicName = this.opts.topicName ?? ((t: string) => t);
+    const publisher = new EventPublisher(this.producer, codec, (e) => topicName(EVENT_DEFINITIONS[e.eventType].topic));
     for (const def of this.defs) {
       const store = this.storeFor(def);
       this.runners.push(
@@ -101,6 +105,7 @@ export class ProcessorHost {
           clock: this.opts.clock ?? systemClock,
           groupId: this.opts.groupId?.(def),
           replaying: this.opts.replaying,
+          topicName: this.opts.topicName,
         }),
       );
     }

@@ -13,7 +13,7 @@ import type { Emitted, MongoProcessor, Position, ProjectContext } from './types'
 export interface GuardedMongo {
   db: Db;
   /** Returns false when the document had already seen this position (nothing changed). */
-  update(collection: string, id: string, update: UpdateFilter<Document>): Promise<boolean>;
+  update(collection: string, id: string, update: Record<string, Record<string, unknown>>): Promise<boolean>;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -28,7 +28,7 @@ export function guardedMongo(db: Db, position: Position): GuardedMongo {
         _id: id,
         $or: [{ [field]: { $lt: position.offset } }, { [field]: { $exists: false } }],
       };
-      const withMark = { ...update, $set: { ...(update.$set ?? {}), [field]: position.offset } } as UpdateFilter<Document>;
+      const withMark = { ...update, $set: { ...(update.$set ?? {}), [field]: position.offset } } as UpdateFilter<Document>; // operators are the caller's, checked by the server
       try {
         const r = await db.collection(collection).updateOne(guard, withMark, { upsert: true });
         return r.modifiedCount + r.upsertedCount > 0;

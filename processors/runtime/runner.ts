@@ -28,6 +28,8 @@ export interface RunnerDeps {
   groupId?: string;
   /** Rebuild mode: derived events are not published. */
   replaying?: boolean;
+  /** Physical topic of a catalog topic name (identity in production; tests isolate runs with a prefix). */
+  topicName?: (topic: string) => string;
 }
 
 interface Item {
@@ -55,12 +57,14 @@ export class ProcessorRunner {
   private readonly breaker: CircuitBreaker;
   private readonly positions = new Map<string, number | undefined>();
   readonly group: string;
+  private readonly topics: string[];
 
   constructor(
     readonly def: ProcessorDefinition,
     private readonly deps: RunnerDeps,
   ) {
     this.group = deps.groupId ?? def.name;
+    this.topics = def.topics.map(deps.topicName ?? ((t) => t));
     this.breaker = new CircuitBreaker({
       failures: deps.runtime.breakerFailures,
       openMs: deps.runtime.breakerOpenMs,
@@ -97,7 +101,7 @@ export class ProcessorRunner {
       this.deps.logger.error('consumer crashed', { processor: this.def.name, error: String(e.payload.error), restart: e.payload.restart });
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: [...this.def.topics], fromBeginning: true });
+    await consumer.subscribe({ topics: this.topics, fromBeginning: true });
     await consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
@@ -314,11 +318,11 @@ export class ProcessorRunner {
     this.deps.metrics.circuit.set({ processor: this.def.name, store: this.deps.store.kind }, CIRCUIT_VALUE[state]);
     if (state === 'open' && !this.paused) {
       this.paused = true;
-      this.consumer?.pause(this.def.topics.map((topic) => ({ topic })));
+      this.consumer?.pause(this.topics.map((topic) => ({ topic })));
       this.deps.logger.error('circuit open: consumption paused', { processor: this.def.name, store: this.deps.store.kind });
     } else if (state === 'closed' && this.paused) {
       this.paused = false;
-      this.consumer?.resume(this.def.topics.map((topic) => ({ topic })));
+      this.consumer?.resume(this.topics.map((topic) => ({ topic })));
       this.deps.logger.info('circuit closed: consumption resumed', { processor: this.def.name, store: this.deps.store.kind });
     }
   }

@@ -210,7 +210,9 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
     expect(ready.status).to.equal(200);
     expect(await ready.json()).to.deep.include({ status: 'ready' });
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).to.include(`processor_events_total{processor="${p.name}",event_type="tardiness.recorded",outcome="applied"} ${all.length}`);
+    expect(metrics).to.include(
+      `processor_events_total{processor="${p.name}",event_type="tardiness.recorded",outcome="applied"} ${all.length}`,
+    );
     expect(metrics).to.include(`processor_events_total{processor="${p.name}",event_type="tardiness.recorded",outcome="duplicate"} 20`);
     expect(metrics).to.match(new RegExp(`processor_consumer_lag\\{processor="${p.name}",topic="${topic}",partition="0"\\} 0`));
     expect(metrics).to.include('processor_circuit_state');

@@ -1,0 +1,261 @@
+import type { EventPayloads, SagaStep, SchoolEvent } from '../../schemas/generated/events';
+import { emit, type EmitSpec } from '../shared/emit';
+import { unhandled } from '../shared/handled';
+
+/**
+ * Academic: years, sections (seats), courses per section, and enrollments, which are
+ * also the saga state. Owns saga step 1 (CreateEnrollment), step 3 (AssignToSection),
+ * the compensations CompensateSectionAssignment and CompensateEnrollment, and the end
+ * of every saga (COMPLETED or FAILED). Pure: (event, state) → changes + events.
+ */
+
+export type EnrollmentStatus =
+  'PENDING' | 'USER_VALIDATED' | 'SEATED' | 'GRADES_INITIALIZED' | 'ATTENDANCE_INITIALIZED' | 'COMPENSATING' | 'COMPLETED' | 'FAILED';
+
+export interface Enrollment {
+  enrollmentId: string;
+  studentUserId: string;
+  sectionId: string;
+  academicYearId: string;
+  status: EnrollmentStatus;
+  currentStep: SagaStep;
+  failedStep: SagaStep | null;
+  failureReason: string | null;
+  seatHeld: boolean;
+  active: boolean;
+  compensated: SagaStep[];
+  warnings: string[];
+}
+
+export interface Section {
+  id: string;
+  academicYearId: string;
+  capacity: number;
+  seatsTaken: number;
+}
+
+export type Change =
+  | { kind: 'upsertYear'; year: EventPayloads['academic.year.started'] }
+  | { kind: 'upsertSection'; section: EventPayloads['section.created'] }
+  | { kind: 'upsertCourse'; course: EventPayloads['course.assigned'] }
+  | { kind: 'createEnrollment'; enrollment: EventPayloads['student.enrolled']; correlationId: string }
+  | { kind: 'patchEnrollment'; enrollmentId: string; patch: Partial<Omit<Enrollment, 'enrollmentId'>> }
+  | { kind: 'seats'; sectionId: string; delta: 1 | -1 };
+
+export interface Decision {
+  changes: Change[];
+  emit: EmitSpec[];
+}
+
+const none: Decision = { changes: [], emit: [] };
+const TERMINAL: EnrollmentStatus[] = ['COMPLETED', 'FAILED'];
+
+export function onStudentEnrolled(e: SchoolEvent<'student.enrolled'>, existing: Enrollment | undefined): Decision {
+  // Step 1. A repeated enrollment id is the same enrollment, not a new one.
+  if (existing) return none;
+  return { changes: [{ kind: 'createEnrollment', enrollment: e.payload, correlationId: e.correlationId }], emit: [] };
+}
+
+/** Step 3: a seat in the section, of the same academic year, if one is free. */
+export function onUserValidated(
+  e: SchoolEvent<'enrollment.user.validated'>,
+  enr: Enrollment | undefined,
+  section: Section | undefined,
+): Decision {
+  if (!enr || enr.status !== 'PENDING') return none;
+  const fail = (reason: EventPayloads['enrollment.section.assignment.failed']['reason'], message: string): Decision => ({
+    changes: [
+      {
+        kind: 'patchEnrollment',
+        enrollmentId: enr.enrollmentId,
+        patch: { status: 'COMPENSATING', currentStep: 'ASSIGN_TO_SECTION', failedStep: 'ASSIGN_TO_SECTION', failureReason: message },
+      },
+    ],
+    emit: [emit('enrollment.section.assignment.failed', { enrollmentId: enr.enrollmentId, sectionId: enr.sectionId, reason, message })],
+  });
+  if (!section) return fail('SECTION_NOT_FOUND', `section ${enr.sectionId} does not exist`);
+  if (section.academicYearId !== enr.academicYearId) {
+    return fail(
+      'ACADEMIC_YEAR_MISMATCH',
+      `section ${section.id} belongs to academic year ${section.academicYearId}, not ${enr.academicYearId}`,
+    );
+  }
+  if (section.seatsTaken >= section.capacity)
+    return fail('SECTION_FULL', `section ${section.id} is full (${section.seatsTaken} of ${section.capacity} seats taken)`);
+  return {
+    changes: [
+      { kind: 'seats', sectionId: section.id, delta: 1 },
+      {
+        kind: 'patchEnrollment',
+        enrollmentId: enr.enrollmentId,
+        patch: { status: 'SEATED', currentStep: 'INITIALIZE_GRADES', seatHeld: true },
+      },
+    ],
+    emit: [
+      emit('enrollment.section.assigned', {
+        enrollmentId: enr.enrollmentId,
+        studentUserId: enr.studentUserId,
+        sectionId: section.id,
+        seatsTaken: section.seatsTaken + 1,
+        capacity: section.capacity,
+      }),
+    ],
+  };
+}
+
+/** A later step failed: remember which and why (the first failure wins). */
+function failure(enr: Enrollment, step: SagaStep, reason: string): Change {
+  return {
+    kind: 'patchEnrollment',
+    enrollmentId: enr.enrollmentId,
+    patch: { status: 'COMPENSATING', failedStep: enr.failedStep ?? step, failureReason: enr.failureReason ?? reason },
+  };
+}
+
+/** CompensateSectionAssignment: free the seat (once), then hand over to the users processor. */
+function compensateSection(enr: Enrollment, reason: string, extra: Change[], compensatedBefore: SagaStep[] = enr.compensated): Decision {
+  const changes: Change[] = [...extra];
+  if (enr.seatHeld) changes.push({ kind: 'seats', sectionId: enr.sectionId, delta: -1 });
+  changes.push({
+    kind: 'patchEnrollment',
+    enrollmentId: enr.enrollmentId,
+    patch: { seatHeld: false, compensated: [...compensatedBefore, 'ASSIGN_TO_SECTION'] },
+  });
+  return {
+    changes,
+    emit: [emit('enrollment.section.assignment.compensated', { enrollmentId: enr.enrollmentId, sectionId: enr.sectionId, reason })],
+  };
+}
+
+/** CompensateEnrollment: the enrollment leaves the active read models; then the saga ends FAILED. */
+function compensateEnrollment(enr: Enrollment, reason: string, extra: Change[]): Decision {
+  return {
+    changes: [...extra, { kind: 'patchEnrollment', enrollmentId: enr.enrollmentId, patch: { active: false } }],
+    emit: [emit('enrollment.compensated', { enrollmentId: enr.enrollmentId, reason })],
+  };
+}
+
+/** Saga events academic reacts to after step 1 and step 3 (each owner's events, DOMAIN.md). */
+export type SagaReaction =
+  | 'enrollment.user.validation.failed'
+  | 'enrollment.section.assignment.failed'
+  | 'enrollment.user.validation.compensated'
+  | 'enrollment.section.assigned'
+  | 'enrollment.section.assignment.compensated'
+  | 'enrollment.grades.initialized'
+  | 'enrollment.grades.initialization.failed'
+  | 'enrollment.grades.compensated'
+  | 'enrollment.attendance.initialized'
+  | 'enrollment.attendance.initialization.failed'
+  | 'enrollment.welcome.sent'
+  | 'enrollment.welcome.failed'
+  | 'enrollment.compensated'
+  | 'enrollment.completed'
+  | 'enrollment.failed';
+
+export function decideSaga(e: SchoolEvent<SagaReaction>, enr: Enrollment | undefined): Decision {
+  if (!enr || TERMINAL.includes(enr.status)) return none;
+  const reason = enr.failureReason ?? 'unknown';
+  switch (e.eventType) {
+    case 'enrollment.user.validation.failed':
+      return compensateEnrollment(enr, e.payload.message, [failure(enr, 'VALIDATE_USER', e.payload.message)]);
+    case 'enrollment.section.assignment.failed':
+    case 'enrollment.section.assignment.compensated':
+      return none; // the users processor compensates the validation next
+    case 'enrollment.section.assigned':
+    case 'enrollment.completed':
+    case 'enrollment.failed':
+      return none; // academic's own events: only the timeline records them
+    case 'enrollment.user.validation.compensated':
+      return compensateEnrollment(enr, reason, [
+        { kind: 'patchEnrollment', enrollmentId: enr.enrollmentId, patch: { compensated: [...enr.compensated, 'VALIDATE_USER'] } },
+      ]);
+    case 'enrollment.grades.initialized':
+      return {
+        changes: [
+          {
+            kind: 'patchEnrollment',
+            enrollmentId: enr.enrollmentId,
+            patch: { status: 'GRADES_INITIALIZED', currentStep: 'INITIALIZE_ATTENDANCE' },
+          },
+        ],
+        emit: [],
+      };
+    case 'enrollment.grades.initialization.failed':
+      return compensateSection(enr, e.payload.message, [failure(enr, 'INITIALIZE_GRADES', e.payload.message)]);
+    case 'enrollment.attendance.initialized':
+      return {
+        changes: [
+          {
+            kind: 'patchEnrollment',
+            enrollmentId: enr.enrollmentId,
+            patch: { status: 'ATTENDANCE_INITIALIZED', currentStep: 'SEND_WELCOME_NOTIFICATION' },
+          },
+        ],
+        emit: [],
+      };
+    case 'enrollment.attendance.initialization.failed':
+      return { changes: [failure(enr, 'INITIALIZE_ATTENDANCE', e.payload.message)], emit: [] }; // grades compensates next
+    case 'enrollment.grades.compensated':
+      return compensateSection(enr, reason, [], [...enr.compensated, 'INITIALIZE_GRADES']);
+    case 'enrollment.welcome.sent':
+    case 'enrollment.welcome.failed': {
+      const warnings =
+        e.eventType === 'enrollment.welcome.failed' ? [...enr.warnings, `welcome notification failed: ${e.payload.reason}`] : enr.warnings;
+      return {
+        changes: [
+          {
+            kind: 'patchEnrollment',
+            enrollmentId: enr.enrollmentId,
+            patch: { status: 'COMPLETED', currentStep: 'COMPLETE_ENROLLMENT', warnings },
+          },
+        ],
+        emit: [
+          emit('enrollment.completed', {
+            enrollmentId: enr.enrollmentId,
+            studentUserId: enr.studentUserId,
+            sectionId: enr.sectionId,
+            warnings,
+          }),
+        ],
+      };
+    }
+    case 'enrollment.compensated': {
+      const compensated: SagaStep[] = [...enr.compensated, 'CREATE_ENROLLMENT'];
+      return {
+        changes: [{ kind: 'patchEnrollment', enrollmentId: enr.enrollmentId, patch: { status: 'FAILED', compensated } }],
+        emit: [
+          emit('enrollment.failed', {
+            enrollmentId: enr.enrollmentId,
+            failedStep: enr.failedStep ?? 'CREATE_ENROLLMENT',
+            reason,
+            compensated, // appended as each compensation ran: newest step first
+            outcome: 'FAILED',
+          }),
+        ],
+      };
+    }
+    default:
+      return unhandled(e);
+  }
+}
+
+/**
+ * A transfer between sections frees the old seat and takes one in the new section.
+ * Refused (dead letter) for an unknown enrollment or a full target: a student coming
+ * from another institution enrolls with enrollmentType TRANSFER, which runs the saga.
+ */
+export function onStudentTransferred(
+  e: SchoolEvent<'student.transferred'>,
+  enr: Enrollment | undefined,
+  to: Section | undefined,
+): Decision | { refused: string } {
+  if (!enr || enr.status !== 'COMPLETED') return { refused: `enrollment ${e.payload.enrollmentId} is not a completed enrollment` };
+  if (!to) return { refused: `section ${e.payload.toSectionId} does not exist` };
+  if (enr.sectionId === to.id) return none;
+  if (to.seatsTaken >= to.capacity) return { refused: `section ${to.id} is full (${to.seatsTaken} of ${to.capacity} seats taken)` };
+  const changes: Change[] = [{ kind: 'seats', sectionId: to.id, delta: 1 }];
+  if (enr.seatHeld) changes.push({ kind: 'seats', sectionId: enr.sectionId, delta: -1 });
+  changes.push({ kind: 'patchEnrollment', enrollmentId: enr.enrollmentId, patch: { sectionId: to.id, seatHeld: true } });
+  return { changes, emit: [] };
+}

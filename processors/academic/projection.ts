@@ -1,0 +1,223 @@
+import type { PoolClient } from 'pg';
+import type { EventType, SagaStep, SchoolEvent } from '../../schemas/generated/events';
+import { narrow, unhandled } from '../shared/handled';
+import { RuleViolationError } from '../runtime/errors';
+import type { Emitted, ProjectContext } from '../runtime/types';
+import { toEvents } from '../shared/emit';
+import { SAGA_TIMELINE } from '../shared/saga';
+import {
+  decideSaga,
+  onStudentEnrolled,
+  onStudentTransferred,
+  onUserValidated,
+  type Change,
+  type Decision,
+  type Enrollment,
+  type Section,
+} from './handlers';
+
+interface EnrollmentRow {
+  enrollment_id: string;
+  student_user_id: string;
+  section_id: string;
+  academic_year_id: string;
+  status: Enrollment['status'];
+  current_step: SagaStep;
+  failed_step: SagaStep | null;
+  failure_reason: string | null;
+  seat_held: boolean;
+  active: boolean;
+  compensated: SagaStep[];
+  warnings: string[];
+}
+
+const toEnrollment = (r: EnrollmentRow): Enrollment => ({
+  enrollmentId: r.enrollment_id,
+  studentUserId: r.student_user_id,
+  sectionId: r.section_id,
+  academicYearId: r.academic_year_id,
+  status: r.status,
+  currentStep: r.current_step,
+  failedStep: r.failed_step,
+  failureReason: r.failure_reason,
+  seatHeld: r.seat_held,
+  active: r.active,
+  compensated: r.compensated,
+  warnings: r.warnings,
+});
+
+/** Row locks keep concurrent partitions from deciding on the same seat or saga at once. */
+async function loadEnrollment(tx: PoolClient, id: string): Promise<Enrollment | undefined> {
+  const r = await tx.query<EnrollmentRow>('select * from enrollments where enrollment_id = $1 for update', [id]);
+  return r.rows[0] ? toEnrollment(r.rows[0]) : undefined;
+}
+
+async function loadSection(tx: PoolClient, id: string): Promise<Section | undefined> {
+  const r = await tx.query<{ id: string; academic_year_id: string; capacity: number; seats_taken: number }>(
+    'select id, academic_year_id, capacity, seats_taken from sections where id = $1 for update',
+    [id],
+  );
+  const row = r.rows[0];
+  return row ? { id: row.id, academicYearId: row.academic_year_id, capacity: row.capacity, seatsTaken: row.seats_taken } : undefined;
+}
+
+const COLUMNS: Record<string, string> = {
+  studentUserId: 'student_user_id',
+  sectionId: 'section_id',
+  academicYearId: 'academic_year_id',
+  status: 'status',
+  currentStep: 'current_step',
+  failedStep: 'failed_step',
+  failureReason: 'failure_reason',
+  seatHeld: 'seat_held',
+  active: 'active',
+  compensated: 'compensated',
+  warnings: 'warnings',
+};
+
+async function apply(tx: PoolClient, c: Change, at: string): Promise<void> {
+  switch (c.kind) {
+    case 'upsertYear':
+      await tx.query(
+        `insert into academic_years (id, name, start_date, end_date, grading_periods) values ($1, $2, $3, $4, $5)
+         on conflict (id) do update set name = excluded.name, start_date = excluded.start_date, end_date = excluded.end_date, grading_periods = excluded.grading_periods`,
+        [c.year.academicYearId, c.year.name, c.year.startDate, c.year.endDate, JSON.stringify(c.year.gradingPeriods)],
+      );
+      return;
+    case 'upsertSection':
+      await tx.query(
+        `insert into sections (id, academic_year_id, name, grade_level, capacity, homeroom) values ($1, $2, $3, $4, $5, $6)
+         on conflict (id) do update set academic_year_id = excluded.academic_year_id, name = excluded.name, grade_level = excluded.grade_level,
+           capacity = excluded.capacity, homeroom = excluded.homeroom`,
+        [c.section.sectionId, c.section.academicYearId, c.section.name, c.section.gradeLevel, c.section.capacity, c.section.homeroom],
+      );
+      return;
+    case 'upsertCourse':
+      await tx.query(
+        `insert into section_courses (section_id, course_id, course_name, weekly_hours) values ($1, $2, $3, $4)
+         on conflict (section_id, course_id) do update set course_name = excluded.course_name, weekly_hours = excluded.weekly_hours`,
+        [c.course.sectionId, c.course.courseId, c.course.courseName, c.course.weeklyHours],
+      );
+      return;
+    case 'createEnrollment': {
+      const e = c.enrollment;
+      await tx.query(
+        `insert into enrollments (enrollment_id, student_user_id, section_id, academic_year_id, enrollment_date, enrollment_type, previous_institution,
+           correlation_id, status, current_step, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', 'VALIDATE_USER', $9, $9)`,
+        [
+          e.enrollmentId,
+          e.studentUserId,
+          e.sectionId,
+          e.academicYearId,
+          e.enrollmentDate,
+          e.enrollmentType,
+          e.previousInstitution,
+          c.correlationId,
+          at,
+        ],
+      );
+      return;
+    }
+    case 'patchEnrollment': {
+      const entries = Object.entries(c.patch);
+      const sets = entries.map(([k], i) => `${COLUMNS[k] ?? k} = $${i + 2}`);
+      const values = entries.map(([, v]) => (Array.isArray(v) ? JSON.stringify(v) : v));
+      await tx.query(`update enrollments set ${sets.join(', ')}, updated_at = $${entries.length + 2} where enrollment_id = $1`, [
+        c.enrollmentId,
+        ...values,
+        at,
+      ]);
+      return;
+    }
+    case 'seats':
+      await tx.query('update sections set seats_taken = seats_taken + $2 where id = $1', [c.sectionId, c.delta]);
+      return;
+    default: {
+      const never: never = c;
+      throw new Error(`unknown change ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+export const HANDLES = [
+  'academic.year.started',
+  'section.created',
+  'course.assigned',
+  'student.enrolled',
+  'student.transferred',
+  'enrollment.user.validated',
+  'enrollment.user.validation.failed',
+  'enrollment.user.validation.compensated',
+  'enrollment.section.assigned',
+  'enrollment.section.assignment.failed',
+  'enrollment.section.assignment.compensated',
+  'enrollment.grades.initialized',
+  'enrollment.grades.initialization.failed',
+  'enrollment.grades.compensated',
+  'enrollment.attendance.initialized',
+  'enrollment.attendance.initialization.failed',
+  'enrollment.welcome.sent',
+  'enrollment.welcome.failed',
+  'enrollment.compensated',
+  'enrollment.completed',
+  'enrollment.failed',
+] as const satisfies readonly EventType[];
+type Handled = (typeof HANDLES)[number];
+
+async function decide(event: SchoolEvent<Handled>, tx: PoolClient): Promise<Decision> {
+  switch (event.eventType) {
+    case 'academic.year.started':
+      return { changes: [{ kind: 'upsertYear', year: event.payload }], emit: [] };
+    case 'section.created':
+      return { changes: [{ kind: 'upsertSection', section: event.payload }], emit: [] };
+    case 'course.assigned':
+      return { changes: [{ kind: 'upsertCourse', course: event.payload }], emit: [] };
+    case 'student.enrolled':
+      return onStudentEnrolled(event, await loadEnrollment(tx, event.payload.enrollmentId));
+    case 'enrollment.user.validated': {
+      const enr = await loadEnrollment(tx, event.payload.enrollmentId);
+      return onUserValidated(event, enr, enr ? await loadSection(tx, enr.sectionId) : undefined);
+    }
+    case 'student.transferred': {
+      const enr = await loadEnrollment(tx, event.payload.enrollmentId);
+      const d = onStudentTransferred(event, enr, await loadSection(tx, event.payload.toSectionId));
+      if ('refused' in d) throw new RuleViolationError(`transfer refused: ${d.refused}`);
+      return d;
+    }
+    case 'enrollment.user.validation.failed':
+    case 'enrollment.user.validation.compensated':
+    case 'enrollment.section.assigned':
+    case 'enrollment.section.assignment.failed':
+    case 'enrollment.section.assignment.compensated':
+    case 'enrollment.grades.initialized':
+    case 'enrollment.grades.initialization.failed':
+    case 'enrollment.grades.compensated':
+    case 'enrollment.attendance.initialized':
+    case 'enrollment.attendance.initialization.failed':
+    case 'enrollment.welcome.sent':
+    case 'enrollment.welcome.failed':
+    case 'enrollment.compensated':
+    case 'enrollment.completed':
+    case 'enrollment.failed':
+      return decideSaga(event, await loadEnrollment(tx, event.payload.enrollmentId));
+    default:
+      return unhandled(event);
+  }
+}
+
+export async function projectAcademic(input: SchoolEvent, tx: PoolClient, ctx: ProjectContext): Promise<Emitted> {
+  const event = narrow(input, HANDLES);
+  const decision = await decide(event, tx);
+  for (const c of decision.changes) await apply(tx, c, event.timestamp);
+  const entry = SAGA_TIMELINE[event.eventType];
+  if (entry && 'enrollmentId' in event.payload) {
+    const detail = 'message' in event.payload ? event.payload.message : 'reason' in event.payload ? String(event.payload.reason) : null;
+    await tx.query(
+      `insert into saga_timeline (enrollment_id, event_id, event_type, step, outcome, detail, at) values ($1, $2, $3, $4, $5, $6, $7)
+       on conflict do nothing`,
+      [event.payload.enrollmentId, event.eventId, event.eventType, entry.step, entry.outcome, detail, event.timestamp],
+    );
+  }
+  return ctx.replaying ? [] : toEvents(event, decision.emit, ctx);
+}

@@ -1,0 +1,32 @@
+import type { Config } from '../lib/config';
+import type { Logger } from '../lib/logger';
+import { academic, migrations as academicMigrations } from './academic';
+import { createAssignments, migrations as assignmentsMigrations } from './assignments';
+import { createAttendance, migrations as attendanceMigrations } from './attendance';
+import { createGrades, migrations as gradesMigrations } from './grades';
+import { createChannels } from './notifications/channels';
+import { createNotifications } from './notifications';
+import type { ProcessorDefinition } from './runtime/types';
+import { users } from './users';
+
+/** Every processor of the pipeline, built from validated config. */
+export function createProcessors(config: Config, logger: Logger): ProcessorDefinition[] {
+  return [
+    users,
+    academic,
+    createAssignments(config.rules),
+    createGrades(config.rules),
+    createAttendance(config.rules),
+    createNotifications(createChannels(config, logger.child({ channel: 'notifications' })), config),
+  ];
+}
+
+/** Versioned migrations of each Postgres projection (applied into its schema, `proj_<name>` when live). */
+export const PG_MIGRATIONS: Record<string, string> = {
+  academic: academicMigrations,
+  assignments: assignmentsMigrations,
+  grades: gradesMigrations,
+  attendance: attendanceMigrations,
+};
+
+export const liveSchema = (name: string): string => `proj_${name}`;

@@ -1,0 +1,23 @@
+import path from 'node:path';
+import type { Rules } from '../../lib/config';
+import type { PostgresProcessor } from '../runtime/types';
+import { HANDLES, projectAssignments } from './projection';
+
+/**
+ * assignments: store PostgreSQL (overlap checks and workload sums are range and
+ * aggregate queries under locks). Emits schedule.conflict.detected and workload.updated.
+ */
+export function createAssignments(rules: Rules): PostgresProcessor {
+  return {
+    name: 'assignments',
+    topics: ['assignment-events', 'academic-events'],
+    handles: HANDLES,
+    store: 'postgres',
+    project: projectAssignments(rules),
+  };
+}
+
+export const migrations = path.join(__dirname, 'migrations');
+
+// `node dist/processors/assignments` runs this processor on its own (imported lazily: run.ts imports this file).
+if (require.main === module) void import('../run').then((m) => m.runMain(['assignments']));

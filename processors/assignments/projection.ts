@@ -1,0 +1,107 @@
+import type { PoolClient } from 'pg';
+import type { Rules } from '../../lib/config';
+import type { EventType, EventPayloads, SchoolEvent } from '../../schemas/generated/events';
+import { RuleViolationError } from '../runtime/errors';
+import type { Emitted, ProjectContext } from '../runtime/types';
+import { narrow, unhandled } from '../shared/handled';
+import { toEvents, type EmitSpec } from '../shared/emit';
+import { detectConflicts, validSlot, workload, type Slot } from './handlers';
+
+async function workloadOf(tx: PoolClient, teacher: string, rules: Rules, at: string): Promise<EmitSpec> {
+  // Serialise changes per teacher, so two partitions never compute the same teacher's total at once.
+  await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`workload:${teacher}`]);
+  const r = await tx.query<{ weekly_hours: number }>('select weekly_hours from assignments where teacher_user_id = $1 and active', [
+    teacher,
+  ]);
+  const spec = workload(
+    teacher,
+    r.rows.map((x) => x.weekly_hours),
+    rules.maxWeeklyHours,
+  );
+  const p = spec.payload as EventPayloads['workload.updated'];
+  await tx.query(
+    `insert into workloads values ($1, $2, $3, $4, $5) on conflict (teacher_user_id) do update set weekly_hours = excluded.weekly_hours,
+       assignment_count = excluded.assignment_count, overloaded = excluded.overloaded, updated_at = excluded.updated_at`,
+    [teacher, p.weeklyHours, p.assignmentCount, p.overloaded, at],
+  );
+  return spec;
+}
+
+export const HANDLES = [
+  'teacher.assigned.to.course',
+  'teacher.assignment.removed',
+  'schedule.created',
+  'student.enrolled',
+] as const satisfies readonly EventType[];
+type Handled = (typeof HANDLES)[number];
+
+async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules): Promise<EmitSpec[]> {
+  switch (event.eventType) {
+    case 'teacher.assigned.to.course': {
+      const p = event.payload;
+      await tx.query(
+        `insert into assignments (assignment_id, teacher_user_id, section_id, course_id, weekly_hours, start_date) values ($1, $2, $3, $4, $5, $6)
+         on conflict (assignment_id) do update set weekly_hours = excluded.weekly_hours, active = true`,
+        [p.assignmentId, p.teacherUserId, p.sectionId, p.courseId, p.weeklyHours, p.startDate],
+      );
+      return [await workloadOf(tx, p.teacherUserId, rules, event.timestamp)];
+    }
+    case 'teacher.assignment.removed': {
+      const p = event.payload;
+      const r = await tx.query('update assignments set active = false, removed_reason = $2 where assignment_id = $1', [
+        p.assignmentId,
+        p.reason,
+      ]);
+      if (r.rowCount === 0) throw new RuleViolationError(`assignment ${p.assignmentId} does not exist`);
+      return [await workloadOf(tx, p.teacherUserId, rules, event.timestamp)];
+    }
+    case 'schedule.created': {
+      const p = event.payload;
+      const invalid = validSlot(p);
+      if (invalid) throw new RuleViolationError(`schedule ${p.scheduleId}: ${invalid}`);
+      // Lock both the teacher's and the section's day, so concurrent new schedules see each other.
+      await tx.query('select pg_advisory_xact_lock(hashtext($1)), pg_advisory_xact_lock(hashtext($2))', [
+        `t:${p.teacherUserId}:${p.dayOfWeek}`,
+        `s:${p.sectionId}:${p.dayOfWeek}`,
+      ]);
+      const existing = await tx.query<Slot>(
+        `select schedule_id "scheduleId", section_id "sectionId", teacher_user_id "teacherUserId", day_of_week "dayOfWeek", start_minute "startMinute", end_minute "endMinute"
+         from schedules where day_of_week = $1 and (teacher_user_id = $2 or section_id = $3)`,
+        [p.dayOfWeek, p.teacherUserId, p.sectionId],
+      );
+      await tx.query('insert into schedules values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (schedule_id) do nothing', [
+        p.scheduleId,
+        p.sectionId,
+        p.courseId,
+        p.teacherUserId,
+        p.dayOfWeek,
+        p.startMinute,
+        p.endMinute,
+        p.room,
+      ]);
+      const conflicts = detectConflicts(p, existing.rows);
+      for (const c of conflicts) {
+        const x = c.payload as EventPayloads['schedule.conflict.detected'];
+        await tx.query('insert into conflicts values ($1, $2, $3, $4) on conflict do nothing', [
+          x.scheduleId,
+          x.conflictingScheduleId,
+          x.conflictType,
+          event.timestamp,
+        ]);
+      }
+      return conflicts;
+    }
+    case 'student.enrolled':
+      await tx.query('insert into eligible_sections values ($1, $2) on conflict do nothing', [event.payload.sectionId, event.timestamp]);
+      return [];
+    default:
+      return unhandled(event);
+  }
+}
+
+export function projectAssignments(rules: Rules) {
+  return async (event: SchoolEvent, tx: PoolClient, ctx: ProjectContext): Promise<Emitted> => {
+    const specs = await decide(narrow(event, HANDLES), tx, rules);
+    return ctx.replaying ? [] : toEvents(event, specs, ctx);
+  };
+}

@@ -1,0 +1,23 @@
+import path from 'node:path';
+import type { Rules } from '../../lib/config';
+import type { PostgresProcessor } from '../runtime/types';
+import { HANDLES, projectAttendance } from './projection';
+
+/**
+ * attendance: store PostgreSQL (marks by date, windowed counts and summaries are
+ * relational queries). Emits attendance.pattern.alert and saga step 5.
+ */
+export function createAttendance(rules: Rules): PostgresProcessor {
+  return {
+    name: 'attendance',
+    topics: ['attendance-events', 'assignment-events', 'grades-events'],
+    handles: HANDLES,
+    store: 'postgres',
+    project: projectAttendance(rules),
+  };
+}
+
+export const migrations = path.join(__dirname, 'migrations');
+
+// `node dist/processors/attendance` runs this processor on its own (imported lazily: run.ts imports this file).
+if (require.main === module) void import('../run').then((m) => m.runMain(['attendance']));

@@ -1,0 +1,23 @@
+import path from 'node:path';
+import type { Rules } from '../../lib/config';
+import type { PostgresProcessor } from '../runtime/types';
+import { HANDLES, projectGrades } from './projection';
+
+/**
+ * grades: store PostgreSQL (grade records and averages are relational and recomputed
+ * with aggregate reads). Emits period.average.calculated, student.performance.alert and saga step 4.
+ */
+export function createGrades(rules: Rules): PostgresProcessor {
+  return {
+    name: 'grades',
+    topics: ['grades-events', 'academic-events', 'attendance-events'],
+    handles: HANDLES,
+    store: 'postgres',
+    project: projectGrades(rules),
+  };
+}
+
+export const migrations = path.join(__dirname, 'migrations');
+
+// `node dist/processors/grades` runs this processor on its own (imported lazily: run.ts imports this file).
+if (require.main === module) void import('../run').then((m) => m.runMain(['grades']));

@@ -1,0 +1,163 @@
+import type { PoolClient } from 'pg';
+import type { Rules } from '../../lib/config';
+import type { EventType, SchoolEvent } from '../../schemas/generated/events';
+import { RuleViolationError } from '../runtime/errors';
+import type { Emitted, ProjectContext } from '../runtime/types';
+import { emit, toEvents, type EmitSpec } from '../shared/emit';
+import { narrow, unhandled } from '../shared/handled';
+import { checkGrade, decideAverage, initializeGrades, type GradeRow } from './handlers';
+
+async function recompute(
+  tx: PoolClient,
+  key: { studentUserId: string; sectionId: string; courseId: string; periodId: string },
+  rules: Rules,
+  at: string,
+): Promise<EmitSpec[]> {
+  const grades = await tx.query<GradeRow>(
+    `select grade_id "gradeId", evaluation_type "evaluationType", score, max_score "maxScore" from grades
+     where student_user_id = $1 and course_id = $2 and period_id = $3 order by grade_id`,
+    [key.studentUserId, key.courseId, key.periodId],
+  );
+  const prev = await tx.query<{ average: number }>(
+    'select average from period_averages where student_user_id = $1 and course_id = $2 and period_id = $3 for update',
+    [key.studentUserId, key.courseId, key.periodId],
+  );
+  const d = decideAverage(key, grades.rows, prev.rows[0]?.average, rules);
+  if (d.average !== undefined) {
+    await tx.query(
+      `insert into period_averages (student_user_id, course_id, period_id, section_id, average, grade_count, updated_at) values ($1, $2, $3, $4, $5, $6, $7)
+       on conflict (student_user_id, course_id, period_id) do update set average = excluded.average, grade_count = excluded.grade_count,
+         section_id = excluded.section_id, updated_at = excluded.updated_at`,
+      [key.studentUserId, key.courseId, key.periodId, key.sectionId, d.average, grades.rows.length, at],
+    );
+  }
+  return d.emit;
+}
+
+export const HANDLES = [
+  'section.created',
+  'course.assigned',
+  'academic.year.started',
+  'grade.recorded',
+  'grade.updated',
+  'competency.evaluated',
+  'enrollment.section.assigned',
+  'enrollment.attendance.initialization.failed',
+] as const satisfies readonly EventType[];
+type Handled = (typeof HANDLES)[number];
+
+async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules): Promise<EmitSpec[]> {
+  switch (event.eventType) {
+    case 'section.created':
+      await tx.query(
+        'insert into section_years values ($1, $2) on conflict (section_id) do update set academic_year_id = excluded.academic_year_id',
+        [event.payload.sectionId, event.payload.academicYearId],
+      );
+      return [];
+    case 'course.assigned':
+      await tx.query('insert into section_courses values ($1, $2) on conflict do nothing', [
+        event.payload.sectionId,
+        event.payload.courseId,
+      ]);
+      return [];
+    case 'academic.year.started':
+      for (const p of event.payload.gradingPeriods) {
+        await tx.query(
+          `insert into grading_periods values ($1, $2, $3, $4) on conflict (academic_year_id, period_id) do update set start_date = excluded.start_date, end_date = excluded.end_date`,
+          [event.payload.academicYearId, p.periodId, p.startDate, p.endDate],
+        );
+      }
+      return [];
+    case 'grade.recorded': {
+      const p = event.payload;
+      const check = checkGrade(p);
+      if (!check.ok) throw new RuleViolationError(`grade ${p.gradeId}: ${check.reason}`);
+      const r = await tx.query(
+        `insert into grades (grade_id, student_user_id, section_id, course_id, period_id, evaluation_type, score, max_score, recorded_by, comment, recorded_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) on conflict (grade_id) do nothing`,
+        [
+          p.gradeId,
+          p.studentUserId,
+          p.sectionId,
+          p.courseId,
+          p.periodId,
+          p.evaluationType,
+          p.score,
+          p.maxScore,
+          p.recordedBy,
+          p.comment,
+          event.timestamp,
+        ],
+      );
+      if (r.rowCount === 0) throw new RuleViolationError(`grade ${p.gradeId} was already recorded; use grade.updated to change it`);
+      return recompute(tx, p, rules, event.timestamp);
+    }
+    case 'grade.updated': {
+      const p = event.payload;
+      const current = await tx.query<{ max_score: number }>('select max_score from grades where grade_id = $1 for update', [p.gradeId]);
+      if (!current.rows[0]) throw new RuleViolationError(`grade ${p.gradeId} does not exist`);
+      const check = checkGrade({ score: p.newScore, maxScore: current.rows[0].max_score });
+      if (!check.ok) throw new RuleViolationError(`grade ${p.gradeId}: ${check.reason}`);
+      await tx.query('update grades set score = $2, updated_at = $3 where grade_id = $1', [p.gradeId, p.newScore, event.timestamp]);
+      return recompute(tx, p, rules, event.timestamp);
+    }
+    case 'competency.evaluated': {
+      const p = event.payload;
+      await tx.query(
+        `insert into competencies values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         on conflict (evaluation_id) do update set level = excluded.level, comment = excluded.comment, evaluated_at = excluded.evaluated_at`,
+        [p.evaluationId, p.studentUserId, p.courseId, p.periodId, p.competencyId, p.level, p.evaluatedBy, p.comment, event.timestamp],
+      );
+      return [];
+    }
+    case 'enrollment.section.assigned': {
+      const p = event.payload;
+      const courses = await tx.query<{ course_id: string }>(
+        'select course_id from section_courses where section_id = $1 order by course_id',
+        [p.sectionId],
+      );
+      const periods = await tx.query<{ period_id: string }>(
+        `select gp.period_id from grading_periods gp join section_years sy on sy.academic_year_id = gp.academic_year_id
+         where sy.section_id = $1 order by gp.start_date, gp.period_id`,
+        [p.sectionId],
+      );
+      const d = initializeGrades(
+        p,
+        courses.rows.map((r) => r.course_id),
+        periods.rows.map((r) => r.period_id),
+      );
+      for (const r of d.records) {
+        await tx.query('insert into base_records values ($1, $2, $3, $4, $5) on conflict do nothing', [
+          p.enrollmentId,
+          p.studentUserId,
+          p.sectionId,
+          r.courseId,
+          r.periodId,
+        ]);
+      }
+      return d.emit;
+    }
+    case 'enrollment.attendance.initialization.failed': {
+      // CompensateGradeInitialization: delete what step 4 created; idempotent.
+      const r = await tx.query<{ student_user_id: string }>('delete from base_records where enrollment_id = $1 returning student_user_id', [
+        event.payload.enrollmentId,
+      ]);
+      return [
+        emit('enrollment.grades.compensated', {
+          enrollmentId: event.payload.enrollmentId,
+          studentUserId: r.rows[0]?.student_user_id ?? 'unknown',
+          reason: event.payload.message,
+        }),
+      ];
+    }
+    default:
+      return unhandled(event);
+  }
+}
+
+export function projectGrades(rules: Rules) {
+  return async (event: SchoolEvent, tx: PoolClient, ctx: ProjectContext): Promise<Emitted> => {
+    const specs = await decide(narrow(event, HANDLES), tx, rules);
+    return ctx.replaying ? [] : toEvents(event, specs, ctx);
+  };
+}

@@ -1,0 +1,22 @@
+import type { Config } from '../../lib/config';
+import type { MongoProcessor } from '../runtime/types';
+import type { Channels } from './channels';
+import { HANDLES, projectNotifications } from './projection';
+
+/**
+ * notifications: store MongoDB (the log is one document per notification with its
+ * status history, read whole). Delivers through the channel adapters (SMTP, webhook,
+ * log), emits the lifecycle events, bulk completion, and saga step 6.
+ */
+export function createNotifications(channels: Channels, config: Pick<Config, 'notifications'>): MongoProcessor {
+  return {
+    name: 'notifications',
+    topics: ['notification-events', 'user-events', 'attendance-events', 'grades-events'],
+    handles: HANDLES,
+    store: 'mongo',
+    project: projectNotifications(channels, config),
+  };
+}
+
+// `node dist/processors/notifications` runs this processor on its own (imported lazily: run.ts imports this file).
+if (require.main === module) void import('../run').then((m) => m.runMain(['notifications']));

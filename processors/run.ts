@@ -1,0 +1,52 @@
+import { loadConfig, type Config } from '../lib/config';
+import { createPgPool } from '../lib/clients/pg';
+import { AppError } from '../lib/errors';
+import { createLogger, type Logger } from '../lib/logger';
+import { migrate } from '../lib/migrate';
+import { createProcessors, liveSchema, PG_MIGRATIONS } from './all';
+import { ProcessorHost, runUntilSignal } from './runtime/host';
+
+/** Applies the migrations of the given (default: all) Postgres projections into their live schemas. */
+export async function migrateAll(config: Config, logger: Logger, names = Object.keys(PG_MIGRATIONS)): Promise<void> {
+  const pool = createPgPool(config, {}, logger);
+  try {
+    for (const name of names.filter((n) => PG_MIGRATIONS[n])) {
+      const applied = await migrate(pool, liveSchema(name), PG_MIGRATIONS[name]!);
+      logger.info('migrated', { projection: name, schema: liveSchema(name), applied });
+    }
+  } finally {
+    await pool.end();
+  }
+}
+
+/**
+ * Entry point: `node dist/processors/<name>` runs one processor, `node dist/processors/run.js [names…]`
+ * runs several (all by default) in one process. Migrates first, then serves until SIGTERM/SIGINT.
+ */
+export async function runMain(names: string[]): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config, names.length === 1 ? `processor:${names[0]}` : 'processors');
+  try {
+    const all = createProcessors(config, logger);
+    const unknown = names.filter((n) => !all.some((d) => d.name === n));
+    if (unknown.length) throw new Error(`unknown processor(s) ${unknown.join(', ')}; known: ${all.map((d) => d.name).join(', ')}`);
+    const defs = names.length ? all.filter((d) => names.includes(d.name)) : all;
+    await migrateAll(
+      config,
+      logger,
+      defs.map((d) => d.name),
+    );
+    await runUntilSignal(new ProcessorHost(defs, config, logger), config, logger);
+  } catch (e) {
+    logger.error('processor host failed to start', { error: e instanceof AppError ? e.message : e instanceof Error ? e.stack : String(e) });
+    process.exit(1);
+  }
+}
+
+if (require.main === module) void runMain(process.argv.slice(2));

@@ -1,0 +1,17 @@
+import type { MongoProcessor } from '../runtime/types';
+import { HANDLES, projectUsers } from './projection';
+
+/**
+ * users: store MongoDB (documents: a profile with its roles and links, and the
+ * denormalised student 360 are each read whole by id). Owns saga step 2 and its compensation.
+ */
+export const users: MongoProcessor = {
+  name: 'users',
+  topics: ['user-events', 'academic-events', 'grades-events', 'attendance-events'],
+  handles: HANDLES,
+  store: 'mongo',
+  project: projectUsers,
+};
+
+// `node dist/processors/users` runs this processor on its own (imported lazily: run.ts imports this file).
+if (require.main === module) void import('../run').then((m) => m.runMain(['users']));

@@ -1,0 +1,12 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** `npm run build` copies what tsc does not: the SQL migrations next to the compiled processors. */
+const root = path.resolve(__dirname, '..');
+for (const dir of fs.readdirSync(path.join(root, 'processors'))) {
+  const from = path.join(root, 'processors', dir, 'migrations');
+  if (!fs.existsSync(from)) continue;
+  const to = path.join(root, 'dist', 'processors', dir, 'migrations');
+  fs.mkdirSync(to, { recursive: true });
+  for (const f of fs.readdirSync(from)) fs.copyFileSync(path.join(from, f), path.join(to, f));
+}

@@ -1,0 +1,323 @@
+import { expect } from 'chai';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { systemClock } from '../../lib/clock';
+import { buildEvent } from '../../schemas/envelope';
+import { eventually, randomName, testConfig } from '../support';
+import { TestPipeline, type EnrollmentRow } from '../support/pipeline';
+
+/**
+ * The enrollment saga end to end over the real stack: all six processors, every
+ * failure branch with its exact compensations, a notification failure that still
+ * completes, and concurrency on the last seats.
+ */
+describe('enrollment saga (all processors, real stack)', function () {
+  this.timeout(240000);
+  const delivered: string[] = [];
+  const smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onRcptTo(address, _session, cb) {
+      if (address.address.includes('reject')) {
+        const err = Object.assign(new Error('mailbox unavailable'), { responseCode: 550 });
+        return cb(err);
+      }
+      cb();
+    },
+    onData(stream, session, cb) {
+      stream.resume();
+      stream.on('end', () => {
+        for (const r of session.envelope.rcptTo) delivered.push(r.address);
+        cb();
+      });
+    },
+  });
+  let p: TestPipeline;
+  const id = randomName('x');
+  const year = `Y-${id}`;
+  const otherYear = `Y2-${id}`;
+  const sec = (s: string): string => `SEC-${id}-${s}`;
+  const usr = (s: string): string => `USR-${id}-${s}`;
+  let enrollments = 0;
+
+  async function enroll(student: string, section: string, academicYearId = year): Promise<string> {
+    const enrollmentId = `ENR-${id}-${++enrollments}`;
+    await p.publish(
+      'student.enrolled',
+      {
+        enrollmentId,
+        studentUserId: student,
+        sectionId: section,
+        academicYearId,
+        enrollmentDate: '2025-03-03',
+        enrollmentType: 'REGULAR',
+        previousInstitution: null,
+      },
+      enrollmentId,
+    );
+    return enrollmentId;
+  }
+  const ended = (enrollmentId: string): Promise<EnrollmentRow> =>
+    eventually(
+      async () => {
+        const e = await p.enrollment(enrollmentId);
+        return e && ['COMPLETED', 'FAILED'].includes(e.status) ? e : undefined;
+      },
+      `enrollment ${enrollmentId} to end`,
+      60000,
+      200,
+    );
+  const seats = async (section: string): Promise<number> =>
+    Number(
+      (await p.pool.query<{ seats_taken: number }>(`select seats_taken from "${p.schema('academic')}".sections where id = $1`, [section]))
+        .rows[0]?.seats_taken,
+    );
+  const baseRecords = async (enrollmentId: string): Promise<number> =>
+    Number(
+      (
+        await p.pool.query<{ n: string }>(`select count(*) n from "${p.schema('grades')}".base_records where enrollment_id = $1`, [
+          enrollmentId,
+        ])
+      ).rows[0]?.n,
+    );
+
+  before(async () => {
+    await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', () => r()));
+    const port = (smtp.server.address() as AddressInfo).port;
+    p = new TestPipeline(
+      testConfig({ SMTP_URL: `smtp://127.0.0.1:${port}`, NOTIFICATION_TIMEOUT_MS: '3000', NOTIFICATION_MAX_ATTEMPTS: '2' }),
+    );
+    await p.start();
+    await p.publish('academic.year.started', {
+      academicYearId: year,
+      name: '2025',
+      startDate: '2025-03-03',
+      endDate: '2025-12-19',
+      gradingPeriods: [
+        { periodId: `${year}-T1`, name: 'T1', startDate: '2025-03-03', endDate: '2025-07-11' },
+        { periodId: `${year}-T2`, name: 'T2', startDate: '2025-07-28', endDate: '2025-12-19' },
+      ],
+    });
+    for (const [s, capacity, courses, schedule] of [
+      ['A', 40, true, true],
+      ['SMALL', 30, true, true],
+      ['NOCOURSE', 10, false, true],
+      ['NOSCHED', 10, true, false],
+    ] as Array<[string, number, boolean, boolean]>) {
+      await p.publish('section.created', { sectionId: sec(s), academicYearId: year, name: s, gradeLevel: 5, capacity, homeroom: null });
+      if (courses) {
+        for (const c of ['MATH', 'LANG'])
+          await p.publish('course.assigned', { sectionId: sec(s), courseId: `CRS-${c}`, courseName: c, weeklyHours: 5 });
+      }
+      if (schedule) {
+        await p.publish('schedule.created', {
+          scheduleId: `SCH-${id}-${s}`,
+          sectionId: sec(s),
+          courseId: 'CRS-MATH',
+          teacherUserId: usr('teacher'),
+          dayOfWeek: 'MONDAY',
+          startMinute: 480 + (s.length % 5) * 90,
+          endMinute: 560 + (s.length % 5) * 90,
+          room: null,
+        });
+      }
+    }
+    await p.publish('section.created', {
+      sectionId: sec('OTHERYEAR'),
+      academicYearId: otherYear,
+      name: 'X',
+      gradeLevel: 5,
+      capacity: 10,
+      homeroom: null,
+    });
+    const user = (u: string, userType: 'STUDENT' | 'TEACHER' | 'PARENT', email = `${usr(u)}@school.test`) =>
+      p.publish('user.created', {
+        userId: usr(u),
+        userType,
+        firstName: u,
+        lastName: 'Test',
+        email,
+        phone: null,
+        birthDate: null,
+        roles: [userType],
+      });
+    await user('ana', 'STUDENT');
+    await user('mum', 'PARENT');
+    await user('teacher', 'TEACHER');
+    await user('gone', 'STUDENT');
+    await user('reject', 'STUDENT', `reject-${id}@school.test`);
+    for (let i = 0; i < 200; i++) await user(`crowd${i}`, 'STUDENT');
+    await p.publish('student.parent.linked', { studentUserId: usr('ana'), parentUserId: usr('mum'), relationship: 'MOTHER' });
+    await p.publish('user.deactivated', { userId: usr('gone'), reason: 'left' });
+    // The projections the saga reads must have these facts before the enrollments arrive (they are on other topics).
+    await eventually(
+      () =>
+        p.db
+          .collection('users')
+          .findOne({ _id: usr('crowd199') as never })
+          .then((d) => d ?? undefined),
+      'users projection',
+      60000,
+    );
+    await eventually(
+      () =>
+        p.db
+          .collection('users')
+          .findOne({ _id: usr('gone') as never, status: 'DEACTIVATED' })
+          .then((d) => d ?? undefined),
+      'deactivation',
+      60000,
+    );
+    await eventually(async () => ((await seats(sec('OTHERYEAR'))) === 0 ? true : undefined), 'sections projection', 60000);
+    await eventually(
+      async () =>
+        Number(
+          (
+            await p.pool.query<{ n: string }>(
+              `select count(*) n from "${p.schema('attendance')}".section_schedules where section_id like $1`,
+              [`SEC-${id}-%`],
+            )
+          ).rows[0]?.n,
+        ) === 3
+          ? true
+          : undefined,
+      'schedules projection',
+      60000,
+    );
+  });
+  after(async () => {
+    await p?.stop();
+    await new Promise<void>((r) => smtp.close(() => r()));
+  });
+
+  it('a happy enrollment completes: grades and attendance initialised, welcome sent to student and parent', async () => {
+    const e = await ended(await enroll(usr('ana'), sec('A')));
+    expect(e).to.deep.include({ status: 'COMPLETED', failed_step: null, seat_held: true, active: true, warnings: [] });
+    expect(await seats(sec('A'))).to.equal(1);
+    expect(await baseRecords(e.enrollment_id)).to.equal(4); // 2 courses x 2 grading periods
+    const register = await p.pool.query(`select 1 from "${p.schema('attendance')}".registers where enrollment_id = $1`, [e.enrollment_id]);
+    expect(register.rowCount).to.equal(1);
+    await eventually(
+      () => Promise.resolve(delivered.includes(`${usr('mum')}@school.test`) ? true : undefined),
+      'the parent welcome email',
+      30000,
+    );
+    expect(delivered).to.include(`${usr('ana')}@school.test`);
+    const timeline = await p.pool.query<{ step: string; outcome: string }>(
+      `select step, outcome from "${p.schema('academic')}".saga_timeline where enrollment_id = $1 order by at, step`,
+      [e.enrollment_id],
+    );
+    expect(timeline.rows.map((r) => `${r.step}:${r.outcome}`)).to.have.members([
+      'CREATE_ENROLLMENT:SUCCEEDED',
+      'VALIDATE_USER:SUCCEEDED',
+      'ASSIGN_TO_SECTION:SUCCEEDED',
+      'INITIALIZE_GRADES:SUCCEEDED',
+      'INITIALIZE_ATTENDANCE:SUCCEEDED',
+      'SEND_WELCOME_NOTIFICATION:SUCCEEDED',
+      'COMPLETE_ENROLLMENT:SUCCEEDED',
+    ]);
+    const s360 = await p.db
+      .collection<{ _id: string; enrollment?: { status: string }; parents?: string[] }>('student360')
+      .findOne({ _id: usr('ana') });
+    expect(s360?.enrollment?.status).to.equal('COMPLETED');
+    expect(s360?.parents).to.deep.equal([usr('mum')]);
+  });
+
+  const failures: Array<[string, () => Promise<string>, string, string[], RegExp]> = [
+    ['the student does not exist', () => enroll(usr('nobody'), sec('A')), 'VALIDATE_USER', ['CREATE_ENROLLMENT'], /does not exist/],
+    ['the student is deactivated', () => enroll(usr('gone'), sec('A')), 'VALIDATE_USER', ['CREATE_ENROLLMENT'], /deactivated/],
+    ['the user is not a student', () => enroll(usr('teacher'), sec('A')), 'VALIDATE_USER', ['CREATE_ENROLLMENT'], /not a student/],
+    [
+      'the section does not exist',
+      () => enroll(usr('crowd0'), sec('NOPE')),
+      'ASSIGN_TO_SECTION',
+      ['VALIDATE_USER', 'CREATE_ENROLLMENT'],
+      /does not exist/,
+    ],
+    [
+      'the section belongs to another year',
+      () => enroll(usr('crowd1'), sec('OTHERYEAR')),
+      'ASSIGN_TO_SECTION',
+      ['VALIDATE_USER', 'CREATE_ENROLLMENT'],
+      /academic year/,
+    ],
+    [
+      'the section has no courses',
+      () => enroll(usr('crowd2'), sec('NOCOURSE')),
+      'INITIALIZE_GRADES',
+      ['ASSIGN_TO_SECTION', 'VALIDATE_USER', 'CREATE_ENROLLMENT'],
+      /no courses/,
+    ],
+    [
+      'the section has no schedule',
+      () => enroll(usr('crowd3'), sec('NOSCHED')),
+      'INITIALIZE_ATTENDANCE',
+      ['INITIALIZE_GRADES', 'ASSIGN_TO_SECTION', 'VALIDATE_USER', 'CREATE_ENROLLMENT'],
+      /no schedule/,
+    ],
+  ];
+  for (const [why, start, step, compensated, reason] of failures) {
+    it(`fails at ${step} when ${why}, compensating newest first`, async () => {
+      const e = await ended(await start());
+      expect(e.status).to.equal('FAILED');
+      expect(e.failed_step).to.equal(step);
+      expect(e.failure_reason).to.match(reason);
+      expect(e.compensated).to.deep.equal(compensated);
+      expect(e.active).to.equal(false);
+      expect(e.seat_held).to.equal(false);
+      expect(await baseRecords(e.enrollment_id)).to.equal(0); // no orphan grade record
+    });
+  }
+
+  it('frees every seat a failed saga took', async () => {
+    expect(await seats(sec('NOCOURSE'))).to.equal(0);
+    expect(await seats(sec('NOSCHED'))).to.equal(0);
+  });
+
+  it('a rejected welcome email still completes, with a warning', async () => {
+    const e = await ended(await enroll(usr('reject'), sec('A')));
+    expect(e.status).to.equal('COMPLETED');
+    expect(e.warnings).to.have.length(1);
+    expect(e.warnings[0]).to.match(/welcome notification failed: EMAIL SMTP_550/);
+  });
+
+  it('200 enrollments at once for 30 seats: exactly 30 complete, 170 fail for "section full"', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) ids.push(`ENR-${id}-crowd-${i}`);
+    await p.publishMany(
+      ids.map((enrollmentId, i) =>
+        buildEvent(
+          'student.enrolled',
+          {
+            enrollmentId,
+            studentUserId: usr(`crowd${i}`),
+            sectionId: sec('SMALL'),
+            academicYearId: year,
+            enrollmentDate: '2025-03-03',
+            enrollmentType: 'REGULAR',
+            previousInstitution: null,
+          },
+          { sourceService: 'e2e', clock: systemClock, correlationId: enrollmentId },
+        ),
+      ),
+    );
+    const rows = await eventually(
+      async () => {
+        const r = await p.pool.query<{ status: string; failure_reason: string | null }>(
+          `select status, failure_reason from "${p.schema('academic')}".enrollments where enrollment_id = any($1) and status in ('COMPLETED', 'FAILED')`,
+          [ids],
+        );
+        return r.rows.length === 200 ? r.rows : undefined;
+      },
+      'all 200 sagas to end',
+      180000,
+      500,
+    );
+    expect(rows.filter((r) => r.status === 'COMPLETED')).to.have.length(30);
+    const failed = rows.filter((r) => r.status === 'FAILED');
+    expect(failed).to.have.length(170);
+    expect(failed.every((r) => /is full/.test(r.failure_reason ?? ''))).to.equal(true);
+    expect(await seats(sec('SMALL'))).to.equal(30);
+  });
+});

@@ -1,0 +1,122 @@
+import type { Db, MongoClient } from 'mongodb';
+import type pg from 'pg';
+import type { Producer } from 'kafkajs';
+import type { Config } from '../../lib/config';
+import { createKafka } from '../../lib/clients/kafka';
+import { createMongoClient } from '../../lib/clients/mongo';
+import { createPgPool } from '../../lib/clients/pg';
+import { createSchemaRegistry } from '../../lib/clients/registry';
+import { systemClock } from '../../lib/clock';
+import { createLogger } from '../../lib/logger';
+import { migrate } from '../../lib/migrate';
+import { createProcessors, PG_MIGRATIONS } from '../../processors/all';
+import { ProcessorHost } from '../../processors/runtime/host';
+import { EventCodec } from '../../schemas/codec';
+import { buildEvent } from '../../schemas/envelope';
+import { EVENT_DEFINITIONS, type EventPayloads, type EventType, type SchoolEvent } from '../../schemas/generated/events';
+import { topicCatalog, type TopicSpec } from '../../topics/catalog';
+import { applyTopics } from '../../topics/provision';
+import { createEventProducer, EventPublisher } from '../../schemas/publisher';
+import { randomName } from './index';
+
+/**
+ * The whole pipeline in this process, isolated for one test run: every processor with
+ * own copy of the topic catalog (prefixed), consumer groups, Postgres schemas and Mongo
+ * database, so runs never see each other's events.
+ */
+export class TestPipeline {
+  readonly run = randomName('e2e').replace(/-/g, '_');
+  host!: ProcessorHost;
+  pool!: pg.Pool;
+  mongo!: MongoClient;
+  producer!: Producer;
+  publisher!: EventPublisher;
+  private topics: TopicSpec[] = [];
+
+  constructor(readonly config: Config) {}
+
+  schema(name: string): string {
+    return `${this.run}_${name}`;
+  }
+
+  get db(): Db {
+    return this.mongo.db(this.run);
+  }
+
+  /** This run's copy of a catalog topic. */
+  topic(name: string): string {
+    return `${this.run}.${name}`;
+  }
+
+  async start(): Promise<void> {
+    const kafka = createKafka(this.config);
+    const admin = kafka.admin();
+    await admin.connect();
+    this.topics = topicCatalog(this.config).map((t) => ({ ...t, name: this.topic(t.name) }));
+    await applyTopics(admin, this.topics);
+    await admin.disconnect();
+    this.pool = createPgPool(this.config);
+    for (const [name, dir] of Object.entries(PG_MIGRATIONS)) await migrate(this.pool, this.schema(name), dir);
+    this.mongo = createMongoClient(this.config);
+    await this.mongo.connect();
+    this.producer = createEventProducer(kafka);
+    await this.producer.connect();
+    this.publisher = new EventPublisher(this.producer, new EventCodec(createSchemaRegistry(this.config)), (e) =>
+      this.topic(EVENT_DEFINITIONS[e.eventType].topic),
+    );
+    const logger = createLogger(this.config, 'e2e');
+    this.host = new ProcessorHost(createProcessors(this.config, logger), this.config, logger, {
+      opsPort: 0,
+      groupId: (d) => `${this.run}-${d.name}`,
+      pgSchema: (d) => this.schema(d.name),
+      mongoDb: () => this.run,
+      topicName: (t) => this.topic(t),
+    });
+    await this.host.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.host?.stop();
+    await this.producer?.disconnect();
+    const admin = createKafka(this.config).admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: this.topics.map((t) => t.name) });
+    await admin.disconnect();
+    for (const name of Object.keys(PG_MIGRATIONS)) await this.pool.query(`drop schema if exists "${this.schema(name)}" cascade`);
+    await this.pool?.end();
+    await this.mongo?.db(this.run).dropDatabase();
+    await this.mongo?.close();
+  }
+
+  async publish<T extends EventType>(type: T, payload: EventPayloads[T], correlationId?: string): Promise<SchoolEvent<T>> {
+    const e = buildEvent(type, payload, {
+      sourceService: 'e2e',
+      clock: systemClock,
+      correlationId,
+      metadata: { triggeredBy: 'USR-ADMIN-001' },
+    });
+    await this.publisher.publish(e as SchoolEvent);
+    return e;
+  }
+
+  async publishMany(events: SchoolEvent[]): Promise<void> {
+    for (let i = 0; i < events.length; i += 500) await this.publisher.publish(...events.slice(i, i + 500));
+  }
+
+  async enrollment(id: string): Promise<EnrollmentRow | undefined> {
+    const r = await this.pool.query<EnrollmentRow>(`select * from "${this.schema('academic')}".enrollments where enrollment_id = $1`, [id]);
+    return r.rows[0];
+  }
+}
+
+export interface EnrollmentRow {
+  enrollment_id: string;
+  status: string;
+  current_step: string;
+  failed_step: string | null;
+  failure_reason: string | null;
+  seat_held: boolean;
+  active: boolean;
+  compensated: string[];
+  warnings: string[];
+}
