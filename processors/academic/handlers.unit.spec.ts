@@ -1,0 +1,160 @@
+import { expect } from 'chai';
+import { anEvent, given } from '../testing/gwt';
+import { decideSaga, onStudentEnrolled, onStudentTransferred, onUserValidated, type Enrollment, type Section } from './handlers';
+
+const enrollment = (over: Partial<Enrollment> = {}): Enrollment => ({
+  enrollmentId: 'ENR-2025-000001',
+  studentUserId: 'USR-2025-000001',
+  sectionId: 'SEC-2025-5A',
+  academicYearId: '2025',
+  status: 'PENDING',
+  currentStep: 'VALIDATE_USER',
+  failedStep: null,
+  failureReason: null,
+  seatHeld: false,
+  active: true,
+  compensated: [],
+  warnings: [],
+  ...over,
+});
+const section = (over: Partial<Section> = {}): Section => ({
+  id: 'SEC-2025-5A',
+  academicYearId: '2025',
+  capacity: 30,
+  seatsTaken: 10,
+  ...over,
+});
+
+describe('academic handlers', () => {
+  describe('student.enrolled (step 1)', () => {
+    it('creates a PENDING enrollment carrying the saga correlation', () => {
+      const e = anEvent('student.enrolled', {}, { correlationId: 'ENR-2025-000001' });
+      given<Enrollment | undefined>(undefined)
+        .when(e, onStudentEnrolled)
+        .then({ changes: [{ kind: 'createEnrollment', enrollment: e.payload, correlationId: 'ENR-2025-000001' }], emit: [] });
+    });
+    it('ignores an enrollment id that already exists (a duplicate command)', () => {
+      given<Enrollment | undefined>(enrollment()).when(anEvent('student.enrolled'), onStudentEnrolled).then({ changes: [], emit: [] });
+    });
+  });
+
+  describe('enrollment.user.validated (step 3)', () => {
+    const validated = anEvent('enrollment.user.validated');
+    it('takes a seat and emits section.assigned', () => {
+      given({ enr: enrollment(), sec: section() })
+        .when(validated, (e, s) => onUserValidated(e, s.enr, s.sec))
+        .thenSatisfies((d) => {
+          expect(d.changes[0]).to.deep.equal({ kind: 'seats', sectionId: 'SEC-2025-5A', delta: 1 });
+          expect(d.emit).to.deep.equal([
+            {
+              type: 'enrollment.section.assigned',
+              payload: {
+                enrollmentId: 'ENR-2025-000001',
+                studentUserId: 'USR-2025-000001',
+                sectionId: 'SEC-2025-5A',
+                seatsTaken: 11,
+                capacity: 30,
+              },
+              discriminator: undefined,
+            },
+          ]);
+        });
+    });
+    const failing: Array<[string, Section | undefined, string, RegExp]> = [
+      ['the section is full', section({ seatsTaken: 30 }), 'SECTION_FULL', /30 of 30/],
+      ['the section does not exist', undefined, 'SECTION_NOT_FOUND', /does not exist/],
+      ['the section is of another year', section({ academicYearId: '2024' }), 'ACADEMIC_YEAR_MISMATCH', /2024, not 2025/],
+    ];
+    for (const [why, sec, reason, message] of failing) {
+      it(`fails with ${reason} when ${why}, taking no seat`, () => {
+        given({ enr: enrollment(), sec })
+          .when(validated, (e, s) => onUserValidated(e, s.enr, s.sec))
+          .thenSatisfies((d) => {
+            expect(d.changes.some((c) => c.kind === 'seats')).to.equal(false);
+            expect(d.emit).to.have.length(1);
+            expect(d.emit[0]?.type).to.equal('enrollment.section.assignment.failed');
+            expect(d.emit[0]?.payload).to.include({ reason });
+            expect((d.emit[0]?.payload as { message: string }).message).to.match(message);
+          });
+      });
+    }
+    it('does nothing for a redelivered validation once the saga moved on', () => {
+      given({ enr: enrollment({ status: 'SEATED', seatHeld: true }), sec: section() })
+        .when(validated, (e, s) => onUserValidated(e, s.enr, s.sec))
+        .then({ changes: [], emit: [] });
+    });
+  });
+
+  describe('compensations, newest first', () => {
+    it('grades failed: frees the held seat once and reports section compensation', () => {
+      given(enrollment({ status: 'SEATED', seatHeld: true }))
+        .when(anEvent('enrollment.grades.initialization.failed', { enrollmentId: 'ENR-2025-000001' }), decideSaga)
+        .thenSatisfies((d) => {
+          expect(d.changes.filter((c) => c.kind === 'seats')).to.deep.equal([{ kind: 'seats', sectionId: 'SEC-2025-5A', delta: -1 }]);
+          expect(d.emit.map((x) => x.type)).to.deep.equal(['enrollment.section.assignment.compensated']);
+        });
+    });
+    it('a compensation without a held seat frees nothing', () => {
+      given(enrollment({ status: 'COMPENSATING', seatHeld: false }))
+        .when(anEvent('enrollment.grades.compensated', { enrollmentId: 'ENR-2025-000001' }), decideSaga)
+        .thenSatisfies((d) => expect(d.changes.filter((c) => c.kind === 'seats')).to.deep.equal([]));
+    });
+    it('enrollment.compensated ends the saga FAILED with the first failing step and every compensation', () => {
+      given(
+        enrollment({
+          status: 'COMPENSATING',
+          failedStep: 'INITIALIZE_GRADES',
+          failureReason: 'no courses',
+          compensated: ['ASSIGN_TO_SECTION', 'VALIDATE_USER'],
+        }),
+      )
+        .when(anEvent('enrollment.compensated', { enrollmentId: 'ENR-2025-000001' }), decideSaga)
+        .thenSatisfies((d) =>
+          expect(d.emit[0]?.payload).to.deep.equal({
+            enrollmentId: 'ENR-2025-000001',
+            failedStep: 'INITIALIZE_GRADES',
+            reason: 'no courses',
+            compensated: ['ASSIGN_TO_SECTION', 'VALIDATE_USER', 'CREATE_ENROLLMENT'],
+            outcome: 'FAILED',
+          }),
+        );
+    });
+    it('a saga event after the end changes nothing (terminal states are final)', () => {
+      given(enrollment({ status: 'FAILED' }))
+        .when(anEvent('enrollment.grades.compensated'), decideSaga)
+        .then({ changes: [], emit: [] });
+    });
+  });
+
+  describe('step 6', () => {
+    it('a failed welcome still completes, with a warning', () => {
+      given(enrollment({ status: 'ATTENDANCE_INITIALIZED', seatHeld: true }))
+        .when(anEvent('enrollment.welcome.failed', { enrollmentId: 'ENR-2025-000001', reason: 'EMAIL SMTP_550' }), decideSaga)
+        .thenSatisfies((d) => {
+          expect(d.emit[0]?.type).to.equal('enrollment.completed');
+          expect((d.emit[0]?.payload as { warnings: string[] }).warnings).to.deep.equal(['welcome notification failed: EMAIL SMTP_550']);
+        });
+    });
+  });
+
+  describe('student.transferred', () => {
+    const completed = enrollment({ status: 'COMPLETED', seatHeld: true });
+    it('frees the old seat and takes one in the new section (mid-period)', () => {
+      given({ enr: completed, to: section({ id: 'SEC-2025-5B', seatsTaken: 3 }) })
+        .when(anEvent('student.transferred', { toSectionId: 'SEC-2025-5B' }), (e, s) => onStudentTransferred(e, s.enr, s.to))
+        .then({
+          changes: [
+            { kind: 'seats', sectionId: 'SEC-2025-5B', delta: 1 },
+            { kind: 'seats', sectionId: 'SEC-2025-5A', delta: -1 },
+            { kind: 'patchEnrollment', enrollmentId: 'ENR-2025-000001', patch: { sectionId: 'SEC-2025-5B', seatHeld: true } },
+          ],
+          emit: [],
+        });
+    });
+    it('refuses a full target section and an unknown enrollment', () => {
+      const full = onStudentTransferred(anEvent('student.transferred'), completed, section({ id: 'SEC-2025-5B', seatsTaken: 30 }));
+      expect(full).to.have.property('refused').that.matches(/full/);
+      expect(onStudentTransferred(anEvent('student.transferred'), undefined, section())).to.have.property('refused');
+    });
+  });
+});

@@ -1,0 +1,68 @@
+import { expect } from 'chai';
+import { loadConfig } from '../../lib/config';
+import { anEvent, given } from '../testing/gwt';
+import { checkGrade, decideAverage, initializeGrades, weightedAverage, type GradeRow } from './handlers';
+
+const rules = loadConfig({}).rules;
+const key = { studentUserId: 'USR-1', sectionId: 'SEC-1', courseId: 'CRS-MATH', periodId: 'T1' };
+const g = (gradeId: string, evaluationType: GradeRow['evaluationType'], score: number, maxScore = 20): GradeRow => ({
+  gradeId,
+  evaluationType,
+  score,
+  maxScore,
+});
+
+describe('grades handlers', () => {
+  it('weights each grade by its evaluation type, normalised over the types present', () => {
+    // EXAM 0.4 at 50%, QUIZ 0.15 at 100%: (0.4*50 + 0.15*100) / 0.55 = 63.64
+    expect(weightedAverage([g('a', 'EXAM', 10), g('b', 'QUIZ', 20)], rules.evaluationWeights)).to.equal(63.64);
+    expect(weightedAverage([], rules.evaluationWeights)).to.equal(undefined);
+  });
+
+  it('publishes a new average when the first grade arrives', () => {
+    given({ grades: [g('a', 'EXAM', 17)], previous: undefined as number | undefined })
+      .when(key, (k, s) => decideAverage(k, s.grades, s.previous, rules))
+      .then({
+        average: 85,
+        emit: [{ type: 'period.average.calculated', payload: { ...key, average: 85, previousAverage: null, gradeCount: 1 } }],
+      });
+  });
+
+  it('a grade updated after the average was published publishes the corrected average', () => {
+    const d = decideAverage(key, [g('a', 'EXAM', 18)], 85, rules);
+    expect(d.emit.map((e) => [e.type, (e.payload as { average: number; previousAverage: number }).previousAverage])).to.deep.equal([
+      ['period.average.calculated', 85],
+    ]);
+  });
+
+  it('an unchanged average publishes nothing (no event without a change)', () => {
+    expect(decideAverage(key, [g('a', 'EXAM', 17)], 85, rules).emit).to.deep.equal([]);
+  });
+
+  it('alerts once when the average falls below passing, and on a sharp drop', () => {
+    const below = decideAverage(key, [g('a', 'EXAM', 10)], 60, rules);
+    expect(below.emit.map((e) => e.type)).to.deep.equal(['period.average.calculated', 'student.performance.alert']);
+    expect(below.emit[1]?.payload).to.include({ alertType: 'BELOW_PASSING', threshold: 55 });
+    const stillBelow = decideAverage(key, [g('a', 'EXAM', 9)], 50, rules);
+    expect(stillBelow.emit.map((e) => e.type)).to.deep.equal(['period.average.calculated']);
+    const drop = decideAverage(key, [g('a', 'EXAM', 13)], 90, rules);
+    expect(drop.emit.map((e) => (e.payload as { alertType?: string }).alertType).filter(Boolean)).to.deep.equal(['SHARP_DROP']);
+  });
+
+  it('rejects impossible scores', () => {
+    expect(checkGrade({ score: 21, maxScore: 20 })).to.deep.equal({ ok: false, reason: 'score 21 is outside 0..20' });
+    expect(checkGrade({ score: 1, maxScore: 0 })).to.have.property('ok', false);
+    expect(checkGrade({ score: 0, maxScore: 20 })).to.deep.equal({ ok: true });
+  });
+
+  describe('step 4', () => {
+    const assigned = anEvent('enrollment.section.assigned').payload;
+    it('creates one base record per course and period', () => {
+      expect(initializeGrades(assigned, ['M', 'L'], ['T1', 'T2']).records).to.have.length(4);
+    });
+    it('fails without courses, or without grading periods', () => {
+      expect(initializeGrades(assigned, [], ['T1']).emit[0]?.payload).to.include({ reason: 'NO_COURSES' });
+      expect(initializeGrades(assigned, ['M'], []).emit[0]?.payload).to.include({ reason: 'NO_GRADING_PERIODS' });
+    });
+  });
+});
