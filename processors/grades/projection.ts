@@ -13,6 +13,9 @@ async function recompute(
   rules: Rules,
   at: string,
 ): Promise<EmitSpec[]> {
+  // Grades of one course are different aggregates (different partitions, concurrent transactions): serialise
+  // the recomputation per student, course and period, so the last writer reads every committed grade.
+  await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`avg:${key.studentUserId}:${key.courseId}:${key.periodId}`]);
   const grades = await tx.query<GradeRow>(
     `select grade_id "gradeId", evaluation_type "evaluationType", score, max_score "maxScore" from grades
      where student_user_id = $1 and course_id = $2 and period_id = $3 order by grade_id`,

@@ -1,5 +1,5 @@
 import type { IHeaders, Kafka, Producer } from 'kafkajs';
-import { randomUUID } from 'node:crypto';
+import { readToEnd } from '../../lib/read-to-end';
 import { DLQ, headerString } from './dead-letters';
 
 /** One dead letter as the operator sees it; `id` is `<dlq topic>:<partition>:<offset>`. */
@@ -38,45 +38,10 @@ export function matches(d: DeadLetter, f: DeadLetterFilter): boolean {
   return true;
 }
 
-/** Reads every record of the given dead-letter topics up to their current end, with a throwaway group. */
+/** Every dead letter of the given topics, up to their current end. */
 export async function readDeadLetters(kafka: Kafka, topics: string[], timeoutMs = 30000): Promise<DeadLetter[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const groupId = `dlq-tool-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId });
-  try {
-    const existing = new Set(await admin.listTopics());
-    const present = topics.filter((t) => existing.has(t));
-    const ends = new Map<string, number>();
-    for (const t of present) for (const p of await admin.fetchTopicOffsets(t)) ends.set(`${t}:${p.partition}`, Number(p.high));
-    const remaining = new Set([...ends].filter(([, high]) => high > 0).map(([k]) => k));
-    const out: DeadLetter[] = [];
-    if (remaining.size === 0) return out;
-    await consumer.connect();
-    await consumer.subscribe({ topics: present, fromBeginning: true });
-    let resolveDone!: () => void;
-    const done = new Promise<void>((r) => (resolveDone = r));
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: ({ topic, partition, message }) => {
-        const key = `${topic}:${partition}`;
-        if (Number(message.offset) < (ends.get(key) ?? 0))
-          out.push(toDeadLetter(topic, partition, message.offset, message.key, message.value, message.headers ?? {}));
-        if (Number(message.offset) + 1 >= (ends.get(key) ?? 0)) remaining.delete(key);
-        if (remaining.size === 0) resolveDone();
-        return Promise.resolve();
-      },
-    });
-    await Promise.race([
-      done,
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out reading ${present.join(', ')}`)), timeoutMs)),
-    ]);
-    return out.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
-  } finally {
-    await consumer.disconnect().catch(() => undefined);
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
-  }
+  const records = await readToEnd(kafka, topics, timeoutMs);
+  return records.map((r) => toDeadLetter(r.topic, r.partition, r.offset, r.key, r.value, r.headers));
 }
 
 function toDeadLetter(

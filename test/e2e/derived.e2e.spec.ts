@@ -1,0 +1,271 @@
+import { expect } from 'chai';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createKafka } from '../../lib/clients/kafka';
+import { createSchemaRegistry } from '../../lib/clients/registry';
+import { EventCodec } from '../../schemas/codec';
+import type { EventType, SchoolEvent } from '../../schemas/generated/events';
+import { eventually, randomName, testConfig } from '../support';
+import { readToEnd } from '../../lib/read-to-end';
+import { TestPipeline } from '../support/pipeline';
+
+/**
+ * Realistic sequences through Kafka into every processor: the exact read models in both
+ * stores and the exact derived events (count and content). Notification delivery goes
+ * to a real HTTP server started by the test (the webhook channel).
+ */
+describe('derived events and read models (all processors, real stack)', function () {
+  this.timeout(180000);
+  const hooks: Array<{ notificationId: string; body: string }> = [];
+  let failNext = 0;
+  const webhook = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      if (failNext > 0) {
+        failNext--;
+        res.writeHead(503).end();
+        return;
+      }
+      hooks.push(JSON.parse(body) as { notificationId: string; body: string });
+      res.writeHead(200, { 'x-message-id': `hook-${hooks.length}` }).end();
+    });
+  });
+  let p: TestPipeline;
+  const id = randomName('d');
+  const usr = (s: string): string => `USR-${id}-${s}`;
+  let codec: EventCodec;
+  let hookUrl = '';
+
+  /** Every event of the given types on this run's copy of a topic, decoded. */
+  async function derived(topic: string, types: EventType[], count: number): Promise<SchoolEvent[]> {
+    return eventually(
+      async () => {
+        const msgs = await readToEnd(createKafka(p.config), [p.topic(topic)]);
+        // Decoded records are avsc record instances; tests compare plain data.
+        const events = await Promise.all(
+          msgs.map(async (m) => JSON.parse(JSON.stringify((await codec.decode(m.value!)).event)) as SchoolEvent),
+        );
+        const picked = events.filter((e) => types.includes(e.eventType));
+        return picked.length >= count ? picked : undefined;
+      },
+      `${count} × ${types.join('/')} on ${topic}`,
+      60000,
+      500,
+    );
+  }
+
+  before(async () => {
+    await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', () => r()));
+    hookUrl = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`;
+    p = new TestPipeline(testConfig({ NOTIFICATION_MAX_ATTEMPTS: '3', NOTIFICATION_TIMEOUT_MS: '2000' }));
+    codec = new EventCodec(createSchemaRegistry(p.config));
+    await p.start();
+    await p.publish('user.created', {
+      userId: usr('stu'),
+      userType: 'STUDENT',
+      firstName: 'S',
+      lastName: 'T',
+      email: 's@x.test',
+      phone: null,
+      birthDate: null,
+      roles: ['STUDENT'],
+    });
+    await p.publish('user.created', {
+      userId: usr('dad'),
+      userType: 'PARENT',
+      firstName: 'D',
+      lastName: 'T',
+      email: 'd@x.test',
+      phone: null,
+      birthDate: null,
+      roles: ['PARENT'],
+    });
+    await p.publish('student.parent.linked', { studentUserId: usr('stu'), parentUserId: usr('dad'), relationship: 'FATHER' });
+  });
+  after(async () => {
+    await p?.stop();
+    await new Promise<void>((r) => webhook.close(() => r()));
+  });
+
+  it('grades: weighted averages per change, a corrected grade republishes, alerts below passing reach the parents', async () => {
+    const g = { studentUserId: usr('stu'), sectionId: 'SEC-1', courseId: 'CRS-MATH', periodId: 'T1', recordedBy: 'T', comment: null };
+    await p.publish('grade.recorded', { ...g, gradeId: `G-${id}-1`, evaluationType: 'EXAM', score: 16, maxScore: 20 });
+    await p.publish('grade.recorded', { ...g, gradeId: `G-${id}-2`, evaluationType: 'QUIZ', score: 5, maxScore: 10 });
+    await p.publish('grade.updated', { ...g, gradeId: `G-${id}-1`, newScore: 6, reason: 'regrade', updatedBy: 'T' });
+    const events = await derived('grades-events', ['period.average.calculated', 'student.performance.alert'], 5);
+    const averages = events
+      .filter((e): e is SchoolEvent<'period.average.calculated'> => e.eventType === 'period.average.calculated')
+      .map((e) => e.payload.average);
+    // Grades are keyed by gradeId, so the two grades of this course are not ordered against each other:
+    // the intermediate average depends on arrival, the final one does not: (0.4*30 + 0.15*50)/0.55 = 35.45.
+    expect(averages).to.have.length(3);
+    expect(
+      [
+        [80, 71.82, 35.45],
+        [80, 30, 35.45],
+        [50, 71.82, 35.45],
+      ].map((x) => [...x].sort().join()),
+    ).to.include([...averages].sort().join());
+    const alerts = events
+      .filter((e): e is SchoolEvent<'student.performance.alert'> => e.eventType === 'student.performance.alert')
+      .map((e) => e.payload.alertType);
+    expect(alerts.sort()).to.deep.equal(['BELOW_PASSING', 'SHARP_DROP']);
+    const row = await p.pool.query(`select average, grade_count from "${p.schema('grades')}".period_averages where student_user_id = $1`, [
+      usr('stu'),
+    ]);
+    expect(row.rows).to.deep.equal([{ average: 35.45, grade_count: 2 }]);
+    const s360 = await eventually(
+      () =>
+        p.db
+          .collection<{ _id: string; averages?: Record<string, Record<string, number>> }>('student360')
+          .findOne({ _id: usr('stu'), 'averages.T1.CRS-MATH': 35.45 })
+          .then((d) => d ?? undefined),
+      '360 average',
+    );
+    expect(s360.averages).to.deep.equal({ T1: { 'CRS-MATH': 35.45 } });
+    // Each alert requested a notification to the linked parent.
+    const requests = await derived('notification-events', ['notification.requested'], 2);
+    expect(requests.map((r) => (r as SchoolEvent<'notification.requested'>).payload.recipientUserId)).to.deep.equal([
+      usr('dad'),
+      usr('dad'),
+    ]);
+  });
+
+  it('attendance: summaries, one alert at three absences in the window, justified days stop counting', async () => {
+    const a = { studentUserId: usr('stu'), sectionId: 'SEC-1', recordedBy: 'T' };
+    for (const [i, date] of ['2025-03-03', '2025-03-05', '2025-03-07', '2025-03-10'].entries()) {
+      await p.publish('absence.recorded', { ...a, absenceId: `A-${id}-${i}`, date, reason: null });
+    }
+    await p.publish('attendance.marked', {
+      attendanceId: `M-${id}-1`,
+      studentUserId: usr('stu'),
+      sectionId: 'SEC-1',
+      date: '2025-03-11',
+      status: 'PRESENT',
+      markedBy: 'T',
+    });
+    await p.publish('absence.justified', {
+      absenceId: `A-${id}-0`,
+      studentUserId: usr('stu'),
+      date: '2025-03-03',
+      justification: 'medical',
+      justifiedBy: 'ADM',
+    });
+    const alerts = await derived('attendance-events', ['attendance.pattern.alert'], 1);
+    expect(alerts.map((e) => (e as SchoolEvent<'attendance.pattern.alert'>).payload)).to.deep.equal([
+      {
+        alertId: `${usr('stu')}:absences:2025-03-07`,
+        studentUserId: usr('stu'),
+        sectionId: 'SEC-1',
+        patternType: 'ABSENCES_IN_WINDOW',
+        count: 3,
+        threshold: 3,
+        fromDate: '2025-02-22',
+        toDate: '2025-03-07',
+      },
+    ]);
+    const summary = await eventually(async () => {
+      const r = await p.pool.query(
+        `select present, unjustified_absences from "${p.schema('attendance')}".summaries where student_user_id = $1`,
+        [usr('stu')],
+      );
+      return r.rows[0] && (r.rows[0] as { unjustified_absences: number }).unjustified_absences === 3 ? r.rows[0] : undefined;
+    }, 'the summary after the justification');
+    expect(summary).to.deep.equal({ present: 1, unjustified_absences: 3 });
+  });
+
+  it('assignments: conflicts for a double-booked teacher, workload after every change', async () => {
+    const t = usr('teacher');
+    // Assignments and schedules are keyed by their own ids (different partitions): each step waits for the
+    // previous one, as an admin would, so the order of the workload figures is the order of the changes.
+    const workloadsSoFar = async (n: number): Promise<SchoolEvent[]> => derived('assignment-events', ['workload.updated'], n);
+    await p.publish('teacher.assigned.to.course', {
+      assignmentId: `AS-${id}-1`,
+      teacherUserId: t,
+      sectionId: 'SEC-1',
+      courseId: 'M',
+      weeklyHours: 20,
+      startDate: '2025-03-03',
+    });
+    await workloadsSoFar(1);
+    await p.publish('teacher.assigned.to.course', {
+      assignmentId: `AS-${id}-2`,
+      teacherUserId: t,
+      sectionId: 'SEC-2',
+      courseId: 'M',
+      weeklyHours: 12,
+      startDate: '2025-03-03',
+    });
+    await workloadsSoFar(2);
+    await p.publish('teacher.assignment.removed', {
+      assignmentId: `AS-${id}-2`,
+      teacherUserId: t,
+      sectionId: 'SEC-2',
+      courseId: 'M',
+      reason: null,
+    });
+    const slot = { courseId: 'M', teacherUserId: t, dayOfWeek: 'MONDAY' as const, room: null };
+    await p.publish('schedule.created', { ...slot, scheduleId: `SC-${id}-1`, sectionId: `S1-${id}`, startMinute: 480, endMinute: 570 });
+    await eventually(
+      async () =>
+        (await p.pool.query(`select 1 from "${p.schema('assignments')}".schedules where schedule_id = $1`, [`SC-${id}-1`])).rowCount
+          ? true
+          : undefined,
+      'the first schedule',
+    );
+    await p.publish('schedule.created', { ...slot, scheduleId: `SC-${id}-2`, sectionId: `S2-${id}`, startMinute: 540, endMinute: 630 });
+    const events = await derived('assignment-events', ['workload.updated', 'schedule.conflict.detected'], 4);
+    const workloads = events
+      .filter((e): e is SchoolEvent<'workload.updated'> => e.eventType === 'workload.updated')
+      .sort((a, b) => a.timestamp.localeCompare(b.timestamp))
+      .map((e) => [e.payload.weeklyHours, e.payload.overloaded]);
+    expect(workloads).to.deep.equal([
+      [20, false],
+      [32, true],
+      [20, false],
+    ]);
+    const conflicts = events.filter((e): e is SchoolEvent<'schedule.conflict.detected'> => e.eventType === 'schedule.conflict.detected');
+    expect(conflicts.map((c) => [c.payload.scheduleId, c.payload.conflictingScheduleId, c.payload.conflictType])).to.deep.equal([
+      [`SC-${id}-2`, `SC-${id}-1`, 'TEACHER_DOUBLE_BOOKED'],
+    ]);
+  });
+
+  it('notifications: webhook delivery with a retry, the log with its history, and bulk completion', async () => {
+    failNext = 1; // the first attempt of the first notification gets a 503
+    const bulkId = `B-${id}`;
+    for (let i = 0; i < 3; i++) {
+      await p.publish('notification.requested', {
+        notificationId: `N-${id}-${i}`,
+        recipientUserId: usr('dad'),
+        channel: 'WEBHOOK',
+        templateId: 'news',
+        subject: 'News',
+        body: `item ${i}`,
+        variables: { _bulkTotal: '3' },
+        bulkId,
+        priority: 'LOW',
+        address: hookUrl,
+      });
+    }
+    const done = await derived('notification-events', ['bulk.notification.completed'], 1);
+    expect(done.map((e) => (e as SchoolEvent<'bulk.notification.completed'>).payload)).to.deep.equal([
+      { bulkId, total: 3, succeeded: 3, failed: 0 },
+    ]);
+    expect(
+      hooks
+        .filter((h) => h.notificationId.startsWith(`N-${id}`))
+        .map((h) => h.body)
+        .sort(),
+    ).to.deep.equal(['item 0', 'item 1', 'item 2']);
+    const log = await eventually(
+      () =>
+        p.db
+          .collection<{ _id: string; status: string; history: Array<{ status: string }> }>('notifications')
+          .findOne({ _id: `N-${id}-0`, status: 'DELIVERED' })
+          .then((d) => d ?? undefined),
+      'the log entry',
+    );
+    expect(log.history.map((h) => h.status)).to.deep.equal(['REQUESTED', 'FAILED', 'SENT', 'DELIVERED']);
+  });
+});
