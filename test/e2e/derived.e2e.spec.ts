@@ -166,11 +166,11 @@ describe('derived events and read models (all processors, real stack)', function
       },
     ]);
     const summary = await eventually(async () => {
-      const r = await p.pool.query(
+      const r = await p.pool.query<{ present: number; unjustified_absences: number }>(
         `select present, unjustified_absences from "${p.schema('attendance')}".summaries where student_user_id = $1`,
         [usr('stu')],
       );
-      return r.rows[0] && (r.rows[0] as { unjustified_absences: number }).unjustified_absences === 3 ? r.rows[0] : undefined;
+      return r.rows[0]?.unjustified_absences === 3 ? r.rows[0] : undefined;
     }, 'the summary after the justification');
     expect(summary).to.deep.equal({ present: 1, unjustified_absences: 3 });
   });
