@@ -1,31 +1,211 @@
-import { loadConfig } from '../lib/config';
+import { parseArgs } from 'node:util';
+import { systemClock } from '../lib/clock';
+import { loadConfig, type Config } from '../lib/config';
 import { createKafka } from '../lib/clients/kafka';
+import { createMongoClient } from '../lib/clients/mongo';
+import { createPgPool } from '../lib/clients/pg';
+import { createSchemaRegistry } from '../lib/clients/registry';
 import { AppError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
+import { readToEnd } from '../lib/read-to-end';
 import { status, up } from '../deploy/local/stack';
-import { topicCatalog } from '../topics/catalog';
+import { createProcessors } from '../processors/all';
+import { migrateAll } from '../processors/run';
+import { ProcessorHost } from '../processors/runtime/host';
+import type { ProcessorDefinition } from '../processors/runtime/types';
+import { EventCodec } from '../schemas/codec';
+import type { SchoolEvent } from '../schemas/generated/events';
+import { createEventProducer, EventPublisher } from '../schemas/publisher';
+import { registerAll } from '../schemas/register';
+import { DOMAIN_TOPICS, dlqTopic, topicCatalog } from '../topics/catalog';
 import { applyTopics } from '../topics/provision';
+import { groupLag } from './lag';
+import { SchoolGenerator } from './school';
 
-/** The README's main command. Today: stack up, topics applied, status printed. */
+/**
+ * `npm run demo`, the README's main job: the local stack, topics, schemas, migrations,
+ * every processor under one supervisor, a generated school, enrollments (some failing for
+ * real reasons), weeks of grades and attendance, then a summary. Serves until Ctrl-C
+ * unless --exit.
+ */
+const say = (m: string): void => void process.stdout.write(`${m}\n`);
+
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const { values } = parseArgs({
+    options: {
+      exit: { type: 'boolean', default: false },
+      weeks: { type: 'string', default: '3' },
+      sections: { type: 'string', default: '8' },
+    },
+  });
+  const weeks = Number(values.weeks);
+  const sections = Number(values.sections);
+  if (!(weeks >= 1 && weeks <= 20) || !(sections >= 3 && sections <= 80))
+    throw new AppErrorUsage('--weeks must be 1..20 and --sections 3..80');
+  const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   const logger = createLogger(config, 'demo');
-  const say = (m: string): void => void process.stdout.write(`${m}\n`);
-  say('== starting the local stack');
+
+  say('== 1/7 local stack');
   await up(config);
-  say('== applying topics');
-  const admin = createKafka(config, logger).admin();
+  say('== 2/7 topics, schemas, migrations');
+  const kafka = createKafka(config, logger);
+  const admin = kafka.admin();
   await admin.connect();
-  try {
-    for (const c of await applyTopics(admin, topicCatalog(config))) say(`${c.topic.padEnd(28)} ${c.action}`);
-  } finally {
-    await admin.disconnect();
+  const changes = await applyTopics(admin, topicCatalog(config));
+  say(`topics: ${changes.filter((c) => c.action !== 'unchanged').length} changed, ${changes.length} in the catalog`);
+  say(`schemas: ${(await registerAll(config.registry.url)).length} subjects registered`);
+  await migrateAll(config, logger);
+  say('migrations: applied');
+
+  say('== 3/7 processors');
+  const defs = createProcessors(config, logger);
+  const host = new ProcessorHost(defs, config, logger);
+  let stopping = false;
+  const stop = async (code: number): Promise<never> => {
+    if (!stopping) {
+      stopping = true;
+      await host.stop().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+    }
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  await host.start();
+  say(`${defs.map((d) => d.name).join(', ')} running; /metrics, /health, /ready on :${host.port}`);
+
+  const producer = createEventProducer(kafka);
+  await producer.connect();
+  const publisher = new EventPublisher(producer, new EventCodec(createSchemaRegistry(config)));
+  const tag = `D${new Date().toISOString().slice(5, 19).replace(/[-:T]/g, '')}`;
+  const school = new SchoolGenerator(
+    tag,
+    { sections, studentsPerSection: 30, teachers: Math.max(4, Math.ceil(sections * 2.5)), weeks, gradesPerCoursePerWeek: 1 },
+    systemClock,
+  );
+  let maxLag = 0;
+  let published = 0;
+  const publish = async (events: SchoolEvent[]): Promise<void> => {
+    for (let i = 0; i < events.length; i += 1000) await publisher.publish(...events.slice(i, i + 1000));
+    published += events.length;
+  };
+  const settle = async (what: string): Promise<void> => {
+    const t0 = Date.now();
+    let quiet = 0;
+    while (quiet < 2) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const lag = await groupLag(admin, defs);
+      const total = Object.values(lag).reduce((s, x) => s + x, 0);
+      maxLag = Math.max(maxLag, ...Object.values(lag));
+      quiet = total === 0 ? quiet + 1 : 0;
+      say(
+        `   ${what}: ${((Date.now() - t0) / 1000).toFixed(0)} s, lag ${Object.entries(lag)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`,
+      );
+    }
+  };
+
+  say(`== 4/7 a school (run ${tag}): ${sections} sections, ${sections * 30} students, parents, teachers, courses, schedules`);
+  await publish(school.setup());
+  await settle('projecting the school');
+  say(`== 5/7 ${sections * 30 + Math.ceil(sections * 30 * 0.05) + 3} enrollments (sagas)`);
+  await publish(school.enrollments());
+  await settle('sagas');
+  say(`== 6/7 ${weeks} week(s) of grades and daily attendance`);
+  for (let w = 0; w < weeks; w++) {
+    await publish(school.week(w));
+    say(`   week ${w + 1}: ${published} events published so far`);
   }
-  say('== status');
+  await settle('grades and attendance');
+  await producer.disconnect();
+
+  say('== 7/7 summary');
+  await summary(config, tag, school, defs, maxLag, published);
+  say('\nstack status:');
   await status(config);
+  say('\nThe HTTP API is not part of this build yet (issue 7); query the read models directly, e.g.:');
+  say(
+    `  psql postgres://postgres@127.0.0.1:5432/school -c "select status, failed_step, count(*) from proj_academic.enrollments where enrollment_id like 'ENR-${tag}-%' group by 1, 2"`,
+  );
+  if (values.exit) await stop(0);
+  say('\nserving; Ctrl-C to stop');
+}
+
+async function summary(
+  config: Config,
+  tag: string,
+  school: SchoolGenerator,
+  defs: ProcessorDefinition[],
+  maxLag: number,
+  published: number,
+): Promise<void> {
+  const pool = createPgPool(config);
+  const mongo = createMongoClient(config);
+  await mongo.connect();
+  try {
+    const rows = (
+      await pool.query<{ status: string; failed_step: string | null; reason: string | null; n: string }>(
+        `select status, failed_step, regexp_replace(coalesce(failure_reason, ''), '[A-Z]+-${tag}-[0-9A-Z]+', '<id>', 'g') reason, count(*) n
+         from proj_academic.enrollments where enrollment_id like $1 group by 1, 2, 3 order by 1, 4 desc`,
+        [`ENR-${tag}-%`],
+      )
+    ).rows;
+    say('\n| enrollments | step | reason | count |\n|---|---|---|---|');
+    for (const r of rows) say(`| ${r.status} | ${r.failed_step ?? '-'} | ${r.reason || '-'} | ${r.n} |`);
+    const avg = (
+      await pool.query<{ n: string; mean: number | null; below: string }>(
+        `select count(*) n, round(avg(average)::numeric, 2)::float mean, count(*) filter (where average < $2) below from proj_grades.period_averages where student_user_id like $1`,
+        [`USR-${tag}-%`, config.rules.passingAverage],
+      )
+    ).rows[0];
+    const kafka = createKafka(config);
+    const codec = new EventCodec(createSchemaRegistry(config));
+    const count = async (topic: string, types: string[]): Promise<number> => {
+      let n = 0;
+      for (const r of await readToEnd(kafka, [topic])) {
+        if (!r.value) continue;
+        const { event } = await codec.decode(r.value).catch(() => ({ event: undefined }));
+        if (event && types.includes(event.eventType) && JSON.stringify(event.payload).includes(tag)) n++;
+      }
+      return n;
+    };
+    const notifications = await mongo
+      .db(config.mongo.db)
+      .collection<{ _id: string; status: string }>('notifications')
+      .aggregate<{ _id: string; n: number }>([
+        { $match: { recipientUserId: { $regex: `^USR-${tag}-` } } },
+        { $group: { _id: '$status', n: { $sum: 1 } } },
+      ])
+      .toArray();
+    const dead = (await readToEnd(kafka, DOMAIN_TOPICS.map(dlqTopic))).length;
+    say('\n| figure | value |\n|---|---|');
+    say(`| events published by the demo | ${published} |`);
+    say(`| enrollments submitted | ${school.enrollmentIds.length} |`);
+    say(
+      `| period averages (student x course) | ${avg?.n ?? 0}, mean ${avg?.mean ?? '-'}, ${avg?.below ?? 0} below ${config.rules.passingAverage} |`,
+    );
+    say(`| performance alerts | ${await count('grades-events', ['student.performance.alert'])} |`);
+    say(`| attendance alerts | ${await count('attendance-events', ['attendance.pattern.alert'])} |`);
+    say(
+      `| schedule conflicts / workload updates | ${await count('assignment-events', ['schedule.conflict.detected'])} / ${await count('assignment-events', ['workload.updated'])} |`,
+    );
+    say(`| notifications by status | ${notifications.map((x) => `${x._id} ${x.n}`).join(', ') || '-'} |`);
+    say(`| dead letters (all topics, all time) | ${dead} |`);
+    say(`| max consumer lag observed (records, one group) | ${maxLag} |`);
+    say(`| processors | ${defs.map((d) => d.name).join(', ')} |`);
+  } finally {
+    await pool.end();
+    await mongo.close();
+  }
+}
+
+class AppErrorUsage extends AppError {
+  readonly code = 'USAGE';
+  readonly retriable = false;
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`demo: ${e instanceof AppError ? e.message : String((e as Error).stack ?? e)}\n`);
+  process.stderr.write(`demo: ${e instanceof AppError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });
