@@ -170,7 +170,9 @@ export function decideSaga(e: SchoolEvent<SagaReaction>, enr: Enrollment | undef
       return compensateEnrollment(enr, reason, [
         { kind: 'patchEnrollment', enrollmentId: enr.enrollmentId, patch: { compensated: [...enr.compensated, 'VALIDATE_USER'] } },
       ]);
+    // Forward steps only move a saga that waits for them: a late success after a failure changes nothing.
     case 'enrollment.grades.initialized':
+      if (enr.status !== 'SEATED') return none;
       return {
         changes: [
           {
@@ -184,6 +186,7 @@ export function decideSaga(e: SchoolEvent<SagaReaction>, enr: Enrollment | undef
     case 'enrollment.grades.initialization.failed':
       return compensateSection(enr, e.payload.message, [failure(enr, 'INITIALIZE_GRADES', e.payload.message)]);
     case 'enrollment.attendance.initialized':
+      if (enr.status !== 'GRADES_INITIALIZED') return none;
       return {
         changes: [
           {
@@ -200,6 +203,7 @@ export function decideSaga(e: SchoolEvent<SagaReaction>, enr: Enrollment | undef
       return compensateSection(enr, reason, [], [...enr.compensated, 'INITIALIZE_GRADES']);
     case 'enrollment.welcome.sent':
     case 'enrollment.welcome.failed': {
+      if (enr.status !== 'ATTENDANCE_INITIALIZED') return none;
       const warnings =
         e.eventType === 'enrollment.welcome.failed' ? [...enr.warnings, `welcome notification failed: ${e.payload.reason}`] : enr.warnings;
       return {

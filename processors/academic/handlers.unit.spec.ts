@@ -158,3 +158,24 @@ describe('academic handlers', () => {
     });
   });
 });
+
+describe('academic handlers: late successes', () => {
+  it('a step succeeding after the saga started compensating moves nothing', () => {
+    const compensating: Enrollment = {
+      enrollmentId: 'ENR-2025-000001',
+      studentUserId: 'USR-2025-000001',
+      sectionId: 'SEC-2025-5A',
+      academicYearId: '2025',
+      status: 'COMPENSATING',
+      currentStep: 'INITIALIZE_GRADES',
+      failedStep: 'INITIALIZE_GRADES',
+      failureReason: 'x',
+      seatHeld: false,
+      active: true,
+      compensated: [],
+      warnings: [],
+    };
+    given(compensating).when(anEvent('enrollment.attendance.initialized'), decideSaga).then({ changes: [], emit: [] });
+    given(compensating).when(anEvent('enrollment.welcome.sent'), decideSaga).then({ changes: [], emit: [] });
+  });
+});
