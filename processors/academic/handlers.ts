@@ -48,6 +48,21 @@ export interface Decision {
 }
 
 const none: Decision = { changes: [], emit: [] };
+
+const PROGRESS: Partial<Record<EnrollmentStatus, number>> = {
+  PENDING: 0,
+  USER_VALIDATED: 1,
+  SEATED: 2,
+  GRADES_INITIALIZED: 3,
+  ATTENDANCE_INITIALIZED: 4,
+  COMPLETED: 5,
+};
+
+/** True when `to` is further along than the saga is, and the saga is not compensating or ended. */
+function movesForward(enr: Enrollment, to: EnrollmentStatus): boolean {
+  const from = PROGRESS[enr.status];
+  return from !== undefined && from < (PROGRESS[to] ?? -1);
+}
 const TERMINAL: EnrollmentStatus[] = ['COMPLETED', 'FAILED'];
 
 export function onStudentEnrolled(e: SchoolEvent<'student.enrolled'>, existing: Enrollment | undefined): Decision {
@@ -170,9 +185,10 @@ export function decideSaga(e: SchoolEvent<SagaReaction>, enr: Enrollment | undef
       return compensateEnrollment(enr, reason, [
         { kind: 'patchEnrollment', enrollmentId: enr.enrollmentId, patch: { compensated: [...enr.compensated, 'VALIDATE_USER'] } },
       ]);
-    // Forward steps only move a saga that waits for them: a late success after a failure changes nothing.
+    // Forward steps only move a saga forward: events of different topics may arrive out of causal order
+    // (attendance before grades), and a late success after a failure changes nothing.
     case 'enrollment.grades.initialized':
-      if (enr.status !== 'SEATED') return none;
+      if (!movesForward(enr, 'GRADES_INITIALIZED')) return none;
       return {
         changes: [
           {
@@ -186,7 +202,7 @@ export function decideSaga(e: SchoolEvent<SagaReaction>, enr: Enrollment | undef
     case 'enrollment.grades.initialization.failed':
       return compensateSection(enr, e.payload.message, [failure(enr, 'INITIALIZE_GRADES', e.payload.message)]);
     case 'enrollment.attendance.initialized':
-      if (enr.status !== 'GRADES_INITIALIZED') return none;
+      if (!movesForward(enr, 'ATTENDANCE_INITIALIZED')) return none;
       return {
         changes: [
           {
@@ -203,7 +219,7 @@ export function decideSaga(e: SchoolEvent<SagaReaction>, enr: Enrollment | undef
       return compensateSection(enr, reason, [], [...enr.compensated, 'INITIALIZE_GRADES']);
     case 'enrollment.welcome.sent':
     case 'enrollment.welcome.failed': {
-      if (enr.status !== 'ATTENDANCE_INITIALIZED') return none;
+      if (!movesForward(enr, 'COMPLETED')) return none;
       const warnings =
         e.eventType === 'enrollment.welcome.failed' ? [...enr.warnings, `welcome notification failed: ${e.payload.reason}`] : enr.warnings;
       return {

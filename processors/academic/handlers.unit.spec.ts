@@ -179,3 +179,34 @@ describe('academic handlers: late successes', () => {
     given(compensating).when(anEvent('enrollment.welcome.sent'), decideSaga).then({ changes: [], emit: [] });
   });
 });
+
+describe('academic handlers: events of different topics out of causal order', () => {
+  it('attendance.initialized before grades.initialized: the saga moves on and the late grades event is a no-op', () => {
+    const seated: Enrollment = {
+      enrollmentId: 'ENR-2025-000001',
+      studentUserId: 'USR-2025-000001',
+      sectionId: 'SEC-2025-5A',
+      academicYearId: '2025',
+      status: 'SEATED',
+      currentStep: 'INITIALIZE_GRADES',
+      failedStep: null,
+      failureReason: null,
+      seatHeld: true,
+      active: true,
+      compensated: [],
+      warnings: [],
+    };
+    given(seated)
+      .when(anEvent('enrollment.attendance.initialized'), decideSaga)
+      .thenSatisfies((d) =>
+        expect(d.changes).to.deep.include({
+          kind: 'patchEnrollment',
+          enrollmentId: 'ENR-2025-000001',
+          patch: { status: 'ATTENDANCE_INITIALIZED', currentStep: 'SEND_WELCOME_NOTIFICATION' },
+        }),
+      );
+    given({ ...seated, status: 'ATTENDANCE_INITIALIZED' as const })
+      .when(anEvent('enrollment.grades.initialized'), decideSaga)
+      .then({ changes: [], emit: [] });
+  });
+});

@@ -68,6 +68,7 @@ export class MongoStore implements RuntimeStore {
   async init(): Promise<void> {
     await this.db.createCollection('_runtime_processed').catch(() => undefined);
     await this.db.createCollection('_runtime_positions').catch(() => undefined);
+    await this.processor.init?.(this.db);
   }
 
   async position(topic: string, partition: number): Promise<number | undefined> {

@@ -42,6 +42,8 @@ export interface MongoProcessor extends Base {
   store: 'mongo';
   /** Applies one event with single-document updates guarded by per-partition high-water marks. */
   project(event: SchoolEvent, mongo: GuardedMongo, ctx: ProjectContext): Promise<Emitted>;
+  /** Indexes the projection's queries need; created at start (idempotent). */
+  init?(db: Db): Promise<void>;
 }
 
 export interface StatelessProcessor extends Base {

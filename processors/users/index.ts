@@ -1,5 +1,6 @@
 import type { MongoProcessor } from '../runtime/types';
 import { HANDLES, projectUsers } from './projection';
+import { createUsersIndexes } from './queries';
 
 /**
  * users: store MongoDB (documents: a profile with its roles and links, and the
@@ -11,6 +12,7 @@ export const users: MongoProcessor = {
   handles: HANDLES,
   store: 'mongo',
   project: projectUsers,
+  init: createUsersIndexes,
 };
 
 // `node dist/processors/users` runs this processor on its own (imported lazily: run.ts imports this file).

@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { systemClock } from '../../lib/clock';
+import { academicQueries } from '../../processors/academic/queries';
+import { usersQueries } from '../../processors/users/queries';
 import { buildEvent } from '../../schemas/envelope';
 import { eventually, randomName, testConfig } from '../support';
 import { TestPipeline, type EnrollmentRow } from '../support/pipeline';
@@ -216,6 +218,18 @@ describe('enrollment saga (all processors, real stack)', function () {
       'INITIALIZE_ATTENDANCE:SUCCEEDED',
       'SEND_WELCOME_NOTIFICATION:SUCCEEDED',
       'COMPLETE_ENROLLMENT:SUCCEEDED',
+    ]);
+    // The query modules the API calls answer from the same read models.
+    const q = academicQueries(p.pool, p.schema('academic'));
+    const saga = await q.saga(e.enrollment_id);
+    expect(saga?.timeline).to.have.length(7);
+    expect((await q.enrollmentsOfStudent(usr('ana'))).map((x) => x.status)).to.deep.equal(['COMPLETED']);
+    expect(await q.stuck(60000, new Date())).to.deep.equal([]);
+    expect((await q.section(sec('A')))?.seatsTaken).to.equal(1);
+    expect(await usersQueries(p.db).bulkValidate([usr('ana'), usr('gone'), usr('nobody')])).to.deep.equal([
+      { userId: usr('ana'), exists: true, active: true, student: true },
+      { userId: usr('gone'), exists: true, active: false, student: true },
+      { userId: usr('nobody'), exists: false, active: false, student: false },
     ]);
     const s360 = await p.db
       .collection<{ _id: string; enrollment?: { status: string }; parents?: string[] }>('student360')

@@ -1,0 +1,34 @@
+import type pg from 'pg';
+import type { DayOfWeek } from '../../schemas/generated/events';
+import { quoteIdent } from '../runtime/postgres-store';
+
+/** Reads of the assignments read models. */
+export function assignmentsQueries(pool: pg.Pool, schema = 'proj_assignments') {
+  const s = quoteIdent(schema);
+  return {
+    async teacherCourses(teacherUserId: string) {
+      const r = await pool.query(
+        `select assignment_id "assignmentId", section_id "sectionId", course_id "courseId", weekly_hours "weeklyHours" from ${s}.assignments
+         where teacher_user_id = $1 and active order by section_id, course_id`,
+        [teacherUserId],
+      );
+      return r.rows as Array<Record<string, unknown>>;
+    },
+    async sectionTeachers(sectionId: string) {
+      const r = await pool.query(
+        `select teacher_user_id "teacherUserId", course_id "courseId", weekly_hours "weeklyHours" from ${s}.assignments where section_id = $1 and active order by course_id`,
+        [sectionId],
+      );
+      return r.rows as Array<Record<string, unknown>>;
+    },
+    /** POST /assignments/validate-availability: the teacher's schedules that overlap a slot (empty = available). */
+    async overlapping(teacherUserId: string, dayOfWeek: DayOfWeek, startMinute: number, endMinute: number) {
+      const r = await pool.query(
+        `select schedule_id "scheduleId", section_id "sectionId", start_minute "startMinute", end_minute "endMinute" from ${s}.schedules
+         where teacher_user_id = $1 and day_of_week = $2 and start_minute < $4 and $3 < end_minute order by start_minute`,
+        [teacherUserId, dayOfWeek, startMinute, endMinute],
+      );
+      return r.rows as Array<Record<string, unknown>>;
+    },
+  };
+}

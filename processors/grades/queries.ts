@@ -1,0 +1,27 @@
+import type pg from 'pg';
+import type { Rules } from '../../lib/config';
+import { quoteIdent } from '../runtime/postgres-store';
+import { weightedAverage, type GradeRow } from './handlers';
+
+/** Reads of the grades read models. */
+export function gradesQueries(pool: pg.Pool, schema = 'proj_grades') {
+  const s = quoteIdent(schema);
+  return {
+    /** A student's grades and averages for one period, per course. */
+    async studentPeriod(studentUserId: string, periodId: string) {
+      const grades = await pool.query(
+        `select grade_id "gradeId", course_id "courseId", evaluation_type "evaluationType", score, max_score "maxScore", recorded_at "recordedAt"
+         from ${s}.grades where student_user_id = $1 and period_id = $2 order by course_id, recorded_at`,
+        [studentUserId, periodId],
+      );
+      const averages = await pool.query(
+        `select course_id "courseId", average, grade_count "gradeCount" from ${s}.period_averages where student_user_id = $1 and period_id = $2 order by course_id`,
+        [studentUserId, periodId],
+      );
+      return { studentUserId, periodId, grades: grades.rows, averages: averages.rows };
+    },
+  };
+}
+
+/** POST /grades/calculate-average: the same weighted average the processor publishes, for grades given by the caller. */
+export const calculateAverage = (grades: GradeRow[], rules: Rules): number | undefined => weightedAverage(grades, rules.evaluationWeights);
