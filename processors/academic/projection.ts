@@ -206,8 +206,7 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient): Promise<Deci
   }
 }
 
-export async function projectAcademic(input: SchoolEvent, tx: PoolClient, ctx: ProjectContext): Promise<Emitted> {
-  const event = narrow(input, HANDLES);
+async function projectOne(event: SchoolEvent<Handled>, tx: PoolClient, ctx: ProjectContext): Promise<Emitted> {
   const decision = await decide(event, tx);
   for (const c of decision.changes) await apply(tx, c, event.timestamp);
   const entry = SAGA_TIMELINE[event.eventType];
@@ -220,4 +219,33 @@ export async function projectAcademic(input: SchoolEvent, tx: PoolClient, ctx: P
     );
   }
   return ctx.replaying ? [] : toEvents(event, decision.emit, ctx);
+}
+
+export async function projectAcademic(input: SchoolEvent, tx: PoolClient, ctx: ProjectContext): Promise<Emitted> {
+  const event = narrow(input, HANDLES);
+  const enrollmentId = 'enrollmentId' in event.payload ? event.payload.enrollmentId : undefined;
+  // One enrollment's events come from several topics and partitions: serialise them, so a parked
+  // event and the student.enrolled that releases it never miss each other.
+  if (enrollmentId) await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`enrollment:${enrollmentId}`]);
+  if (enrollmentId && event.eventType !== 'student.enrolled' && event.eventType !== 'student.transferred') {
+    const known = await tx.query('select 1 from enrollments where enrollment_id = $1', [enrollmentId]);
+    if (!known.rowCount) {
+      // A saga event that overtook its student.enrolled (another topic): park it until the enrollment exists.
+      await tx.query('insert into saga_inbox (enrollment_id, event_id, event) values ($1, $2, $3) on conflict do nothing', [
+        enrollmentId,
+        event.eventId,
+        JSON.stringify(event),
+      ]);
+      return [];
+    }
+  }
+  const emitted = await projectOne(event, tx, ctx);
+  if (event.eventType === 'student.enrolled') {
+    const parked = await tx.query<{ event: SchoolEvent }>('delete from saga_inbox where enrollment_id = $1 returning event, parked_at', [
+      event.payload.enrollmentId,
+    ]);
+    const ordered = parked.rows.map((r) => r.event).sort((a, b) => a.timestamp.localeCompare(b.timestamp));
+    for (const early of ordered) emitted.push(...(await projectOne(narrow(early, HANDLES), tx, ctx)));
+  }
+  return emitted;
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { backoffMs, CircuitBreaker } from './breaker';
-import { classify } from './errors';
+import { classify, isContention } from './errors';
 import { EventValidationError, RegistryUnavailableError } from '../../lib/errors';
 
 describe('circuit breaker', () => {
@@ -66,5 +66,12 @@ describe('backoff and failure classes', () => {
     expect(classify(new RegistryUnavailableError('down'))).to.equal('transient');
     expect(classify(new EventValidationError('bad', ['payload.x']))).to.equal('permanent');
     expect(classify(new TypeError('handler bug'))).to.equal('permanent');
+  });
+
+  it('treats lock contention as transient but not as the store being down', () => {
+    const deadlock = Object.assign(new Error('deadlock detected'), { code: '40P01' });
+    expect(classify(deadlock)).to.equal('transient');
+    expect(isContention(deadlock)).to.equal(true);
+    expect(isContention(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))).to.equal(false);
   });
 });

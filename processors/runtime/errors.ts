@@ -33,6 +33,16 @@ export function classify(error: unknown): FailureClass {
   return 'permanent';
 }
 
+/**
+ * Lock contention between concurrent partitions (deadlock, serialization failure, lock not
+ * available): worth retrying at once, and not a sign that the store is down, so it does not
+ * count against the circuit breaker.
+ */
+export function isContention(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return code === '40P01' || code === '40001' || code === '55P03';
+}
+
 /** A business rule that will never pass for this record: dead-letter it. */
 export class RuleViolationError extends AppError {
   readonly code = 'RULE_VIOLATION';

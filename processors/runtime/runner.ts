@@ -8,7 +8,7 @@ import type { SchoolEvent } from '../../schemas/generated/events';
 import type { EventPublisher } from '../../schemas/publisher';
 import { backoffMs, CircuitBreaker, type CircuitState } from './breaker';
 import { sendDeadLetter } from './dead-letters';
-import { classify, StoppingError } from './errors';
+import { classify, isContention, StoppingError } from './errors';
 import type { RuntimeMetrics } from './metrics';
 import type { Ready, RuntimeStore } from './store';
 import type { Emitted, Position, ProcessorDefinition, ProjectContext } from './types';
@@ -296,9 +296,13 @@ export class ProcessorRunner {
         return v;
       } catch (e) {
         if (classify(e) !== 'transient') throw e;
-        if (guardedByBreaker) this.recordCircuit('failure');
+        const contention = isContention(e);
+        if (guardedByBreaker && !contention) this.recordCircuit('failure');
         this.deps.metrics.retries.inc({ processor: this.def.name, store: this.deps.store.kind });
-        const delay = backoffMs(attempt, this.deps.runtime.retryInitialMs, this.deps.runtime.retryMaxMs);
+        // Contention clears in milliseconds (the other transaction commits); an outage takes seconds.
+        const delay = contention
+          ? 10 + Math.floor(Math.random() * 90)
+          : backoffMs(attempt, this.deps.runtime.retryInitialMs, this.deps.runtime.retryMaxMs);
         this.deps.logger.warn('transient failure, holding the partition and retrying', {
           processor: this.def.name,
           attempt,

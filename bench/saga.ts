@@ -1,0 +1,162 @@
+import { systemClock } from '../lib/clock';
+import { loadConfig } from '../lib/config';
+import { buildEvent } from '../schemas/envelope';
+import type { SchoolEvent } from '../schemas/generated/events';
+import { eventually } from '../test/support';
+import { TestPipeline } from '../test/support/pipeline';
+import { fmt } from './lib/setup';
+
+/**
+ * `npm run bench:saga`: enrollments submitted at a steady rate through all six processors
+ * (isolated topics, groups and stores), completion latency = the saga's last event time
+ * minus submission time. Target on this machine: 100 enrollments/s sustained, p99 < 1 s.
+ */
+async function main(): Promise<void> {
+  const rate = Number(process.env.BENCH_SAGA_RATE ?? 100);
+  const seconds = Number(process.env.BENCH_SAGA_SECONDS ?? 20);
+  const n = rate * seconds;
+  const p = new TestPipeline(loadConfig({ ...process.env, LOG_LEVEL: 'error' }));
+  await p.start();
+  try {
+    const year = `${p.run}-Y`;
+    const sections = Math.ceil(n / 200);
+    const setup: SchoolEvent[] = [];
+    const ev = <T extends Parameters<typeof buildEvent>[0]>(
+      type: T,
+      payload: Parameters<typeof buildEvent<T>>[1],
+      correlationId?: string,
+    ): SchoolEvent => buildEvent(type, payload, { sourceService: 'bench', clock: systemClock, correlationId }) as SchoolEvent;
+    setup.push(
+      ev('academic.year.started', {
+        academicYearId: year,
+        name: 'Y',
+        startDate: '2025-03-03',
+        endDate: '2025-12-19',
+        gradingPeriods: [{ periodId: `${year}-T1`, name: 'T1', startDate: '2025-03-03', endDate: '2025-07-11' }],
+      }),
+    );
+    for (let s = 0; s < sections; s++) {
+      const sectionId = `SEC-${p.run}-${s}`;
+      setup.push(ev('section.created', { sectionId, academicYearId: year, name: `S${s}`, gradeLevel: 5, capacity: 200, homeroom: null }));
+      setup.push(ev('course.assigned', { sectionId, courseId: 'CRS-MATH', courseName: 'Math', weeklyHours: 5 }));
+      setup.push(
+        ev('schedule.created', {
+          scheduleId: `SCH-${p.run}-${s}`,
+          sectionId,
+          courseId: 'CRS-MATH',
+          teacherUserId: `T-${s}`,
+          dayOfWeek: 'MONDAY',
+          startMinute: 480,
+          endMinute: 570,
+          room: null,
+        }),
+      );
+    }
+    for (let i = 0; i < n; i++) {
+      setup.push(
+        ev('user.created', {
+          userId: `USR-${p.run}-${i}`,
+          userType: 'STUDENT',
+          firstName: `S${i}`,
+          lastName: 'B',
+          email: `s${i}@bench.example`,
+          phone: null,
+          birthDate: null,
+          roles: ['STUDENT'],
+        }),
+      );
+    }
+    await p.publishMany(setup);
+    await eventually(
+      () =>
+        p.db
+          .collection('users')
+          .findOne({ _id: `USR-${p.run}-${n - 1}` as never })
+          .then((d) => d ?? undefined),
+      'users projected',
+      300000,
+      500,
+    );
+    await eventually(
+      async () =>
+        ((await p.pool.query(`select count(*)::int n from "${p.schema('attendance')}".section_schedules`)).rows[0] as { n: number }).n ===
+          sections || undefined,
+      'schedules projected',
+      300000,
+      500,
+    );
+
+    process.stdout.write(`submitting ${fmt(n)} enrollments at ${rate}/s…\n`);
+    const submitted = new Map<string, number>();
+    const t0 = Date.now();
+    for (let i = 0; i < n; i++) {
+      const due = t0 + (i * 1000) / rate;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const enrollmentId = `ENR-${p.run}-${i}`;
+      submitted.set(enrollmentId, Date.now());
+      await p.publisher.publish(
+        ev(
+          'student.enrolled',
+          {
+            enrollmentId,
+            studentUserId: `USR-${p.run}-${i}`,
+            sectionId: `SEC-${p.run}-${i % sections}`,
+            academicYearId: year,
+            enrollmentDate: '2025-03-03',
+            enrollmentType: 'REGULAR',
+            previousInstitution: null,
+          },
+          enrollmentId,
+        ),
+      );
+    }
+    const submitSeconds = (Date.now() - t0) / 1000;
+    const rows = await eventually(
+      async () => {
+        const r = await p.pool.query<{ enrollment_id: string; status: string; updated_at: Date }>(
+          `select enrollment_id, status, updated_at from "${p.schema('academic')}".enrollments where status in ('COMPLETED', 'FAILED')`,
+        );
+        return r.rows.length >= n ? r.rows : undefined;
+      },
+      'every saga to end',
+      Number(process.env.BENCH_SAGA_WAIT_MS ?? 300000),
+      500,
+    ).catch(async (e: unknown) => {
+      const r = await p.pool.query(
+        `select status, current_step, count(*)::int n from "${p.schema('academic')}".enrollments group by 1, 2 order by 3 desc`,
+      );
+      process.stdout.write(`sagas when giving up: ${JSON.stringify(r.rows)}\n`);
+      const m = await p.host.metrics.registry.metrics();
+      process.stdout.write(
+        m
+          .split('\n')
+          .filter((l) => /^processor_(events_total|consumer_lag|retries|dead)/.test(l) && /users|academic/.test(l))
+          .join('\n') + '\n',
+      );
+      throw e;
+    });
+    const end = Math.max(...rows.map((r) => r.updated_at.getTime()));
+    const lat = rows.map((r) => r.updated_at.getTime() - (submitted.get(r.enrollment_id) ?? 0)).sort((a, b) => a - b);
+    const pct = (q: number): number => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]!;
+    const completed = rows.filter((r) => r.status === 'COMPLETED').length;
+    const sustained = n / ((end - t0) / 1000);
+    process.stdout.write(
+      `\nsaga benchmark: ${fmt(n)} enrollments offered at ${rate}/s over ${submitSeconds.toFixed(1)} s (${completed} completed)\n`,
+    );
+    process.stdout.write('| figure | value | target | met |\n|---|---|---|---|\n');
+    process.stdout.write(
+      `| enrollments/s (submitted → all sagas ended) | ${sustained.toFixed(1)} | 100 | ${sustained >= 100 * 0.98 ? 'yes' : 'no'} |\n`,
+    );
+    process.stdout.write(`| completion latency p50 | ${pct(0.5)} ms | - | - |\n`);
+    process.stdout.write(`| completion latency p95 | ${pct(0.95)} ms | - | - |\n`);
+    process.stdout.write(`| completion latency p99 | ${pct(0.99)} ms | < 1000 ms | ${pct(0.99) < 1000 ? 'yes' : 'no'} |\n`);
+  } finally {
+    await p.stop();
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:saga: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
