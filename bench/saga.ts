@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const rate = Number(process.env.BENCH_SAGA_RATE ?? 100);
   const seconds = Number(process.env.BENCH_SAGA_SECONDS ?? 20);
   const n = rate * seconds;
-  const p = new TestPipeline(loadConfig({ ...process.env, LOG_LEVEL: 'error' }));
+  const p = new TestPipeline(loadConfig({ LOG_LEVEL: 'error', ...process.env }));
   await p.start();
   try {
     const year = `${p.run}-Y`;
@@ -136,6 +136,9 @@ async function main(): Promise<void> {
       );
       throw e;
     });
+    const m = await p.host.metrics.registry.metrics();
+    const busy = m.split('\n').filter((l) => /^processor_chunk_duration_seconds_(sum|count)/.test(l) || /^processor_retries_total/.test(l));
+    process.stdout.write(`time in store transactions per processor:\n${busy.join('\n')}\n`);
     const end = Math.max(...rows.map((r) => r.updated_at.getTime()));
     const lat = rows.map((r) => r.updated_at.getTime() - (submitted.get(r.enrollment_id) ?? 0)).sort((a, b) => a - b);
     const pct = (q: number): number => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]!;

@@ -5,9 +5,12 @@ import { EVENT_DEFINITIONS, type SchoolEvent } from './generated/events';
 
 export const CONTENT_TYPE = 'application/vnd.school.event+avro';
 
-/** Idempotent producer, acks from all in-sync replicas: no duplicates from producer retries, no loss on leader change. */
+/**
+ * Idempotent producer, acks from all in-sync replicas: no duplicates from producer retries, no loss on
+ * leader change. Up to 5 requests in flight keep per-partition order under idempotence (broker sequence numbers).
+ */
 export function createEventProducer(kafka: Kafka): Producer {
-  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
 }
 
 /** Record headers: what a consumer needs to route or trace without decoding. */

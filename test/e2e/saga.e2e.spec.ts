@@ -4,7 +4,12 @@ import { SMTPServer } from 'smtp-server';
 import { systemClock } from '../../lib/clock';
 import { academicQueries } from '../../processors/academic/queries';
 import { usersQueries } from '../../processors/users/queries';
+import { createKafka } from '../../lib/clients/kafka';
+import { createSchemaRegistry } from '../../lib/clients/registry';
+import { readToEnd } from '../../lib/read-to-end';
+import { EventCodec } from '../../schemas/codec';
 import { buildEvent } from '../../schemas/envelope';
+import type { SchoolEvent } from '../../schemas/generated/events';
 import { eventually, randomName, testConfig } from '../support';
 import { TestPipeline, type EnrollmentRow } from '../support/pipeline';
 
@@ -333,5 +338,51 @@ describe('enrollment saga (all processors, real stack)', function () {
     expect(failed).to.have.length(170);
     expect(failed.every((r) => /is full/.test(r.failure_reason ?? ''))).to.equal(true);
     expect(await seats(sec('SMALL'))).to.equal(30);
+  });
+
+  it('redelivering every event of a finished saga changes no outcome', async () => {
+    const enrollmentId = await enroll(usr('crowd4'), sec('A'));
+    const before = await ended(enrollmentId);
+    const seatsBefore = await seats(sec('A'));
+    const kafka = createKafka(p.config);
+    const codec = new EventCodec(createSchemaRegistry(p.config));
+    const topics = ['user-events', 'academic-events', 'grades-events', 'attendance-events', 'notification-events'].map((t) => p.topic(t));
+    const records = await readToEnd(kafka, topics);
+    const sagaEvents: SchoolEvent[] = [];
+    for (const r of records) {
+      const { event } = await codec.decode(r.value!);
+      if (event.correlationId === enrollmentId) sagaEvents.push(event);
+    }
+    expect(sagaEvents.length).to.be.at.least(8);
+    await p.publishMany(sagaEvents); // the same events (same eventIds) at new offsets
+    const marker = await enroll(usr('crowd5'), sec('A')); // a later saga: once it ends, the redeliveries were handled
+    await ended(marker);
+    const after = await p.enrollment(enrollmentId);
+    expect(after).to.deep.equal(before);
+    expect(await seats(sec('A'))).to.equal(seatsBefore + 1);
+    expect(await baseRecords(enrollmentId)).to.equal(4);
+  });
+
+  it('a transfer between sections frees the old seat and takes a new one', async () => {
+    const enrollmentId = await enroll(usr('crowd6'), sec('A'));
+    await ended(enrollmentId);
+    const [a, small] = [await seats(sec('A')), await seats(sec('SMALL'))];
+    await p.publish('student.transferred', {
+      enrollmentId,
+      studentUserId: usr('crowd6'),
+      fromSectionId: sec('A'),
+      toSectionId: sec('NOSCHED'),
+      academicYearId: year,
+      transferDate: '2025-05-12',
+      previousInstitution: null,
+      reason: 'family request',
+    });
+    await eventually(
+      async () => ((await p.enrollment(enrollmentId)) as unknown as { section_id: string }).section_id === sec('NOSCHED') || undefined,
+      'the transfer',
+    );
+    expect(await seats(sec('A'))).to.equal(a - 1);
+    expect(await seats(sec('NOSCHED'))).to.equal(1);
+    expect(await seats(sec('SMALL'))).to.equal(small);
   });
 });
