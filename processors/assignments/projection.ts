@@ -2,9 +2,8 @@ import type { PoolClient } from 'pg';
 import type { Rules } from '../../lib/config';
 import type { EventType, EventPayloads, SchoolEvent } from '../../schemas/generated/events';
 import { RuleViolationError } from '../runtime/errors';
-import type { Emitted, ProjectContext } from '../runtime/types';
-import { narrow, unhandled } from '../shared/handled';
-import { toEvents, type EmitSpec } from '../shared/emit';
+import { unhandled } from '../shared/handled';
+import { postgresProjection, type EmitSpec } from '../shared/emit';
 import { detectConflicts, validSlot, workload, type Slot } from './handlers';
 
 async function workloadOf(tx: PoolClient, teacher: string, rules: Rules, at: string): Promise<EmitSpec> {
@@ -99,9 +98,4 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules)
   }
 }
 
-export function projectAssignments(rules: Rules) {
-  return async (event: SchoolEvent, tx: PoolClient, ctx: ProjectContext): Promise<Emitted> => {
-    const specs = await decide(narrow(event, HANDLES), tx, rules);
-    return ctx.replaying ? [] : toEvents(event, specs, ctx);
-  };
-}
+export const projectAssignments = (rules: Rules): ReturnType<typeof postgresProjection> => postgresProjection(HANDLES, decide, rules);

@@ -2,9 +2,8 @@ import type { PoolClient } from 'pg';
 import type { Rules } from '../../lib/config';
 import type { EventType, SchoolEvent } from '../../schemas/generated/events';
 import { RuleViolationError } from '../runtime/errors';
-import type { Emitted, ProjectContext } from '../runtime/types';
-import { emit, toEvents, type EmitSpec } from '../shared/emit';
-import { narrow, unhandled } from '../shared/handled';
+import { emit, postgresProjection, type EmitSpec } from '../shared/emit';
+import { unhandled } from '../shared/handled';
 import { checkGrade, decideAverage, initializeGrades, type GradeRow } from './handlers';
 
 async function recompute(
@@ -158,9 +157,4 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules)
   }
 }
 
-export function projectGrades(rules: Rules) {
-  return async (event: SchoolEvent, tx: PoolClient, ctx: ProjectContext): Promise<Emitted> => {
-    const specs = await decide(narrow(event, HANDLES), tx, rules);
-    return ctx.replaying ? [] : toEvents(event, specs, ctx);
-  };
-}
+export const projectGrades = (rules: Rules): ReturnType<typeof postgresProjection> => postgresProjection(HANDLES, decide, rules);

@@ -1,6 +1,8 @@
 import { causedBy } from '../../schemas/envelope';
 import type { EventPayloads, EventType, SchoolEvent } from '../../schemas/generated/events';
+import type { PoolClient } from 'pg';
 import type { ProjectContext } from '../runtime/types';
+import { narrow } from './handled';
 
 /** An event a pure handler wants emitted; the projection turns it into a full event caused by the input. */
 export type EmitSpec = { [K in EventType]: { type: K; payload: EventPayloads[K]; discriminator?: string } }[EventType];
@@ -18,4 +20,19 @@ export function toEvents(cause: SchoolEvent, specs: EmitSpec[], ctx: ProjectCont
       discriminator: s.discriminator,
     }),
   );
+}
+
+/**
+ * The `project` of a Postgres processor whose `decide` writes through the transaction and
+ * returns what to emit; a rebuild (replaying) emits nothing.
+ */
+export function postgresProjection<T extends EventType, R>(
+  handles: readonly T[],
+  decide: (event: SchoolEvent<T>, tx: PoolClient, rules: R) => Promise<EmitSpec[]>,
+  rules: R,
+): (event: SchoolEvent, tx: PoolClient, ctx: ProjectContext) => Promise<SchoolEvent[]> {
+  return async (event, tx, ctx) => {
+    const specs = await decide(narrow(event, handles), tx, rules);
+    return ctx.replaying ? [] : toEvents(event, specs, ctx);
+  };
 }

@@ -119,36 +119,11 @@ export function onStudentEnrolled(e: SchoolEvent<'student.enrolled'>, student: P
   return { updates, emit: [result] };
 }
 
-/** CompensateUserValidation: step 3 failed, so the validation no longer stands. */
-export function onSectionAssignmentFailed(
-  p: EventPayloads['enrollment.section.assignment.failed'],
-  studentUserId: string | undefined,
-): Decision {
+/** CompensateUserValidation: the section step failed, or its compensation ran, so the validation no longer stands. */
+export function compensateValidation(enrollmentId: string, studentUserId: string | undefined, reason: string): Decision {
   return {
     updates: [],
-    emit: [
-      emit('enrollment.user.validation.compensated', {
-        enrollmentId: p.enrollmentId,
-        studentUserId: studentUserId ?? 'unknown',
-        reason: p.message,
-      }),
-    ],
-  };
-}
-
-export function onSectionAssignmentCompensated(
-  p: EventPayloads['enrollment.section.assignment.compensated'],
-  studentUserId: string | undefined,
-): Decision {
-  return {
-    updates: [],
-    emit: [
-      emit('enrollment.user.validation.compensated', {
-        enrollmentId: p.enrollmentId,
-        studentUserId: studentUserId ?? 'unknown',
-        reason: p.reason,
-      }),
-    ],
+    emit: [emit('enrollment.user.validation.compensated', { enrollmentId, studentUserId: studentUserId ?? 'unknown', reason })],
   };
 }
 

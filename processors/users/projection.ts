@@ -51,9 +51,9 @@ async function decide(event: SchoolEvent<Handled>, mongo: GuardedMongo): Promise
       return h.onStudentEnrolled(event, await profile(event.payload.studentUserId));
     }
     case 'enrollment.section.assignment.failed':
-      return h.onSectionAssignmentFailed(event.payload, await studentOf(event.payload.enrollmentId));
+      return h.compensateValidation(event.payload.enrollmentId, await studentOf(event.payload.enrollmentId), event.payload.message);
     case 'enrollment.section.assignment.compensated':
-      return h.onSectionAssignmentCompensated(event.payload, await studentOf(event.payload.enrollmentId));
+      return h.compensateValidation(event.payload.enrollmentId, await studentOf(event.payload.enrollmentId), event.payload.reason);
     case 'enrollment.completed':
     case 'enrollment.failed': {
       const student = await studentOf(event.payload.enrollmentId);
