@@ -83,17 +83,14 @@ async function parentsOf(mongo: GuardedMongo, studentId: string): Promise<Recipi
 async function bulkFinal(mongo: GuardedMongo, notificationId: string, bulkId: string | null | undefined, ok: boolean): Promise<EmitSpec[]> {
   if (!bulkId) return [];
   await mongo.update('bulks', bulkId, { $inc: { [ok ? 'succeeded' : 'failed']: 1 } });
-  const bulk = await mongo.db
-    .collection<{ _id: string; total?: number; succeeded?: number; failed?: number; completedBy?: string }>('bulks')
-    .findOne({ _id: bulkId });
-  const done = (bulk?.succeeded ?? 0) + (bulk?.failed ?? 0);
-  if (!bulk?.total || done < bulk.total) return [];
-  if (!bulk.completedBy) {
-    const r = await mongo.db
-      .collection<{ _id: string; completedBy?: string }>('bulks')
-      .updateOne({ _id: bulkId, completedBy: { $exists: false } }, { $set: { completedBy: notificationId } });
-    if (r.modifiedCount === 0) return [];
-  } else if (bulk.completedBy !== notificationId) return [];
+  const bulks = mongo.db.collection<{ _id: string; total?: number; succeeded?: number; failed?: number; completedBy?: string }>('bulks');
+  const bulk = await mongo.exclusive('bulks', bulkId, async () => {
+    const b = await bulks.findOne({ _id: bulkId });
+    if (!b?.total || (b.succeeded ?? 0) + (b.failed ?? 0) < b.total) return undefined;
+    if (!b.completedBy) await bulks.updateOne({ _id: bulkId }, { $set: { completedBy: notificationId } });
+    return b.completedBy && b.completedBy !== notificationId ? undefined : b;
+  });
+  if (!bulk?.total) return [];
   return [emit('bulk.notification.completed', { bulkId, total: bulk.total, succeeded: bulk.succeeded ?? 0, failed: bulk.failed ?? 0 })];
 }
 

@@ -1,4 +1,5 @@
 import { MongoServerError, type Db, type Document, type UpdateFilter } from 'mongodb';
+import { KeyedMutex } from './keyed-mutex';
 import { firstOccurrences, lastPositionsByPartition, type ChunkResult, type Outcome, type Ready, type RuntimeStore } from './store';
 import type { Emitted, MongoProcessor, Position, ProjectContext } from './types';
 
@@ -14,29 +15,39 @@ export interface GuardedMongo {
   db: Db;
   /** Returns false when the document had already seen this position (nothing changed). */
   update(collection: string, id: string, update: Record<string, Record<string, unknown>>): Promise<boolean>;
+  /** Runs read-then-write work on one document with no other write to it in between (do not call update inside). */
+  exclusive<T>(collection: string, id: string, fn: () => Promise<T>): Promise<T>;
 }
 
 const DUPLICATE_KEY = 11000;
 const hwmField = (p: Position): string => `_hwm.${p.topic.replace(/[.$]/g, '_')}_${p.partition}`;
 
-export function guardedMongo(db: Db, position: Position): GuardedMongo {
+export function guardedMongo(db: Db, position: Position, locks: KeyedMutex): GuardedMongo {
   const field = hwmField(position);
+  const docKey = (collection: string, id: string): string => `${db.databaseName}.${collection}.${id}`;
   return {
     db,
+    exclusive: (collection, id, fn) => locks.run(docKey(collection, id), fn),
     async update(collection, id, update) {
       const guard: Document = {
         _id: id,
         $or: [{ [field]: { $lt: position.offset } }, { [field]: { $exists: false } }],
       };
       const withMark = { ...update, $set: { ...(update.$set ?? {}), [field]: position.offset } } as UpdateFilter<Document>; // operators are the caller's, checked by the server
-      try {
-        const r = await db.collection(collection).updateOne(guard, withMark, { upsert: true });
-        return r.modifiedCount + r.upsertedCount > 0;
-      } catch (e) {
-        // The guard did not match an existing document, so the upsert tried to insert its _id again.
-        if (e instanceof MongoServerError && e.code === DUPLICATE_KEY) return false;
-        throw e;
-      }
+      // A duplicate key means the upsert tried to insert an _id that exists: either the guard did not match
+      // (this position was already applied: stale) or another partition created the document at the same
+      // moment (a race). One retry tells them apart: against an existing document only staleness remains.
+      return locks.run(docKey(collection, id), async () => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const r = await db.collection(collection).updateOne(guard, withMark, { upsert: true });
+            return r.modifiedCount + r.upsertedCount > 0;
+          } catch (e) {
+            if (!(e instanceof MongoServerError && e.code === DUPLICATE_KEY)) throw e;
+            if (attempt >= 2) return false;
+          }
+        }
+      });
     },
   };
 }
@@ -49,6 +60,8 @@ export function guardedMongo(db: Db, position: Position): GuardedMongo {
 export class MongoStore implements RuntimeStore {
   readonly kind = 'mongo';
   private readonly handles: ReadonlySet<string>;
+  /** Serialises writes per document across this processor's partitions (see KeyedMutex). */
+  private readonly locks = new KeyedMutex();
 
   constructor(
     private readonly db: Db,
@@ -95,7 +108,7 @@ export class MongoStore implements RuntimeStore {
       if (!r.event || !this.handles.has(r.event.eventType)) outcomes.push('ignored');
       else if (!candidates.has(i) || done.has(markerId(r.event.eventId))) outcomes.push('duplicate');
       else {
-        emitted.push(...(await this.processor.project(r.event, guardedMongo(this.db, r.position), ctx(r.position))));
+        emitted.push(...(await this.processor.project(r.event, guardedMongo(this.db, r.position, this.locks), ctx(r.position))));
         applied.push(markerId(r.event.eventId));
         outcomes.push('applied');
       }
@@ -112,7 +125,7 @@ export class MongoStore implements RuntimeStore {
         });
     }
     for (const p of lastPositionsByPartition(records)) {
-      await guardedMongo(this.db, { topic: '_self', partition: 0, offset: p.next }).update(
+      await guardedMongo(this.db, { topic: '_self', partition: 0, offset: p.next }, this.locks).update(
         '_runtime_positions',
         `${this.group}|${p.topic}|${p.partition}`,
         {

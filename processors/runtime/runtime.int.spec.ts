@@ -20,6 +20,7 @@ import { readAll } from '../../test/support/kafka';
 import { isOurs, startService, stopService } from '../../deploy/local/stack';
 import { classify } from './errors';
 import { ProcessorHost } from './host';
+import { MongoStore } from './mongo-store';
 import type { ProcessorDefinition } from './types';
 import { createCounterTable, mongoCounter, pgCounter } from './testing/counter';
 
@@ -347,5 +348,28 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
     spawnCounter({ ...env, COUNTER_SLOW_MS: '0' });
     await eventually(async () => ((await pgTotals(p.schema)).events >= events.length ? true : undefined), 'the rest after restart', 60000);
     expect(await pgTotals(p.schema)).to.deep.equal({ total: expectedTotal(events), events: events.length });
+  });
+
+  it('guarded Mongo updates of one document from many partitions at once lose nothing on FerretDB', async () => {
+    // FerretDB v1 loses concurrent read-modify-write updates of one document; the store serialises them.
+    const m = mongoSetup();
+    const db = mongo.db(m.db);
+    const store = new MongoStore(db, mongoCounter(m.name, 'unused'));
+    const chunks = Array.from({ length: 6 }, (_, partition) =>
+      Array.from({ length: 50 }, (_, i) => ({
+        position: { topic: 't', partition, offset: i },
+        event: tardies(1, 1, partition * 50 + i)[0]!,
+      })),
+    );
+    const ctx = (position: { topic: string; partition: number; offset: number }) => ({
+      processor: m.name,
+      clock,
+      logger,
+      position,
+      replaying: false,
+    });
+    await Promise.all(chunks.map((records) => store.applyChunk(records, ctx, () => Promise.resolve())));
+    const doc = await db.collection<{ _id: string; events: number }>('counters').findOne({ _id: 'USR-0' });
+    expect(doc?.events).to.equal(300);
   });
 });

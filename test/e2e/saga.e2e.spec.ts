@@ -111,6 +111,7 @@ describe('enrollment saga (all processors, real stack)', function () {
       ['SMALL', 30, true, true],
       ['NOCOURSE', 10, false, true],
       ['NOSCHED', 10, true, false],
+      ['R', 20, true, true],
     ] as Array<[string, number, boolean, boolean]>) {
       await p.publish('section.created', { sectionId: sec(s), academicYearId: year, name: s, gradeLevel: 5, capacity, homeroom: null });
       if (courses) {
@@ -384,5 +385,27 @@ describe('enrollment saga (all processors, real stack)', function () {
     expect(await seats(sec('A'))).to.equal(a - 1);
     expect(await seats(sec('NOSCHED'))).to.equal(1);
     expect(await seats(sec('SMALL'))).to.equal(small);
+  });
+
+  it('restarting every processor mid-saga changes no outcome', async () => {
+    const ids: string[] = [];
+    for (let i = 7; i < 27; i++) ids.push(await enroll(usr(`crowd${i}`), sec('R')));
+    await eventually(
+      async () => {
+        const r = await p.pool.query<{ n: number }>(
+          `select count(*)::int n from "${p.schema('academic')}".enrollments where enrollment_id = any($1) and status <> 'PENDING'`,
+          [ids],
+        );
+        return (r.rows[0]?.n ?? 0) >= 3 ? true : undefined;
+      },
+      'some sagas under way',
+      60000,
+      20,
+    );
+    await p.restart();
+    const ends = await Promise.all(ids.map((id) => ended(id)));
+    expect(ends.map((e) => e.status)).to.deep.equal(ids.map(() => 'COMPLETED'));
+    expect(await seats(sec('R'))).to.equal(20);
+    for (const id of ids) expect(await baseRecords(id)).to.equal(4);
   });
 });

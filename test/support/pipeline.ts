@@ -64,6 +64,10 @@ export class TestPipeline {
     this.publisher = new EventPublisher(this.producer, new EventCodec(createSchemaRegistry(this.config)), (e) =>
       this.topic(EVENT_DEFINITIONS[e.eventType].topic),
     );
+    await this.startHost();
+  }
+
+  private async startHost(): Promise<void> {
     const logger = createLogger(this.config, 'e2e');
     this.host = new ProcessorHost(createProcessors(this.config, logger), this.config, logger, {
       opsPort: 0,
@@ -73,6 +77,12 @@ export class TestPipeline {
       topicName: (t) => this.topic(t),
     });
     await this.host.start();
+  }
+
+  /** Stops every processor (gracefully, mid-work) and starts them again on the same groups and stores. */
+  async restart(): Promise<void> {
+    await this.host.stop();
+    await this.startHost();
   }
 
   async stop(): Promise<void> {
