@@ -187,7 +187,7 @@ describe('enrollment saga (all processors, real stack)', function () {
               [`SEC-${id}-%`],
             )
           ).rows[0]?.n,
-        ) === 3
+        ) === 4
           ? true
           : undefined,
       'schedules projection',
