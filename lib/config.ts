@@ -180,6 +180,20 @@ const schema = {
       env: 'RULE_TARDIES_PER_MONTH',
     },
   },
+  saga: {
+    deadlineMs: {
+      doc: 'A saga with no progress for this long fails and compensates',
+      format: 'nat',
+      default: 120000,
+      env: 'SAGA_DEADLINE_MS',
+    },
+    checkIntervalMs: {
+      doc: 'How often the academic processor checks saga deadlines',
+      format: 'nat',
+      default: 5000,
+      env: 'SAGA_CHECK_INTERVAL_MS',
+    },
+  },
   notifications: {
     smtpUrl: {
       doc: 'SMTP server for the EMAIL channel (empty: EMAIL falls back to the log channel)',
@@ -246,6 +260,7 @@ type ConfigShape = {
     absenceWindowDays: number;
     tardiesPerMonth: number;
   };
+  saga: { deadlineMs: number; checkIntervalMs: number };
   notifications: { smtpUrl: string; from: string; webhookUrl: string; timeoutMs: number; maxAttempts: number };
   stack: { dir: string; cacheDir: string; readyTimeoutMs: number };
 };

@@ -3,6 +3,8 @@ import { createPgPool } from '../lib/clients/pg';
 import { AppError } from '../lib/errors';
 import { createLogger, type Logger } from '../lib/logger';
 import { migrate } from '../lib/migrate';
+import { systemClock } from '../lib/clock';
+import { sagaDeadlinesTask } from './academic/deadlines';
 import { createProcessors, liveSchema, PG_MIGRATIONS } from './all';
 import { ProcessorHost, runUntilSignal } from './runtime/host';
 
@@ -42,7 +44,9 @@ export async function runMain(names: string[]): Promise<void> {
       logger,
       defs.map((d) => d.name),
     );
-    await runUntilSignal(new ProcessorHost(defs, config, logger), config, logger);
+    const host = new ProcessorHost(defs, config, logger);
+    if (defs.some((d) => d.name === 'academic')) host.addTask(sagaDeadlinesTask(host, config, liveSchema('academic'), systemClock, logger));
+    await runUntilSignal(host, config, logger);
   } catch (e) {
     logger.error('processor host failed to start', { error: e instanceof AppError ? e.message : e instanceof Error ? e.stack : String(e) });
     process.exit(1);

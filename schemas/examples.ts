@@ -93,6 +93,13 @@ export const EXAMPLE_PAYLOADS: { [K in keyof EventPayloads]: EventPayloads[K] } 
     reason: 'section has no courses',
   },
   'enrollment.compensated': { enrollmentId: 'ENR-2025-000003', reason: 'section SEC-2025-5A is full' },
+  'enrollment.deadline.expired': {
+    enrollmentId: 'ENR-2025-000007',
+    stalledStep: 'INITIALIZE_ATTENDANCE',
+    status: 'GRADES_INITIALIZED',
+    lastProgressAt: '2025-03-03T08:00:00.000Z',
+    deadlineMs: 120000,
+  },
   'enrollment.completed': { enrollmentId: 'ENR-2025-000001', studentUserId: 'USR-2025-000001', sectionId: 'SEC-2025-5A', warnings: [] },
   'enrollment.failed': {
     enrollmentId: 'ENR-2025-000003',

@@ -9,6 +9,7 @@ import { AppError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
 import { readToEnd } from '../lib/read-to-end';
 import { status, up } from '../deploy/local/stack';
+import { sagaDeadlinesTask } from '../processors/academic/deadlines';
 import { createProcessors } from '../processors/all';
 import { migrateAll } from '../processors/run';
 import { ProcessorHost } from '../processors/runtime/host';
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
   say('== 3/7 processors');
   const defs = createProcessors(config, logger);
   const host = new ProcessorHost(defs, config, logger);
+  host.addTask(sagaDeadlinesTask(host, config, 'proj_academic', systemClock, logger));
   let stopping = false;
   const stop = async (code: number): Promise<never> => {
     if (!stopping) {

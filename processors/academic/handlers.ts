@@ -10,7 +10,15 @@ import { unhandled } from '../shared/handled';
  */
 
 export type EnrollmentStatus =
-  'PENDING' | 'USER_VALIDATED' | 'SEATED' | 'GRADES_INITIALIZED' | 'ATTENDANCE_INITIALIZED' | 'COMPENSATING' | 'COMPLETED' | 'FAILED';
+  | 'PENDING'
+  | 'USER_VALIDATED'
+  | 'SEATED'
+  | 'GRADES_INITIALIZED'
+  | 'ATTENDANCE_INITIALIZED'
+  | 'COMPENSATING'
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'COMPENSATION_FAILED';
 
 export interface Enrollment {
   enrollmentId: string;
@@ -25,6 +33,7 @@ export interface Enrollment {
   active: boolean;
   compensated: SagaStep[];
   warnings: string[];
+  deadlineExpired: boolean;
 }
 
 export interface Section {
@@ -63,7 +72,7 @@ function movesForward(enr: Enrollment, to: EnrollmentStatus): boolean {
   const from = PROGRESS[enr.status];
   return from !== undefined && from < (PROGRESS[to] ?? -1);
 }
-const TERMINAL: EnrollmentStatus[] = ['COMPLETED', 'FAILED'];
+const TERMINAL: EnrollmentStatus[] = ['COMPLETED', 'FAILED', 'COMPENSATION_FAILED'];
 
 export function onStudentEnrolled(e: SchoolEvent<'student.enrolled'>, existing: Enrollment | undefined): Decision {
   // Step 1. A repeated enrollment id is the same enrollment, not a new one.
@@ -166,7 +175,8 @@ export type SagaReaction =
   | 'enrollment.welcome.failed'
   | 'enrollment.compensated'
   | 'enrollment.completed'
-  | 'enrollment.failed';
+  | 'enrollment.failed'
+  | 'enrollment.deadline.expired';
 
 export function decideSaga(e: SchoolEvent<SagaReaction>, enr: Enrollment | undefined): Decision {
   if (!enr || TERMINAL.includes(enr.status)) return none;
@@ -250,13 +260,76 @@ export function decideSaga(e: SchoolEvent<SagaReaction>, enr: Enrollment | undef
             failedStep: enr.failedStep ?? 'CREATE_ENROLLMENT',
             reason,
             compensated, // appended as each compensation ran: newest step first
-            outcome: 'FAILED',
+            outcome: enr.deadlineExpired ? 'DEADLINE_EXPIRED' : 'FAILED',
           }),
         ],
       };
     }
+    case 'enrollment.deadline.expired':
+      return onDeadline(e, enr);
     default:
       return unhandled(e);
+  }
+}
+
+/**
+ * A saga that made no progress within the deadline fails like a failure of the step it
+ * waited for (and compensates the same way), unless it moved on since the check. A saga
+ * stalled while compensating ends COMPENSATION_FAILED: terminal, reported, never retried.
+ */
+function onDeadline(e: SchoolEvent<'enrollment.deadline.expired'>, enr: Enrollment): Decision {
+  if (enr.status !== e.payload.status || enr.deadlineExpired) return none;
+  const why = `deadline expired: no progress for ${Math.round(e.payload.deadlineMs / 1000)} s waiting for ${e.payload.stalledStep}`;
+  const mark: Change = { kind: 'patchEnrollment', enrollmentId: enr.enrollmentId, patch: { deadlineExpired: true } };
+  switch (enr.status) {
+    case 'PENDING':
+    case 'USER_VALIDATED':
+      return compensateEnrollment(enr, why, [failure(enr, 'VALIDATE_USER', why), mark]);
+    case 'SEATED':
+      return compensateSection(enr, why, [failure(enr, 'INITIALIZE_GRADES', why), mark]);
+    case 'GRADES_INITIALIZED':
+      return { changes: [failure(enr, 'INITIALIZE_ATTENDANCE', why), mark], emit: [] }; // grades compensates on this event
+    case 'ATTENDANCE_INITIALIZED': {
+      const warnings = [...enr.warnings, `welcome notification: ${why}`];
+      return {
+        changes: [
+          {
+            kind: 'patchEnrollment',
+            enrollmentId: enr.enrollmentId,
+            patch: { status: 'COMPLETED', currentStep: 'COMPLETE_ENROLLMENT', warnings, deadlineExpired: true },
+          },
+        ],
+        emit: [
+          emit('enrollment.completed', {
+            enrollmentId: enr.enrollmentId,
+            studentUserId: enr.studentUserId,
+            sectionId: enr.sectionId,
+            warnings,
+          }),
+        ],
+      };
+    }
+    case 'COMPENSATING':
+      return {
+        changes: [
+          { kind: 'patchEnrollment', enrollmentId: enr.enrollmentId, patch: { status: 'COMPENSATION_FAILED', deadlineExpired: true } },
+        ],
+        emit: [
+          emit('enrollment.failed', {
+            enrollmentId: enr.enrollmentId,
+            failedStep: enr.failedStep ?? e.payload.stalledStep,
+            reason: `${enr.failureReason ?? 'unknown'}; compensation stalled (${why})`,
+            compensated: enr.compensated,
+            outcome: 'COMPENSATION_FAILED',
+          }),
+        ],
+      };
+    case 'COMPLETED':
+    case 'FAILED':
+    case 'COMPENSATION_FAILED':
+      return none; // ended meanwhile
+    default:
+      return unhandled(enr.status);
   }
 }
 

@@ -15,6 +15,7 @@ const enrollment = (over: Partial<Enrollment> = {}): Enrollment => ({
   active: true,
   compensated: [],
   warnings: [],
+  deadlineExpired: false,
   ...over,
 });
 const section = (over: Partial<Section> = {}): Section => ({
@@ -174,6 +175,7 @@ describe('academic handlers: late successes', () => {
       active: true,
       compensated: [],
       warnings: [],
+      deadlineExpired: false,
     };
     given(compensating).when(anEvent('enrollment.attendance.initialized'), decideSaga).then({ changes: [], emit: [] });
     given(compensating).when(anEvent('enrollment.welcome.sent'), decideSaga).then({ changes: [], emit: [] });
@@ -195,6 +197,7 @@ describe('academic handlers: events of different topics out of causal order', ()
       active: true,
       compensated: [],
       warnings: [],
+      deadlineExpired: false,
     };
     given(seated)
       .when(anEvent('enrollment.attendance.initialized'), decideSaga)
@@ -208,5 +211,83 @@ describe('academic handlers: events of different topics out of causal order', ()
     given({ ...seated, status: 'ATTENDANCE_INITIALIZED' as const })
       .when(anEvent('enrollment.grades.initialized'), decideSaga)
       .then({ changes: [], emit: [] });
+  });
+});
+
+describe('academic handlers: saga deadlines', () => {
+  const base: Enrollment = {
+    enrollmentId: 'ENR-2025-000001',
+    studentUserId: 'USR-2025-000001',
+    sectionId: 'SEC-2025-5A',
+    academicYearId: '2025',
+    status: 'SEATED',
+    currentStep: 'INITIALIZE_GRADES',
+    failedStep: null,
+    failureReason: null,
+    seatHeld: true,
+    active: true,
+    compensated: [],
+    warnings: [],
+    deadlineExpired: false,
+  };
+  const deadline = (status: string, stalledStep: Enrollment['currentStep']) =>
+    anEvent('enrollment.deadline.expired', { enrollmentId: 'ENR-2025-000001', status, stalledStep, deadlineMs: 120000 });
+
+  it('a saga that moved on since the check is left alone', () => {
+    given(base).when(deadline('PENDING', 'VALIDATE_USER'), decideSaga).then({ changes: [], emit: [] });
+  });
+  it('stalled waiting for grades: fails at INITIALIZE_GRADES and frees the seat', () => {
+    given(base)
+      .when(deadline('SEATED', 'INITIALIZE_GRADES'), decideSaga)
+      .thenSatisfies((d) => {
+        expect(d.changes).to.deep.include({ kind: 'seats', sectionId: 'SEC-2025-5A', delta: -1 });
+        expect(d.emit.map((x) => x.type)).to.deep.equal(['enrollment.section.assignment.compensated']);
+      });
+  });
+  it('stalled waiting for validation: compensates the enrollment directly', () => {
+    given({ ...base, status: 'PENDING' as const, seatHeld: false })
+      .when(deadline('PENDING', 'VALIDATE_USER'), decideSaga)
+      .thenSatisfies((d) => expect(d.emit.map((x) => x.type)).to.deep.equal(['enrollment.compensated']));
+  });
+  it('stalled waiting for the welcome: completes with a warning', () => {
+    given({ ...base, status: 'ATTENDANCE_INITIALIZED' as const })
+      .when(deadline('ATTENDANCE_INITIALIZED', 'SEND_WELCOME_NOTIFICATION'), decideSaga)
+      .thenSatisfies((d) => {
+        expect(d.emit.map((x) => x.type)).to.deep.equal(['enrollment.completed']);
+        expect((d.emit[0]?.payload as { warnings: string[] }).warnings[0]).to.match(/^welcome notification: deadline expired/);
+      });
+  });
+  it('a compensation that stalls ends COMPENSATION_FAILED, terminal', () => {
+    const stuck = {
+      ...base,
+      status: 'COMPENSATING' as const,
+      failedStep: 'INITIALIZE_ATTENDANCE' as const,
+      failureReason: 'no schedule',
+      compensated: [],
+    };
+    given(stuck)
+      .when(deadline('COMPENSATING', 'INITIALIZE_ATTENDANCE'), decideSaga)
+      .thenSatisfies((d) => {
+        expect(d.changes).to.deep.include({
+          kind: 'patchEnrollment',
+          enrollmentId: 'ENR-2025-000001',
+          patch: { status: 'COMPENSATION_FAILED', deadlineExpired: true },
+        });
+        expect(d.emit[0]?.payload).to.include({ outcome: 'COMPENSATION_FAILED', failedStep: 'INITIALIZE_ATTENDANCE' });
+      });
+    given({ ...stuck, status: 'COMPENSATION_FAILED' as const })
+      .when(anEvent('enrollment.grades.compensated'), decideSaga)
+      .then({ changes: [], emit: [] });
+  });
+  it('the saga that failed by deadline ends with outcome DEADLINE_EXPIRED', () => {
+    given({
+      ...base,
+      status: 'COMPENSATING' as const,
+      deadlineExpired: true,
+      failedStep: 'INITIALIZE_GRADES' as const,
+      failureReason: 'deadline expired',
+    })
+      .when(anEvent('enrollment.compensated', { enrollmentId: 'ENR-2025-000001' }), decideSaga)
+      .thenSatisfies((d) => expect(d.emit[0]?.payload).to.include({ outcome: 'DEADLINE_EXPIRED' }));
   });
 });

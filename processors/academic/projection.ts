@@ -29,6 +29,7 @@ interface EnrollmentRow {
   active: boolean;
   compensated: SagaStep[];
   warnings: string[];
+  deadline_expired: boolean;
 }
 
 const toEnrollment = (r: EnrollmentRow): Enrollment => ({
@@ -44,6 +45,7 @@ const toEnrollment = (r: EnrollmentRow): Enrollment => ({
   active: r.active,
   compensated: r.compensated,
   warnings: r.warnings,
+  deadlineExpired: r.deadline_expired,
 });
 
 /** Row locks keep concurrent partitions from deciding on the same seat or saga at once. */
@@ -73,6 +75,7 @@ const COLUMNS: Record<string, string> = {
   active: 'active',
   compensated: 'compensated',
   warnings: 'warnings',
+  deadlineExpired: 'deadline_expired',
 };
 
 async function apply(tx: PoolClient, c: Change, at: string): Promise<void> {
@@ -162,6 +165,7 @@ export const HANDLES = [
   'enrollment.compensated',
   'enrollment.completed',
   'enrollment.failed',
+  'enrollment.deadline.expired',
 ] as const satisfies readonly EventType[];
 type Handled = (typeof HANDLES)[number];
 
@@ -200,6 +204,7 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient): Promise<Deci
     case 'enrollment.compensated':
     case 'enrollment.completed':
     case 'enrollment.failed':
+    case 'enrollment.deadline.expired':
       return decideSaga(event, await loadEnrollment(tx, event.payload.enrollmentId));
     default:
       return unhandled(event);
@@ -215,7 +220,15 @@ async function projectOne(event: SchoolEvent<Handled>, tx: PoolClient, ctx: Proj
     await tx.query(
       `insert into saga_timeline (enrollment_id, event_id, event_type, step, outcome, detail, at) values ($1, $2, $3, $4, $5, $6, $7)
        on conflict do nothing`,
-      [event.payload.enrollmentId, event.eventId, event.eventType, entry.step, entry.outcome, detail, event.timestamp],
+      [
+        event.payload.enrollmentId,
+        event.eventId,
+        event.eventType,
+        event.eventType === 'enrollment.deadline.expired' ? event.payload.stalledStep : entry.step,
+        entry.outcome,
+        detail,
+        event.timestamp,
+      ],
     );
   }
   return ctx.replaying ? [] : toEvents(event, decision.emit, ctx);

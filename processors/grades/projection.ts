@@ -45,8 +45,17 @@ export const HANDLES = [
   'competency.evaluated',
   'enrollment.section.assigned',
   'enrollment.attendance.initialization.failed',
+  'enrollment.deadline.expired',
 ] as const satisfies readonly EventType[];
 type Handled = (typeof HANDLES)[number];
+
+/** CompensateGradeInitialization: delete what step 4 created; idempotent. */
+async function compensateGrades(tx: PoolClient, enrollmentId: string, reason: string): Promise<EmitSpec[]> {
+  const r = await tx.query<{ student_user_id: string }>('delete from base_records where enrollment_id = $1 returning student_user_id', [
+    enrollmentId,
+  ]);
+  return [emit('enrollment.grades.compensated', { enrollmentId, studentUserId: r.rows[0]?.student_user_id ?? 'unknown', reason })];
+}
 
 async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules): Promise<EmitSpec[]> {
   switch (event.eventType) {
@@ -139,19 +148,14 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules)
       }
       return d.emit;
     }
-    case 'enrollment.attendance.initialization.failed': {
-      // CompensateGradeInitialization: delete what step 4 created; idempotent.
-      const r = await tx.query<{ student_user_id: string }>('delete from base_records where enrollment_id = $1 returning student_user_id', [
-        event.payload.enrollmentId,
-      ]);
-      return [
-        emit('enrollment.grades.compensated', {
-          enrollmentId: event.payload.enrollmentId,
-          studentUserId: r.rows[0]?.student_user_id ?? 'unknown',
-          reason: event.payload.message,
-        }),
-      ];
-    }
+    case 'enrollment.attendance.initialization.failed':
+      return compensateGrades(tx, event.payload.enrollmentId, event.payload.message);
+    case 'enrollment.deadline.expired':
+      // A saga stalled after step 4 fails like a failure of step 5. (Race, documented: if step 5 completes in the
+      // milliseconds between the deadline check and academic's decision, academic keeps the saga but this has run.)
+      return event.payload.status === 'GRADES_INITIALIZED'
+        ? compensateGrades(tx, event.payload.enrollmentId, `deadline expired waiting for ${event.payload.stalledStep}`)
+        : [];
     default:
       return unhandled(event);
   }

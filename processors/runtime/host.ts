@@ -9,7 +9,7 @@ import { createPgPool } from '../../lib/clients/pg';
 import { createSchemaRegistry } from '../../lib/clients/registry';
 import type { Logger } from '../../lib/logger';
 import { EventCodec } from '../../schemas/codec';
-import { EVENT_DEFINITIONS } from '../../schemas/generated/events';
+import { EVENT_DEFINITIONS, type SchoolEvent } from '../../schemas/generated/events';
 import { createEventProducer, EventPublisher } from '../../schemas/publisher';
 import { startOpsServer } from './http';
 import { RuntimeMetrics } from './metrics';
@@ -46,6 +46,8 @@ export class ProcessorHost {
   private pool: pg.Pool | undefined;
   private mongo: MongoClient | undefined;
   private stopping = false;
+  private publisher: EventPublisher | undefined;
+  private readonly tasks: Array<{ start(): void; stop(): Promise<void> }> = [];
   private readonly kafka;
   private readonly producer;
 
@@ -90,6 +92,7 @@ export class ProcessorHost {
     await this.producer.connect();
     const topicName = this.opts.topicName ?? ((t: string) => t);
     const publisher = new EventPublisher(this.producer, codec, (e) => topicName(EVENT_DEFINITIONS[e.eventType].topic));
+    this.publisher = publisher;
     for (const def of this.defs) {
       const store = this.storeFor(def);
       this.runners.push(
@@ -117,13 +120,26 @@ export class ProcessorHost {
       }),
     });
     await Promise.all(this.runners.map((r) => r.start()));
+    for (const t of this.tasks) t.start();
     this.logger.info('processors started', { processors: this.defs.map((d) => d.name), opsPort: this.port });
+  }
+
+  /** A timer-driven task (e.g. saga deadlines) started after the consumers and stopped before them. */
+  addTask(task: { start(): void; stop(): Promise<void> }): void {
+    this.tasks.push(task);
+  }
+
+  /** Publishes through the host's producer and topic mapping (for timers that emit events, e.g. saga deadlines). */
+  async publish(events: SchoolEvent[]): Promise<void> {
+    if (!this.publisher) throw new Error('host not started');
+    await this.publisher.publish(...events);
   }
 
   /** Graceful stop: in-flight chunks finish, positions are stored, consumers leave their groups. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    for (const t of this.tasks) await t.stop();
     await Promise.all(this.runners.map((r) => r.stop()));
     await this.producer.disconnect();
     await this.pool?.end();

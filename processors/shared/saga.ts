@@ -2,7 +2,7 @@ import type { EventType, SagaStep } from '../../schemas/generated/events';
 
 /** Where each saga event sits on an enrollment's timeline (DOMAIN.md, the enrollment saga). */
 export const SAGA_TIMELINE: Partial<
-  Record<EventType, { step: SagaStep; outcome: 'STARTED' | 'SUCCEEDED' | 'FAILED' | 'COMPENSATED' | 'WARNING' }>
+  Record<EventType, { step: SagaStep; outcome: 'STARTED' | 'SUCCEEDED' | 'FAILED' | 'COMPENSATED' | 'WARNING' | 'TIMED_OUT' }>
 > = {
   'student.enrolled': { step: 'CREATE_ENROLLMENT', outcome: 'SUCCEEDED' },
   'enrollment.user.validated': { step: 'VALIDATE_USER', outcome: 'SUCCEEDED' },
@@ -21,6 +21,8 @@ export const SAGA_TIMELINE: Partial<
   'enrollment.compensated': { step: 'CREATE_ENROLLMENT', outcome: 'COMPENSATED' },
   'enrollment.completed': { step: 'COMPLETE_ENROLLMENT', outcome: 'SUCCEEDED' },
   'enrollment.failed': { step: 'COMPLETE_ENROLLMENT', outcome: 'FAILED' },
+  // The step recorded is the stalled one, from the payload.
+  'enrollment.deadline.expired': { step: 'COMPLETE_ENROLLMENT', outcome: 'TIMED_OUT' },
 };
 
 export const SAGA_EVENT_TYPES = Object.keys(SAGA_TIMELINE) as EventType[];

@@ -78,6 +78,24 @@ export interface EnrollmentCompletedPayload {
   warnings: Array<string>;
 }
 
+/** Payload of enrollment.deadline.expired. */
+export interface EnrollmentDeadlineExpiredPayload {
+  /** Enrollment id. */
+  enrollmentId: string;
+  /** Step the saga was waiting for. */
+  stalledStep: SagaStep;
+  /** Saga status when the deadline expired, e.g. SEATED or COMPENSATING; the saga fails only if it is still in this status. */
+  status: string;
+  /** Time of the saga's last event. */
+  lastProgressAt: IsoInstant;
+  /** Configured deadline, in milliseconds. */
+  deadlineMs: number;
+}
+
+/** Step of the enrollment saga (DOMAIN.md). */
+export type SagaStep = 'CREATE_ENROLLMENT' | 'VALIDATE_USER' | 'ASSIGN_TO_SECTION' | 'INITIALIZE_GRADES' | 'INITIALIZE_ATTENDANCE' | 'SEND_WELCOME_NOTIFICATION' | 'COMPLETE_ENROLLMENT';
+export const SagaStepValues = ['CREATE_ENROLLMENT', 'VALIDATE_USER', 'ASSIGN_TO_SECTION', 'INITIALIZE_GRADES', 'INITIALIZE_ATTENDANCE', 'SEND_WELCOME_NOTIFICATION', 'COMPLETE_ENROLLMENT'] as const;
+
 /** Payload of enrollment.failed. */
 export interface EnrollmentFailedPayload {
   /** Enrollment id. */
@@ -91,10 +109,6 @@ export interface EnrollmentFailedPayload {
   /** Terminal state of the saga. */
   outcome: SagaFailureOutcome;
 }
-
-/** Step of the enrollment saga (DOMAIN.md). */
-export type SagaStep = 'CREATE_ENROLLMENT' | 'VALIDATE_USER' | 'ASSIGN_TO_SECTION' | 'INITIALIZE_GRADES' | 'INITIALIZE_ATTENDANCE' | 'SEND_WELCOME_NOTIFICATION' | 'COMPLETE_ENROLLMENT';
-export const SagaStepValues = ['CREATE_ENROLLMENT', 'VALIDATE_USER', 'ASSIGN_TO_SECTION', 'INITIALIZE_GRADES', 'INITIALIZE_ATTENDANCE', 'SEND_WELCOME_NOTIFICATION', 'COMPLETE_ENROLLMENT'] as const;
 
 /** Terminal state. */
 export type SagaFailureOutcome = 'FAILED' | 'DEADLINE_EXPIRED' | 'COMPENSATION_FAILED';
@@ -808,6 +822,7 @@ export interface EventPayloads {
   'course.assigned': CourseAssignedPayload;
   'enrollment.compensated': EnrollmentCompensatedPayload;
   'enrollment.completed': EnrollmentCompletedPayload;
+  'enrollment.deadline.expired': EnrollmentDeadlineExpiredPayload;
   'enrollment.failed': EnrollmentFailedPayload;
   'enrollment.section.assigned': EnrollmentSectionAssignedPayload;
   'enrollment.section.assignment.compensated': EnrollmentSectionAssignmentCompensatedPayload;
@@ -898,6 +913,14 @@ export const EVENT_DEFINITIONS: { readonly [K in EventType]: EventDefinition & {
     aggregateIdField: 'enrollmentId',
     kind: 'saga',
     schema: {"type":"record","name":"EnrollmentCompleted","namespace":"school.academic","doc":"The enrollment saga completed.","fields":[{"name":"eventId","type":{"type":"string","logicalType":"uuid"},"doc":"Unique id of this event; the idempotency key for every consumer. Derived events use a deterministic id computed from their cause."},{"name":"eventType","type":"string","doc":"Event type name, e.g. student.enrolled; consumers dispatch on it."},{"name":"eventVersion","type":"string","default":"1.0","doc":"Contract version of this event type, e.g. 1.0."},{"name":"timestamp","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"UTC instant the fact happened (ISO-8601 in JSON, epoch milliseconds on the wire)."},{"name":"sourceService","type":"string","doc":"Component that produced the event, e.g. api or processor:grades."},{"name":"correlationId","type":"string","doc":"Ties together every event of one business flow; for the enrollment saga, the enrollment id."},{"name":"causationId","type":["null","string"],"default":null,"doc":"eventId of the event that caused this one; null for events caused by a command."},{"name":"aggregateId","type":"string","doc":"Id of the entity the event is about, e.g. ENR-2025-000001; also the record key."},{"name":"aggregateType","type":"string","doc":"Type of that entity, e.g. StudentEnrollment."},{"name":"metadata","type":{"type":"record","name":"EventMetadata","namespace":"school.common","doc":"Who and what triggered the event, and the trace context it carries.","fields":[{"name":"triggeredBy","type":["null","string"],"default":null,"doc":"User id of the person or system that caused the event, e.g. USR-ADMIN-001."},{"name":"ipAddress","type":["null","string"],"default":null,"doc":"Client IP address of the request that caused the event, when it came over HTTP."},{"name":"userAgent","type":["null","string"],"default":null,"doc":"Client user agent of that request."},{"name":"requestId","type":["null","string"],"default":null,"doc":"Id of the HTTP request or job run that caused the event."},{"name":"traceparent","type":["null","string"],"default":null,"doc":"W3C trace context (traceparent header value) carried across services."}]},"doc":"Who triggered the event and trace context."},{"name":"payload","doc":"Typed body of enrollment.completed.","type":{"type":"record","name":"EnrollmentCompletedPayload","doc":"Payload of enrollment.completed.","fields":[{"name":"enrollmentId","type":"string","doc":"Enrollment id."},{"name":"studentUserId","type":"string","doc":"Student user id."},{"name":"sectionId","type":"string","doc":"Section id."},{"name":"warnings","type":{"type":"array","items":"string"},"doc":"Non-fatal problems, e.g. the welcome notification failed."}]}}]},
+  },
+  'enrollment.deadline.expired': {
+    topic: 'academic-events',
+    recordName: 'school.academic.EnrollmentDeadlineExpired',
+    aggregateType: 'StudentEnrollment',
+    aggregateIdField: 'enrollmentId',
+    kind: 'saga',
+    schema: {"type":"record","name":"EnrollmentDeadlineExpired","namespace":"school.academic","doc":"Derived: a saga made no progress within the configured deadline. If the saga is still where it was, it fails like a failure of the step it waited for and compensates; a saga stalled while compensating ends COMPENSATION_FAILED.","fields":[{"name":"eventId","type":{"type":"string","logicalType":"uuid"},"doc":"Unique id of this event; the idempotency key for every consumer. Derived events use a deterministic id computed from their cause."},{"name":"eventType","type":"string","doc":"Event type name, e.g. student.enrolled; consumers dispatch on it."},{"name":"eventVersion","type":"string","default":"1.0","doc":"Contract version of this event type, e.g. 1.0."},{"name":"timestamp","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"UTC instant the fact happened (ISO-8601 in JSON, epoch milliseconds on the wire)."},{"name":"sourceService","type":"string","doc":"Component that produced the event, e.g. api or processor:grades."},{"name":"correlationId","type":"string","doc":"Ties together every event of one business flow; for the enrollment saga, the enrollment id."},{"name":"causationId","type":["null","string"],"default":null,"doc":"eventId of the event that caused this one; null for events caused by a command."},{"name":"aggregateId","type":"string","doc":"Id of the entity the event is about, e.g. ENR-2025-000001; also the record key."},{"name":"aggregateType","type":"string","doc":"Type of that entity, e.g. StudentEnrollment."},{"name":"metadata","type":{"type":"record","name":"EventMetadata","namespace":"school.common","doc":"Who and what triggered the event, and the trace context it carries.","fields":[{"name":"triggeredBy","type":["null","string"],"default":null,"doc":"User id of the person or system that caused the event, e.g. USR-ADMIN-001."},{"name":"ipAddress","type":["null","string"],"default":null,"doc":"Client IP address of the request that caused the event, when it came over HTTP."},{"name":"userAgent","type":["null","string"],"default":null,"doc":"Client user agent of that request."},{"name":"requestId","type":["null","string"],"default":null,"doc":"Id of the HTTP request or job run that caused the event."},{"name":"traceparent","type":["null","string"],"default":null,"doc":"W3C trace context (traceparent header value) carried across services."}]},"doc":"Who triggered the event and trace context."},{"name":"payload","doc":"Typed body of enrollment.deadline.expired.","type":{"type":"record","name":"EnrollmentDeadlineExpiredPayload","doc":"Payload of enrollment.deadline.expired.","fields":[{"name":"enrollmentId","type":"string","doc":"Enrollment id."},{"name":"stalledStep","type":{"type":"enum","name":"SagaStep","namespace":"school.common","doc":"Step of the enrollment saga (DOMAIN.md).","symbols":["CREATE_ENROLLMENT","VALIDATE_USER","ASSIGN_TO_SECTION","INITIALIZE_GRADES","INITIALIZE_ATTENDANCE","SEND_WELCOME_NOTIFICATION","COMPLETE_ENROLLMENT"]},"doc":"Step the saga was waiting for."},{"name":"status","type":"string","doc":"Saga status when the deadline expired, e.g. SEATED or COMPENSATING; the saga fails only if it is still in this status."},{"name":"lastProgressAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Time of the saga's last event."},{"name":"deadlineMs","type":"long","doc":"Configured deadline, in milliseconds."}]}}]},
   },
   'enrollment.failed': {
     topic: 'academic-events',

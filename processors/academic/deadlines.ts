@@ -1,0 +1,101 @@
+import type pg from 'pg';
+import type { Clock } from '../../lib/clock';
+import type { Config } from '../../lib/config';
+import type { Logger } from '../../lib/logger';
+import { buildEvent, deterministicEventId } from '../../schemas/envelope';
+import type { SagaStep, SchoolEvent } from '../../schemas/generated/events';
+import { createPgPool } from '../../lib/clients/pg';
+import type { ProcessorHost } from '../runtime/host';
+import { quoteIdent } from '../runtime/postgres-store';
+
+/**
+ * Saga deadlines, checked from the stored saga state (so they survive restarts): every
+ * open saga with no progress for longer than the deadline gets `enrollment.deadline.expired`.
+ * The id is deterministic per stall (enrollment and time of its last progress), so several
+ * checkers, or repeated ticks, publish the same event; academic decides what it means.
+ */
+/** Saga deadlines as a host task, with its own pool on the academic projection's schema. */
+export function sagaDeadlinesTask(
+  host: ProcessorHost,
+  config: Config,
+  schema: string,
+  clock: Clock,
+  logger: Logger,
+): { start(): void; stop(): Promise<void> } {
+  const pool = createPgPool(config, { max: 2 }, logger);
+  const deadlines = new SagaDeadlines(pool, schema, (events) => host.publish(events), config.saga, clock, logger);
+  return {
+    start: () => deadlines.start(),
+    stop: async () => {
+      await deadlines.stop();
+      await pool.end();
+    },
+  };
+}
+
+export class SagaDeadlines {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly schema: string,
+    private readonly publish: (events: SchoolEvent[]) => Promise<void>,
+    private readonly saga: Config['saga'],
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.running = this.tick().catch((e: unknown) =>
+        this.logger.warn('saga deadline check failed; will retry', { error: e instanceof Error ? e.message : String(e) }),
+      );
+    }, this.saga.checkIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One check; returns how many expired sagas it reported. */
+  async tick(): Promise<number> {
+    const r = await this.pool.query<{
+      enrollment_id: string;
+      status: string;
+      current_step: SagaStep;
+      correlation_id: string;
+      updated_at: Date;
+    }>(
+      `select enrollment_id, status, current_step, correlation_id, updated_at from ${quoteIdent(this.schema)}.enrollments
+       where status not in ('COMPLETED', 'FAILED', 'COMPENSATION_FAILED') and not deadline_expired and updated_at < $1
+       order by updated_at limit 500`,
+      [new Date(this.clock.now().getTime() - this.saga.deadlineMs)],
+    );
+    const events = r.rows.map(
+      (row) =>
+        buildEvent(
+          'enrollment.deadline.expired',
+          {
+            enrollmentId: row.enrollment_id,
+            stalledStep: row.current_step,
+            status: row.status,
+            lastProgressAt: row.updated_at.toISOString(),
+            deadlineMs: this.saga.deadlineMs,
+          },
+          {
+            sourceService: 'processor:academic',
+            clock: this.clock,
+            correlationId: row.correlation_id,
+            eventId: deterministicEventId(row.enrollment_id, 'deadline', row.updated_at.toISOString()),
+          },
+        ) as SchoolEvent,
+    );
+    if (events.length) {
+      await this.publish(events);
+      this.logger.warn('sagas past their deadline', { count: events.length, enrollments: events.slice(0, 10).map((e) => e.aggregateId) });
+    }
+    return events.length;
+  }
+}
