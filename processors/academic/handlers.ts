@@ -350,5 +350,19 @@ export function onStudentTransferred(
   const changes: Change[] = [{ kind: 'seats', sectionId: to.id, delta: 1 }];
   if (enr.seatHeld) changes.push({ kind: 'seats', sectionId: enr.sectionId, delta: -1 });
   changes.push({ kind: 'patchEnrollment', enrollmentId: enr.enrollmentId, patch: { sectionId: to.id, seatHeld: true } });
-  return { changes, emit: [] };
+  // The new seat is reported like step 3, so the same machinery initialises the new section: grades adds base
+  // records for its courses (grades already recorded carry over), attendance moves the register, and the
+  // student is welcomed to the new section. Academic ignores those steps for a completed enrollment.
+  return {
+    changes,
+    emit: [
+      emit('enrollment.section.assigned', {
+        enrollmentId: enr.enrollmentId,
+        studentUserId: enr.studentUserId,
+        sectionId: to.id,
+        seatsTaken: to.seatsTaken + 1,
+        capacity: to.capacity,
+      }),
+    ],
+  };
 }

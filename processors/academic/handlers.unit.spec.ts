@@ -149,7 +149,19 @@ describe('academic handlers', () => {
             { kind: 'seats', sectionId: 'SEC-2025-5A', delta: -1 },
             { kind: 'patchEnrollment', enrollmentId: 'ENR-2025-000001', patch: { sectionId: 'SEC-2025-5B', seatHeld: true } },
           ],
-          emit: [],
+          emit: [
+            {
+              type: 'enrollment.section.assigned',
+              payload: {
+                enrollmentId: 'ENR-2025-000001',
+                studentUserId: 'USR-2025-000001',
+                sectionId: 'SEC-2025-5B',
+                seatsTaken: 4,
+                capacity: 30,
+              },
+              discriminator: undefined,
+            },
+          ],
         });
     });
     it('refuses a full target section and an unknown enrollment', () => {

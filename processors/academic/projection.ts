@@ -253,6 +253,17 @@ export async function projectAcademic(input: SchoolEvent, tx: PoolClient, ctx: P
     }
   }
   const emitted = await projectOne(event, tx, ctx);
+  for (const e of emitted) {
+    if (e.eventType === 'enrollment.failed' && e.payload.outcome === 'COMPENSATION_FAILED') {
+      // Terminal and never retried: an operator must look (the event itself is the alert for downstream).
+      ctx.logger.error('saga compensation failed', {
+        enrollmentId: e.payload.enrollmentId,
+        failedStep: e.payload.failedStep,
+        reason: e.payload.reason,
+        correlationId: e.correlationId,
+      });
+    }
+  }
   if (event.eventType === 'student.enrolled') {
     const parked = await tx.query<{ event: SchoolEvent }>('delete from saga_inbox where enrollment_id = $1 returning event, parked_at', [
       event.payload.enrollmentId,

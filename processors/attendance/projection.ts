@@ -58,12 +58,10 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules)
       const n = await tx.query<{ n: string }>('select count(*) n from section_schedules where section_id = $1', [p.sectionId]);
       const d = initializeAttendance(p, Number(n.rows[0]?.n ?? 0));
       if (d.open)
-        await tx.query('insert into registers values ($1, $2, $3, $4) on conflict do nothing', [
-          p.enrollmentId,
-          p.studentUserId,
-          p.sectionId,
-          event.timestamp,
-        ]);
+        await tx.query(
+          'insert into registers values ($1, $2, $3, $4) on conflict (enrollment_id) do update set section_id = excluded.section_id, opened_at = excluded.opened_at',
+          [p.enrollmentId, p.studentUserId, p.sectionId, event.timestamp],
+        );
       return d.emit;
     }
     case 'attendance.marked': {

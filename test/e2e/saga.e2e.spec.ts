@@ -112,6 +112,7 @@ describe('enrollment saga (all processors, real stack)', function () {
       ['NOCOURSE', 10, false, true],
       ['NOSCHED', 10, true, false],
       ['R', 20, true, true],
+      ['T', 5, true, true],
     ] as Array<[string, number, boolean, boolean]>) {
       await p.publish('section.created', { sectionId: sec(s), academicYearId: year, name: s, gradeLevel: 5, capacity, homeroom: null });
       if (courses) {
@@ -187,7 +188,7 @@ describe('enrollment saga (all processors, real stack)', function () {
               [`SEC-${id}-%`],
             )
           ).rows[0]?.n,
-        ) === 4
+        ) === 5
           ? true
           : undefined,
       'schedules projection',
@@ -364,27 +365,32 @@ describe('enrollment saga (all processors, real stack)', function () {
     expect(await baseRecords(enrollmentId)).to.equal(4);
   });
 
-  it('a transfer between sections frees the old seat and takes a new one', async () => {
+  it('a transfer between sections frees the old seat, takes a new one, and moves grades and attendance along', async () => {
     const enrollmentId = await enroll(usr('crowd6'), sec('A'));
     await ended(enrollmentId);
-    const [a, small] = [await seats(sec('A')), await seats(sec('SMALL'))];
+    const [a, t] = [await seats(sec('A')), await seats(sec('T'))];
     await p.publish('student.transferred', {
       enrollmentId,
       studentUserId: usr('crowd6'),
       fromSectionId: sec('A'),
-      toSectionId: sec('NOSCHED'),
+      toSectionId: sec('T'),
       academicYearId: year,
       transferDate: '2025-05-12',
       previousInstitution: null,
       reason: 'family request',
     });
-    await eventually(
-      async () => ((await p.enrollment(enrollmentId)) as unknown as { section_id: string }).section_id === sec('NOSCHED') || undefined,
-      'the transfer',
-    );
+    await eventually(async () => {
+      const reg = await p.pool.query<{ section_id: string }>(
+        `select section_id from "${p.schema('attendance')}".registers where enrollment_id = $1`,
+        [enrollmentId],
+      );
+      return reg.rows[0]?.section_id === sec('T') ? true : undefined;
+    }, 'the register to move to the new section');
+    expect(((await p.enrollment(enrollmentId)) as unknown as { section_id: string; status: string }).section_id).to.equal(sec('T'));
+    expect((await p.enrollment(enrollmentId))?.status).to.equal('COMPLETED');
     expect(await seats(sec('A'))).to.equal(a - 1);
-    expect(await seats(sec('NOSCHED'))).to.equal(1);
-    expect(await seats(sec('SMALL'))).to.equal(small);
+    expect(await seats(sec('T'))).to.equal(t + 1);
+    expect(await baseRecords(enrollmentId)).to.equal(4); // the same courses: the records carry over
   });
 
   it('restarting every processor mid-saga changes no outcome', async () => {
