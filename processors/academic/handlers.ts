@@ -127,6 +127,12 @@ export function onUserValidated(
   };
 }
 
+/** A step succeeded: the saga moves to `status`, waiting for `next` (only forward; see movesForward). */
+function advance(enr: Enrollment, status: EnrollmentStatus, next: SagaStep): Decision {
+  if (!movesForward(enr, status)) return none;
+  return { changes: [{ kind: 'patchEnrollment', enrollmentId: enr.enrollmentId, patch: { status, currentStep: next } }], emit: [] };
+}
+
 /** A later step failed: remember which and why (the first failure wins). */
 function failure(enr: Enrollment, step: SagaStep, reason: string): Change {
   return {
@@ -198,31 +204,11 @@ export function decideSaga(e: SchoolEvent<SagaReaction>, enr: Enrollment | undef
     // Forward steps only move a saga forward: events of different topics may arrive out of causal order
     // (attendance before grades), and a late success after a failure changes nothing.
     case 'enrollment.grades.initialized':
-      if (!movesForward(enr, 'GRADES_INITIALIZED')) return none;
-      return {
-        changes: [
-          {
-            kind: 'patchEnrollment',
-            enrollmentId: enr.enrollmentId,
-            patch: { status: 'GRADES_INITIALIZED', currentStep: 'INITIALIZE_ATTENDANCE' },
-          },
-        ],
-        emit: [],
-      };
+      return advance(enr, 'GRADES_INITIALIZED', 'INITIALIZE_ATTENDANCE');
     case 'enrollment.grades.initialization.failed':
       return compensateSection(enr, e.payload.message, [failure(enr, 'INITIALIZE_GRADES', e.payload.message)]);
     case 'enrollment.attendance.initialized':
-      if (!movesForward(enr, 'ATTENDANCE_INITIALIZED')) return none;
-      return {
-        changes: [
-          {
-            kind: 'patchEnrollment',
-            enrollmentId: enr.enrollmentId,
-            patch: { status: 'ATTENDANCE_INITIALIZED', currentStep: 'SEND_WELCOME_NOTIFICATION' },
-          },
-        ],
-        emit: [],
-      };
+      return advance(enr, 'ATTENDANCE_INITIALIZED', 'SEND_WELCOME_NOTIFICATION');
     case 'enrollment.attendance.initialization.failed':
       return { changes: [failure(enr, 'INITIALIZE_ATTENDANCE', e.payload.message)], emit: [] }; // grades compensates next
     case 'enrollment.grades.compensated':

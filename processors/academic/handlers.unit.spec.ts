@@ -174,21 +174,13 @@ describe('academic handlers', () => {
 
 describe('academic handlers: late successes', () => {
   it('a step succeeding after the saga started compensating moves nothing', () => {
-    const compensating: Enrollment = {
-      enrollmentId: 'ENR-2025-000001',
-      studentUserId: 'USR-2025-000001',
-      sectionId: 'SEC-2025-5A',
-      academicYearId: '2025',
+    const compensating: Enrollment = enrollment({
       status: 'COMPENSATING',
       currentStep: 'INITIALIZE_GRADES',
       failedStep: 'INITIALIZE_GRADES',
       failureReason: 'x',
       seatHeld: false,
-      active: true,
-      compensated: [],
-      warnings: [],
-      deadlineExpired: false,
-    };
+    });
     given(compensating).when(anEvent('enrollment.attendance.initialized'), decideSaga).then({ changes: [], emit: [] });
     given(compensating).when(anEvent('enrollment.welcome.sent'), decideSaga).then({ changes: [], emit: [] });
   });
@@ -196,21 +188,13 @@ describe('academic handlers: late successes', () => {
 
 describe('academic handlers: events of different topics out of causal order', () => {
   it('attendance.initialized before grades.initialized: the saga moves on and the late grades event is a no-op', () => {
-    const seated: Enrollment = {
-      enrollmentId: 'ENR-2025-000001',
-      studentUserId: 'USR-2025-000001',
-      sectionId: 'SEC-2025-5A',
-      academicYearId: '2025',
+    const seated: Enrollment = enrollment({
       status: 'SEATED',
       currentStep: 'INITIALIZE_GRADES',
       failedStep: null,
       failureReason: null,
       seatHeld: true,
-      active: true,
-      compensated: [],
-      warnings: [],
-      deadlineExpired: false,
-    };
+    });
     given(seated)
       .when(anEvent('enrollment.attendance.initialized'), decideSaga)
       .thenSatisfies((d) =>
@@ -227,21 +211,13 @@ describe('academic handlers: events of different topics out of causal order', ()
 });
 
 describe('academic handlers: saga deadlines', () => {
-  const base: Enrollment = {
-    enrollmentId: 'ENR-2025-000001',
-    studentUserId: 'USR-2025-000001',
-    sectionId: 'SEC-2025-5A',
-    academicYearId: '2025',
+  const base: Enrollment = enrollment({
     status: 'SEATED',
     currentStep: 'INITIALIZE_GRADES',
     failedStep: null,
     failureReason: null,
     seatHeld: true,
-    active: true,
-    compensated: [],
-    warnings: [],
-    deadlineExpired: false,
-  };
+  });
   const deadline = (status: string, stalledStep: Enrollment['currentStep']) =>
     anEvent('enrollment.deadline.expired', { enrollmentId: 'ENR-2025-000001', status, stalledStep, deadlineMs: 120000 });
 
