@@ -244,11 +244,21 @@ export const kafka: Service = {
     );
     const cp = `${lib}/*`;
     if (!fs.existsSync(path.join(data, 'meta.properties'))) {
-      const clusterId = crypto.randomBytes(16).toString('base64url');
+      // 16 random bytes, base64url (Kafka's cluster id form). A leading '-' would read as an option: avoid it.
+      const clusterId = crypto.randomBytes(16).toString('base64url').replace(/^-/, 'A');
       log(`formatting Kafka storage ${data} (cluster ${clusterId})`);
       const r = spawnSync(
         'java',
-        ['-cp', cp, `-Dlog4j.configuration=file:${log4j}`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props],
+        [
+          '-cp',
+          cp,
+          `-Dlog4j.configuration=file:${log4j}`,
+          'kafka.tools.StorageTool',
+          'format',
+          `--cluster-id=${clusterId}`,
+          '--config',
+          props,
+        ],
         { encoding: 'utf8' },
       );
       if (r.status !== 0) throw new Error(`kafka storage format failed: ${r.stdout}${r.stderr}`);
