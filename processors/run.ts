@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from '../lib/config';
 import { createPgPool } from '../lib/clients/pg';
-import { AppError } from '../lib/errors';
+import { createKafka } from '../lib/clients/kafka';
+import { AppError, TopicConfigError } from '../lib/errors';
 import { createLogger, type Logger } from '../lib/logger';
 import { migrate } from '../lib/migrate';
 import { systemClock } from '../lib/clock';
@@ -18,6 +19,19 @@ export async function migrateAll(config: Config, logger: Logger, names = Object.
     }
   } finally {
     await pool.end();
+  }
+}
+
+/** A processor started before its topics exist would crash inside kafkajs; say what to do instead. */
+async function requireTopics(config: Config, logger: Logger, topics: string[]): Promise<void> {
+  const admin = createKafka(config, logger).admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t));
+    if (missing.length) throw new TopicConfigError(`topic(s) ${missing.join(', ')} do not exist; run npm run topics:apply first`);
+  } finally {
+    await admin.disconnect();
   }
 }
 
@@ -39,6 +53,7 @@ export async function runMain(names: string[]): Promise<void> {
     const unknown = names.filter((n) => !all.some((d) => d.name === n));
     if (unknown.length) throw new Error(`unknown processor(s) ${unknown.join(', ')}; known: ${all.map((d) => d.name).join(', ')}`);
     const defs = names.length ? all.filter((d) => names.includes(d.name)) : all;
+    await requireTopics(config, logger, [...new Set(defs.flatMap((d) => d.topics))]);
     await migrateAll(
       config,
       logger,

@@ -1,5 +1,5 @@
 import type { Kafka, Message, Producer } from 'kafkajs';
-import { CompressionTypes } from 'kafkajs';
+import { CompressionTypes, Partitioners } from 'kafkajs';
 import type { EventCodec } from './codec';
 import { EVENT_DEFINITIONS, type SchoolEvent } from './generated/events';
 
@@ -10,7 +10,13 @@ export const CONTENT_TYPE = 'application/vnd.school.event+avro';
  * leader change. Up to 5 requests in flight keep per-partition order under idempotence (broker sequence numbers).
  */
 export function createEventProducer(kafka: Kafka): Producer {
-  return kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
+  // The default partitioner is the Java client's murmur2: keys land where other clients' producers put them.
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 5,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
 }
 
 /** Record headers: what a consumer needs to route or trace without decoding. */
