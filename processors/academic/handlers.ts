@@ -127,6 +127,27 @@ export function onUserValidated(
   };
 }
 
+/** The end of a saga that succeeded (possibly with warnings): COMPLETED, and enrollment.completed for everyone else. */
+function complete(enr: Enrollment, warnings: string[], extra: Partial<Enrollment> = {}): Decision {
+  return {
+    changes: [
+      {
+        kind: 'patchEnrollment',
+        enrollmentId: enr.enrollmentId,
+        patch: { status: 'COMPLETED', currentStep: 'COMPLETE_ENROLLMENT', warnings, ...extra },
+      },
+    ],
+    emit: [
+      emit('enrollment.completed', {
+        enrollmentId: enr.enrollmentId,
+        studentUserId: enr.studentUserId,
+        sectionId: enr.sectionId,
+        warnings,
+      }),
+    ],
+  };
+}
+
 /** A step succeeded: the saga moves to `status`, waiting for `next` (only forward; see movesForward). */
 function advance(enr: Enrollment, status: EnrollmentStatus, next: SagaStep): Decision {
   if (!movesForward(enr, status)) return none;
@@ -218,23 +239,7 @@ export function decideSaga(e: SchoolEvent<SagaReaction>, enr: Enrollment | undef
       if (!movesForward(enr, 'COMPLETED')) return none;
       const warnings =
         e.eventType === 'enrollment.welcome.failed' ? [...enr.warnings, `welcome notification failed: ${e.payload.reason}`] : enr.warnings;
-      return {
-        changes: [
-          {
-            kind: 'patchEnrollment',
-            enrollmentId: enr.enrollmentId,
-            patch: { status: 'COMPLETED', currentStep: 'COMPLETE_ENROLLMENT', warnings },
-          },
-        ],
-        emit: [
-          emit('enrollment.completed', {
-            enrollmentId: enr.enrollmentId,
-            studentUserId: enr.studentUserId,
-            sectionId: enr.sectionId,
-            warnings,
-          }),
-        ],
-      };
+      return complete(enr, warnings);
     }
     case 'enrollment.compensated': {
       const compensated: SagaStep[] = [...enr.compensated, 'CREATE_ENROLLMENT'];
@@ -277,23 +282,7 @@ function onDeadline(e: SchoolEvent<'enrollment.deadline.expired'>, enr: Enrollme
       return { changes: [failure(enr, 'INITIALIZE_ATTENDANCE', why), mark], emit: [] }; // grades compensates on this event
     case 'ATTENDANCE_INITIALIZED': {
       const warnings = [...enr.warnings, `welcome notification: ${why}`];
-      return {
-        changes: [
-          {
-            kind: 'patchEnrollment',
-            enrollmentId: enr.enrollmentId,
-            patch: { status: 'COMPLETED', currentStep: 'COMPLETE_ENROLLMENT', warnings, deadlineExpired: true },
-          },
-        ],
-        emit: [
-          emit('enrollment.completed', {
-            enrollmentId: enr.enrollmentId,
-            studentUserId: enr.studentUserId,
-            sectionId: enr.sectionId,
-            warnings,
-          }),
-        ],
-      };
+      return complete(enr, warnings, { deadlineExpired: true });
     }
     case 'COMPENSATING':
       return {
