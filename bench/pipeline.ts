@@ -3,6 +3,7 @@ import { loadConfig } from '../lib/config';
 import { createKafka } from '../lib/clients/kafka';
 import { SchoolGenerator } from '../scripts/school';
 import type { SchoolEvent } from '../schemas/generated/events';
+import { groupLag } from '../scripts/lag';
 import { TestPipeline } from '../test/support/pipeline';
 import { fmt } from './lib/setup';
 
@@ -89,22 +90,11 @@ async function consumed(p: TestPipeline, admin: Admin): Promise<Record<string, n
 
 /** The largest lag of any one group right now. */
 async function lagNow(p: TestPipeline, admin: Admin): Promise<number> {
-  const ends = new Map<string, number>();
-  let max = 0;
-  for (const r of p.host.runners) {
-    let lag = 0;
-    for (const t of r.def.topics.map((x) => p.topic(x))) {
-      if (!ends.has(t))
-        ends.set(
-          t,
-          (await admin.fetchTopicOffsets(t)).reduce((s, x) => s + Number(x.high), 0),
-        );
-    }
-    const offsets = await admin.fetchOffsets({ groupId: r.group, topics: r.def.topics.map((t) => p.topic(t)) });
-    for (const t of offsets) lag += (ends.get(t.topic) ?? 0) - t.partitions.reduce((s, x) => s + Math.max(0, Number(x.offset)), 0);
-    max = Math.max(max, lag);
-  }
-  return max;
+  const lag = await groupLag(
+    admin,
+    p.host.runners.map((r) => ({ name: r.def.name, groupId: r.group, topics: r.def.topics.map((t) => p.topic(t)) })),
+  );
+  return Math.max(0, ...Object.values(lag));
 }
 
 async function drain(p: TestPipeline, admin: Admin, onLag: (lag: number) => void): Promise<void> {

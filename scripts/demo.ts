@@ -96,7 +96,10 @@ async function main(): Promise<void> {
     let quiet = 0;
     while (quiet < 2) {
       await new Promise((r) => setTimeout(r, 1000));
-      const lag = await groupLag(admin, defs);
+      const lag = await groupLag(
+        admin,
+        defs.map((d) => ({ name: d.name, groupId: d.name, topics: d.topics })),
+      );
       const total = Object.values(lag).reduce((s, x) => s + x, 0);
       maxLag = Math.max(maxLag, ...Object.values(lag));
       quiet = total === 0 ? quiet + 1 : 0;

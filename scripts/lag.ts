@@ -1,23 +1,24 @@
 import type { Admin } from 'kafkajs';
-import type { ProcessorDefinition } from '../processors/runtime/types';
 
-/** Total records not yet consumed by each processor's group over its topics (committed offsets vs end offsets). */
-export async function groupLag(admin: Admin, defs: ProcessorDefinition[]): Promise<Record<string, number>> {
+export interface ConsumerGroupRef {
+  name: string;
+  groupId: string;
+  topics: readonly string[];
+}
+
+/** Records not yet consumed by each group over its topics (committed offsets vs end offsets), by name. */
+export async function groupLag(admin: Admin, groups: ConsumerGroupRef[]): Promise<Record<string, number>> {
   const ends = new Map<string, number>();
-  const topics = [...new Set(defs.flatMap((d) => d.topics))];
-  for (const t of topics) for (const p of await admin.fetchTopicOffsets(t)) ends.set(`${t}:${p.partition}`, Number(p.high));
+  for (const t of new Set(groups.flatMap((g) => g.topics)))
+    for (const p of await admin.fetchTopicOffsets(t)) ends.set(`${t}:${p.partition}`, Number(p.high));
   const out: Record<string, number> = {};
-  for (const d of defs) {
-    const committed = await admin.fetchOffsets({ groupId: d.name, topics: [...d.topics] });
+  for (const g of groups) {
+    const committed = await admin.fetchOffsets({ groupId: g.groupId, topics: [...g.topics] });
     let lag = 0;
     for (const t of committed) {
-      for (const p of t.partitions) {
-        const end = ends.get(`${t.topic}:${p.partition}`) ?? 0;
-        const at = Number(p.offset) < 0 ? 0 : Number(p.offset);
-        lag += Math.max(0, end - at);
-      }
+      for (const p of t.partitions) lag += Math.max(0, (ends.get(`${t.topic}:${p.partition}`) ?? 0) - Math.max(0, Number(p.offset)));
     }
-    out[d.name] = lag;
+    out[g.name] = lag;
   }
   return out;
 }
