@@ -95,6 +95,74 @@ const schema = {
   },
   api: {
     port: { doc: 'HTTP API port', format: 'port', default: 8080, env: 'API_PORT' },
+    jwtIssuer: { doc: 'Required JWT issuer (iss)', format: String, default: 'sistema-educativo-prs1', env: 'API_JWT_ISSUER' },
+    jwtAudience: { doc: 'Required JWT audience (aud)', format: String, default: 'microservices', env: 'API_JWT_AUDIENCE' },
+    jwtPublicKey: {
+      doc: 'PEM public key (Ed25519 or RSA) that verifies tokens; empty = the local key pair in API_JWT_KEY_DIR (generated once)',
+      format: String,
+      default: '',
+      env: 'API_JWT_PUBLIC_KEY',
+      sensitive: true,
+    },
+    jwtKeyDir: { doc: 'Directory of the local JWT key pair (git-ignored)', format: String, default: '.stack/jwt', env: 'API_JWT_KEY_DIR' },
+    tokenTtlSeconds: {
+      doc: 'Lifetime of tokens minted by npm run token (source design: 15 min)',
+      format: 'nat',
+      default: 900,
+      env: 'API_TOKEN_TTL_SECONDS',
+    },
+    bodyLimitBytes: { doc: 'Largest accepted request body (413 above)', format: 'nat', default: 65536, env: 'API_BODY_LIMIT_BYTES' },
+    rateLimitPerMinute: {
+      doc: 'Requests per identity (or IP without a token) per minute (429 above)',
+      format: 'nat',
+      default: 600,
+      env: 'API_RATE_LIMIT_PER_MINUTE',
+    },
+    corsOrigins: {
+      doc: 'Allowed CORS origins, comma-separated (empty = none)',
+      format: Array,
+      default: [] as string[],
+      env: 'API_CORS_ORIGINS',
+    },
+    idempotencyTtlMs: {
+      doc: 'How long Idempotency-Key answers are kept',
+      format: 'nat',
+      default: 86_400_000,
+      env: 'API_IDEMPOTENCY_TTL_MS',
+    },
+    maxWaitSeconds: { doc: 'Upper bound of Prefer: wait=N (read-your-writes)', format: 'nat', default: 10, env: 'API_MAX_WAIT_SECONDS' },
+    validateResponses: {
+      doc: 'Validate responses against openapi.yaml too (a mismatch is logged and answered 500)',
+      format: Boolean,
+      default: true,
+      env: 'API_VALIDATE_RESPONSES',
+    },
+    timeouts: {
+      users: { doc: 'Timeout of users reads, ms (DOMAIN.md)', format: 'nat', default: 2000, env: 'API_TIMEOUT_USERS_MS' },
+      auth: {
+        doc: 'Timeout of identity lookups (parents, teacher sections), ms',
+        format: 'nat',
+        default: 1000,
+        env: 'API_TIMEOUT_AUTH_MS',
+      },
+      academic: { doc: 'Timeout of academic reads, ms', format: 'nat', default: 3000, env: 'API_TIMEOUT_ACADEMIC_MS' },
+      assignments: { doc: 'Timeout of assignments reads, ms', format: 'nat', default: 2500, env: 'API_TIMEOUT_ASSIGNMENTS_MS' },
+      grades: { doc: 'Timeout of grades reads, ms', format: 'nat', default: 5000, env: 'API_TIMEOUT_GRADES_MS' },
+      attendance: { doc: 'Timeout of attendance reads, ms', format: 'nat', default: 1500, env: 'API_TIMEOUT_ATTENDANCE_MS' },
+      notifications: { doc: 'Timeout of notifications reads, ms', format: 'nat', default: 10000, env: 'API_TIMEOUT_NOTIFICATIONS_MS' },
+      publish: {
+        doc: 'Timeout of publishing a command event (broker ack), ms',
+        format: 'nat',
+        default: 5000,
+        env: 'API_TIMEOUT_PUBLISH_MS',
+      },
+      events: {
+        doc: "Timeout of the API's own store (idempotency keys, command log, event status), ms",
+        format: 'nat',
+        default: 2000,
+        env: 'API_TIMEOUT_EVENTS_MS',
+      },
+    },
   },
   metrics: {
     port: { doc: "First port for processors' /metrics, /health, /ready", format: 'port', default: 9464, env: 'METRICS_PORT' },
@@ -237,7 +305,24 @@ type ConfigShape = {
   mongo: { url: string; db: string };
   pg: { url: string; poolSize: number };
   topics: { partitions: number; replicationFactor: number };
-  api: { port: number };
+  api: {
+    port: number;
+    jwtIssuer: string;
+    jwtAudience: string;
+    jwtPublicKey: string;
+    jwtKeyDir: string;
+    tokenTtlSeconds: number;
+    bodyLimitBytes: number;
+    rateLimitPerMinute: number;
+    corsOrigins: string[];
+    idempotencyTtlMs: number;
+    maxWaitSeconds: number;
+    validateResponses: boolean;
+    timeouts: Record<
+      'users' | 'auth' | 'academic' | 'assignments' | 'grades' | 'attendance' | 'notifications' | 'publish' | 'events',
+      number
+    >;
+  };
   metrics: { port: number };
   runtime: {
     batchSize: number;

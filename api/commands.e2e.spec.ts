@@ -1,0 +1,351 @@
+import { expect } from 'chai';
+import { eventually, testConfig } from '../test/support';
+import { ApiHarness, type HttpResult } from '../test/support/api';
+import { createKafka } from '../lib/clients/kafka';
+import { topicSize } from '../test/support/kafka';
+import { TestPipeline } from '../test/support/pipeline';
+
+/**
+ * Every command endpoint over real HTTP: it publishes its event to Kafka, the processors
+ * apply it, and the follow-up query shows the effect. Read-your-writes via Prefer: wait.
+ */
+describe('HTTP API commands and queries (e2e)', function () {
+  this.timeout(180_000);
+  const p = new TestPipeline(testConfig());
+  const api = new ApiHarness(p);
+  let admin = '';
+  let teacher = '';
+  const S = 'STU-1';
+  const PARENT = 'PAR-1';
+  const T = 'TCH-1';
+  const SEC = 'SEC-A';
+  const SEC2 = 'SEC-B';
+
+  before(async () => {
+    await p.start();
+    await api.start();
+    admin = await api.token('ADM-1', 'admin');
+    teacher = await api.token(T, 'teacher');
+  });
+  after(async () => {
+    await api.stop();
+    await p.stop();
+  });
+
+  /** A command that must be accepted and applied by every read model it affects before the answer. */
+  async function command(method: string, url: string, body: unknown, token = admin): Promise<HttpResult> {
+    const r = await api.call(method, url, { token, body, headers: { prefer: 'wait=15' } });
+    expect(r.status, JSON.stringify(r.body)).to.equal(202);
+    expect(r.body.eventId).to.be.a('string');
+    expect(r.headers.get('location')).to.equal(r.body.location);
+    expect((r.body.status as { complete: boolean }).complete, JSON.stringify(r.body.status)).to.equal(true);
+    return r;
+  }
+  const get = async (url: string, token = admin): Promise<Record<string, unknown>> => {
+    const r = await api.call('GET', url, { token });
+    expect(r.status, `${url}: ${JSON.stringify(r.body)}`).to.equal(200);
+    return r.body;
+  };
+  const user = (userId: string, userType: string, roles: string[]) => ({
+    userId,
+    userType,
+    firstName: 'Ana',
+    lastName: 'Pérez',
+    email: `${userId.toLowerCase()}@school.example`,
+    roles,
+  });
+
+  it('users: create, update, role change, parent link, deactivate; queries show each', async () => {
+    await command('POST', '/api/v1/users', user(S, 'STUDENT', ['STUDENT']));
+    await command('POST', '/api/v1/users', user(PARENT, 'PARENT', ['PARENT']));
+    await command('POST', '/api/v1/users', user(T, 'TEACHER', ['TEACHER']));
+    await command('POST', '/api/v1/users', user('STU-GONE', 'STUDENT', ['STUDENT']));
+    const created = await command('POST', '/api/v1/users', { ...user('X', 'TEACHER', ['TEACHER']), userId: undefined });
+    expect(created.headers.get('location')).to.equal(`/api/v1/events/${String(created.body.eventId)}`);
+    const status = await get(String(created.body.location));
+    expect(status).to.include({ eventType: 'user.created', complete: true });
+
+    await command('PATCH', `/api/v1/users/${S}`, { firstName: 'Anita', lastName: null, email: null, phone: '+51 1' });
+    expect(await get(`/api/v1/users/${S}`)).to.include({ firstName: 'Anita', phone: '+51 1' });
+    await command('POST', `/api/v1/users/${T}/roles`, { previousRoles: ['TEACHER'], newRoles: ['TEACHER', 'ADMIN'] });
+    expect((await get(`/api/v1/users/${T}`)).roles).to.deep.equal(['TEACHER', 'ADMIN']);
+    await command('POST', `/api/v1/users/${S}/parents`, { parentUserId: PARENT, relationship: 'MOTHER' });
+    expect((await get(`/api/v1/users/${PARENT}`)).children).to.deep.equal([S]);
+    await command('POST', '/api/v1/users/STU-GONE/deactivate', { reason: 'moved away' });
+    expect(await get('/api/v1/users/STU-GONE')).to.include({ status: 'DEACTIVATED' });
+
+    const students = await get('/api/v1/users/type/STUDENT?limit=1');
+    expect((students.items as unknown[]).length).to.equal(1);
+    const next = await get(`/api/v1/users/type/STUDENT?limit=1&cursor=${String(students.nextCursor)}`);
+    expect((next.items as Array<{ _id: string }>)[0]!._id).to.not.equal((students.items as Array<{ _id: string }>)[0]!._id);
+    const v = await api.call('POST', '/api/v1/users/bulk-validate', { token: admin, body: { userIds: [S, 'NOPE', 'STU-GONE'] } });
+    expect(v.body.results).to.deep.equal([
+      { userId: S, exists: true, active: true, student: true },
+      { userId: 'NOPE', exists: false, active: false, student: false },
+      { userId: 'STU-GONE', exists: true, active: false, student: true },
+    ]);
+  });
+
+  it('academic and assignments: year, sections, courses, teacher, schedule; queries show each', async () => {
+    await command('POST', '/api/v1/academic/years', {
+      academicYearId: '2025',
+      name: 'School year 2025',
+      startDate: '2025-03-03',
+      endDate: '2025-12-19',
+      gradingPeriods: [{ periodId: '2025-T1', name: 'Term 1', startDate: '2025-03-03', endDate: '2025-06-27' }],
+    });
+    for (const id of [SEC, SEC2])
+      await command('POST', '/api/v1/academic/sections', {
+        sectionId: id,
+        academicYearId: '2025',
+        name: id,
+        gradeLevel: 5,
+        capacity: 1,
+        homeroom: null,
+      });
+    await command('POST', `/api/v1/academic/sections/${SEC}/courses`, { courseId: 'MATH', courseName: 'Mathematics', weeklyHours: 6 });
+    await command('POST', `/api/v1/academic/sections/${SEC2}/courses`, { courseId: 'MATH', courseName: 'Mathematics', weeklyHours: 6 });
+    expect(await get(`/api/v1/academic/sections/${SEC}`)).to.deep.include({
+      sectionId: SEC,
+      capacity: 1,
+      courses: [{ courseId: 'MATH', courseName: 'Mathematics', weeklyHours: 6 }],
+    });
+    expect(((await get('/api/v1/academic/courses/MATH')).sections as unknown[]).length).to.equal(2);
+
+    await command('POST', '/api/v1/assignments', {
+      assignmentId: 'ASG-1',
+      teacherUserId: T,
+      sectionId: SEC,
+      courseId: 'MATH',
+      weeklyHours: 6,
+      startDate: '2025-03-03',
+    });
+    await command('POST', '/api/v1/assignments', {
+      assignmentId: 'ASG-2',
+      teacherUserId: 'TCH-2',
+      sectionId: SEC2,
+      courseId: 'MATH',
+      weeklyHours: 6,
+      startDate: '2025-03-03',
+    });
+    expect((await get(`/api/v1/assignments/teacher/${T}/courses`, teacher)).items).to.deep.equal([
+      { assignmentId: 'ASG-1', sectionId: SEC, courseId: 'MATH', weeklyHours: 6 },
+    ]);
+    expect((await get(`/api/v1/assignments/section/${SEC}/teachers`, teacher)).items).to.deep.equal([
+      { teacherUserId: T, courseId: 'MATH', weeklyHours: 6 },
+    ]);
+    await command('POST', '/api/v1/assignments/schedules', {
+      sectionId: SEC,
+      courseId: 'MATH',
+      teacherUserId: T,
+      dayOfWeek: 'MONDAY',
+      startMinute: 480,
+      endMinute: 570,
+      room: null,
+    });
+    const busy = await api.call('POST', '/api/v1/assignments/validate-availability', {
+      token: admin,
+      body: { teacherUserId: T, dayOfWeek: 'MONDAY', startMinute: 500, endMinute: 520 },
+    });
+    expect(busy.body.available).to.equal(false);
+    const free = await api.call('POST', '/api/v1/assignments/validate-availability', {
+      token: admin,
+      body: { teacherUserId: T, dayOfWeek: 'MONDAY', startMinute: 600, endMinute: 660 },
+    });
+    expect(free.body).to.deep.equal({ available: true, conflicts: [] });
+    await command('POST', '/api/v1/assignments/ASG-2/remove', {
+      teacherUserId: 'TCH-2',
+      sectionId: SEC2,
+      courseId: 'MATH',
+      reason: 'reassigned',
+    });
+    expect((await get(`/api/v1/assignments/section/${SEC2}/teachers`)).items).to.deep.equal([]);
+  });
+
+  it('enrollment: Location follows the saga to COMPLETED; a full section FAILS; a transfer is applied', async () => {
+    const ok = await api.call('POST', '/api/v1/academic/enrollments', {
+      token: admin,
+      body: {
+        enrollmentId: 'ENR-1',
+        studentUserId: S,
+        sectionId: SEC,
+        academicYearId: '2025',
+        enrollmentDate: '2025-03-03',
+        enrollmentType: 'REGULAR',
+      },
+    });
+    expect(ok.status).to.equal(202);
+    expect(ok.headers.get('location')).to.equal('/api/v1/academic/enrollments/ENR-1/saga');
+    const done = await eventually(
+      async () => {
+        const r = await api.call('GET', '/api/v1/academic/enrollments/ENR-1/saga', { token: admin });
+        return r.status === 200 && ['COMPLETED', 'FAILED'].includes(String(r.body.status)) ? r.body : undefined;
+      },
+      'saga ENR-1 ends',
+      60_000,
+    );
+    expect(done.status).to.equal('COMPLETED');
+    expect((done.timeline as unknown[]).length).to.be.greaterThan(3);
+    // The student and the parent may read it; the section (capacity 1) is now full.
+    expect((await get('/api/v1/academic/enrollments/ENR-1/saga', await api.token(PARENT, 'parent'))).status).to.equal('COMPLETED');
+    await command('POST', '/api/v1/users', user('STU-2', 'STUDENT', ['STUDENT']));
+    const full = await api.call('POST', '/api/v1/academic/enrollments', {
+      token: admin,
+      body: {
+        enrollmentId: 'ENR-2',
+        studentUserId: 'STU-2',
+        sectionId: SEC,
+        academicYearId: '2025',
+        enrollmentDate: '2025-03-03',
+        enrollmentType: 'REGULAR',
+      },
+    });
+    const failed = await eventually(
+      async () => {
+        const r = await api.call('GET', String(full.headers.get('location')), { token: admin });
+        return r.status === 200 && ['COMPLETED', 'FAILED'].includes(String(r.body.status)) ? r.body : undefined;
+      },
+      'saga ENR-2 ends',
+      60_000,
+    );
+    expect(failed).to.include({ status: 'FAILED' });
+    expect((await get(`/api/v1/academic/enrollments/student/${S}`)).items).to.have.length(1);
+    const list = await get('/api/v1/academic/enrollments?status=FAILED&limit=10');
+    expect((list.items as Array<{ enrollmentId: string }>).map((i) => i.enrollmentId)).to.deep.equal(['ENR-2']);
+
+    await command('POST', '/api/v1/academic/enrollments/ENR-1/transfer', {
+      studentUserId: S,
+      fromSectionId: SEC,
+      toSectionId: SEC2,
+      academicYearId: '2025',
+      transferDate: '2025-05-12',
+      reason: 'family request',
+    });
+    expect(await get(`/api/v1/academic/sections/${SEC2}`)).to.include({ seatsTaken: 1 });
+  });
+
+  it('grades and attendance: a teacher writes for their section; queries show grades, averages and the summary', async () => {
+    // After the transfer the student is in SEC2; the teacher teaches SEC (grades are per section of the record).
+    await command(
+      'POST',
+      '/api/v1/grades',
+      {
+        gradeId: 'GRD-1',
+        studentUserId: S,
+        sectionId: SEC,
+        courseId: 'MATH',
+        periodId: '2025-T1',
+        evaluationType: 'EXAM',
+        score: 15,
+        maxScore: 20,
+        comment: null,
+      },
+      teacher,
+    );
+    await command(
+      'POST',
+      '/api/v1/grades/GRD-1/corrections',
+      { studentUserId: S, sectionId: SEC, courseId: 'MATH', periodId: '2025-T1', newScore: 18, reason: 'recount' },
+      teacher,
+    );
+    const g = await get(`/api/v1/grades/student/${S}/period/2025-T1`);
+    expect((g.grades as Array<{ score: number }>)[0]!.score).to.equal(18);
+    expect((g.averages as unknown[]).length).to.equal(1);
+    await command(
+      'POST',
+      '/api/v1/grades/competencies',
+      { studentUserId: S, sectionId: SEC, courseId: 'MATH', periodId: '2025-T1', competencyId: 'C1', level: 'ACHIEVED', comment: null },
+      teacher,
+    );
+    const avg = await api.call('POST', '/api/v1/grades/calculate-average', {
+      token: teacher,
+      body: { grades: [{ evaluationType: 'EXAM', score: 10, maxScore: 20 }] },
+    });
+    expect(avg.body).to.deep.equal({ average: 50, gradeCount: 1 }); // 10 of 20, on the 0–100 scale the processor uses
+
+    await command('POST', '/api/v1/attendance/marks', { studentUserId: S, sectionId: SEC, date: '2025-03-04', status: 'LATE' }, teacher);
+    await command('POST', '/api/v1/attendance/mark-present', { sectionId: SEC, date: '2025-03-05', studentUserIds: [S] }, teacher);
+    const absence = await command(
+      'POST',
+      '/api/v1/attendance/absences',
+      { absenceId: 'ABS-1', studentUserId: S, sectionId: SEC, date: '2025-03-06', reason: null },
+      teacher,
+    );
+    expect(absence.body.eventIds).to.have.length(1);
+    await command(
+      'POST',
+      '/api/v1/attendance/tardiness',
+      { studentUserId: S, sectionId: SEC, date: '2025-03-07', minutesLate: 5 },
+      teacher,
+    );
+    // admin: after the transfer the student is no longer in a section this teacher teaches (403 for them).
+    expect(await get(`/api/v1/attendance/student/${S}/summary`)).to.include({ unjustifiedAbsences: 1 });
+    await command(
+      'POST',
+      '/api/v1/attendance/absences/ABS-1/justify',
+      { studentUserId: S, date: '2025-03-06', justification: 'doctor' },
+      await api.token(PARENT, 'parent'),
+    );
+    const summary = await get(`/api/v1/attendance/student/${S}/summary`, await api.token(S, 'student'));
+    expect(summary).to.include({ present: 1, late: 1, absent: 0, excused: 0, unjustifiedAbsences: 0, tardies: 1 });
+  });
+
+  it('notifications: request, send-immediate and bulk are delivered; the log and templates are queryable', async () => {
+    await command('POST', '/api/v1/notifications', {
+      notificationId: 'NTF-1',
+      recipientUserId: PARENT,
+      channel: 'LOG',
+      templateId: 'welcome',
+      subject: 'Hi',
+      body: 'Hello',
+      variables: {},
+      priority: 'LOW',
+      address: null,
+    });
+    const n = await eventually(async () => {
+      const x = await api.call('GET', '/api/v1/notifications/NTF-1', { token: await api.token(PARENT, 'parent') });
+      return x.status === 200 && x.body.status !== 'REQUESTED' ? x.body : undefined;
+    }, 'notification delivered');
+    expect(n.status).to.be.oneOf(['SENT', 'DELIVERED']);
+    await command('POST', '/api/v1/notifications/send-immediate', {
+      recipientUserId: PARENT,
+      channel: 'LOG',
+      templateId: 'welcome',
+      subject: null,
+      body: 'Now',
+      variables: {},
+      address: null,
+    });
+    const bulk = await command('POST', '/api/v1/notifications/bulk', {
+      recipientUserIds: [PARENT, S],
+      channel: 'LOG',
+      templateId: 'welcome',
+      subject: null,
+      body: 'All',
+      variables: {},
+      priority: 'NORMAL',
+    });
+    expect(bulk.body.eventIds).to.have.length(2);
+    expect(await get('/api/v1/notifications/templates/welcome')).to.include({ templateId: 'welcome' });
+  });
+
+  it('Idempotency-Key: same body → first answer, no second event; other body → 409', async () => {
+    const topic = p.topic('user-events');
+    const before = await topicSize(createKafka(p.config), topic);
+    const body = user('STU-IDEM', 'STUDENT', ['STUDENT']);
+    const a = await api.call('POST', '/api/v1/users', { token: admin, body, headers: { 'idempotency-key': 'k-1' } });
+    const b = await api.call('POST', '/api/v1/users', { token: admin, body, headers: { 'idempotency-key': 'k-1' } });
+    expect(a.status).to.equal(202);
+    expect(b.status).to.equal(202);
+    expect(b.body.eventId).to.equal(a.body.eventId);
+    expect(b.headers.get('idempotent-replayed')).to.equal('true');
+    const c = await api.call('POST', '/api/v1/users', {
+      token: admin,
+      body: { ...body, firstName: 'Other' },
+      headers: { 'idempotency-key': 'k-1' },
+    });
+    expect(c.status).to.equal(409);
+    expect(c.body.code).to.equal('IDEMPOTENCY_KEY_REUSED');
+    expect(await topicSize(createKafka(p.config), topic)).to.equal(before + 1);
+  });
+});

@@ -1,0 +1,27 @@
+import { validSlot } from '../../processors/assignments/handlers';
+import { checkGrade } from '../../processors/grades/handlers';
+import type { EventPayloads, EventType } from '../../schemas/generated/events';
+import type { FieldError } from '../http/problem';
+
+/**
+ * Business rules a processor would otherwise reject into the dead-letter topic: checked
+ * before publishing, with the processors' own functions, so the client hears of it (400).
+ */
+const RULES: { [K in EventType]?: (p: EventPayloads[K]) => FieldError[] } = {
+  'grade.recorded': (p) => {
+    const c = checkGrade(p);
+    return c.ok ? [] : [{ field: 'body.score', message: c.reason }];
+  },
+  'schedule.created': (p) => {
+    const bad = validSlot(p);
+    return bad ? [{ field: 'body.endMinute', message: bad }] : [];
+  },
+  'tardiness.recorded': (p) => (p.minutesLate > 0 ? [] : [{ field: 'body.minutesLate', message: 'must be > 0' }]),
+  'section.created': (p) => (p.capacity > 0 ? [] : [{ field: 'body.capacity', message: 'must be > 0' }]),
+  'academic.year.started': (p) => (p.endDate >= p.startDate ? [] : [{ field: 'body.endDate', message: 'must not be before startDate' }]),
+};
+
+export function ruleErrors<T extends EventType>(type: T, payload: EventPayloads[T]): FieldError[] {
+  const rule = RULES[type];
+  return rule ? rule(payload) : [];
+}

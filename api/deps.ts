@@ -1,0 +1,116 @@
+import type { Db, MongoClient } from 'mongodb';
+import type pg from 'pg';
+import type { Producer } from 'kafkajs';
+import type { Clock } from '../lib/clock';
+import type { Config } from '../lib/config';
+import { createKafka } from '../lib/clients/kafka';
+import { createMongoClient } from '../lib/clients/mongo';
+import { createPgPool } from '../lib/clients/pg';
+import { createSchemaRegistry } from '../lib/clients/registry';
+import type { Logger } from '../lib/logger';
+import { migrate } from '../lib/migrate';
+import { academicQueries } from '../processors/academic/queries';
+import { createProcessors } from '../processors/all';
+import { assignmentsQueries } from '../processors/assignments/queries';
+import { attendanceQueries } from '../processors/attendance/queries';
+import { gradesQueries } from '../processors/grades/queries';
+import { notificationsQueries } from '../processors/notifications/queries';
+import { usersQueries } from '../processors/users/queries';
+import { EventCodec } from '../schemas/codec';
+import { createEventProducer, EventPublisher } from '../schemas/publisher';
+import type { JwtKeys } from './auth/jwt';
+import type { Relations } from './auth/authorize';
+import { DependencyGuard } from './http/guard';
+import type { Locator } from './locator';
+import { EventStatusReader } from './status';
+import { API_SCHEMA, CommandLog, IdempotencyStore } from './stores';
+import path from 'node:path';
+
+export const API_MIGRATIONS = path.join(__dirname, 'migrations');
+
+/** Everything a request handler may use; built once at the entry point (or by a test). */
+export interface ApiDeps {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  keys: JwtKeys;
+  codec: EventCodec;
+  publisher: EventPublisher;
+  guard: DependencyGuard;
+  idempotency: IdempotencyStore;
+  commands: CommandLog;
+  status: EventStatusReader;
+  relations: Relations;
+  q: ReturnType<typeof createQueries>;
+  /** Liveness of the connections, for /ready. */
+  ready(): Promise<Record<string, boolean>>;
+}
+
+function createQueries(pool: pg.Pool, db: Db, at: Locator) {
+  return {
+    users: usersQueries(db),
+    academic: academicQueries(pool, at.pgSchema('academic')),
+    assignments: assignmentsQueries(pool, at.pgSchema('assignments')),
+    grades: gradesQueries(pool, at.pgSchema('grades')),
+    attendance: attendanceQueries(pool, at.pgSchema('attendance')),
+    notifications: notificationsQueries(db),
+  };
+}
+
+export interface ApiResources {
+  deps: ApiDeps;
+  close(): Promise<void>;
+}
+
+/** Connects to Kafka, the registry, PostgreSQL and Mongo, migrates the API's own schema. */
+export async function createApiDeps(config: Config, logger: Logger, clock: Clock, keys: JwtKeys, at: Locator): Promise<ApiResources> {
+  const pool = createPgPool(config, { statement_timeout: Math.max(...Object.values(config.api.timeouts)) }, logger);
+  const mongo: MongoClient = createMongoClient(config, { serverSelectionTimeoutMS: 5000 });
+  const producer: Producer = createEventProducer(createKafka(config, logger));
+  try {
+    await mongo.connect();
+    await producer.connect();
+    await migrate(pool, at.pgSchema(API_SCHEMA), API_MIGRATIONS);
+  } catch (e) {
+    await Promise.allSettled([pool.end(), mongo.close(), producer.disconnect()]);
+    throw e;
+  }
+  const db = mongo.db(at.mongoDb);
+  const codec = new EventCodec(createSchemaRegistry(config));
+  const guard = new DependencyGuard(config);
+  const q = createQueries(pool, db, at);
+  const apiSchema = at.pgSchema(API_SCHEMA);
+  const relations: Relations = {
+    childrenOf: async (parent) => (await guard.run('auth', () => q.users.user(parent)))?.children ?? [],
+    sectionsTaughtBy: async (teacher) =>
+      (await guard.run('auth', () => q.assignments.teacherCourses(teacher))).map((a) => String(a.sectionId)),
+    activeSectionsOf: async (student) =>
+      (await guard.run('auth', () => q.academic.enrollmentsOfStudent(student)))
+        .filter((e) => e.active === true)
+        .map((e) => String(e.sectionId)),
+  };
+  const deps: ApiDeps = {
+    config,
+    logger,
+    clock,
+    keys,
+    codec,
+    publisher: new EventPublisher(producer, codec, (e) => at.topic(e.eventType)),
+    guard,
+    idempotency: new IdempotencyStore(pool, config.api.idempotencyTtlMs, apiSchema),
+    commands: new CommandLog(pool, apiSchema),
+    status: new EventStatusReader(pool, db, createProcessors(config, logger), at),
+    relations,
+    q,
+    async ready() {
+      const [pg, mg] = await Promise.allSettled([pool.query('select 1'), db.command({ ping: 1 })]);
+      return { postgres: pg.status === 'fulfilled', mongo: mg.status === 'fulfilled' };
+    },
+  };
+  return {
+    deps,
+    async close() {
+      await Promise.allSettled([producer.disconnect(), pool.end(), mongo.close()]);
+    },
+  };
+}

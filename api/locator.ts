@@ -1,0 +1,17 @@
+import type { Config } from '../lib/config';
+import { EVENT_DEFINITIONS, type EventType } from '../schemas/generated/events';
+
+/** Where the API finds the live read models and topics; tests point it at an isolated copy. */
+export interface Locator {
+  pgSchema(name: string): string;
+  mongoDb: string;
+  group(processor: string): string;
+  topic(eventType: EventType): string;
+}
+
+export const liveLocator = (config: Config): Locator => ({
+  pgSchema: (name) => (name === 'api' ? 'api' : `proj_${name}`),
+  mongoDb: config.mongo.db,
+  group: (p) => p,
+  topic: (t) => EVENT_DEFINITIONS[t].topic,
+});

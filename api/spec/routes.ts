@@ -1,0 +1,463 @@
+import type { EventType } from '../../schemas/generated/events';
+import { ID_SCHEMA, type JsonSchema } from './avro-json';
+
+/** Which store a route reads, so it gets that dependency's timeout and breaker (DOMAIN.md figures). */
+export type Dependency = 'users' | 'academic' | 'assignments' | 'grades' | 'attendance' | 'notifications' | 'events';
+
+/**
+ * One command endpoint per command event type: the body is the event payload (its contract
+ * from schemas/), minus the fields the API fills in itself.
+ */
+export interface CommandRoute {
+  operationId: string;
+  method: 'post' | 'patch';
+  path: string;
+  eventType: EventType;
+  summary: string;
+  /** Payload field taken from the path parameter of the same name. */
+  pathId?: string;
+  /** Payload field filled with the caller's user id (who recorded/marked/updated it). */
+  actorField?: string;
+  /** Payload id field generated (UUID) when the body leaves it out. */
+  generatedId?: string;
+}
+
+export interface QueryRoute {
+  operationId: string;
+  method: 'get' | 'post';
+  path: string;
+  summary: string;
+  dependency: Dependency;
+  params?: Record<string, JsonSchema>;
+  query?: Record<string, JsonSchema>;
+  body?: JsonSchema;
+  response: JsonSchema;
+  /** A page of items with a cursor to the next one. */
+  paginated?: boolean;
+}
+
+const obj = (required: string[], properties: Record<string, JsonSchema> = {}): JsonSchema => ({
+  type: 'object',
+  required,
+  properties,
+});
+const id = ID_SCHEMA;
+const str = { type: 'string', maxLength: 200 };
+const list = (items: JsonSchema): JsonSchema => ({ type: 'array', items });
+
+export const COMMANDS: CommandRoute[] = [
+  {
+    operationId: 'createUser',
+    method: 'post',
+    path: '/api/v1/users',
+    eventType: 'user.created',
+    summary: 'Create a user',
+    generatedId: 'userId',
+  },
+  {
+    operationId: 'updateUser',
+    method: 'patch',
+    path: '/api/v1/users/{userId}',
+    eventType: 'user.updated',
+    summary: 'Update a user profile',
+    pathId: 'userId',
+  },
+  {
+    operationId: 'deactivateUser',
+    method: 'post',
+    path: '/api/v1/users/{userId}/deactivate',
+    eventType: 'user.deactivated',
+    summary: 'Deactivate a user',
+    pathId: 'userId',
+  },
+  {
+    operationId: 'changeUserRole',
+    method: 'post',
+    path: '/api/v1/users/{userId}/roles',
+    eventType: 'user.role.changed',
+    summary: "Change a user's roles",
+    pathId: 'userId',
+  },
+  {
+    operationId: 'linkParent',
+    method: 'post',
+    path: '/api/v1/users/{studentUserId}/parents',
+    eventType: 'student.parent.linked',
+    summary: 'Link a parent to a student',
+    pathId: 'studentUserId',
+  },
+  {
+    operationId: 'startAcademicYear',
+    method: 'post',
+    path: '/api/v1/academic/years',
+    eventType: 'academic.year.started',
+    summary: 'Start an academic year',
+  },
+  {
+    operationId: 'createSection',
+    method: 'post',
+    path: '/api/v1/academic/sections',
+    eventType: 'section.created',
+    summary: 'Create a section',
+    generatedId: 'sectionId',
+  },
+  {
+    operationId: 'assignCourse',
+    method: 'post',
+    path: '/api/v1/academic/sections/{sectionId}/courses',
+    eventType: 'course.assigned',
+    summary: 'Add a course to a section',
+    pathId: 'sectionId',
+  },
+  {
+    operationId: 'enrollStudent',
+    method: 'post',
+    path: '/api/v1/academic/enrollments',
+    eventType: 'student.enrolled',
+    summary: 'Enroll a student (starts the enrollment saga)',
+    generatedId: 'enrollmentId',
+  },
+  {
+    operationId: 'transferStudent',
+    method: 'post',
+    path: '/api/v1/academic/enrollments/{enrollmentId}/transfer',
+    eventType: 'student.transferred',
+    summary: 'Transfer an enrolled student to another section',
+    pathId: 'enrollmentId',
+  },
+  {
+    operationId: 'assignTeacher',
+    method: 'post',
+    path: '/api/v1/assignments',
+    eventType: 'teacher.assigned.to.course',
+    summary: 'Assign a teacher to a course of a section',
+    generatedId: 'assignmentId',
+  },
+  {
+    operationId: 'removeTeacherAssignment',
+    method: 'post',
+    path: '/api/v1/assignments/{assignmentId}/remove',
+    eventType: 'teacher.assignment.removed',
+    summary: 'Remove a teacher assignment',
+    pathId: 'assignmentId',
+  },
+  {
+    operationId: 'createSchedule',
+    method: 'post',
+    path: '/api/v1/assignments/schedules',
+    eventType: 'schedule.created',
+    summary: 'Create a schedule slot',
+    generatedId: 'scheduleId',
+  },
+  {
+    operationId: 'recordGrade',
+    method: 'post',
+    path: '/api/v1/grades',
+    eventType: 'grade.recorded',
+    summary: 'Record a grade',
+    generatedId: 'gradeId',
+    actorField: 'recordedBy',
+  },
+  {
+    operationId: 'updateGrade',
+    method: 'post',
+    path: '/api/v1/grades/{gradeId}/corrections',
+    eventType: 'grade.updated',
+    summary: 'Correct a grade',
+    pathId: 'gradeId',
+    actorField: 'updatedBy',
+  },
+  {
+    operationId: 'evaluateCompetency',
+    method: 'post',
+    path: '/api/v1/grades/competencies',
+    eventType: 'competency.evaluated',
+    summary: 'Evaluate a competency',
+    generatedId: 'evaluationId',
+    actorField: 'evaluatedBy',
+  },
+  {
+    operationId: 'markAttendance',
+    method: 'post',
+    path: '/api/v1/attendance/marks',
+    eventType: 'attendance.marked',
+    summary: 'Mark attendance of one student',
+    generatedId: 'attendanceId',
+    actorField: 'markedBy',
+  },
+  {
+    operationId: 'recordAbsence',
+    method: 'post',
+    path: '/api/v1/attendance/absences',
+    eventType: 'absence.recorded',
+    summary: 'Record an absence',
+    generatedId: 'absenceId',
+    actorField: 'recordedBy',
+  },
+  {
+    operationId: 'justifyAbsence',
+    method: 'post',
+    path: '/api/v1/attendance/absences/{absenceId}/justify',
+    eventType: 'absence.justified',
+    summary: 'Justify an absence',
+    pathId: 'absenceId',
+    actorField: 'justifiedBy',
+  },
+  {
+    operationId: 'recordTardiness',
+    method: 'post',
+    path: '/api/v1/attendance/tardiness',
+    eventType: 'tardiness.recorded',
+    summary: 'Record a tardiness',
+    generatedId: 'tardinessId',
+    actorField: 'recordedBy',
+  },
+  {
+    operationId: 'requestNotification',
+    method: 'post',
+    path: '/api/v1/notifications',
+    eventType: 'notification.requested',
+    summary: 'Request a notification',
+    generatedId: 'notificationId',
+  },
+];
+
+const user = obj(['_id', 'userType', 'status']);
+const page = (item: JsonSchema): JsonSchema =>
+  obj(['items', 'nextCursor'], { items: list(item), nextCursor: { type: ['string', 'null'] } });
+const cursorQuery = {
+  cursor: { type: 'string', maxLength: 512, pattern: '^[A-Za-z0-9_-]*$' },
+  limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+};
+
+export const QUERIES: QueryRoute[] = [
+  {
+    operationId: 'getUser',
+    method: 'get',
+    path: '/api/v1/users/{userId}',
+    summary: 'A user profile',
+    dependency: 'users',
+    params: { userId: id },
+    response: user,
+  },
+  {
+    operationId: 'getStudent360',
+    method: 'get',
+    path: '/api/v1/users/{userId}/student360',
+    summary: "A student's 360 view",
+    dependency: 'users',
+    params: { userId: id },
+    response: obj(['_id']),
+  },
+  {
+    operationId: 'listUsersByType',
+    method: 'get',
+    path: '/api/v1/users/type/{userType}',
+    summary: 'Users of one type (cursor pagination)',
+    dependency: 'users',
+    params: { userType: { type: 'string', enum: ['STUDENT', 'TEACHER', 'PARENT', 'ADMIN'] } },
+    query: cursorQuery,
+    response: page(user),
+    paginated: true,
+  },
+  {
+    operationId: 'bulkValidateUsers',
+    method: 'post',
+    path: '/api/v1/users/bulk-validate',
+    summary: 'Which of these user ids are active students',
+    dependency: 'users',
+    body: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['userIds'],
+      properties: { userIds: { type: 'array', minItems: 1, maxItems: 500, items: id } },
+    },
+    response: obj(['results'], { results: list(obj(['userId', 'exists', 'active', 'student'])) }),
+  },
+  {
+    operationId: 'getSection',
+    method: 'get',
+    path: '/api/v1/academic/sections/{sectionId}',
+    summary: 'A section with seats and courses',
+    dependency: 'academic',
+    params: { sectionId: id },
+    response: obj(['sectionId', 'capacity', 'seatsTaken', 'courses']),
+  },
+  {
+    operationId: 'getCourse',
+    method: 'get',
+    path: '/api/v1/academic/courses/{courseId}',
+    summary: 'A course and the sections teaching it',
+    dependency: 'academic',
+    params: { courseId: id },
+    response: obj(['courseId', 'sections']),
+  },
+  {
+    operationId: 'listStudentEnrollments',
+    method: 'get',
+    path: '/api/v1/academic/enrollments/student/{studentId}',
+    summary: "A student's enrollments, newest first",
+    dependency: 'academic',
+    params: { studentId: id },
+    response: obj(['items'], { items: list(obj(['enrollmentId', 'status'])) }),
+  },
+  {
+    operationId: 'getEnrollmentSaga',
+    method: 'get',
+    path: '/api/v1/academic/enrollments/{enrollmentId}/saga',
+    summary: 'The enrollment saga: state and timeline',
+    dependency: 'academic',
+    params: { enrollmentId: id },
+    response: obj(['enrollmentId', 'status', 'timeline']),
+  },
+  {
+    operationId: 'listEnrollments',
+    method: 'get',
+    path: '/api/v1/academic/enrollments',
+    summary: 'Enrollment sagas by status and step (cursor pagination)',
+    dependency: 'academic',
+    query: { ...cursorQuery, status: str, step: str },
+    response: page(obj(['enrollmentId', 'status'])),
+    paginated: true,
+  },
+  {
+    operationId: 'listTeacherCourses',
+    method: 'get',
+    path: '/api/v1/assignments/teacher/{teacherId}/courses',
+    summary: "A teacher's active assignments",
+    dependency: 'assignments',
+    params: { teacherId: id },
+    response: obj(['items'], { items: list(obj(['sectionId', 'courseId'])) }),
+  },
+  {
+    operationId: 'listSectionTeachers',
+    method: 'get',
+    path: '/api/v1/assignments/section/{sectionId}/teachers',
+    summary: "A section's teachers",
+    dependency: 'assignments',
+    params: { sectionId: id },
+    response: obj(['items'], { items: list(obj(['teacherUserId', 'courseId'])) }),
+  },
+  {
+    operationId: 'validateAvailability',
+    method: 'post',
+    path: '/api/v1/assignments/validate-availability',
+    summary: 'Whether a teacher is free in a slot (and what overlaps)',
+    dependency: 'assignments',
+    body: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['teacherUserId', 'dayOfWeek', 'startMinute', 'endMinute'],
+      properties: {
+        teacherUserId: id,
+        dayOfWeek: { type: 'string', enum: ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'] },
+        startMinute: { type: 'integer', minimum: 0, maximum: 1439 },
+        endMinute: { type: 'integer', minimum: 1, maximum: 1440 },
+      },
+    },
+    response: obj(['available', 'conflicts']),
+  },
+  {
+    operationId: 'calculateAverage',
+    method: 'post',
+    path: '/api/v1/grades/calculate-average',
+    summary: 'Weighted average of the given grades (the rule the processor applies)',
+    dependency: 'grades',
+    body: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['grades'],
+      properties: {
+        grades: {
+          type: 'array',
+          maxItems: 500,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['evaluationType', 'score', 'maxScore'],
+            properties: {
+              evaluationType: { type: 'string', enum: ['EXAM', 'QUIZ', 'HOMEWORK', 'PROJECT', 'PARTICIPATION'] },
+              score: { type: 'number', minimum: 0 },
+              maxScore: { type: 'number', exclusiveMinimum: 0 },
+            },
+          },
+        },
+      },
+    },
+    response: obj(['average', 'gradeCount'], { average: { type: ['number', 'null'] } }),
+  },
+  {
+    operationId: 'getStudentPeriodGrades',
+    method: 'get',
+    path: '/api/v1/grades/student/{studentId}/period/{periodId}',
+    summary: "A student's grades and averages in a period",
+    dependency: 'grades',
+    params: { studentId: id, periodId: id },
+    response: obj(['studentUserId', 'periodId', 'grades', 'averages']),
+  },
+  {
+    operationId: 'getAttendanceSummary',
+    method: 'get',
+    path: '/api/v1/attendance/student/{studentId}/summary',
+    summary: "A student's attendance summary",
+    dependency: 'attendance',
+    params: { studentId: id },
+    response: obj(['studentUserId']),
+  },
+  {
+    operationId: 'getTemplate',
+    method: 'get',
+    path: '/api/v1/notifications/templates/{templateId}',
+    summary: 'A notification template',
+    dependency: 'notifications',
+    params: { templateId: id },
+    response: obj(['templateId', 'subject', 'channels']),
+  },
+  {
+    operationId: 'getNotification',
+    method: 'get',
+    path: '/api/v1/notifications/{notificationId}',
+    summary: 'A notification and its status history',
+    dependency: 'notifications',
+    params: { notificationId: id },
+    response: obj(['_id']),
+  },
+  {
+    operationId: 'getEventStatus',
+    method: 'get',
+    path: '/api/v1/events/{eventId}',
+    summary: 'Whether each processor has applied an event the API published',
+    dependency: 'events',
+    params: { eventId: { type: 'string', format: 'uuid' } },
+    response: obj(['eventId', 'eventType', 'applied', 'complete']),
+  },
+];
+
+/** Commands of the source design with their own shapes; each publishes one or more catalog events. */
+export const SPECIAL_COMMANDS = {
+  markPresent: {
+    operationId: 'markPresent',
+    path: '/api/v1/attendance/mark-present',
+    summary: 'Mark a list of students present in a section on a day (one attendance.marked each)',
+    body: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['sectionId', 'date', 'studentUserIds'],
+      properties: {
+        sectionId: id,
+        date: { type: 'string', format: 'date', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
+        studentUserIds: { type: 'array', minItems: 1, maxItems: 200, uniqueItems: true, items: id },
+      },
+    },
+  },
+  sendImmediate: {
+    operationId: 'sendImmediate',
+    path: '/api/v1/notifications/send-immediate',
+    summary: 'Request a notification with HIGH priority',
+  },
+  bulkNotification: {
+    operationId: 'bulkNotification',
+    path: '/api/v1/notifications/bulk',
+    summary: 'Request one notification per recipient under one bulk id (bulk.notification.completed reports the end)',
+  },
+} as const;
