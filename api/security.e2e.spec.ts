@@ -318,7 +318,7 @@ function fuzzCase(rand: () => number, valid: Record<string, unknown>, required: 
     default: {
       const deep: Record<string, unknown> = {};
       let cur = deep;
-      for (let i = 0; i < 50; i++) cur = (cur.n = {}) as Record<string, unknown>;
+      for (let i = 0; i < 50; i++) cur = cur.n = {};
       return {
         body: pick<unknown>([
           deep,
