@@ -5,6 +5,7 @@ import { createSchemaRegistry } from '../lib/clients/registry';
 import { EventCodec } from '../schemas/codec';
 import { buildEvent } from '../schemas/envelope';
 import { EXAMPLE_PAYLOADS } from '../schemas/examples';
+import { record } from './lib/report';
 
 /**
  * `npm run bench:codec`: encode and decode throughput of a typical event (grade.recorded)
@@ -35,10 +36,19 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`codec benchmark: ${n} ops each, event grade.recorded (${buf.length} bytes)\n`);
   process.stdout.write(`| figure | ops/s | target | met |\n|---|---|---|---|\n`);
-  for (const [name, ops, target] of rows)
+  for (const [name, ops, target] of rows) {
     process.stdout.write(
       `| ${name} | ${Math.round(ops).toLocaleString('en')} | ${target.toLocaleString('en')} | ${ops >= target ? 'yes' : 'no'} |\n`,
     );
+    record({
+      figure: `codec ${name}`,
+      value: ops,
+      unit: 'ops/s',
+      target,
+      better: 'higher',
+      note: `${buf.length}-byte grade.recorded, one core`,
+    });
+  }
 }
 
 main().catch((e: unknown) => {

@@ -6,6 +6,7 @@ import { EventCodec } from '../../schemas/codec';
 import { buildEvent } from '../../schemas/envelope';
 import type { SchoolEvent } from '../../schemas/generated/events';
 import { EventPublisher } from '../../schemas/publisher';
+import type { SchoolSize } from '../../scripts/school';
 
 /** Shared by benchmarks: a realistic stream of n tardiness events over `students` students. */
 export function tardinessStream(n: number, students: number): Array<SchoolEvent<'tardiness.recorded'>> {
@@ -58,3 +59,20 @@ export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void
 }
 
 export const fmt = (n: number): string => Math.round(n).toLocaleString('en');
+
+/**
+ * bench:pipeline's school, from its env (defaults: 80 sections, 20 weeks, about 1,000,000 events).
+ * Shared so `npm run bench` sizes Kafka's perf tests with the same events the pipeline offers.
+ */
+export function pipelineSize(env: NodeJS.ProcessEnv = process.env): { size: SchoolSize; rate: number } {
+  return {
+    size: {
+      sections: Number(env.BENCH_PIPELINE_SECTIONS ?? 80),
+      studentsPerSection: 26,
+      teachers: 150,
+      weeks: Number(env.BENCH_PIPELINE_WEEKS ?? 20),
+      gradesPerCoursePerWeek: 5,
+    },
+    rate: Number(env.BENCH_PIPELINE_RATE ?? 10000),
+  };
+}
