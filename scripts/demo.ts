@@ -1,4 +1,9 @@
+import type http from 'node:http';
 import { parseArgs } from 'node:util';
+import { createApp } from '../api/app';
+import { loadJwtKeys, mintToken } from '../api/auth/jwt';
+import { createApiDeps } from '../api/deps';
+import { liveLocator } from '../api/locator';
 import { systemClock } from '../lib/clock';
 import { loadConfig, type Config } from '../lib/config';
 import { createKafka } from '../lib/clients/kafka';
@@ -63,9 +68,11 @@ async function main(): Promise<void> {
   const host = new ProcessorHost(defs, config, logger);
   host.addTask(sagaDeadlinesTask(host, config, 'proj_academic', systemClock, logger));
   let stopping = false;
+  const closers: Array<() => Promise<void>> = [];
   const stop = async (code: number): Promise<never> => {
     if (!stopping) {
       stopping = true;
+      for (const c of closers) await c().catch(() => undefined);
       await host.stop().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
     }
@@ -75,6 +82,17 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
   await host.start();
   say(`${defs.map((d) => d.name).join(', ')} running; /metrics, /health, /ready on :${host.port}`);
+  const keys = loadJwtKeys(config);
+  const api = await createApiDeps(config, logger, systemClock, keys, liveLocator(config));
+  const server = await new Promise<http.Server>((resolve, reject) => {
+    const srv = createApp(api.deps).listen(config.api.port, '127.0.0.1', () => resolve(srv));
+    srv.once('error', (e) => reject(new AppErrorUsage(`API port ${config.api.port} is taken (${e.message}); set API_PORT`)));
+  });
+  closers.push(async () => {
+    await new Promise((r) => server.close(r));
+    await api.close();
+  });
+  say(`HTTP API on http://127.0.0.1:${config.api.port} (OpenAPI at /docs)`);
 
   const producer = createEventProducer(kafka);
   await producer.connect();
@@ -129,12 +147,31 @@ async function main(): Promise<void> {
   await summary(config, tag, school, defs, maxLag, published);
   say('\nstack status:');
   await status(config);
-  say('\nThe HTTP API is not part of this build yet (issue 7); query the read models directly, e.g.:');
+  const token = await mintToken(keys, config, { sub: 'USR-DEMO-ADMIN', roles: ['admin'] });
+  const student = school.enrollmentIds.length ? await firstCompletedStudent(config, tag) : undefined;
   say(
-    `  psql postgres://postgres@127.0.0.1:5432/school -c "select status, failed_step, count(*) from proj_academic.enrollments where enrollment_id like 'ENR-${tag}-%' group by 1, 2"`,
+    `\nTry the API (the token is valid for ${Math.round(config.api.tokenTtlSeconds / 60)} minutes; mint more with npm run token -- --sub <id> --role admin):`,
   );
+  say(`  export TOKEN=${token}`);
+  say(
+    `  curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${config.api.port}/api/v1/academic/enrollments?status=FAILED\\&limit=5`,
+  );
+  if (student) say(`  curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${config.api.port}/api/v1/users/${student}/student360`);
   if (values.exit) await stop(0);
   say('\nserving; Ctrl-C to stop');
+}
+
+async function firstCompletedStudent(config: Config, tag: string): Promise<string | undefined> {
+  const pool = createPgPool(config);
+  try {
+    const r = await pool.query<{ s: string }>(
+      "select student_user_id s from proj_academic.enrollments where enrollment_id like $1 and status = 'COMPLETED' order by enrollment_id limit 1",
+      [`ENR-${tag}-%`],
+    );
+    return r.rows[0]?.s;
+  } finally {
+    await pool.end();
+  }
 }
 
 async function summary(

@@ -239,7 +239,7 @@ export async function projectAcademic(input: SchoolEvent, tx: PoolClient, ctx: P
   const enrollmentId = 'enrollmentId' in event.payload ? event.payload.enrollmentId : undefined;
   // One enrollment's events come from several topics and partitions: serialise them, so a parked
   // event and the student.enrolled that releases it never miss each other.
-  if (enrollmentId) await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`enrollment:${enrollmentId}`]);
+  if (enrollmentId) await tx.query('select pg_advisory_xact_lock(hashtext(current_schema() || $1))', [`enrollment:${enrollmentId}`]);
   if (enrollmentId && event.eventType !== 'student.enrolled' && event.eventType !== 'student.transferred') {
     const known = await tx.query('select 1 from enrollments where enrollment_id = $1', [enrollmentId]);
     if (!known.rowCount) {

@@ -8,7 +8,7 @@ import { detectConflicts, validSlot, workload, type Slot } from './handlers';
 
 async function workloadOf(tx: PoolClient, teacher: string, rules: Rules, at: string): Promise<EmitSpec> {
   // Serialise changes per teacher, so two partitions never compute the same teacher's total at once.
-  await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`workload:${teacher}`]);
+  await tx.query('select pg_advisory_xact_lock(hashtext(current_schema() || $1))', [`workload:${teacher}`]);
   const r = await tx.query<{ weekly_hours: number }>('select weekly_hours from assignments where teacher_user_id = $1 and active', [
     teacher,
   ]);
@@ -59,10 +59,10 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules)
       const invalid = validSlot(p);
       if (invalid) throw new RuleViolationError(`schedule ${p.scheduleId}: ${invalid}`);
       // Lock both the teacher's and the section's day, so concurrent new schedules see each other.
-      await tx.query('select pg_advisory_xact_lock(hashtext($1)), pg_advisory_xact_lock(hashtext($2))', [
-        `t:${p.teacherUserId}:${p.dayOfWeek}`,
-        `s:${p.sectionId}:${p.dayOfWeek}`,
-      ]);
+      await tx.query(
+        'select pg_advisory_xact_lock(hashtext(current_schema() || $1)), pg_advisory_xact_lock(hashtext(current_schema() || $2))',
+        [`t:${p.teacherUserId}:${p.dayOfWeek}`, `s:${p.sectionId}:${p.dayOfWeek}`],
+      );
       const existing = await tx.query<Slot>(
         `select schedule_id "scheduleId", section_id "sectionId", teacher_user_id "teacherUserId", day_of_week "dayOfWeek", start_minute "startMinute", end_minute "endMinute"
          from schedules where day_of_week = $1 and (teacher_user_id = $2 or section_id = $3)`,

@@ -13,8 +13,11 @@ async function recompute(
   at: string,
 ): Promise<EmitSpec[]> {
   // Grades of one course are different aggregates (different partitions, concurrent transactions): serialise
-  // the recomputation per student, course and period, so the last writer reads every committed grade.
-  await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`avg:${key.studentUserId}:${key.courseId}:${key.periodId}`]);
+  // the recomputation per student, course and period, so the last writer reads every committed grade. The key
+  // includes the schema: a rebuild into another schema must not wait on the live projection.
+  await tx.query('select pg_advisory_xact_lock(hashtext(current_schema() || $1))', [
+    `avg:${key.studentUserId}:${key.courseId}:${key.periodId}`,
+  ]);
   const grades = await tx.query<GradeRow>(
     `select grade_id "gradeId", evaluation_type "evaluationType", score, max_score "maxScore" from grades
      where student_user_id = $1 and course_id = $2 and period_id = $3 order by grade_id`,

@@ -29,7 +29,12 @@ export interface HostOptions {
   /** Mongo database of each processor's projection (default config.mongo.db). */
   mongoDb?: (def: ProcessorDefinition) => string;
   groupId?: (def: ProcessorDefinition) => string;
+  /** Group recorded with applied events and positions in the store (default: the consumer group). A rebuild
+   * records under the live name so the live processor continues seamlessly after the switch. */
+  storeGroup?: (def: ProcessorDefinition) => string;
   replaying?: boolean;
+  /** Exclusive upper offset per physical topic partition (rebuild as of a moment). */
+  stopAt?: (topic: string, partition: number) => number | undefined;
   /** Physical topic of a catalog topic name; tests isolate a run with a prefix. */
   topicName?: (topic: string) => string;
 }
@@ -70,10 +75,10 @@ export class ProcessorHost {
     switch (def.store) {
       case 'postgres':
         this.pool ??= createPgPool(this.config, {}, this.logger);
-        return new PostgresStore(this.pool, this.opts.pgSchema?.(def) ?? `proj_${def.name}`, def, this.opts.groupId?.(def));
+        return new PostgresStore(this.pool, this.opts.pgSchema?.(def) ?? `proj_${def.name}`, def, this.storeGroup(def));
       case 'mongo':
         this.mongo ??= createMongoClient(this.config);
-        return new MongoStore(this.mongoDb(def), def, this.opts.groupId?.(def));
+        return new MongoStore(this.mongoDb(def), def, this.storeGroup(def));
       case 'none':
         return new StatelessStore(def);
       default: {
@@ -81,6 +86,10 @@ export class ProcessorHost {
         throw new Error(`unknown store of ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  private storeGroup(def: ProcessorDefinition): string | undefined {
+    return this.opts.storeGroup?.(def) ?? this.opts.groupId?.(def);
   }
 
   private mongoDb(def: ProcessorDefinition): Db {
@@ -109,6 +118,7 @@ export class ProcessorHost {
           groupId: this.opts.groupId?.(def),
           replaying: this.opts.replaying,
           topicName: this.opts.topicName,
+          stopAt: this.opts.stopAt,
         }),
       );
     }

@@ -30,6 +30,8 @@ export interface RunnerDeps {
   replaying?: boolean;
   /** Physical topic of a catalog topic name (identity in production; tests isolate runs with a prefix). */
   topicName?: (topic: string) => string;
+  /** Exclusive upper offset per partition (a rebuild "as of" a moment); records from it on are left alone. */
+  stopAt?: (topic: string, partition: number) => number | undefined;
 }
 
 interface Item {
@@ -149,9 +151,13 @@ export class ProcessorRunner {
   ): Promise<void> {
     const { topic, partition } = batch;
     const size = this.deps.runtime.batchSize;
-    for (let i = 0; i < batch.messages.length; i += size) {
+    const bound = this.deps.stopAt?.(topic, partition);
+    const messages = bound === undefined ? batch.messages : batch.messages.filter((m) => Number(m.offset) < bound);
+    // Past the bound: stop fetching this partition instead of re-reading what will never be applied.
+    if (bound !== undefined && messages.length === 0) return this.consumer?.pause([{ topic, partitions: [partition] }]);
+    for (let i = 0; i < messages.length; i += size) {
       if (!k.isRunning() || k.isStale() || this.stopping) return;
-      const chunk = batch.messages.slice(i, i + size);
+      const chunk = messages.slice(i, i + size);
       const stored = await this.storedPosition(topic, partition);
       const fresh = stored === undefined ? chunk : chunk.filter((m) => Number(m.offset) >= stored);
       if (fresh.length < chunk.length)
