@@ -4,13 +4,14 @@ import { createPgPool } from '../../lib/clients/pg';
 import type { Config } from '../../lib/config';
 import { AppError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
-import { migrate } from '../../lib/migrate';
-import { createProcessors, PG_MIGRATIONS } from '../all';
+import { createMongoClient } from '../../lib/clients/mongo';
+import { createProcessors } from '../all';
 import { ProcessorHost } from '../runtime/host';
 import { quoteIdent } from '../runtime/postgres-store';
 import type { ProcessorDefinition } from '../runtime/types';
 import { endOffsets, key, offsetsAt, startOffsets, type Offsets } from './offsets';
 import { caughtUp, progressOf, type Progress } from './progress';
+import { mongoTarget, pgTarget, type Target } from './targets';
 
 export class ReplayError extends AppError {
   readonly code = 'REPLAY_REFUSED';
@@ -59,13 +60,16 @@ const STATE = `create table if not exists public.replay_builds (
 export async function rebuild(config: Config, logger: Logger, o: RebuildOptions): Promise<RebuildResult> {
   const def = createProcessors(config, logger).find((d) => d.name === o.name);
   if (!def) throw new ReplayError(`unknown projection ${o.name}`);
-  if (def.store !== 'postgres')
+  if (def.store === 'none') throw new ReplayError(`${o.name} keeps no read model`);
+  const isMongo = def.store === 'mongo';
+  if (isMongo && !o.until && !o.noSwitch)
     throw new ReplayError(
-      `${o.name} keeps its read model in Mongo; rebuild with a switch is implemented for the Postgres projections only (see docs/decisions.md)`,
+      `${o.name} keeps its read model in Mongo: it can be rebuilt into a snapshot database (--until <iso>) and verified, not switched live (FerretDB has no atomic rename of several collections; see docs/decisions.md)`,
     );
-  const live = o.liveSchema ?? `proj_${o.name}`;
+  const live = o.liveSchema ?? (isMongo ? `${config.mongo.db}_${o.name}` : `proj_${o.name}`);
   const liveGroup = o.liveGroup ?? o.name;
   const pool = createPgPool(config, {}, logger);
+  const mongo = isMongo ? createMongoClient(config) : undefined;
   const lock = await pool.connect();
   const admin = createKafka(config, logger).admin();
   try {
@@ -75,29 +79,34 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
     await admin.connect();
     const topics = def.topics.map(o.topicName ?? ((t) => t));
     const kind = o.until ? 'snapshot' : 'rebuild';
-    const resumed = (
-      await pool.query<{ target: string; kafka_group: string }>(
-        "select target, kafka_group from public.replay_builds where projection = $1 and kind = $2 and status = 'building' order by started_at desc limit 1",
-        [live, kind],
-      )
-    ).rows[0];
+    // Snapshots start over (their bound may differ); an interrupted rebuild resumes its target and group.
+    const resumed = o.until
+      ? undefined
+      : (
+          await pool.query<{ target: string; kafka_group: string }>(
+            "select target, kafka_group from public.replay_builds where projection = $1 and kind = $2 and status = 'building' order by started_at desc limit 1",
+            [live, kind],
+          )
+        ).rows[0];
     const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
-    const target =
+    const targetName =
       resumed?.target ??
       (o.until ? `snap_${o.name}_${(o.snapshot ?? stamp).toLowerCase().replace(/[^a-z0-9_]/g, '_')}` : `${live}_v${stamp}`);
+    if (mongo) await mongo.connect();
+    const target: Target = mongo ? mongoTarget(mongo, targetName) : pgTarget(pool, def, targetName);
     const group = resumed?.kafka_group ?? `replay-${live}-${stamp}`;
     const start = o.fromTime ? await offsetsAt(admin, topics, o.fromTime) : await startOffsets(admin, topics);
     const bound = o.until ? await offsetsAt(admin, topics, o.until) : undefined;
     let target0 = bound ?? (await endOffsets(admin, topics));
     if (o.dryRun) {
       const total = [...target0].reduce((a, [p, end]) => a + Math.max(0, end - (start.get(p) ?? 0)), 0);
-      const plan = `would ${resumed ? 'resume' : 'build'} ${target} from ${topics.join(', ')} (${total.toLocaleString('en')} records, group ${group})${o.until ? ` as of ${o.until.toISOString()}` : `, then switch it live (old schema kept${o.dropOld ? ' then dropped' : ''})`}`;
-      return { target, switched: false, records: total, seconds: 0, plan };
+      const plan = `would ${resumed ? 'resume' : 'build'} ${target.name} from ${topics.join(', ')} (${total.toLocaleString('en')} records, group ${group})${o.until ? ` as of ${o.until.toISOString()}` : `, then switch it live (old schema kept${o.dropOld ? ' then dropped' : ''})`}`;
+      return { target: target.name, switched: false, records: total, seconds: 0, plan };
     }
     if (!resumed) {
-      if (o.until) await pool.query(`drop schema if exists ${quoteIdent(target)} cascade`);
+      if (o.until) await target.drop();
       await pool.query('insert into public.replay_builds (target, projection, kafka_group, kind, status) values ($1, $2, $3, $4, $5)', [
-        target,
+        target.name,
         live,
         group,
         kind,
@@ -113,13 +122,13 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
               .map(([k, off]) => ({ partition: Number(k.split(':').pop()), offset: String(off) })),
           });
     }
-    await migrate(pool, target, PG_MIGRATIONS[o.name]!);
+    await target.prepare();
     const t0 = Date.now();
     const host = new ProcessorHost([def], config, logger.child({ replay: o.name }), {
       opsPort: 0,
       groupId: () => group,
       storeGroup: () => liveGroup,
-      pgSchema: () => target,
+      ...target.host,
       replaying: true,
       topicName: o.topicName,
       stopAt: bound ? (t, p) => bound.get(key(t, p)) : undefined,
@@ -130,9 +139,10 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
     let refreshes = 0;
     try {
       for (;;) {
-        const pos = await positions(pool, target, liveGroup);
+        const pos = await target.positions(liveGroup);
         await o.onProgress?.(progressOf(start, target0, pos, (Date.now() - t0) / 1000));
-        if (o.signal?.aborted) throw new ReplayError(`interrupted; ${target} is kept and the next run resumes it (live ${live} untouched)`);
+        if (o.signal?.aborted)
+          throw new ReplayError(`interrupted; ${target.name} is kept and the next run resumes it (live ${live} untouched)`);
         if (caughtUp(target0, pos, start)) {
           if (bound || refreshes >= 3) break;
           // Follow new records a few rounds so the switch holds the live processor only briefly;
@@ -145,7 +155,7 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
         await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
       }
       if (!bound && !o.noSwitch) {
-        oldSchema = await switchLive(pool, host, def, live, target, liveGroup, stamp, o.pollMs ?? 200);
+        oldSchema = await switchLive(pool, host, def, live, target.name, liveGroup, stamp, o.pollMs ?? 200);
         switched = true;
       } else await host.stop();
     } catch (e) {
@@ -153,15 +163,16 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
       throw e;
     }
     await pool.query('update public.replay_builds set status = $2, finished_at = now(), old_schema = $3 where target = $1', [
-      switched ? live : target,
+      target.name,
       switched ? 'switched' : bound ? 'snapshot' : 'built',
       oldSchema ?? null,
     ]);
     if (switched && o.dropOld && oldSchema) await pool.query(`drop schema ${quoteIdent(oldSchema)} cascade`);
     await admin.deleteGroups([group]).catch(() => undefined);
-    const records = progressOf(start, target0, await positions(pool, switched ? live : target, liveGroup), 1).done;
+    const finalPositions = switched ? await positions(pool, live, liveGroup) : await target.positions(liveGroup);
+    const records = progressOf(start, target0, finalPositions, 1).done;
     return {
-      target: switched ? live : target,
+      target: switched ? live : target.name,
       switched,
       oldSchema: o.dropOld ? undefined : oldSchema,
       records,
@@ -172,6 +183,7 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
     await lock.query('select pg_advisory_unlock_all()').catch(() => undefined);
     lock.release();
     await pool.end();
+    await mongo?.close();
   }
 }
 

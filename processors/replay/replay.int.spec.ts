@@ -1,7 +1,15 @@
 import { expect } from 'chai';
 import { testConfig, eventually } from '../../test/support';
 import { TestPipeline } from '../../test/support/pipeline';
+import { SchemaType } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
 import { EXAMPLE_PAYLOADS } from '../../schemas/examples';
+import { EVENT_DEFINITIONS } from '../../schemas/generated/events';
+import { buildEvent } from '../../schemas/envelope';
+import { avroOptions } from '../../schemas/logical-types';
+import { createSchemaRegistry } from '../../lib/clients/registry';
+import { systemClock } from '../../lib/clock';
+import { randomName } from '../../test/support';
 import { createLogger } from '../../lib/logger';
 import { compareSchemas, verify } from './verify';
 import { positions, rebuild, ReplayError } from './rebuild';
@@ -31,7 +39,7 @@ describe('replay and rebuild (int)', function () {
   const settle = async (count: number): Promise<void> => {
     await eventually(
       async () =>
-        (await p.pool.query<{ n: number }>(`select count(*)::int n from "${p.schema('grades')}".grades`)).rows[0].n === count
+        (await p.pool.query<{ n: number }>(`select count(*)::int n from "${p.schema('grades')}".grades`)).rows[0]!.n === count
           ? true
           : undefined,
       `${count} grades live`,
@@ -68,12 +76,12 @@ describe('replay and rebuild (int)', function () {
     expect(r.switched).to.equal(true);
     expect(r.oldSchema).to.match(/_old_/);
     await settle(n);
-    const v = await verify(p.config, logger, where());
+    const v = await verify(p.config, logger, { ...where(), live: p.schema('grades') });
     expect(v.differences).to.deep.equal([]);
     expect(v.equal).to.equal(true);
     expect(v.rows).to.be.greaterThan(200);
     // The old version is kept until --drop-old and still holds what it had.
-    expect((await p.pool.query<{ n: number }>(`select count(*)::int n from "${r.oldSchema!}".grades`)).rows[0].n).to.be.at.least(200);
+    expect((await p.pool.query<{ n: number }>(`select count(*)::int n from "${r.oldSchema!}".grades`)).rows[0]!.n).to.be.at.least(200);
   });
 
   it('an interrupted rebuild leaves the live projection untouched and resumes; a second concurrent one is refused', async () => {
@@ -121,5 +129,79 @@ describe('replay and rebuild (int)', function () {
       (r: { grade_id: string }) => r.grade_id,
     );
     expect(ids).to.deep.equal(['G-9001']);
+  });
+
+  it('a Mongo projection (users): verify equals a rebuild; --until builds a snapshot database; a live switch is refused', async () => {
+    for (let i = 0; i < 30; i++) await p.publish('user.created', { ...EXAMPLE_PAYLOADS['user.created'], userId: `U-${i}` });
+    await p.publish('student.parent.linked', { studentUserId: 'U-1', parentUserId: 'U-2', relationship: 'MOTHER' });
+    await eventually(
+      async () => ((await p.db.collection('users').countDocuments({ _id: { $regex: '^U-' } } as never)) === 30 ? true : undefined),
+      'users live',
+    );
+    const mongoWhere = { name: 'users', liveGroup: `${p.run}-users`, topicName: (t: string) => p.topic(t) };
+    const v = await verify(p.config, logger, { ...mongoWhere, live: p.run });
+    expect(v.differences).to.deep.equal([]);
+    expect(v.rows).to.be.at.least(30);
+    const refused = await rebuild(p.config, logger, { ...mongoWhere, liveSchema: `${p.run}_users` }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(String((refused as Error).message)).to.match(/not switched live/);
+    const snap = await rebuild(p.config, logger, {
+      ...mongoWhere,
+      liveSchema: `${p.run}_users`,
+      until: new Date(),
+      snapshot: 'users_test',
+    });
+    try {
+      expect(
+        await p.mongo
+          .db(snap.target)
+          .collection('users')
+          .countDocuments({ _id: { $regex: '^U-' } } as never),
+      ).to.equal(30);
+    } finally {
+      await p.mongo.db(snap.target).dropDatabase();
+    }
+  });
+
+  it('records written with an earlier schema version replay through schema resolution into the current read model', async () => {
+    // The "old" GradeRecorded had no comment field; registered under a throwaway subject (the product's keep their history).
+    const current = EVENT_DEFINITIONS['grade.recorded'].schema;
+    const old = structuredClone(current) as { fields: Array<{ name: string; type: { fields: Array<{ name: string }> } }> };
+    const payload = old.fields.find((f) => f.name === 'payload')!;
+    payload.type.fields = payload.type.fields.filter((f) => f.name !== 'comment');
+    const subject = randomName('it-old-grade');
+    const registry = createSchemaRegistry(p.config);
+    const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(old) }, { subject });
+    try {
+      const event = buildEvent(
+        'grade.recorded',
+        { ...EXAMPLE_PAYLOADS['grade.recorded'], gradeId: 'G-OLD-1' },
+        { sourceService: 'it', clock: systemClock },
+      );
+      const header = Buffer.from([0, 0, 0, 0, 0]);
+      header.writeInt32BE(id, 1);
+      const body = avro.Type.forSchema(old as avro.Schema, avroOptions()).toBuffer({
+        ...event,
+        payload: { ...event.payload, comment: undefined },
+      });
+      await p.producer.send({
+        topic: p.topic('grades-events'),
+        acks: -1,
+        messages: [{ key: event.aggregateId, value: Buffer.concat([header, body]) }],
+      });
+      const snap = await rebuild(p.config, logger, { ...where(), until: new Date(Date.now() + 1000), snapshot: 'old_writer_test' });
+      try {
+        const r = await p.pool.query<{ comment: string | null; score: number }>(
+          `select comment, score::float score from "${snap.target}".grades where grade_id = 'G-OLD-1'`,
+        );
+        expect(r.rows).to.deep.equal([{ comment: null, score: EXAMPLE_PAYLOADS['grade.recorded'].score }]);
+      } finally {
+        await p.pool.query(`drop schema if exists "${snap.target}" cascade`);
+      }
+    } finally {
+      await fetch(`${p.config.registry.url}/subjects/${subject}`, { method: 'DELETE' });
+    }
   });
 });

@@ -1,15 +1,17 @@
+import type { Db, MongoClient } from 'mongodb';
 import type pg from 'pg';
 import { createKafka } from '../../lib/clients/kafka';
+import { createMongoClient } from '../../lib/clients/mongo';
 import { createPgPool } from '../../lib/clients/pg';
 import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
-import { migrate } from '../../lib/migrate';
-import { createProcessors, PG_MIGRATIONS } from '../all';
+import { createProcessors } from '../all';
 import { ProcessorHost } from '../runtime/host';
 import { quoteIdent } from '../runtime/postgres-store';
 import { key, startOffsets } from './offsets';
 import { caughtUp } from './progress';
-import { positions, ReplayError } from './rebuild';
+import { ReplayError } from './rebuild';
+import { mongoTarget, pgTarget, type Target } from './targets';
 
 const RUNTIME_TABLES = new Set(['runtime_positions', 'runtime_processed', 'schema_migrations']);
 
@@ -20,58 +22,62 @@ export interface VerifyResult {
   differences: string[];
 }
 
+export interface VerifyOptions {
+  name: string;
+  /** Live Postgres schema, or live Mongo database, of the projection (tests point at isolated ones). */
+  live?: string;
+  liveGroup?: string;
+  topicName?: (t: string) => string;
+}
+
 /**
  * Compares the live projection with a fresh rebuild from the topics up to exactly the
  * positions the live one has applied (so a quiet or stopped live projection must be equal).
- * Columns filled by the database clock (default now()) are left out: they say when, not what.
+ * Postgres columns filled by the database clock (default now()) are left out, and so are
+ * Mongo documents' runtime guard fields: they say when or how, not what.
  */
-export async function verify(
-  config: Config,
-  logger: Logger,
-  o: { name: string; liveSchema?: string; liveGroup?: string; topicName?: (t: string) => string },
-): Promise<VerifyResult> {
+export async function verify(config: Config, logger: Logger, o: VerifyOptions): Promise<VerifyResult> {
   const def = createProcessors(config, logger).find((d) => d.name === o.name);
-  if (!def || def.store !== 'postgres')
-    throw new ReplayError(`verify works on the Postgres projections (${Object.keys(PG_MIGRATIONS).join(', ')}); got ${o.name}`);
-  const live = o.liveSchema ?? `proj_${o.name}`;
+  if (!def || def.store === 'none') throw new ReplayError(`unknown projection ${o.name}`);
   const liveGroup = o.liveGroup ?? o.name;
   const stamp = `${Date.now()}`;
-  const temp = `verify_${o.name}_${stamp}`;
-  const group = `verify-${live}-${stamp}`;
+  const group = `verify-${o.name}-${stamp}`;
   const pool = createPgPool(config, {}, logger);
+  const mongo: MongoClient | undefined = def.store === 'mongo' ? createMongoClient(config) : undefined;
+  await mongo?.connect();
+  const live: Target = mongo ? mongoTarget(mongo, o.live ?? config.mongo.db) : pgTarget(pool, def, o.live ?? `proj_${o.name}`);
+  const temp: Target = mongo ? mongoTarget(mongo, `verify_${o.name}_${stamp}`) : pgTarget(pool, def, `verify_${o.name}_${stamp}`);
   const admin = createKafka(config, logger).admin();
   await admin.connect();
   try {
     const topics = def.topics.map(o.topicName ?? ((t) => t));
-    const bound = await positions(pool, live, liveGroup);
+    const bound = await live.positions(liveGroup);
     const start = await startOffsets(admin, topics);
     // Partitions the live projection never stored a position for: nothing of them is applied there either.
     for (const k of start.keys()) if (!bound.has(k)) bound.set(k, start.get(k) ?? 0);
-    await migrate(pool, temp, PG_MIGRATIONS[o.name]!);
+    await temp.prepare();
     const host = new ProcessorHost([def], config, logger.child({ verify: o.name }), {
       opsPort: 0,
       groupId: () => group,
       storeGroup: () => liveGroup,
-      pgSchema: () => temp,
+      ...temp.host,
       replaying: true,
       topicName: o.topicName,
       stopAt: (t, p) => bound.get(key(t, p)),
     });
     await host.start();
     try {
-      for (;;) {
-        if (caughtUp(bound, await positions(pool, temp, liveGroup), start)) break;
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      while (!caughtUp(bound, await temp.positions(liveGroup), start)) await new Promise((r) => setTimeout(r, 500));
     } finally {
       await host.stop();
     }
-    return await compareSchemas(pool, live, temp);
+    return mongo ? await compareDatabases(mongo.db(live.name), mongo.db(temp.name)) : await compareSchemas(pool, live.name, temp.name);
   } finally {
-    await pool.query(`drop schema if exists ${quoteIdent(temp)} cascade`).catch(() => undefined);
+    await temp.drop().catch(() => undefined);
     await admin.deleteGroups([group]).catch(() => undefined);
     await admin.disconnect();
     await pool.end();
+    await mongo?.close();
   }
 }
 
@@ -105,4 +111,32 @@ export async function compareSchemas(pool: pg.Pool, a: string, b: string): Promi
     }
   }
   return { equal: differences.length === 0, tables: tables.length, rows, differences };
+}
+
+/** The rebuilt database holds only this projection's collections; each is compared with the live one of that name. */
+export async function compareDatabases(live: Db, rebuilt: Db): Promise<VerifyResult> {
+  const names = (await rebuilt.listCollections({}, { nameOnly: true }).toArray())
+    .map((c) => c.name)
+    .filter((n) => !n.startsWith('_runtime_'))
+    .sort();
+  const differences: string[] = [];
+  let rows = 0;
+  const canon = (d: Record<string, unknown>): string => {
+    const rest = { ...d };
+    delete rest._hwm; // the runtime's guard, not content
+    return JSON.stringify(rest, (_k, v: unknown) =>
+      v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+    );
+  };
+  for (const n of names) {
+    const [a, b] = await Promise.all(
+      [live, rebuilt].map((db) => db.collection<Record<string, unknown>>(n).find({}).sort({ _id: 1 }).toArray()),
+    );
+    rows += a!.length;
+    const A = new Map(a!.map((d) => [String(d._id), canon(d)]));
+    const B = new Map(b!.map((d) => [String(d._id), canon(d)]));
+    for (const [id, doc] of A) if (B.get(id) !== doc) differences.push(`${n} ${id}: live ${doc} vs rebuilt ${B.get(id) ?? '(missing)'}`);
+    for (const [id, doc] of B) if (!A.has(id)) differences.push(`${n} ${id}: only rebuilt ${doc}`);
+  }
+  return { equal: differences.length === 0, tables: names.length, rows, differences };
 }

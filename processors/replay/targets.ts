@@ -1,0 +1,57 @@
+import type { Db, MongoClient } from 'mongodb';
+import type pg from 'pg';
+import { migrate } from '../../lib/migrate';
+import { PG_MIGRATIONS } from '../all';
+import type { HostOptions } from '../runtime/host';
+import { quoteIdent } from '../runtime/postgres-store';
+import type { ProcessorDefinition } from '../runtime/types';
+import { key, type Offsets } from './offsets';
+
+/** Where a projection lives (its live copy, a rebuild or a snapshot): a Postgres schema or a Mongo database. */
+export interface Target {
+  readonly name: string;
+  prepare(): Promise<void>;
+  /** Stored next offsets of the runtime, per physical topic partition, for one store group. */
+  positions(group: string): Promise<Offsets>;
+  drop(): Promise<void>;
+  host: Pick<HostOptions, 'pgSchema' | 'mongoDb'>;
+}
+
+export function pgTarget(pool: pg.Pool, def: ProcessorDefinition, schema: string): Target {
+  return {
+    name: schema,
+    prepare: async () => void (await migrate(pool, schema, PG_MIGRATIONS[def.name]!)),
+    async positions(group) {
+      const exists = await pool.query('select 1 from information_schema.tables where table_schema = $1 and table_name = $2', [
+        schema,
+        'runtime_positions',
+      ]);
+      if (!exists.rowCount) return new Map();
+      const r = await pool.query<{ topic: string; partition: number; next_offset: string }>(
+        `select topic, partition, next_offset from ${quoteIdent(schema)}.runtime_positions where consumer_group = $1`,
+        [group],
+      );
+      return new Map(r.rows.map((x) => [key(x.topic, x.partition), Number(x.next_offset)]));
+    },
+    drop: async () => void (await pool.query(`drop schema if exists ${quoteIdent(schema)} cascade`)),
+    host: { pgSchema: () => schema },
+  };
+}
+
+export function mongoTarget(mongo: MongoClient, database: string): Target {
+  const db = (): Db => mongo.db(database);
+  return {
+    name: database,
+    prepare: () => Promise.resolve(),
+    async positions(group) {
+      const docs = await db()
+        .collection<{ _id: string; next: number }>('_runtime_positions')
+        .find({ _id: { $regex: `^${group.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\|` } })
+        .toArray();
+      // _id is `${group}|${topic}|${partition}`; topics contain no '|'.
+      return new Map(docs.map((d) => [key(d._id.split('|')[1]!, Number(d._id.split('|')[2])), d.next]));
+    },
+    drop: async () => void (await db().dropDatabase()),
+    host: { mongoDb: () => database },
+  };
+}
