@@ -81,6 +81,21 @@ export function onStudentEnrolled(e: SchoolEvent<'student.enrolled'>, existing: 
 }
 
 /** Step 3: a seat in the section, of the same academic year, if one is free. */
+const assignmentFailed = (enr: Enrollment, message: string): Change =>
+  ({
+    kind: 'patchEnrollment',
+    enrollmentId: enr.enrollmentId,
+    patch: { status: 'COMPENSATING', currentStep: 'ASSIGN_TO_SECTION', failedStep: 'ASSIGN_TO_SECTION', failureReason: message },
+  }) as const;
+const seated = (enr: Enrollment, sectionId: string): Change[] => [
+  { kind: 'seats', sectionId, delta: 1 },
+  {
+    kind: 'patchEnrollment',
+    enrollmentId: enr.enrollmentId,
+    patch: { status: 'SEATED', currentStep: 'INITIALIZE_GRADES', seatHeld: true },
+  },
+];
+
 export function onUserValidated(
   e: SchoolEvent<'enrollment.user.validated'>,
   enr: Enrollment | undefined,
@@ -88,13 +103,7 @@ export function onUserValidated(
 ): Decision {
   if (!enr || enr.status !== 'PENDING') return none;
   const fail = (reason: EventPayloads['enrollment.section.assignment.failed']['reason'], message: string): Decision => ({
-    changes: [
-      {
-        kind: 'patchEnrollment',
-        enrollmentId: enr.enrollmentId,
-        patch: { status: 'COMPENSATING', currentStep: 'ASSIGN_TO_SECTION', failedStep: 'ASSIGN_TO_SECTION', failureReason: message },
-      },
-    ],
+    changes: [assignmentFailed(enr, message)],
     emit: [emit('enrollment.section.assignment.failed', { enrollmentId: enr.enrollmentId, sectionId: enr.sectionId, reason, message })],
   });
   if (!section) return fail('SECTION_NOT_FOUND', `section ${enr.sectionId} does not exist`);
@@ -107,14 +116,7 @@ export function onUserValidated(
   if (section.seatsTaken >= section.capacity)
     return fail('SECTION_FULL', `section ${section.id} is full (${section.seatsTaken} of ${section.capacity} seats taken)`);
   return {
-    changes: [
-      { kind: 'seats', sectionId: section.id, delta: 1 },
-      {
-        kind: 'patchEnrollment',
-        enrollmentId: enr.enrollmentId,
-        patch: { status: 'SEATED', currentStep: 'INITIALIZE_GRADES', seatHeld: true },
-      },
-    ],
+    changes: seated(enr, section.id),
     emit: [
       emit('enrollment.section.assigned', {
         enrollmentId: enr.enrollmentId,
@@ -125,6 +127,21 @@ export function onUserValidated(
       }),
     ],
   };
+}
+
+/**
+ * During a rebuild the seat decision is not taken again (it depends on the order events of
+ * several partitions arrive in, which a replay does not reproduce): academic's own recorded
+ * outcome is applied instead, with the same changes the live decision made.
+ */
+export function replayedAssignment(
+  e: SchoolEvent<'enrollment.section.assigned' | 'enrollment.section.assignment.failed'>,
+  enr: Enrollment | undefined,
+): Decision {
+  if (!enr || enr.status !== 'PENDING') return none;
+  return e.eventType === 'enrollment.section.assigned'
+    ? { changes: seated(enr, e.payload.sectionId), emit: [] }
+    : { changes: [assignmentFailed(enr, e.payload.message)], emit: [] };
 }
 
 /** The end of a saga that succeeded (possibly with warnings): COMPLETED, and enrollment.completed for everyone else. */

@@ -1,6 +1,14 @@
 import { expect } from 'chai';
 import { anEvent, given } from '../testing/gwt';
-import { decideSaga, onStudentEnrolled, onStudentTransferred, onUserValidated, type Enrollment, type Section } from './handlers';
+import {
+  decideSaga,
+  onStudentEnrolled,
+  onStudentTransferred,
+  onUserValidated,
+  replayedAssignment,
+  type Enrollment,
+  type Section,
+} from './handlers';
 
 const enrollment = (over: Partial<Enrollment> = {}): Enrollment => ({
   enrollmentId: 'ENR-2025-000001',
@@ -36,6 +44,47 @@ describe('academic handlers', () => {
     });
     it('ignores an enrollment id that already exists (a duplicate command)', () => {
       given<Enrollment | undefined>(enrollment()).when(anEvent('student.enrolled'), onStudentEnrolled).then({ changes: [], emit: [] });
+    });
+  });
+
+  describe('replay: the recorded seat decision is applied, not taken again', () => {
+    it('section.assigned seats a PENDING enrollment in the recorded section, with nothing to publish', () => {
+      given(enrollment())
+        .when(anEvent('enrollment.section.assigned', { sectionId: 'SEC-2025-5B' }), replayedAssignment)
+        .then({
+          changes: [
+            { kind: 'seats', sectionId: 'SEC-2025-5B', delta: 1 },
+            {
+              kind: 'patchEnrollment',
+              enrollmentId: 'ENR-2025-000001',
+              patch: { status: 'SEATED', currentStep: 'INITIALIZE_GRADES', seatHeld: true },
+            },
+          ],
+          emit: [],
+        });
+    });
+    it('section.assignment.failed moves it to COMPENSATING with the recorded message', () => {
+      given(enrollment())
+        .when(anEvent('enrollment.section.assignment.failed', { message: 'section full' }), replayedAssignment)
+        .thenSatisfies((d) =>
+          expect(d.changes).to.deep.equal([
+            {
+              kind: 'patchEnrollment',
+              enrollmentId: 'ENR-2025-000001',
+              patch: {
+                status: 'COMPENSATING',
+                currentStep: 'ASSIGN_TO_SECTION',
+                failedStep: 'ASSIGN_TO_SECTION',
+                failureReason: 'section full',
+              },
+            },
+          ]),
+        );
+    });
+    it('changes nothing once the enrollment moved on', () => {
+      given(enrollment({ status: 'SEATED' }))
+        .when(anEvent('enrollment.section.assigned'), replayedAssignment)
+        .then({ changes: [], emit: [] });
     });
   });
 

@@ -11,6 +11,7 @@ import {
   onStudentTransferred,
   onUserValidated,
   type Change,
+  replayedAssignment,
   type Decision,
   type Enrollment,
   type Section,
@@ -169,7 +170,7 @@ export const HANDLES = [
 ] as const satisfies readonly EventType[];
 type Handled = (typeof HANDLES)[number];
 
-async function decide(event: SchoolEvent<Handled>, tx: PoolClient): Promise<Decision> {
+async function decide(event: SchoolEvent<Handled>, tx: PoolClient, replaying: boolean): Promise<Decision> {
   switch (event.eventType) {
     case 'academic.year.started':
       return { changes: [{ kind: 'upsertYear', year: event.payload }], emit: [] };
@@ -180,6 +181,7 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient): Promise<Deci
     case 'student.enrolled':
       return onStudentEnrolled(event, await loadEnrollment(tx, event.payload.enrollmentId));
     case 'enrollment.user.validated': {
+      if (replaying) return { changes: [], emit: [] }; // the recorded outcome (below) decides during a rebuild
       const enr = await loadEnrollment(tx, event.payload.enrollmentId);
       return onUserValidated(event, enr, enr ? await loadSection(tx, enr.sectionId) : undefined);
     }
@@ -189,10 +191,13 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient): Promise<Deci
       if ('refused' in d) throw new RuleViolationError(`transfer refused: ${d.refused}`);
       return d;
     }
+    case 'enrollment.section.assigned':
+    case 'enrollment.section.assignment.failed': {
+      const enr = await loadEnrollment(tx, event.payload.enrollmentId);
+      return replaying && enr?.status === 'PENDING' ? replayedAssignment(event, enr) : decideSaga(event, enr);
+    }
     case 'enrollment.user.validation.failed':
     case 'enrollment.user.validation.compensated':
-    case 'enrollment.section.assigned':
-    case 'enrollment.section.assignment.failed':
     case 'enrollment.section.assignment.compensated':
     case 'enrollment.grades.initialized':
     case 'enrollment.grades.initialization.failed':
@@ -212,7 +217,7 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient): Promise<Deci
 }
 
 async function projectOne(event: SchoolEvent<Handled>, tx: PoolClient, ctx: ProjectContext): Promise<Emitted> {
-  const decision = await decide(event, tx);
+  const decision = await decide(event, tx, ctx.replaying);
   for (const c of decision.changes) await apply(tx, c, event.timestamp);
   const entry = SAGA_TIMELINE[event.eventType];
   if (entry && 'enrollmentId' in event.payload) {

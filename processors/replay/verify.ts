@@ -20,6 +20,9 @@ export interface VerifyResult {
   tables: number;
   rows: number;
   differences: string[];
+  /** Rows/documents only in the live projection (applied twice or wrongly) and only in the rebuild (lost). */
+  onlyLive: number;
+  onlyRebuilt: number;
 }
 
 export interface VerifyOptions {
@@ -92,6 +95,7 @@ export async function compareSchemas(pool: pg.Pool, a: string, b: string): Promi
     .filter((t) => !RUNTIME_TABLES.has(t));
   const differences: string[] = [];
   let rows = 0;
+  const only = { live: 0, rebuilt: 0 };
   for (const t of tables) {
     const cols = (
       await pool.query<{ column_name: string }>(
@@ -106,11 +110,14 @@ export async function compareSchemas(pool: pg.Pool, a: string, b: string): Promi
       [qa, qb, 'only live'],
       [qb, qa, 'only rebuilt'],
     ] as const) {
-      const d = await pool.query(`select row_to_json(d) r from (select ${list} from ${x} except all select ${list} from ${y}) d limit 3`);
+      const diff = `select ${list} from ${x} except all select ${list} from ${y}`;
+      const n = Number((await pool.query<{ n: string }>(`select count(*) n from (${diff}) d`)).rows[0]!.n);
+      only[label === 'only live' ? 'live' : 'rebuilt'] += n;
+      const d = n ? await pool.query(`select row_to_json(d) r from (${diff}) d limit 3`) : { rows: [] };
       for (const r of d.rows as Array<{ r: unknown }>) differences.push(`${t} (${label}): ${JSON.stringify(r.r)}`);
     }
   }
-  return { equal: differences.length === 0, tables: tables.length, rows, differences };
+  return { equal: differences.length === 0, tables: tables.length, rows, differences, onlyLive: only.live, onlyRebuilt: only.rebuilt };
 }
 
 /** The rebuilt database holds only this projection's collections; each is compared with the live one of that name. */
@@ -121,6 +128,8 @@ export async function compareDatabases(live: Db, rebuilt: Db): Promise<VerifyRes
     .sort();
   const differences: string[] = [];
   let rows = 0;
+  let onlyLive = 0;
+  let onlyRebuilt = 0;
   const canon = (d: Record<string, unknown>): string => {
     const rest = { ...d };
     delete rest._hwm; // the runtime's guard, not content
@@ -135,8 +144,17 @@ export async function compareDatabases(live: Db, rebuilt: Db): Promise<VerifyRes
     rows += a!.length;
     const A = new Map(a!.map((d) => [String(d._id), canon(d)]));
     const B = new Map(b!.map((d) => [String(d._id), canon(d)]));
-    for (const [id, doc] of A) if (B.get(id) !== doc) differences.push(`${n} ${id}: live ${doc} vs rebuilt ${B.get(id) ?? '(missing)'}`);
-    for (const [id, doc] of B) if (!A.has(id)) differences.push(`${n} ${id}: only rebuilt ${doc}`);
+    for (const [id, doc] of A)
+      if (B.get(id) !== doc) {
+        onlyLive++;
+        if (B.has(id)) onlyRebuilt++;
+        differences.push(`${n} ${id}: live ${doc} vs rebuilt ${B.get(id) ?? '(missing)'}`);
+      }
+    for (const [id, doc] of B)
+      if (!A.has(id)) {
+        onlyRebuilt++;
+        differences.push(`${n} ${id}: only rebuilt ${doc}`);
+      }
   }
-  return { equal: differences.length === 0, tables: names.length, rows, differences };
+  return { equal: differences.length === 0, tables: names.length, rows, differences, onlyLive, onlyRebuilt };
 }

@@ -20,13 +20,34 @@ import { applyTopics } from '../../topics/provision';
 import { createEventProducer, EventPublisher } from '../../schemas/publisher';
 import { randomName } from './index';
 
+export const PROCESSOR_NAMES = ['users', 'academic', 'assignments', 'grades', 'attendance', 'notifications'];
+
+/** A host for some processors of an isolated run: its prefixed topics, groups, schemas and database (tests, chaos workers). */
+export function isolatedHost(
+  config: Config,
+  run: string,
+  names: string[],
+  logger: ReturnType<typeof createLogger>,
+  opsPort = 0,
+): ProcessorHost {
+  const defs = createProcessors(config, logger).filter((d) => names.includes(d.name));
+  const host = new ProcessorHost(defs, config, logger, {
+    opsPort,
+    groupId: (d) => `${run}-${d.name}`,
+    pgSchema: (d) => `${run}_${d.name}`,
+    mongoDb: () => run,
+    topicName: (t) => `${run}.${t}`,
+  });
+  if (names.includes('academic')) host.addTask(sagaDeadlinesTask(host, config, `${run}_academic`, systemClock, logger));
+  return host;
+}
+
 /**
  * The whole pipeline in this process, isolated for one test run: every processor with
  * own copy of the topic catalog (prefixed), consumer groups, Postgres schemas and Mongo
  * database, so runs never see each other's events.
  */
 export class TestPipeline {
-  readonly run = randomName('e2e').replace(/-/g, '_');
   host!: ProcessorHost;
   pool!: pg.Pool;
   mongo!: MongoClient;
@@ -36,8 +57,9 @@ export class TestPipeline {
 
   constructor(
     readonly config: Config,
-    /** Processors left out (a saga that needs them stalls: deadline tests). */
+    /** Processors left out (a saga that needs them stalls: deadline tests; all of them: processors run elsewhere). */
     private readonly without: string[] = [],
+    readonly run = randomName('e2e').replace(/-/g, '_'),
   ) {}
 
   schema(name: string): string {
@@ -73,17 +95,9 @@ export class TestPipeline {
   }
 
   private async startHost(): Promise<void> {
-    const logger = createLogger(this.config, 'e2e');
-    const defs = createProcessors(this.config, logger).filter((d) => !this.without.includes(d.name));
-    this.host = new ProcessorHost(defs, this.config, logger, {
-      opsPort: 0,
-      groupId: (d) => `${this.run}-${d.name}`,
-      pgSchema: (d) => this.schema(d.name),
-      mongoDb: () => this.run,
-      topicName: (t) => this.topic(t),
-    });
-    if (!this.without.includes('academic'))
-      this.host.addTask(sagaDeadlinesTask(this.host, this.config, this.schema('academic'), systemClock, logger));
+    const names = PROCESSOR_NAMES.filter((n) => !this.without.includes(n));
+    if (!names.length) return; // the processors run in other processes (chaos)
+    this.host = isolatedHost(this.config, this.run, names, createLogger(this.config, 'e2e'));
     await this.host.start();
   }
 
@@ -95,6 +109,11 @@ export class TestPipeline {
 
   async stop(): Promise<void> {
     await this.host?.stop();
+    await this.deleteAll();
+  }
+
+  /** Deletes this run's topics, schemas and database (also for runs whose processors ran in other processes). */
+  async deleteAll(): Promise<void> {
     await this.producer?.disconnect();
     const admin = createKafka(this.config).admin();
     await admin.connect();
