@@ -12,7 +12,7 @@ import { TestPipeline } from '../test/support/pipeline';
 describe('HTTP API commands and queries (e2e)', function () {
   this.timeout(180_000);
   const p = new TestPipeline(testConfig());
-  const api = new ApiHarness(p);
+  const api = new ApiHarness(p, { rateLimitPerMinute: 1_000_000 }); // the limit is tested in security.e2e
   let admin = '';
   let teacher = '';
   const S = 'STU-1';
