@@ -17,7 +17,7 @@ import { gradesQueries } from '../processors/grades/queries';
 import { notificationsQueries } from '../processors/notifications/queries';
 import { usersQueries } from '../processors/users/queries';
 import { EventCodec } from '../schemas/codec';
-import { createEventProducer, EventPublisher } from '../schemas/publisher';
+import { CoalescingPublisher, createEventProducer, EventPublisher } from '../schemas/publisher';
 import type { JwtKeys } from './auth/jwt';
 import type { Relations } from './auth/authorize';
 import { DependencyGuard } from './http/guard';
@@ -35,7 +35,7 @@ export interface ApiDeps {
   clock: Clock;
   keys: JwtKeys;
   codec: EventCodec;
-  publisher: EventPublisher;
+  publisher: Pick<EventPublisher, 'publish'>;
   guard: DependencyGuard;
   idempotency: IdempotencyStore;
   commands: CommandLog;
@@ -95,7 +95,7 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
     clock,
     keys,
     codec,
-    publisher: new EventPublisher(producer, codec, (e) => at.topic(e.eventType)),
+    publisher: new CoalescingPublisher(new EventPublisher(producer, codec, (e) => at.topic(e.eventType))),
     guard,
     idempotency: new IdempotencyStore(pool, config.api.idempotencyTtlMs, apiSchema),
     commands: new CommandLog(pool, apiSchema),

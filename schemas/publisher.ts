@@ -60,3 +60,38 @@ export class EventPublisher {
     });
   }
 }
+
+/**
+ * Publishes concurrent callers' events together: while one send is in flight, new events
+ * queue and go out in the next single send. kafkajs's idempotent producer allows one request
+ * per broker at a time, so without this, concurrent HTTP commands wait in line for each
+ * other's broker round trip. Each caller's promise settles with its batch (after acks=all).
+ * Callers validate first: one invalid event would fail its whole batch.
+ */
+export class CoalescingPublisher {
+  private queue: Array<{ events: SchoolEvent[]; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private flushing = false;
+
+  constructor(private readonly inner: Pick<EventPublisher, 'publish'>) {}
+
+  publish(...events: SchoolEvent[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ events, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, this.queue.length);
+      try {
+        await this.inner.publish(...batch.flatMap((b) => b.events));
+        for (const b of batch) b.resolve();
+      } catch (e) {
+        for (const b of batch) b.reject(e);
+      }
+    }
+    this.flushing = false;
+  }
+}
