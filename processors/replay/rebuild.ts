@@ -105,13 +105,12 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
     }
     if (!resumed) {
       if (o.until) await target.drop();
-      await pool.query('insert into public.replay_builds (target, projection, kafka_group, kind, status) values ($1, $2, $3, $4, $5)', [
-        target.name,
-        live,
-        group,
-        kind,
-        'building',
-      ]);
+      await pool.query(
+        `insert into public.replay_builds (target, projection, kafka_group, kind, status) values ($1, $2, $3, $4, $5)
+         on conflict (target) do update set projection = excluded.projection, kafka_group = excluded.kafka_group, kind = excluded.kind,
+           status = excluded.status, started_at = now(), finished_at = null, old_schema = null`,
+        [target.name, live, group, kind, 'building'],
+      );
       if (o.fromTime)
         for (const t of topics)
           await admin.setOffsets({

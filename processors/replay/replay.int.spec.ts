@@ -58,7 +58,7 @@ describe('replay and rebuild (int)', function () {
       for (const row of r.rows as Array<{ nspname: string }>) await p.pool.query(`drop schema if exists "${row.nspname}" cascade`);
     });
     await p.pool.query('drop schema if exists snap_grades_as_of_test cascade');
-    await p.pool.query('delete from public.replay_builds where projection = $1', [p.schema('grades')]);
+    await p.pool.query('delete from public.replay_builds where projection in ($1, $2)', [p.schema('grades'), `${p.run}_users`]);
     await p.stop();
   });
 
