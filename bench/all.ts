@@ -29,6 +29,8 @@ const SIZING: Record<string, Record<string, string>> = {
   'bench:saga': { BENCH_SAGA_RATE: '100', BENCH_SAGA_SECONDS: '20' },
   // The default school (about 1M events) takes hours at today's pipeline rate; this is ~25k events.
   'bench:pipeline': { BENCH_PIPELINE_WEEKS: '2', BENCH_PIPELINE_SECTIONS: '20' },
+  // The default 1M events take about 17 minutes (both Postgres phases); ~100k events about 3.5.
+  'bench:replay': { BENCH_REPLAY_EVENTS: '100000', BENCH_REPLAY_MONGO_SECONDS: '30' },
 };
 /** A bench that hangs must not eat the others' time: it is killed and reported failed. */
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S ?? 420);
