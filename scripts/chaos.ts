@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startService, stopService, up } from '../deploy/local/stack';
 import { createKafka } from '../lib/clients/kafka';
@@ -53,16 +54,28 @@ async function main(): Promise<void> {
   const run = `chaos_${crypto.randomBytes(4).toString('hex')}`;
   const p = new TestPipeline(config, PROCESSOR_NAMES, run);
   await p.start();
-  const workers = new Workers(run, PROCESSOR_NAMES);
+  const logDir = path.resolve(config.stack.dir, 'logs', 'chaos');
+  const workers = new Workers(run, PROCESSOR_NAMES, logDir);
   const admin = createKafka(config).admin();
   await admin.connect();
   const rand = seeded(20261124);
   const injected: Array<{ fault: Fault; detail: string; at: number }> = [];
   const poison: Array<{ topic: string; partition: number; offset: string }> = [];
   const t0 = Date.now();
+  const interrupt = (): void => {
+    say('interrupted: stopping workers and removing the run');
+    void workers
+      .stopAll()
+      .then(() => p.deleteAll())
+      .finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   try {
     await workers.startAll();
-    say(`chaos run ${run}: 6 processors in their own processes; target ${target.toLocaleString('en')} events, ${enrollments} enrollments`);
+    say(
+      `chaos run ${run}: 6 processors in their own processes (logs in ${logDir}); target ${target.toLocaleString('en')} events, ${enrollments} enrollments`,
+    );
     const sections = Math.max(3, Math.ceil(enrollments / (26 * 1.05)));
     const school = new SchoolGenerator(
       run,
@@ -70,8 +83,12 @@ async function main(): Promise<void> {
       systemClock,
     );
     let published = 0;
+    // Spread the load over the first faults, so they hit processors under load rather than a backlog.
+    const rate = Math.max(200, target / (8 * faultEvery));
+    let paced = false;
     const publish = async (events: SchoolEvent[]): Promise<void> => {
       for (let i = 0; i < events.length; i += 500) {
+        if (paced) await sleep((500 / rate) * 1000);
         // A broker restart fails sends; retry until accepted (the same event ids: consumers dedupe).
         for (let attempt = 1; ; attempt++) {
           try {
@@ -87,6 +104,7 @@ async function main(): Promise<void> {
     };
     await publish(school.setup());
     await drain(admin, run, deadline);
+    paced = true;
     const load = (async () => {
       await publish(school.enrollments());
       for (let w = 0; w < 40 && published < target; w++) await publish(school.week(w));

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { PostgresProcessor } from '../runtime/types';
-import { HANDLES, projectAcademic } from './projection';
+import { academicLockKeys, HANDLES, projectAcademic } from './projection';
 
 /**
  * academic: store PostgreSQL (relations: years, sections with seats, courses, enrollments
@@ -13,6 +13,7 @@ export const academic: PostgresProcessor = {
   handles: HANDLES,
   store: 'postgres',
   project: projectAcademic,
+  lockKeys: academicLockKeys,
 };
 
 export const migrations = path.join(__dirname, 'migrations');

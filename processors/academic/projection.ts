@@ -239,12 +239,19 @@ async function projectOne(event: SchoolEvent<Handled>, tx: PoolClient, ctx: Proj
   return ctx.replaying ? [] : toEvents(event, decision.emit, ctx);
 }
 
+/** The locks projectAcademic takes for an event (the runtime takes a chunk's locks up front, in order). */
+export function academicLockKeys(event: SchoolEvent): string[] {
+  return 'enrollmentId' in event.payload && typeof event.payload.enrollmentId === 'string'
+    ? [`enrollment:${event.payload.enrollmentId}`]
+    : [];
+}
+
 export async function projectAcademic(input: SchoolEvent, tx: PoolClient, ctx: ProjectContext): Promise<Emitted> {
   const event = narrow(input, HANDLES);
   const enrollmentId = 'enrollmentId' in event.payload ? event.payload.enrollmentId : undefined;
   // One enrollment's events come from several topics and partitions: serialise them, so a parked
   // event and the student.enrolled that releases it never miss each other.
-  if (enrollmentId) await tx.query('select pg_advisory_xact_lock(hashtext(current_schema() || $1))', [`enrollment:${enrollmentId}`]);
+  if (enrollmentId) await tx.query('select pg_advisory_xact_lock(hashtext(current_schema() || $1))', academicLockKeys(event));
   if (enrollmentId && event.eventType !== 'student.enrolled' && event.eventType !== 'student.transferred') {
     const known = await tx.query('select 1 from enrollments where enrollment_id = $1', [enrollmentId]);
     if (!known.rowCount) {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Rules } from '../../lib/config';
 import type { PostgresProcessor } from '../runtime/types';
-import { HANDLES, projectAssignments } from './projection';
+import { assignmentsLockKeys, HANDLES, projectAssignments } from './projection';
 
 /**
  * assignments: store PostgreSQL (overlap checks and workload sums are range and
@@ -14,6 +14,7 @@ export function createAssignments(rules: Rules): PostgresProcessor {
     handles: HANDLES,
     store: 'postgres',
     project: projectAssignments(rules),
+    lockKeys: assignmentsLockKeys,
   };
 }
 

@@ -6,6 +6,15 @@ import { unhandled } from '../shared/handled';
 import { postgresProjection, type EmitSpec } from '../shared/emit';
 import { detectConflicts, validSlot, workload, type Slot } from './handlers';
 
+/** The locks projectAssignments takes for an event (the runtime takes a chunk's locks up front, in order). */
+export function assignmentsLockKeys(event: SchoolEvent): string[] {
+  if (event.eventType === 'teacher.assigned.to.course' || event.eventType === 'teacher.assignment.removed')
+    return [`workload:${event.payload.teacherUserId}`];
+  if (event.eventType === 'schedule.created')
+    return [`t:${event.payload.teacherUserId}:${event.payload.dayOfWeek}`, `s:${event.payload.sectionId}:${event.payload.dayOfWeek}`];
+  return [];
+}
+
 async function workloadOf(tx: PoolClient, teacher: string, rules: Rules, at: string): Promise<EmitSpec> {
   // Serialise changes per teacher, so two partitions never compute the same teacher's total at once.
   await tx.query('select pg_advisory_xact_lock(hashtext(current_schema() || $1))', [`workload:${teacher}`]);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Rules } from '../../lib/config';
 import type { PostgresProcessor } from '../runtime/types';
-import { HANDLES, projectGrades } from './projection';
+import { gradesLockKeys, HANDLES, projectGrades } from './projection';
 
 /**
  * grades: store PostgreSQL (grade records and averages are relational and recomputed
@@ -14,6 +14,7 @@ export function createGrades(rules: Rules): PostgresProcessor {
     handles: HANDLES,
     store: 'postgres',
     project: projectGrades(rules),
+    lockKeys: gradesLockKeys,
   };
 }
 

@@ -6,6 +6,14 @@ import { emit, postgresProjection, type EmitSpec } from '../shared/emit';
 import { unhandled } from '../shared/handled';
 import { checkGrade, decideAverage, initializeGrades, type GradeRow } from './handlers';
 
+const averageLock = (k: { studentUserId: string; courseId: string; periodId: string }): string =>
+  `avg:${k.studentUserId}:${k.courseId}:${k.periodId}`;
+
+/** The locks projectGrades takes for an event (the runtime takes a chunk's locks up front, in order). */
+export function gradesLockKeys(event: SchoolEvent): string[] {
+  return event.eventType === 'grade.recorded' || event.eventType === 'grade.updated' ? [averageLock(event.payload)] : [];
+}
+
 async function recompute(
   tx: PoolClient,
   key: { studentUserId: string; sectionId: string; courseId: string; periodId: string },
@@ -15,9 +23,7 @@ async function recompute(
   // Grades of one course are different aggregates (different partitions, concurrent transactions): serialise
   // the recomputation per student, course and period, so the last writer reads every committed grade. The key
   // includes the schema: a rebuild into another schema must not wait on the live projection.
-  await tx.query('select pg_advisory_xact_lock(hashtext(current_schema() || $1))', [
-    `avg:${key.studentUserId}:${key.courseId}:${key.periodId}`,
-  ]);
+  await tx.query('select pg_advisory_xact_lock(hashtext(current_schema() || $1))', [averageLock(key)]);
   const grades = await tx.query<GradeRow>(
     `select grade_id "gradeId", evaluation_type "evaluationType", score, max_score "maxScore" from grades
      where student_user_id = $1 and course_id = $2 and period_id = $3 order by grade_id`,

@@ -71,6 +71,9 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
   const pool = createPgPool(config, {}, logger);
   const mongo = isMongo ? createMongoClient(config) : undefined;
   const lock = await pool.connect();
+  // The advisory lock lives on this connection: if it dies (PostgreSQL restarted), the rebuild must stop, not crash.
+  let lockLost: Error | undefined;
+  lock.on('error', (e) => (lockLost = e));
   const admin = createKafka(config, logger).admin();
   try {
     const got = await lock.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtext($1)) ok', [`replay:${live}`]);
@@ -140,6 +143,10 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
       for (;;) {
         const pos = await target.positions(liveGroup);
         await o.onProgress?.(progressOf(start, target0, pos, (Date.now() - t0) / 1000));
+        if (lockLost)
+          throw new ReplayError(
+            `lost the connection holding the rebuild lock (${lockLost.message}); ${target.name} is kept and the next run resumes it`,
+          );
         if (o.signal?.aborted)
           throw new ReplayError(`interrupted; ${target.name} is kept and the next run resumes it (live ${live} untouched)`);
         if (caughtUp(target0, pos, start)) {
@@ -180,7 +187,7 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
   } finally {
     await admin.disconnect().catch(() => undefined);
     await lock.query('select pg_advisory_unlock_all()').catch(() => undefined);
-    lock.release();
+    lock.release(!!lockLost);
     await pool.end();
     await mongo?.close();
   }

@@ -68,6 +68,14 @@ export class PostgresStore implements RuntimeStore {
         );
         for (const row of r.rows) fresh.add(row.event_id);
       }
+      const keys = new Set<string>();
+      for (const i of candidates) {
+        const e = records[i]!.event as SchoolEvent;
+        if (fresh.has(e.eventId)) for (const k of this.processor.lockKeys?.(e) ?? []) keys.add(k);
+      }
+      // Same keys and hashing as the projections' own pg_advisory_xact_lock calls (re-entrant within the transaction).
+      if (keys.size)
+        await client.query('select pg_advisory_xact_lock(hashtext(current_schema() || k)) from unnest($1::text[]) k', [[...keys].sort()]);
       const outcomes: Outcome[] = [];
       const emitted: Emitted = [];
       for (let i = 0; i < records.length; i++) {

@@ -36,6 +36,12 @@ export interface PostgresProcessor extends Base {
   store: 'postgres';
   /** Applies one event inside the runtime's transaction (projection changes + position commit together). */
   project(event: SchoolEvent, tx: PoolClient, ctx: ProjectContext): Promise<Emitted>;
+  /**
+   * The advisory lock keys `project` will take for an event. The store takes every key of a
+   * chunk first, in sorted order, so concurrent chunks (other partitions) queue instead of
+   * deadlocking (each deadlock costs PostgreSQL's deadlock_timeout, 1 s, before the retry).
+   */
+  lockKeys?(event: SchoolEvent): string[];
 }
 
 export interface MongoProcessor extends Base {

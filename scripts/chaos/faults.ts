@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 
 export type Fault = 'kill -9 processor' | 'restart kafka' | 'restart postgres' | 'restart ferretdb' | 'poison record';
@@ -28,21 +29,27 @@ export class Workers {
   constructor(
     private readonly run: string,
     private readonly names: string[],
-  ) {}
+    private readonly logDir: string,
+  ) {
+    fs.mkdirSync(logDir, { recursive: true });
+  }
 
   async startAll(): Promise<void> {
     await Promise.all(this.names.map((n) => this.start(n)));
   }
 
   start(name: string): Promise<void> {
+    // Worker logs (kafkajs complains loudly during broker restarts) go to a file per worker, not the report.
+    const log = fs.openSync(path.join(this.logDir, `${this.run}-${name}.log`), 'a');
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'worker.ts'), this.run, name], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', log],
       env: { ...process.env, LOG_LEVEL: 'error' },
     });
+    fs.closeSync(log);
     this.procs.set(name, child);
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`worker ${name} did not start within 120 s`)), 120_000);
-      child.stdout.on('data', (b: Buffer) => {
+      child.stdout?.on('data', (b: Buffer) => {
         if (b.toString().includes('started')) {
           clearTimeout(timer);
           resolve();
