@@ -6,6 +6,10 @@ export type FailureClass = 'transient' | 'permanent';
 // SQLSTATE classes that mean "the server or connection", not "this record": 08 connection, 53 resources,
 // 57 operator intervention (e.g. admin shutdown), 58 system error; 40001/40P01 serialization and deadlock.
 const TRANSIENT_SQLSTATE = /^(08|53|57|58)|^40001$|^40P01$/;
+// FerretDB reports its PostgreSQL backend being down as an ordinary server error (found by npm run chaos:
+// records were dead-lettered during a PostgreSQL restart).
+const FERRETDB_BACKEND_DOWN =
+  /failed to connect to|dial error|connection refused|the database system is (starting up|shutting down)|terminating connection|conn closed/i;
 const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
 
 /**
@@ -15,7 +19,10 @@ const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT',
 export function classify(error: unknown): FailureClass {
   if (error instanceof AppError) return error.retriable ? 'transient' : 'permanent';
   if (error instanceof MongoNetworkError || error instanceof MongoServerSelectionError) return 'transient';
-  if (error instanceof MongoServerError) return error.hasErrorLabel('RetryableWriteError') || error.code === 91 ? 'transient' : 'permanent';
+  if (error instanceof MongoServerError)
+    return error.hasErrorLabel('RetryableWriteError') || error.code === 91 || FERRETDB_BACKEND_DOWN.test(error.message)
+      ? 'transient'
+      : 'permanent';
   if (typeof error === 'object' && error !== null) {
     const e = error as { code?: unknown; message?: unknown; name?: unknown };
     if (typeof e.code === 'string' && (TRANSIENT_SQLSTATE.test(e.code) || TRANSIENT_NODE_CODES.has(e.code))) return 'transient';

@@ -254,6 +254,23 @@ export class ProcessorRunner {
   }
 
   private async deadLetter(item: Item, error: unknown, attempts: number, heartbeat: () => Promise<void>): Promise<void> {
+    if (this.deps.replaying) {
+      // A rebuild re-reads records the live processor already dead-lettered; a second copy in the DLQ would be
+      // redriven twice. Logged with its coordinates instead (never silent), and counted.
+      this.deps.metrics.events.inc({
+        processor: this.def.name,
+        event_type: item.known.eventType ?? 'unknown',
+        outcome: 'skipped_in_replay',
+      });
+      this.deps.logger.warn('replay: record not applied (the live processor dead-letters it)', {
+        processor: this.def.name,
+        topic: item.position.topic,
+        partition: item.position.partition,
+        offset: item.position.offset,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return;
+    }
     const topic = await this.retrying(
       () =>
         sendDeadLetter(this.deps.producer, {
