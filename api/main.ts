@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { systemClock } from '../lib/clock';
-import { loadConfig, type Config } from '../lib/config';
+import { loadConfigOrExit } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { loadJwtKeys } from './auth/jwt';
 import { createApp } from './app';
@@ -9,13 +9,7 @@ import { liveLocator } from './locator';
 
 /** `npm run api` (or `node dist/api/main.js`): the HTTP API on API_PORT until SIGTERM/SIGINT. */
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(2);
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config, 'api');
   const resources = await createApiDeps(config, logger, systemClock, loadJwtKeys(config), liveLocator(config));
   const app = createApp(resources.deps);

@@ -389,3 +389,13 @@ function lookupEnv(key: string): string | undefined {
   }
   return typeof node === 'object' && node !== null && 'env' in node ? String((node as { env: string }).env) : undefined;
 }
+
+/** Entry points: the validated config, or the message (key, value, rule, env var) on stderr and exit code 2. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(2);
+  }
+}

@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from '../lib/config';
+import { loadConfigOrExit, type Config } from '../lib/config';
 import { createPgPool } from '../lib/clients/pg';
 import { createKafka } from '../lib/clients/kafka';
 import { AppError, TopicConfigError } from '../lib/errors';
@@ -40,13 +40,7 @@ async function requireTopics(config: Config, logger: Logger, topics: string[]): 
  * runs several (all by default) in one process. Migrates first, then serves until SIGTERM/SIGINT.
  */
 export async function runMain(names: string[]): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(2);
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config, names.length === 1 ? `processor:${names[0]}` : 'processors');
   try {
     const all = createProcessors(config, logger);
