@@ -239,8 +239,8 @@ async function projectOne(event: SchoolEvent<Handled>, tx: PoolClient, ctx: Proj
   return ctx.replaying ? [] : toEvents(event, decision.emit, ctx);
 }
 
-/** The locks projectAcademic takes for an event (the runtime takes a chunk's locks up front, in order). */
-export function academicLockKeys(event: SchoolEvent): string[] {
+/** The lock projectAcademic takes for an event: one per enrollment. */
+function academicLockKeys(event: SchoolEvent): string[] {
   return 'enrollmentId' in event.payload && typeof event.payload.enrollmentId === 'string'
     ? [`enrollment:${event.payload.enrollmentId}`]
     : [];
