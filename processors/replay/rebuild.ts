@@ -8,7 +8,6 @@ import { createMongoClient } from '../../lib/clients/mongo';
 import { createProcessors } from '../all';
 import { ProcessorHost } from '../runtime/host';
 import { quoteIdent } from '../runtime/postgres-store';
-import type { ProcessorDefinition } from '../runtime/types';
 import { endOffsets, key, offsetsAt, startOffsets, type Offsets } from './offsets';
 import { caughtUp, progressOf, type Progress } from './progress';
 import { mongoTarget, pgTarget, type Target } from './targets';
@@ -161,7 +160,7 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
         await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
       }
       if (!bound && !o.noSwitch) {
-        oldSchema = await switchLive(pool, host, def, live, target.name, liveGroup, stamp, o.pollMs ?? 200);
+        oldSchema = await switchLive(pool, host, live, target.name, liveGroup, stamp, o.pollMs ?? 200);
         switched = true;
       } else await host.stop();
     } catch (e) {
@@ -211,7 +210,6 @@ export async function positions(pool: pg.Pool, schema: string, group: string): P
 async function switchLive(
   pool: pg.Pool,
   host: ProcessorHost,
-  _def: ProcessorDefinition,
   live: string,
   target: string,
   group: string,
