@@ -1,3 +1,4 @@
+import { seededRandom } from '../lib/rng';
 import { expect } from 'chai';
 import crypto from 'node:crypto';
 import { createKafka } from '../lib/clients/kafka';
@@ -235,7 +236,7 @@ describe('HTTP API security (e2e)', function () {
         ['markPresent', 'sendImmediate', 'bulkNotification'].includes(o.operationId),
     );
     expect(ops).to.have.length(COMMANDS.length + 3);
-    const rand = seeded(20261124);
+    const rand = seededRandom(20261124);
     const before = await sizes();
     const statuses = new Map<number, number>();
     let sent = 0;
@@ -269,11 +270,6 @@ function validBody(type: keyof typeof EVENT_DEFINITIONS, omit: Array<string | un
   const b: Record<string, unknown> = { ...(EXAMPLE_PAYLOADS as unknown as Record<string, Record<string, unknown>>)[type] };
   for (const f of omit) if (f) delete b[f];
   return b;
-}
-
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** Invalid by construction: broken JSON, non-objects, or a valid body with exactly one field made wrong. */

@@ -1,3 +1,4 @@
+import { seededRandom } from '../lib/rng';
 import autocannon from 'autocannon';
 
 /**
@@ -69,14 +70,6 @@ export interface LoadResult {
 
 type Pick = <T>(a: readonly T[]) => T;
 type Req = autocannon.Request;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 function bySection(seed: Seed): Map<string, Student[]> {
   const out = new Map<string, Student[]>();
@@ -168,7 +161,7 @@ function percentile(sorted: number[], q: number): number {
 }
 
 export async function runLoad(job: LoadJob): Promise<LoadResult> {
-  const rand = rng(job.kind === 'queries' ? 7 : 11);
+  const rand = seededRandom(job.kind === 'queries' ? 7 : 11);
   const pick: Pick = (a) => a[Math.floor(rand() * a.length)]!;
   const next = job.kind === 'queries' ? queries(job.seed, pick) : commands(job.seed, pick, rand);
   const perConnection = job.rate / job.connections;

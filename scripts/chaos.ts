@@ -1,3 +1,4 @@
+import { seededRandom } from '../lib/rng';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,6 +10,7 @@ import { createLogger } from '../lib/logger';
 import { readToEnd } from '../lib/read-to-end';
 import { createProcessors } from '../processors/all';
 import { DLQ, headerString } from '../processors/runtime/dead-letters';
+import type { ProcessorDefinition } from '../processors/runtime/types';
 import { verify, type VerifyResult } from '../processors/replay/verify';
 import type { SchoolEvent } from '../schemas/generated/events';
 import { registerAll } from '../schemas/register';
@@ -52,6 +54,8 @@ async function main(): Promise<void> {
   const config = loadConfig({ LOG_LEVEL: 'error', ...process.env });
   if (!config.kafka.brokers.every((b) => /^(127\.0\.0\.1|localhost):/.test(b))) throw new Error('chaos only targets a loopback stack');
   const logger = createLogger(config, 'chaos');
+  const defs = createProcessors(config, logger);
+  const stored = defs.filter((x) => x.store !== 'none');
   await up(config);
   await registerAll(config.registry.url);
   const run = `chaos_${crypto.randomBytes(4).toString('hex')}`;
@@ -61,7 +65,7 @@ async function main(): Promise<void> {
   const workers = new Workers(run, PROCESSOR_NAMES, logDir);
   const admin = createKafka(config).admin();
   await admin.connect();
-  const rand = seeded(20261124);
+  const rand = seededRandom(20261124);
   const injected: Array<{ fault: Fault; detail: string; at: number }> = [];
   const poison: Array<{ topic: string; partition: number; offset: string }> = [];
   const t0 = Date.now();
@@ -106,7 +110,7 @@ async function main(): Promise<void> {
       }
     };
     await publish(school.setup());
-    await drain(admin, run, deadline);
+    await drain(admin, defs, run, deadline);
     paced = true;
     const load = (async () => {
       await publish(school.enrollments());
@@ -129,12 +133,12 @@ async function main(): Promise<void> {
     say(
       `load done: ${published.toLocaleString('en')} events, ${school.enrollmentIds.length} enrollments; waiting for every processor to catch up`,
     );
-    await drain(admin, run, deadline);
+    await drain(admin, defs, run, deadline);
     await workers.stopAll();
 
     const codec = new EventCodec(createSchemaRegistry(config));
     const applied: Array<[string, AppliedCheck]> = [];
-    for (const d of createProcessors(config, logger).filter((x) => x.store !== 'none')) {
+    for (const d of stored) {
       const group = `${run}-${d.name}`;
       const markers = d.store === 'postgres' ? pgMarkers(p.pool, p.schema(d.name), group) : mongoMarkers(p.db, group);
       applied.push([
@@ -149,7 +153,7 @@ async function main(): Promise<void> {
       ]);
     }
     const results: Array<[string, VerifyResult]> = [];
-    for (const d of createProcessors(config, logger).filter((x) => x.store !== 'none')) {
+    for (const d of stored) {
       const live = d.store === 'postgres' ? p.schema(d.name) : run;
       results.push([
         d.name,
@@ -157,12 +161,7 @@ async function main(): Promise<void> {
       ]);
     }
     const consumers = new Map(
-      DOMAIN_TOPICS.map((t) => [
-        p.topic(t),
-        createProcessors(config, logger)
-          .filter((d) => d.topics.includes(t))
-          .map((d) => `${run}-${d.name}`),
-      ]),
+      DOMAIN_TOPICS.map((t) => [p.topic(t), defs.filter((d) => d.topics.includes(t)).map((d) => `${run}-${d.name}`)]),
     );
     const expected = new Set(
       poison.flatMap((x) => (consumers.get(x.topic) ?? []).map((g) => `${x.topic}:${x.partition}:${x.offset}:${g}`)),
@@ -243,9 +242,12 @@ async function main(): Promise<void> {
 }
 
 /** Waits until no group of the run has lag, three checks in a row. */
-async function drain(admin: ReturnType<ReturnType<typeof createKafka>['admin']>, run: string, deadline: number): Promise<void> {
-  const config = loadConfig({ LOG_LEVEL: 'error', ...process.env });
-  const defs = createProcessors(config, createLogger(config, 'chaos'));
+async function drain(
+  admin: ReturnType<ReturnType<typeof createKafka>['admin']>,
+  defs: ProcessorDefinition[],
+  run: string,
+  deadline: number,
+): Promise<void> {
   let quiet = 0;
   while (quiet < 3) {
     if (Date.now() > deadline) throw new Error('chaos: --max-minutes exceeded before the processors caught up');
@@ -260,11 +262,6 @@ async function drain(admin: ReturnType<ReturnType<typeof createKafka>['admin']>,
       quiet = 0; // the broker may be restarting
     }
   }
-}
-
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 main().catch((e: unknown) => {

@@ -1,3 +1,4 @@
+import { seededRandom } from '../lib/rng';
 import type { Clock } from '../lib/clock';
 import { buildEvent } from '../schemas/envelope';
 import type { DayOfWeek, EvaluationType, EventPayloads, EventType, SchoolEvent } from '../schemas/generated/events';
@@ -20,14 +21,6 @@ const COURSES = ['MATH', 'LANG', 'SCI', 'HIST'] as const;
 const DAYS: DayOfWeek[] = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY'];
 const EVALS: EvaluationType[] = ['EXAM', 'QUIZ', 'HOMEWORK', 'PROJECT', 'PARTICIPATION'];
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 export class SchoolGenerator {
   readonly year: string;
   private readonly rand: () => number;
@@ -44,7 +37,7 @@ export class SchoolGenerator {
     seed = 42,
   ) {
     this.year = `${tag}-2025`;
-    this.rand = rng(seed);
+    this.rand = seededRandom(seed);
   }
 
   private add<T extends EventType>(type: T, payload: EventPayloads[T], correlationId?: string): void {

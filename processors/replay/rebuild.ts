@@ -6,11 +6,11 @@ import { AppError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { createMongoClient } from '../../lib/clients/mongo';
 import { createProcessors } from '../all';
-import { ProcessorHost } from '../runtime/host';
+import type { ProcessorHost } from '../runtime/host';
 import { quoteIdent } from '../runtime/postgres-store';
-import { endOffsets, key, offsetsAt, startOffsets, type Offsets } from './offsets';
+import { endOffsets, offsetsAt, startOffsets } from './offsets';
 import { caughtUp, progressOf, type Progress } from './progress';
-import { mongoTarget, pgTarget, type Target } from './targets';
+import { mongoTarget, pgPositions, pgTarget, replayHost, type Target } from './targets';
 
 export class ReplayError extends AppError {
   readonly code = 'REPLAY_REFUSED';
@@ -125,15 +125,7 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
     }
     await target.prepare();
     const t0 = Date.now();
-    const host = new ProcessorHost([def], config, logger.child({ replay: o.name }), {
-      opsPort: 0,
-      groupId: () => group,
-      storeGroup: () => liveGroup,
-      ...target.host,
-      replaying: true,
-      topicName: o.topicName,
-      stopAt: bound ? (t, p) => bound.get(key(t, p)) : undefined,
-    });
+    const host = replayHost(config, logger.child({ replay: o.name }), def, { group, liveGroup, target, topicName: o.topicName, bound });
     await host.start();
     let switched = false;
     let oldSchema: string | undefined;
@@ -174,7 +166,7 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
     ]);
     if (switched && o.dropOld && oldSchema) await pool.query(`drop schema ${quoteIdent(oldSchema)} cascade`);
     await admin.deleteGroups([group]).catch(() => undefined);
-    const finalPositions = switched ? await positions(pool, live, liveGroup) : await target.positions(liveGroup);
+    const finalPositions = switched ? await pgPositions(pool, live, liveGroup) : await target.positions(liveGroup);
     const records = progressOf(start, target0, finalPositions, 1).done;
     return {
       target: switched ? live : target.name,
@@ -190,14 +182,6 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
     await pool.end();
     await mongo?.close();
   }
-}
-
-export async function positions(pool: pg.Pool, schema: string, group: string): Promise<Offsets> {
-  const r = await pool.query<{ topic: string; partition: number; next_offset: string }>(
-    `select topic, partition, next_offset from ${quoteIdent(schema)}.runtime_positions where consumer_group = $1`,
-    [group],
-  );
-  return new Map(r.rows.map((x) => [key(x.topic, x.partition), Number(x.next_offset)]));
 }
 
 /**
@@ -222,10 +206,10 @@ async function switchLive(
     await c.query('begin');
     await c.query("set local lock_timeout = '30s'");
     await c.query(`lock table ${quoteIdent(live)}.runtime_processed in exclusive mode`);
-    const livePos = await positions(pool, live, group);
+    const livePos = await pgPositions(pool, live, group);
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const mine = await positions(pool, target, group);
+      const mine = await pgPositions(pool, target, group);
       if ([...livePos].every(([p, o]) => (mine.get(p) ?? 0) >= o)) break;
       if (Date.now() > deadline)
         throw new ReplayError(

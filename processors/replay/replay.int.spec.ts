@@ -12,7 +12,8 @@ import { systemClock } from '../../lib/clock';
 import { randomName } from '../../test/support';
 import { createLogger } from '../../lib/logger';
 import { compareSchemas, verify } from './verify';
-import { positions, rebuild, ReplayError } from './rebuild';
+import { rebuild, ReplayError } from './rebuild';
+import { pgPositions } from './targets';
 
 /** Rebuilds of the grades projection on the real stack, against an isolated live pipeline. */
 describe('replay and rebuild (int)', function () {
@@ -35,7 +36,7 @@ describe('replay and rebuild (int)', function () {
       score: (i % 20) + 0.5,
     });
   const applied = async (): Promise<number> =>
-    [...(await positions(p.pool, p.schema('grades'), `${p.run}-grades`)).values()].reduce((a, b) => a + b, 0);
+    [...(await pgPositions(p.pool, p.schema('grades'), `${p.run}-grades`)).values()].reduce((a, b) => a + b, 0);
   const settle = async (count: number): Promise<void> => {
     await eventually(
       async () =>

@@ -2,7 +2,9 @@ import type { Db, MongoClient } from 'mongodb';
 import type pg from 'pg';
 import { migrate } from '../../lib/migrate';
 import { PG_MIGRATIONS } from '../all';
-import type { HostOptions } from '../runtime/host';
+import type { Config } from '../../lib/config';
+import type { Logger } from '../../lib/logger';
+import { ProcessorHost, type HostOptions } from '../runtime/host';
 import { quoteIdent } from '../runtime/postgres-store';
 import type { ProcessorDefinition } from '../runtime/types';
 import { key, type Offsets } from './offsets';
@@ -17,22 +19,47 @@ export interface Target {
   host: Pick<HostOptions, 'pgSchema' | 'mongoDb'>;
 }
 
+/** Stored next offsets of a Postgres projection schema for one store group (empty when the schema has none yet). */
+export async function pgPositions(pool: pg.Pool, schema: string, group: string): Promise<Offsets> {
+  const exists = await pool.query('select 1 from information_schema.tables where table_schema = $1 and table_name = $2', [
+    schema,
+    'runtime_positions',
+  ]);
+  if (!exists.rowCount) return new Map();
+  const r = await pool.query<{ topic: string; partition: number; next_offset: string }>(
+    `select topic, partition, next_offset from ${quoteIdent(schema)}.runtime_positions where consumer_group = $1`,
+    [group],
+  );
+  return new Map(r.rows.map((x) => [key(x.topic, x.partition), Number(x.next_offset)]));
+}
+
+/**
+ * The host of a replay (rebuild, snapshot or verify): its own consumer group, applied events and
+ * positions recorded under the live name, the target store, no side effects, an optional bound.
+ */
+export function replayHost(
+  config: Config,
+  logger: Logger,
+  def: ProcessorDefinition,
+  o: { group: string; liveGroup: string; target: Target; topicName?: (t: string) => string; bound?: Offsets },
+): ProcessorHost {
+  const bound = o.bound;
+  return new ProcessorHost([def], config, logger, {
+    opsPort: 0,
+    groupId: () => o.group,
+    storeGroup: () => o.liveGroup,
+    ...o.target.host,
+    replaying: true,
+    topicName: o.topicName,
+    stopAt: bound ? (t, p) => bound.get(key(t, p)) : undefined,
+  });
+}
+
 export function pgTarget(pool: pg.Pool, def: ProcessorDefinition, schema: string): Target {
   return {
     name: schema,
     prepare: async () => void (await migrate(pool, schema, PG_MIGRATIONS[def.name]!)),
-    async positions(group) {
-      const exists = await pool.query('select 1 from information_schema.tables where table_schema = $1 and table_name = $2', [
-        schema,
-        'runtime_positions',
-      ]);
-      if (!exists.rowCount) return new Map();
-      const r = await pool.query<{ topic: string; partition: number; next_offset: string }>(
-        `select topic, partition, next_offset from ${quoteIdent(schema)}.runtime_positions where consumer_group = $1`,
-        [group],
-      );
-      return new Map(r.rows.map((x) => [key(x.topic, x.partition), Number(x.next_offset)]));
-    },
+    positions: (group) => pgPositions(pool, schema, group),
     drop: async () => void (await pool.query(`drop schema if exists ${quoteIdent(schema)} cascade`)),
     host: { pgSchema: () => schema },
   };

@@ -6,12 +6,11 @@ import { createPgPool } from '../../lib/clients/pg';
 import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import { createProcessors } from '../all';
-import { ProcessorHost } from '../runtime/host';
 import { quoteIdent } from '../runtime/postgres-store';
-import { key, startOffsets } from './offsets';
+import { startOffsets } from './offsets';
 import { caughtUp } from './progress';
 import { ReplayError } from './rebuild';
-import { mongoTarget, pgTarget, type Target } from './targets';
+import { mongoTarget, pgTarget, replayHost, type Target } from './targets';
 
 const RUNTIME_TABLES = new Set(['runtime_positions', 'runtime_processed', 'schema_migrations']);
 
@@ -59,14 +58,12 @@ export async function verify(config: Config, logger: Logger, o: VerifyOptions): 
     // Partitions the live projection never stored a position for: nothing of them is applied there either.
     for (const k of start.keys()) if (!bound.has(k)) bound.set(k, start.get(k) ?? 0);
     await temp.prepare();
-    const host = new ProcessorHost([def], config, logger.child({ verify: o.name }), {
-      opsPort: 0,
-      groupId: () => group,
-      storeGroup: () => liveGroup,
-      ...temp.host,
-      replaying: true,
+    const host = replayHost(config, logger.child({ verify: o.name }), def, {
+      group,
+      liveGroup,
+      target: temp,
       topicName: o.topicName,
-      stopAt: (t, p) => bound.get(key(t, p)),
+      bound,
     });
     await host.start();
     try {
