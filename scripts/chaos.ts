@@ -27,7 +27,7 @@ const say = (m: string): void => void process.stdout.write(`${m}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * `npm run chaos [-- --events N --enrollments M --fault-every S --max-minutes T]`: a long mixed load
+ * `npm run chaos [-- --events N --enrollments M --fault-every S --max-minutes T --keep-on-failure]`: a long mixed load
  * through all six processors (each its own process, isolated topics and stores, loopback only)
  * while faults are injected; then every projection is verified against a rebuild from the topics
  * and dead letters are matched against the injected poison. Exit 0 only when nothing was lost
@@ -40,6 +40,7 @@ async function main(): Promise<void> {
       enrollments: { type: 'string', default: '2000' },
       'fault-every': { type: 'string', default: '20' },
       'max-minutes': { type: 'string', default: '120' },
+      'keep-on-failure': { type: 'boolean', default: false },
     },
   });
   const [target, enrollments, faultEvery, maxMinutes] = [
@@ -207,7 +208,8 @@ async function main(): Promise<void> {
     await workers.stopAll();
     await admin.deleteGroups(PROCESSOR_NAMES.map((n) => `${run}-${n}`)).catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
-    await p.deleteAll().catch((e: unknown) => say(`cleanup: ${String(e)}`));
+    if (values['keep-on-failure'] && process.exitCode !== 0) say(`kept run ${run} (topics, schemas and collections) for inspection`);
+    else await p.deleteAll().catch((e: unknown) => say(`cleanup: ${String(e)}`));
   }
 
   async function inject(fault: Fault): Promise<string> {

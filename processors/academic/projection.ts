@@ -216,8 +216,7 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient, replaying: bo
   }
 }
 
-async function projectOne(event: SchoolEvent<Handled>, tx: PoolClient, ctx: ProjectContext): Promise<Emitted> {
-  const decision = await decide(event, tx, ctx.replaying);
+async function record(event: SchoolEvent<Handled>, decision: Decision, tx: PoolClient): Promise<void> {
   for (const c of decision.changes) await apply(tx, c, event.timestamp);
   const entry = SAGA_TIMELINE[event.eventType];
   if (entry && 'enrollmentId' in event.payload) {
@@ -236,7 +235,6 @@ async function projectOne(event: SchoolEvent<Handled>, tx: PoolClient, ctx: Proj
       ],
     );
   }
-  return ctx.replaying ? [] : toEvents(event, decision.emit, ctx);
 }
 
 /** The lock projectAcademic takes for an event: one per enrollment. */
@@ -246,25 +244,79 @@ function academicLockKeys(event: SchoolEvent): string[] {
     : [];
 }
 
-export async function projectAcademic(input: SchoolEvent, tx: PoolClient, ctx: ProjectContext): Promise<Emitted> {
-  const event = narrow(input, HANDLES);
-  const enrollmentId = 'enrollmentId' in event.payload ? event.payload.enrollmentId : undefined;
-  // One enrollment's events come from several topics and partitions: serialise them, so a parked
-  // event and the student.enrolled that releases it never miss each other.
-  if (enrollmentId) await tx.query('select pg_advisory_xact_lock(hashtext(current_schema() || $1))', academicLockKeys(event));
-  if (enrollmentId && event.eventType !== 'student.enrolled' && event.eventType !== 'student.transferred') {
-    const known = await tx.query('select 1 from enrollments where enrollment_id = $1', [enrollmentId]);
-    if (!known.rowCount) {
-      // A saga event that overtook its student.enrolled (another topic): park it until the enrollment exists.
-      await tx.query('insert into saga_inbox (enrollment_id, event_id, event) values ($1, $2, $3) on conflict do nothing', [
-        enrollmentId,
-        event.eventId,
-        JSON.stringify(event),
-      ]);
-      return [];
-    }
+/** Saga events academic itself emits (each in the transaction that applied its cause, live). */
+const OWN: ReadonlySet<EventType> = new Set([
+  'enrollment.section.assigned',
+  'enrollment.section.assignment.failed',
+  'enrollment.section.assignment.compensated',
+  'enrollment.compensated',
+  'enrollment.completed',
+  'enrollment.failed',
+  'enrollment.deadline.expired',
+]);
+
+const OWN_TYPES = [...OWN];
+
+/** Saga events caused by an event academic does not consume (the notification sent): they wait for the step before instead. */
+const AFTER_STEP: Partial<Record<EventType, EventType>> = {
+  'enrollment.welcome.sent': 'enrollment.attendance.initialized',
+  'enrollment.welcome.failed': 'enrollment.attendance.initialized',
+};
+
+/**
+ * Why an event must wait, or undefined when it can be applied now. A rebuild reads the topics in
+ * another interleaving than live did; applying each saga event after its cause keeps it on live's path.
+ */
+async function mustWait(
+  event: SchoolEvent<Handled>,
+  enrollmentId: string,
+  tx: PoolClient,
+  replaying: boolean,
+  appliedNow: ReadonlySet<string>,
+): Promise<string | undefined> {
+  if (event.eventType === 'student.enrolled' || event.eventType === 'student.transferred') return undefined;
+  const known = await tx.query('select 1 from enrollments where enrollment_id = $1', [enrollmentId]);
+  if (!known.rowCount) return 'enrollment'; // it overtook its student.enrolled (another topic)
+  const step = AFTER_STEP[event.eventType];
+  if (step) {
+    const before = await tx.query('select 1 from saga_timeline where enrollment_id = $1 and event_type = $2', [enrollmentId, step]);
+    return before.rowCount ? undefined : 'step';
   }
-  const emitted = await projectOne(event, tx, ctx);
+  if (!event.causationId || appliedNow.has(event.causationId)) return undefined;
+  // Live, academic's own events follow their cause, applied in the same transaction.
+  if (OWN.has(event.eventType) && !replaying) return undefined;
+  const cause = await tx.query('select 1 from saga_timeline where enrollment_id = $1 and event_id = $2', [enrollmentId, event.causationId]);
+  return cause.rowCount ? undefined : 'cause';
+}
+
+/**
+ * In a rebuild, a decision that emitted events live is taken only once its recorded outcome (academic's own
+ * event caused by it) has been read: of two events racing for one saga (the welcome and the deadline, say),
+ * the one that won live decides again, and the loser, tried after it, changes nothing, as it did live.
+ */
+async function confirmed(tx: PoolClient, enrollmentId: string, eventId: string): Promise<boolean> {
+  const r = await tx.query(
+    `select 1 from saga_inbox where enrollment_id = $1 and event->>'causationId' = $2 and event->>'eventType' = any($3::text[])`,
+    [enrollmentId, eventId, OWN_TYPES],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+type Attempt = { applied: true; emitted: Emitted } | { applied: false };
+
+async function attempt(
+  event: SchoolEvent<Handled>,
+  tx: PoolClient,
+  ctx: ProjectContext,
+  appliedNow: ReadonlySet<string>,
+): Promise<Attempt> {
+  const enrollmentId = 'enrollmentId' in event.payload ? event.payload.enrollmentId : undefined;
+  if (enrollmentId && (await mustWait(event, enrollmentId, tx, ctx.replaying, appliedNow))) return { applied: false };
+  const decision = await decide(event, tx, ctx.replaying);
+  if (ctx.replaying && enrollmentId && decision.emit.length && !(await confirmed(tx, enrollmentId, event.eventId)))
+    return { applied: false };
+  await record(event, decision, tx);
+  const emitted = ctx.replaying ? [] : toEvents(event, decision.emit, ctx);
   for (const e of emitted) {
     if (e.eventType === 'enrollment.failed' && e.payload.outcome === 'COMPENSATION_FAILED') {
       // Terminal and never retried: an operator must look (the event itself is the alert for downstream).
@@ -276,12 +328,65 @@ export async function projectAcademic(input: SchoolEvent, tx: PoolClient, ctx: P
       });
     }
   }
-  if (event.eventType === 'student.enrolled') {
-    const parked = await tx.query<{ event: SchoolEvent }>('delete from saga_inbox where enrollment_id = $1 returning event, parked_at', [
-      event.payload.enrollmentId,
+  return { applied: true, emitted };
+}
+
+/** Retrying a parked event must not fail the batch: a transfer refused now stays parked, as it was never applied. */
+async function retry(event: SchoolEvent<Handled>, tx: PoolClient, ctx: ProjectContext, appliedNow: ReadonlySet<string>): Promise<Attempt> {
+  await tx.query('savepoint retry_parked');
+  try {
+    const a = await attempt(event, tx, ctx, appliedNow);
+    await tx.query('release savepoint retry_parked');
+    return a;
+  } catch (e) {
+    if (!(e instanceof RuleViolationError)) throw e;
+    await tx.query('rollback to savepoint retry_parked');
+    return { applied: false };
+  }
+}
+
+async function handle(event: SchoolEvent<Handled>, tx: PoolClient, ctx: ProjectContext): Promise<Emitted> {
+  const enrollmentId = 'enrollmentId' in event.payload ? event.payload.enrollmentId : undefined;
+  const appliedNow = new Set<string>();
+  const first = await attempt(event, tx, ctx, appliedNow);
+  if (!enrollmentId) return first.applied ? first.emitted : [];
+  const emitted: Emitted = [];
+  if (first.applied) {
+    emitted.push(...first.emitted);
+    appliedNow.add(event.eventId);
+  } else {
+    await tx.query('insert into saga_inbox (enrollment_id, event_id, event) values ($1, $2, $3) on conflict do nothing', [
+      enrollmentId,
+      event.eventId,
+      JSON.stringify(event),
     ]);
-    const ordered = parked.rows.map((r) => r.event).sort((a, b) => a.timestamp.localeCompare(b.timestamp));
-    for (const early of ordered) emitted.push(...(await projectOne(narrow(early, HANDLES), tx, ctx)));
+  }
+  // Whatever happened may let parked events of this enrollment apply (a parked event can also confirm
+  // another): try them in event-time order until none applies.
+  for (let progressed = true; progressed;) {
+    progressed = false;
+    const parked = await tx.query<{ event: SchoolEvent }>('select event from saga_inbox where enrollment_id = $1', [enrollmentId]);
+    const ordered = parked.rows
+      .map((r) => narrow(r.event, HANDLES))
+      .sort((a, b) => a.timestamp.localeCompare(b.timestamp) || a.eventId.localeCompare(b.eventId));
+    for (const early of ordered) {
+      const a = await retry(early, tx, ctx, appliedNow);
+      if (!a.applied) continue;
+      await tx.query('delete from saga_inbox where enrollment_id = $1 and event_id = $2', [enrollmentId, early.eventId]);
+      emitted.push(...a.emitted);
+      appliedNow.add(early.eventId);
+      progressed = true;
+      break;
+    }
   }
   return emitted;
+}
+
+export async function projectAcademic(input: SchoolEvent, tx: PoolClient, ctx: ProjectContext): Promise<Emitted> {
+  const event = narrow(input, HANDLES);
+  // One enrollment's events come from several topics and partitions: serialise them, so a parked
+  // event and the event that releases it never miss each other.
+  if ('enrollmentId' in event.payload)
+    await tx.query('select pg_advisory_xact_lock(hashtext(current_schema() || $1))', academicLockKeys(event));
+  return handle(event, tx, ctx);
 }

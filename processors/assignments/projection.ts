@@ -29,7 +29,8 @@ async function workloadOf(tx: PoolClient, teacher: string, rules: Rules, at: str
   const p = spec.payload as EventPayloads['workload.updated'];
   await tx.query(
     `insert into workloads values ($1, $2, $3, $4, $5) on conflict (teacher_user_id) do update set weekly_hours = excluded.weekly_hours,
-       assignment_count = excluded.assignment_count, overloaded = excluded.overloaded, updated_at = excluded.updated_at`,
+       assignment_count = excluded.assignment_count, overloaded = excluded.overloaded,
+       updated_at = greatest(workloads.updated_at, excluded.updated_at)`,
     [teacher, p.weeklyHours, p.assignmentCount, p.overloaded, at],
   );
   return spec;
@@ -39,6 +40,7 @@ export const HANDLES = [
   'teacher.assigned.to.course',
   'teacher.assignment.removed',
   'schedule.created',
+  'schedule.conflict.detected',
   'student.enrolled',
 ] as const satisfies readonly EventType[];
 type Handled = (typeof HANDLES)[number];
@@ -87,20 +89,27 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules)
         p.endMinute,
         p.room,
       ]);
-      const conflicts = detectConflicts(p, existing.rows);
-      for (const c of conflicts) {
-        const x = c.payload as EventPayloads['schedule.conflict.detected'];
-        await tx.query('insert into conflicts values ($1, $2, $3, $4) on conflict do nothing', [
-          x.scheduleId,
-          x.conflictingScheduleId,
-          x.conflictType,
-          event.timestamp,
-        ]);
-      }
-      return conflicts;
+      // The decision only: conflicts are recorded from their events (below), live and in a rebuild alike; a
+      // rebuild reading the partitions in another interleaving would see the pair from the other side.
+      return detectConflicts(p, existing.rows);
+    }
+    case 'schedule.conflict.detected': {
+      const p = event.payload;
+      await tx.query('insert into conflicts values ($1, $2, $3, $4) on conflict do nothing', [
+        p.scheduleId,
+        p.conflictingScheduleId,
+        p.conflictType,
+        event.timestamp,
+      ]);
+      return [];
     }
     case 'student.enrolled':
-      await tx.query('insert into eligible_sections values ($1, $2) on conflict do nothing', [event.payload.sectionId, event.timestamp]);
+      // The earliest enrollment wins whatever order the partitions are read in.
+      await tx.query(
+        `insert into eligible_sections values ($1, $2)
+         on conflict (section_id) do update set first_enrollment_at = least(eligible_sections.first_enrollment_at, excluded.first_enrollment_at)`,
+        [event.payload.sectionId, event.timestamp],
+      );
       return [];
     default:
       return unhandled(event);

@@ -53,27 +53,18 @@ export function tardinessPattern(studentUserId: string, sectionId: string, date:
 }
 
 /** Step 5: the register needs the section's schedule. */
-export function initializeAttendance(
-  p: EventPayloads['enrollment.grades.initialized'],
-  scheduleCount: number,
-): { open: boolean; emit: EmitSpec[] } {
+export function initializeAttendance(p: EventPayloads['enrollment.grades.initialized'], scheduleCount: number): EmitSpec[] {
   if (scheduleCount === 0) {
-    return {
-      open: false,
-      emit: [
-        emit('enrollment.attendance.initialization.failed', {
-          enrollmentId: p.enrollmentId,
-          sectionId: p.sectionId,
-          reason: 'NO_SCHEDULE',
-          message: `section ${p.sectionId} has no schedule`,
-        }),
-      ],
-    };
+    return [
+      emit('enrollment.attendance.initialization.failed', {
+        enrollmentId: p.enrollmentId,
+        sectionId: p.sectionId,
+        reason: 'NO_SCHEDULE',
+        message: `section ${p.sectionId} has no schedule`,
+      }),
+    ];
   }
-  return {
-    open: true,
-    emit: [
-      emit('enrollment.attendance.initialized', { enrollmentId: p.enrollmentId, studentUserId: p.studentUserId, sectionId: p.sectionId }),
-    ],
-  };
+  return [
+    emit('enrollment.attendance.initialized', { enrollmentId: p.enrollmentId, studentUserId: p.studentUserId, sectionId: p.sectionId }),
+  ];
 }

@@ -38,6 +38,7 @@ async function refreshSummary(tx: PoolClient, student: string, section: string, 
 export const HANDLES = [
   'schedule.created',
   'enrollment.grades.initialized',
+  'enrollment.attendance.initialized',
   'attendance.marked',
   'absence.recorded',
   'tardiness.recorded',
@@ -56,13 +57,17 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules)
     case 'enrollment.grades.initialized': {
       const p = event.payload;
       const n = await tx.query<{ n: string }>('select count(*) n from section_schedules where section_id = $1', [p.sectionId]);
-      const d = initializeAttendance(p, Number(n.rows[0]?.n ?? 0));
-      if (d.open)
-        await tx.query(
-          'insert into registers values ($1, $2, $3, $4) on conflict (enrollment_id) do update set section_id = excluded.section_id, opened_at = excluded.opened_at',
-          [p.enrollmentId, p.studentUserId, p.sectionId, event.timestamp],
-        );
-      return d.emit;
+      // The decision only: the register is opened from its outcome event (below), live and in a rebuild alike,
+      // so a rebuild does not decide again from schedules another interleaving may not have yet.
+      return initializeAttendance(p, Number(n.rows[0]?.n ?? 0));
+    }
+    case 'enrollment.attendance.initialized': {
+      const p = event.payload;
+      await tx.query(
+        'insert into registers values ($1, $2, $3, $4) on conflict (enrollment_id) do update set section_id = excluded.section_id, opened_at = excluded.opened_at',
+        [p.enrollmentId, p.studentUserId, p.sectionId, event.timestamp],
+      );
+      return [];
     }
     case 'attendance.marked': {
       const p = event.payload;

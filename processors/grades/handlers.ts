@@ -88,28 +88,25 @@ export function checkGrade(p: { score: number; maxScore: number }): GradeCheck {
   return { ok: true };
 }
 
-/** Step 4: base grade records for every course of the section and grading period of its year. */
-export function initializeGrades(
-  p: EventPayloads['enrollment.section.assigned'],
-  courseIds: string[],
-  periodIds: string[],
-): { records: Array<{ courseId: string; periodId: string }>; emit: EmitSpec[] } {
-  const fail = (reason: 'NO_COURSES' | 'NO_GRADING_PERIODS', message: string) => ({
-    records: [],
-    emit: [emit('enrollment.grades.initialization.failed', { enrollmentId: p.enrollmentId, sectionId: p.sectionId, reason, message })],
-  });
+/** Step 4: decided from the section's courses and its year's grading periods; the outcome carries both. */
+export function initializeGrades(p: EventPayloads['enrollment.section.assigned'], courseIds: string[], periodIds: string[]): EmitSpec[] {
+  const fail = (reason: 'NO_COURSES' | 'NO_GRADING_PERIODS', message: string): EmitSpec[] => [
+    emit('enrollment.grades.initialization.failed', { enrollmentId: p.enrollmentId, sectionId: p.sectionId, reason, message }),
+  ];
   if (courseIds.length === 0) return fail('NO_COURSES', `section ${p.sectionId} has no courses`);
   if (periodIds.length === 0) return fail('NO_GRADING_PERIODS', `the academic year of section ${p.sectionId} has no grading periods`);
-  return {
-    records: courseIds.flatMap((courseId) => periodIds.map((periodId) => ({ courseId, periodId }))),
-    emit: [
-      emit('enrollment.grades.initialized', {
-        enrollmentId: p.enrollmentId,
-        studentUserId: p.studentUserId,
-        sectionId: p.sectionId,
-        courseIds,
-        periodIds,
-      }),
-    ],
-  };
+  return [
+    emit('enrollment.grades.initialized', {
+      enrollmentId: p.enrollmentId,
+      studentUserId: p.studentUserId,
+      sectionId: p.sectionId,
+      courseIds,
+      periodIds,
+    }),
+  ];
+}
+
+/** The base records step 4's outcome stands for: one per course and grading period. */
+export function baseRecords(p: EventPayloads['enrollment.grades.initialized']): Array<{ courseId: string; periodId: string }> {
+  return p.courseIds.flatMap((courseId) => p.periodIds.map((periodId) => ({ courseId, periodId })));
 }

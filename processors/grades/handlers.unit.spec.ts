@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { loadConfig } from '../../lib/config';
 import { anEvent, given } from '../testing/gwt';
-import { checkGrade, decideAverage, initializeGrades, weightedAverage, type GradeRow } from './handlers';
+import { baseRecords, checkGrade, decideAverage, initializeGrades, weightedAverage, type GradeRow } from './handlers';
 
 const rules = loadConfig({}).rules;
 const key = { studentUserId: 'USR-1', sectionId: 'SEC-1', courseId: 'CRS-MATH', periodId: 'T1' };
@@ -57,12 +57,23 @@ describe('grades handlers', () => {
 
   describe('step 4', () => {
     const assigned = anEvent('enrollment.section.assigned').payload;
-    it('creates one base record per course and period', () => {
-      expect(initializeGrades(assigned, ['M', 'L'], ['T1', 'T2']).records).to.have.length(4);
+    it('records the courses and periods it decided from in its outcome', () => {
+      const [out] = initializeGrades(assigned, ['M', 'L'], ['T1', 'T2']);
+      expect(out?.type).to.equal('enrollment.grades.initialized');
+      expect(out?.payload).to.deep.include({ courseIds: ['M', 'L'], periodIds: ['T1', 'T2'] });
+    });
+    it('the outcome stands for one base record per course and period', () => {
+      const initialized = { ...anEvent('enrollment.grades.initialized').payload, courseIds: ['M', 'L'], periodIds: ['T1', 'T2'] };
+      expect(baseRecords(initialized)).to.deep.equal([
+        { courseId: 'M', periodId: 'T1' },
+        { courseId: 'M', periodId: 'T2' },
+        { courseId: 'L', periodId: 'T1' },
+        { courseId: 'L', periodId: 'T2' },
+      ]);
     });
     it('fails without courses, or without grading periods', () => {
-      expect(initializeGrades(assigned, [], ['T1']).emit[0]?.payload).to.include({ reason: 'NO_COURSES' });
-      expect(initializeGrades(assigned, ['M'], []).emit[0]?.payload).to.include({ reason: 'NO_GRADING_PERIODS' });
+      expect(initializeGrades(assigned, [], ['T1'])[0]?.payload).to.include({ reason: 'NO_COURSES' });
+      expect(initializeGrades(assigned, ['M'], [])[0]?.payload).to.include({ reason: 'NO_GRADING_PERIODS' });
     });
   });
 });

@@ -4,14 +4,26 @@ import type { EventType, SchoolEvent } from '../../schemas/generated/events';
 import { RuleViolationError } from '../runtime/errors';
 import { emit, postgresProjection, type EmitSpec } from '../shared/emit';
 import { unhandled } from '../shared/handled';
-import { checkGrade, decideAverage, initializeGrades, type GradeRow } from './handlers';
+import { baseRecords, checkGrade, decideAverage, initializeGrades, type GradeRow } from './handlers';
 
 const averageLock = (k: { studentUserId: string; courseId: string; periodId: string }): string =>
   `avg:${k.studentUserId}:${k.courseId}:${k.periodId}`;
 
-/** The locks projectGrades takes for an event (the runtime takes a chunk's locks up front, in order). */
+const SAGA_STEPS: ReadonlySet<EventType> = new Set([
+  'enrollment.section.assigned',
+  'enrollment.grades.initialized',
+  'enrollment.attendance.initialization.failed',
+  'enrollment.deadline.expired',
+]);
+
+/**
+ * The locks projectGrades takes for an event (the runtime takes a chunk's locks up front, in order). One
+ * enrollment's steps come from three topics: serialised, a compensation cannot miss base records that a
+ * concurrent transaction is inserting.
+ */
 export function gradesLockKeys(event: SchoolEvent): string[] {
-  return event.eventType === 'grade.recorded' || event.eventType === 'grade.updated' ? [averageLock(event.payload)] : [];
+  if (event.eventType === 'grade.recorded' || event.eventType === 'grade.updated') return [averageLock(event.payload)];
+  return SAGA_STEPS.has(event.eventType) && 'enrollmentId' in event.payload ? [`enrollment:${event.payload.enrollmentId}`] : [];
 }
 
 async function recompute(
@@ -38,7 +50,7 @@ async function recompute(
     await tx.query(
       `insert into period_averages (student_user_id, course_id, period_id, section_id, average, grade_count, updated_at) values ($1, $2, $3, $4, $5, $6, $7)
        on conflict (student_user_id, course_id, period_id) do update set average = excluded.average, grade_count = excluded.grade_count,
-         section_id = excluded.section_id, updated_at = excluded.updated_at`,
+         section_id = excluded.section_id, updated_at = greatest(period_averages.updated_at, excluded.updated_at)`,
       [key.studentUserId, key.courseId, key.periodId, key.sectionId, d.average, grades.rows.length, at],
     );
   }
@@ -53,16 +65,20 @@ export const HANDLES = [
   'grade.updated',
   'competency.evaluated',
   'enrollment.section.assigned',
+  'enrollment.grades.initialized',
   'enrollment.attendance.initialization.failed',
   'enrollment.deadline.expired',
 ] as const satisfies readonly EventType[];
 type Handled = (typeof HANDLES)[number];
 
-/** CompensateGradeInitialization: delete what step 4 created; idempotent. */
+/** CompensateGradeInitialization: delete what step 4 created, and keep it from being created later; idempotent. */
 async function compensateGrades(tx: PoolClient, enrollmentId: string, reason: string): Promise<EmitSpec[]> {
-  const r = await tx.query<{ student_user_id: string }>('delete from base_records where enrollment_id = $1 returning student_user_id', [
-    enrollmentId,
-  ]);
+  const r = await tx.query<{ student_user_id: string | null }>(
+    `insert into enrollment_refs (enrollment_id, compensated) values ($1, true)
+     on conflict (enrollment_id) do update set compensated = true returning student_user_id`,
+    [enrollmentId],
+  );
+  await tx.query('delete from base_records where enrollment_id = $1', [enrollmentId]);
   return [emit('enrollment.grades.compensated', { enrollmentId, studentUserId: r.rows[0]?.student_user_id ?? 'unknown', reason })];
 }
 
@@ -132,6 +148,11 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules)
     }
     case 'enrollment.section.assigned': {
       const p = event.payload;
+      await tx.query(
+        `insert into enrollment_refs (enrollment_id, student_user_id) values ($1, $2)
+         on conflict (enrollment_id) do update set student_user_id = excluded.student_user_id`,
+        [p.enrollmentId, p.studentUserId],
+      );
       const courses = await tx.query<{ course_id: string }>(
         'select course_id from section_courses where section_id = $1 order by course_id',
         [p.sectionId],
@@ -141,21 +162,25 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules)
          where sy.section_id = $1 order by gp.start_date, gp.period_id`,
         [p.sectionId],
       );
-      const d = initializeGrades(
+      // The decision only: its outcome event (below) writes the records, live and in a rebuild alike, so a
+      // rebuild does not decide again from courses and periods that another interleaving may not have yet.
+      return initializeGrades(
         p,
         courses.rows.map((r) => r.course_id),
         periods.rows.map((r) => r.period_id),
       );
-      for (const r of d.records) {
-        await tx.query('insert into base_records values ($1, $2, $3, $4, $5) on conflict do nothing', [
-          p.enrollmentId,
-          p.studentUserId,
-          p.sectionId,
-          r.courseId,
-          r.periodId,
-        ]);
-      }
-      return d.emit;
+    }
+    case 'enrollment.grades.initialized': {
+      const p = event.payload;
+      const records = baseRecords(p);
+      await tx.query(
+        `insert into base_records (enrollment_id, student_user_id, section_id, course_id, period_id)
+         select $1, $2, $3, r.course_id, r.period_id from unnest($4::text[], $5::text[]) r (course_id, period_id)
+         where not exists (select 1 from enrollment_refs where enrollment_id = $1 and compensated)
+         on conflict do nothing`,
+        [p.enrollmentId, p.studentUserId, p.sectionId, records.map((r) => r.courseId), records.map((r) => r.periodId)],
+      );
+      return [];
     }
     case 'enrollment.attendance.initialization.failed':
       return compensateGrades(tx, event.payload.enrollmentId, event.payload.message);

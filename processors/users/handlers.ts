@@ -36,8 +36,6 @@ export interface Decision {
   emit: EmitSpec[];
 }
 
-const none: Decision = { updates: [], emit: [] };
-
 export function onUserCreated(p: EventPayloads['user.created']): Decision {
   const profile = {
     userType: p.userType,
@@ -105,18 +103,8 @@ export function onStudentEnrolled(e: SchoolEvent<'student.enrolled'>, student: P
       sectionId: p.sectionId,
       academicYearId: p.academicYearId,
     });
-  const updates: DocUpdate[] = student
-    ? [
-        {
-          collection: 'student360',
-          id: p.studentUserId,
-          set: {
-            enrollment: { enrollmentId: p.enrollmentId, sectionId: p.sectionId, academicYearId: p.academicYearId, status: 'PENDING' },
-          },
-        },
-      ]
-    : [];
-  return { updates, emit: [result] };
+  // The 360's enrollment follows from the recorded outcome (enrollmentView), not from this decision.
+  return { updates: [], emit: [result] };
 }
 
 /** CompensateUserValidation: the section step failed, or its compensation ran, so the validation no longer stands. */
@@ -127,16 +115,45 @@ export function compensateValidation(enrollmentId: string, studentUserId: string
   };
 }
 
-export function onEnrollmentEnded(
-  e: SchoolEvent<'enrollment.completed' | 'enrollment.failed'>,
-  studentUserId: string | undefined,
-  currentEnrollmentId: string | undefined,
-): Decision {
-  if (!studentUserId || currentEnrollmentId !== e.payload.enrollmentId) return none;
-  const status = e.eventType === 'enrollment.completed' ? 'COMPLETED' : 'FAILED';
-  const set: Record<string, unknown> = { 'enrollment.status': status };
-  if (e.eventType === 'enrollment.completed') set['enrollment.sectionId'] = e.payload.sectionId;
-  return { updates: [{ collection: 'student360', id: studentUserId, set }], emit: [] };
+/**
+ * What users remembers of one enrollment (collection enrollment_refs), each field written by one kind of
+ * event: the request (student.enrolled), whether step 2 found the student (its own outcome), the end.
+ */
+export interface EnrollmentRef {
+  _id: string;
+  studentUserId?: string;
+  sectionId?: string;
+  academicYearId?: string;
+  requestedAt?: string;
+  studentFound?: boolean;
+  outcome?: 'COMPLETED' | 'FAILED';
+  finalSectionId?: string;
+}
+
+export interface EnrollmentView {
+  enrollmentId: string;
+  sectionId: string;
+  academicYearId: string;
+  status: 'PENDING' | 'COMPLETED' | 'FAILED';
+}
+
+/**
+ * The 360's current enrollment: the most recently requested one of those whose student existed at step 2.
+ * A function of the set of refs, not of the order their events were read in, so a rebuild agrees with live.
+ */
+export function enrollmentView(refs: EnrollmentRef[]): EnrollmentView | undefined {
+  let best: EnrollmentRef | undefined;
+  for (const r of refs) {
+    if (!r.studentFound || r.requestedAt === undefined || r.sectionId === undefined || r.academicYearId === undefined) continue;
+    if (!best || r.requestedAt > best.requestedAt! || (r.requestedAt === best.requestedAt && r._id > best._id)) best = r;
+  }
+  if (!best) return undefined;
+  return {
+    enrollmentId: best._id,
+    sectionId: best.finalSectionId ?? best.sectionId!,
+    academicYearId: best.academicYearId!,
+    status: best.outcome ?? 'PENDING',
+  };
 }
 
 export function onAverage(p: EventPayloads['period.average.calculated']): Decision {

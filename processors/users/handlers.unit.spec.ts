@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { anEvent, given } from '../testing/gwt';
-import { onStudentEnrolled, onUserCreated, onUserDeactivated, type Profile } from './handlers';
+import { enrollmentView, onStudentEnrolled, onUserCreated, onUserDeactivated, type EnrollmentRef, type Profile } from './handlers';
 
 const student: Profile = {
   _id: 'USR-2025-000001',
@@ -44,5 +44,34 @@ describe('users handlers', () => {
       { status: 'DEACTIVATED', deactivationReason: 'left the school' },
       { 'profile.status': 'DEACTIVATED' },
     ]);
+  });
+});
+
+describe("users: the 360's current enrollment", () => {
+  const ref = (id: string, requestedAt: string, extra: Partial<EnrollmentRef> = {}): EnrollmentRef => ({
+    _id: id,
+    studentUserId: 'S',
+    sectionId: 'SEC-A',
+    academicYearId: '2025',
+    requestedAt,
+    studentFound: true,
+    ...extra,
+  });
+  const refs = [
+    ref('ENR-1', '2025-03-01T10:00:00.000Z', { outcome: 'FAILED' }),
+    ref('ENR-2', '2025-03-02T10:00:00.000Z', { outcome: 'COMPLETED', finalSectionId: 'SEC-B' }),
+    ref('ENR-3', '2025-03-03T10:00:00.000Z', { studentFound: false }),
+    { _id: 'ENR-4', outcome: 'COMPLETED' as const }, // its student.enrolled not read yet
+  ];
+  it('is the latest requested enrollment whose student existed, with its outcome', () => {
+    expect(enrollmentView(refs)).to.deep.equal({ enrollmentId: 'ENR-2', sectionId: 'SEC-B', academicYearId: '2025', status: 'COMPLETED' });
+  });
+  it('does not depend on the order the facts were read in', () => {
+    const views = [refs, [...refs].reverse(), [refs[2]!, refs[0]!, refs[3]!, refs[1]!]].map((r) => JSON.stringify(enrollmentView(r)));
+    expect(new Set(views).size).to.equal(1);
+  });
+  it('is pending until the saga ends, and absent when no student was found', () => {
+    expect(enrollmentView([ref('ENR-5', '2025-03-01T10:00:00.000Z')])?.status).to.equal('PENDING');
+    expect(enrollmentView([ref('ENR-5', '2025-03-01T10:00:00.000Z', { studentFound: false })])).to.equal(undefined);
   });
 });

@@ -5,12 +5,6 @@ import { narrow, unhandled } from '../shared/handled';
 import { toEvents } from '../shared/emit';
 import * as h from './handlers';
 
-/** Which student an enrollment is about, remembered from step 2 (saga events after it may not carry it). */
-interface EnrollmentRef {
-  _id: string;
-  studentUserId: string;
-}
-
 export const HANDLES = [
   'user.created',
   'user.updated',
@@ -18,6 +12,8 @@ export const HANDLES = [
   'user.role.changed',
   'student.parent.linked',
   'student.enrolled',
+  'enrollment.user.validated',
+  'enrollment.user.validation.failed',
   'enrollment.section.assignment.failed',
   'enrollment.section.assignment.compensated',
   'enrollment.completed',
@@ -33,8 +29,23 @@ async function decide(event: SchoolEvent<Handled>, mongo: GuardedMongo): Promise
       .collection<h.Profile>('users')
       .findOne({ _id: id })
       .then((d) => d ?? undefined);
-  const studentOf = async (enrollmentId: string): Promise<string | undefined> =>
-    (await mongo.db.collection<EnrollmentRef>('enrollment_refs').findOne({ _id: enrollmentId }))?.studentUserId;
+  const refs = mongo.db.collection<h.EnrollmentRef>('enrollment_refs');
+  const studentOf = async (enrollmentId: string): Promise<string | undefined> => (await refs.findOne({ _id: enrollmentId }))?.studentUserId;
+  /** Records a fact about an enrollment, then recomputes the 360's current enrollment from all of them. */
+  const remember = async (enrollmentId: string, set: Partial<h.EnrollmentRef>, student: string | undefined): Promise<h.Decision> => {
+    await mongo.update('enrollment_refs', enrollmentId, { $set: set });
+    if (student) {
+      // A recomputation from the refs: idempotent, so it needs no high-water mark, only no other write in between.
+      await mongo.exclusive('student360', student, async () => {
+        const view = h.enrollmentView(await refs.find({ studentUserId: student }).toArray());
+        if (view)
+          await mongo.db
+            .collection<{ _id: string }>('student360')
+            .updateOne({ _id: student }, { $set: { enrollment: view } }, { upsert: true });
+      });
+    }
+    return { updates: [], emit: [] };
+  };
   switch (event.eventType) {
     case 'user.created':
       return h.onUserCreated(event.payload);
@@ -47,21 +58,32 @@ async function decide(event: SchoolEvent<Handled>, mongo: GuardedMongo): Promise
     case 'student.parent.linked':
       return h.onParentLinked(event.payload);
     case 'student.enrolled': {
-      await mongo.update('enrollment_refs', event.payload.enrollmentId, { $set: { studentUserId: event.payload.studentUserId } });
-      return h.onStudentEnrolled(event, await profile(event.payload.studentUserId));
+      const p = event.payload;
+      await remember(
+        p.enrollmentId,
+        { studentUserId: p.studentUserId, sectionId: p.sectionId, academicYearId: p.academicYearId, requestedAt: event.timestamp },
+        p.studentUserId,
+      );
+      return h.onStudentEnrolled(event, await profile(p.studentUserId));
     }
+    case 'enrollment.user.validated':
+      return remember(event.payload.enrollmentId, { studentFound: true }, event.payload.studentUserId);
+    case 'enrollment.user.validation.failed':
+      return event.payload.reason === 'USER_NOT_FOUND'
+        ? { updates: [], emit: [] }
+        : remember(event.payload.enrollmentId, { studentFound: true }, event.payload.studentUserId);
     case 'enrollment.section.assignment.failed':
       return h.compensateValidation(event.payload.enrollmentId, await studentOf(event.payload.enrollmentId), event.payload.message);
     case 'enrollment.section.assignment.compensated':
       return h.compensateValidation(event.payload.enrollmentId, await studentOf(event.payload.enrollmentId), event.payload.reason);
     case 'enrollment.completed':
-    case 'enrollment.failed': {
-      const student = await studentOf(event.payload.enrollmentId);
-      const doc = student
-        ? await mongo.db.collection<{ _id: string; enrollment?: { enrollmentId: string } }>('student360').findOne({ _id: student })
-        : null;
-      return h.onEnrollmentEnded(event, student, doc?.enrollment?.enrollmentId);
-    }
+      return remember(
+        event.payload.enrollmentId,
+        { outcome: 'COMPLETED', finalSectionId: event.payload.sectionId },
+        await studentOf(event.payload.enrollmentId),
+      );
+    case 'enrollment.failed':
+      return remember(event.payload.enrollmentId, { outcome: 'FAILED' }, await studentOf(event.payload.enrollmentId));
     case 'period.average.calculated':
       return h.onAverage(event.payload);
     case 'attendance.marked':
@@ -69,6 +91,24 @@ async function decide(event: SchoolEvent<Handled>, mongo: GuardedMongo): Promise
     default:
       return unhandled(event);
   }
+}
+
+/**
+ * Links of one user arrive from several partitions (a parent's children are keyed by each child), and
+ * $addToSet appends in arrival order: sorting keeps the arrays the same in a rebuild as live.
+ */
+async function keepSorted(mongo: GuardedMongo, collection: string, id: string, fields: string[]): Promise<void> {
+  await mongo.exclusive(collection, id, async () => {
+    const doc = await mongo.db.collection<Record<string, unknown>>(collection).findOne({ _id: id } as never);
+    const set: Record<string, string[]> = {};
+    for (const f of fields) {
+      const v = doc?.[f];
+      if (!Array.isArray(v)) continue;
+      const sorted = [...(v as string[])].sort();
+      if (sorted.some((x, i) => x !== v[i])) set[f] = sorted;
+    }
+    if (Object.keys(set).length) await mongo.db.collection(collection).updateOne({ _id: id } as never, { $set: set });
+  });
 }
 
 export async function projectUsers(event: SchoolEvent, mongo: GuardedMongo, ctx: ProjectContext): Promise<Emitted> {
@@ -79,6 +119,7 @@ export async function projectUsers(event: SchoolEvent, mongo: GuardedMongo, ctx:
     if (u.addToSet) update.$addToSet = u.addToSet;
     if (u.inc) update.$inc = u.inc;
     if (Object.keys(update).length) await mongo.update(u.collection, u.id, update);
+    if (u.addToSet) await keepSorted(mongo, u.collection, u.id, Object.keys(u.addToSet));
   }
   return ctx.replaying ? [] : toEvents(event, d.emit, ctx);
 }

@@ -32,7 +32,8 @@ export function usersQueries(db: Db) {
   };
 }
 
-/** The index the byType query needs (the runtime creates a processor's indexes at start). */
+/** The indexes the byType query and the 360's enrollment view need (the runtime creates a processor's indexes at start). */
 export async function createUsersIndexes(db: Db): Promise<void> {
   await db.collection('users').createIndex({ userType: 1, _id: 1 });
+  await db.collection('enrollment_refs').createIndex({ studentUserId: 1 });
 }

@@ -88,6 +88,16 @@ describe('enrollment saga (all processors, real stack)', function () {
         ])
       ).rows[0]?.n,
     );
+  /** Grades writes base records when it reads back its own step-4 outcome: shortly after, not before, the saga moves on. */
+  const baseRecordsReach = (enrollmentId: string, n: number): Promise<number> =>
+    eventually(
+      async () => {
+        const found = await baseRecords(enrollmentId);
+        return found === n ? found : undefined;
+      },
+      `${n} base records for ${enrollmentId}`,
+      30000,
+    );
 
   before(async () => {
     await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', () => r()));
@@ -204,9 +214,15 @@ describe('enrollment saga (all processors, real stack)', function () {
     const e = await ended(await enroll(usr('ana'), sec('A')));
     expect(e).to.deep.include({ status: 'COMPLETED', failed_step: null, seat_held: true, active: true, warnings: [] });
     expect(await seats(sec('A'))).to.equal(1);
-    expect(await baseRecords(e.enrollment_id)).to.equal(4); // 2 courses x 2 grading periods
-    const register = await p.pool.query(`select 1 from "${p.schema('attendance')}".registers where enrollment_id = $1`, [e.enrollment_id]);
-    expect(register.rowCount).to.equal(1);
+    expect(await baseRecordsReach(e.enrollment_id, 4)).to.equal(4); // 2 courses x 2 grading periods
+    await eventually(
+      async () =>
+        (await p.pool.query(`select 1 from "${p.schema('attendance')}".registers where enrollment_id = $1`, [e.enrollment_id])).rowCount ===
+        1
+          ? true
+          : undefined,
+      'the attendance register (attendance opens it from its own step-5 outcome)',
+    );
     await eventually(
       () => Promise.resolve(delivered.includes(`${usr('mum')}@school.test`) ? true : undefined),
       'the parent welcome email',
@@ -238,10 +254,12 @@ describe('enrollment saga (all processors, real stack)', function () {
       { userId: usr('gone'), exists: true, active: false, student: true },
       { userId: usr('nobody'), exists: false, active: false, student: false },
     ]);
-    const s360 = await p.db
-      .collection<{ _id: string; enrollment?: { status: string }; parents?: string[] }>('student360')
-      .findOne({ _id: usr('ana') });
-    expect(s360?.enrollment?.status).to.equal('COMPLETED');
+    const s360 = await eventually(async () => {
+      const doc = await p.db
+        .collection<{ _id: string; enrollment?: { status: string }; parents?: string[] }>('student360')
+        .findOne({ _id: usr('ana') });
+      return doc?.enrollment?.status === 'COMPLETED' ? doc : undefined;
+    }, "the student 360's enrollment to show COMPLETED");
     expect(s360?.parents).to.deep.equal([usr('mum')]);
   });
 
@@ -287,6 +305,23 @@ describe('enrollment saga (all processors, real stack)', function () {
       expect(e.compensated).to.deep.equal(compensated);
       expect(e.active).to.equal(false);
       expect(e.seat_held).to.equal(false);
+      if (compensated.includes('INITIALIZE_GRADES')) {
+        // Grades writes base records when it reads back its own step-4 outcome, which may come after the
+        // compensation: wait until it has applied that outcome, so "none" means none were left, not none yet.
+        const outcome = await p.pool.query<{ event_id: string }>(
+          `select event_id from "${p.schema('academic')}".saga_timeline where enrollment_id = $1 and event_type = 'enrollment.grades.initialized'`,
+          [e.enrollment_id],
+        );
+        expect(outcome.rowCount).to.equal(1);
+        await eventually(
+          async () =>
+            (await p.pool.query(`select 1 from "${p.schema('grades')}".runtime_processed where event_id = $1`, [outcome.rows[0]!.event_id]))
+              .rowCount
+              ? true
+              : undefined,
+          'grades to apply its own step-4 outcome',
+        );
+      }
       expect(await baseRecords(e.enrollment_id)).to.equal(0); // no orphan grade record
     });
   }
@@ -362,7 +397,7 @@ describe('enrollment saga (all processors, real stack)', function () {
     const after = await p.enrollment(enrollmentId);
     expect(after).to.deep.equal(before);
     expect(await seats(sec('A'))).to.equal(seatsBefore + 1);
-    expect(await baseRecords(enrollmentId)).to.equal(4);
+    expect(await baseRecordsReach(enrollmentId, 4)).to.equal(4);
   });
 
   it('a transfer between sections frees the old seat, takes a new one, and moves grades and attendance along', async () => {
@@ -390,7 +425,7 @@ describe('enrollment saga (all processors, real stack)', function () {
     expect((await p.enrollment(enrollmentId))?.status).to.equal('COMPLETED');
     expect(await seats(sec('A'))).to.equal(a - 1);
     expect(await seats(sec('T'))).to.equal(t + 1);
-    expect(await baseRecords(enrollmentId)).to.equal(4); // the same courses: the records carry over
+    expect(await baseRecordsReach(enrollmentId, 4)).to.equal(4); // the same courses: the records carry over
   });
 
   it('restarting every processor mid-saga changes no outcome', async () => {
@@ -412,6 +447,6 @@ describe('enrollment saga (all processors, real stack)', function () {
     const ends = await Promise.all(ids.map((id) => ended(id)));
     expect(ends.map((e) => e.status)).to.deep.equal(ids.map(() => 'COMPLETED'));
     expect(await seats(sec('R'))).to.equal(20);
-    for (const id of ids) expect(await baseRecords(id)).to.equal(4);
+    for (const id of ids) expect(await baseRecordsReach(id, 4)).to.equal(4);
   });
 });
