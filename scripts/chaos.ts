@@ -1,5 +1,7 @@
 import { seededRandom } from '../lib/rng';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startService, stopService, up } from '../deploy/local/stack';
@@ -182,27 +184,32 @@ async function main(): Promise<void> {
     const onlyLive = results.reduce((a, [, v]) => a + v.onlyLive, 0);
     const byKind = new Map<string, number>();
     for (const f of injected) byKind.set(f.fault, (byKind.get(f.fault) ?? 0) + 1);
-    say(`\nchaos report (${((Date.now() - t0) / 60000).toFixed(1)} min)\n\n| figure | value |\n|---|---|`);
-    say(`| events published | ${published.toLocaleString('en')} |`);
-    say(`| enrollments (sagas) | ${school.enrollmentIds.length.toLocaleString('en')} |`);
-    for (const [k, n] of byKind) say(`| faults: ${k} | ${n} |`);
+    const minutes = ((Date.now() - t0) / 60000).toFixed(1);
+    const table = ['| figure | value |', '|---|---|'];
+    const row = (m: string): void => void table.push(m);
+    row(`| events published | ${published.toLocaleString('en')} |`);
+    row(`| enrollments (sagas) | ${school.enrollmentIds.length.toLocaleString('en')} |`);
+    for (const [k, n] of byKind) row(`| faults: ${k} | ${n} |`);
     for (const [name, v] of applied)
-      say(
+      row(
         `| ${name}: handled events / applied once / lost / redelivered records | ${v.expected.toLocaleString('en')} / ${(v.expected - v.lost).toLocaleString('en')} / ${v.lost + v.unknown} / ${v.redelivered} |`,
       );
     for (const [name, v] of results)
-      say(
+      row(
         `| projection ${name} vs rebuild from the topics | ${v.equal ? 'equal' : 'DIFFERENT'} (${v.rows.toLocaleString('en')} rows in ${v.tables} tables) |`,
       );
-    say(`| lost (handled events never applied) | ${lost} |`);
-    say(`| applied twice or diverged (rows only in the live projection) | ${onlyLive} |`);
-    say(`| missing or diverged (rows only in the rebuild) | ${onlyRebuilt} |`);
-    say(`| dead letters of injected poison (expected / found) | ${expected.size} / ${found.size} |`);
-    say(`| other dead letters | ${other.length} |`);
+    row(`| lost (handled events never applied) | ${lost} |`);
+    row(`| applied twice or diverged (rows only in the live projection) | ${onlyLive} |`);
+    row(`| missing or diverged (rows only in the rebuild) | ${onlyRebuilt} |`);
+    row(`| dead letters of injected poison (expected / found) | ${expected.size} / ${found.size} |`);
+    row(`| other dead letters | ${other.length} |`);
+    say(`\nchaos report (${minutes} min)\n\n${table.join('\n')}`);
     for (const [name, v] of results) for (const d of v.differences.slice(0, 5)) say(`  ${name}: ${d}`);
     for (const o of other.slice(0, 10)) say(`  dead letter not injected: ${o}`);
     const ok = lost === 0 && onlyLive === 0 && onlyRebuilt === 0 && found.size === expected.size && other.length === 0;
-    say(ok ? '\nchaos: OK — zero lost, zero applied twice, dead letters exactly the injected poison' : '\nchaos: FAILED');
+    const verdict = ok ? 'chaos: OK — zero lost, zero applied twice, dead letters exactly the injected poison' : 'chaos: FAILED';
+    say(`\n${verdict}`);
+    say(`report written to ${writeReport(process.argv.slice(2), minutes, injected, [...table, '', verdict])}`);
     process.exitCode = ok ? 0 : 1;
   } finally {
     await workers.stopAll();
@@ -241,6 +248,35 @@ async function main(): Promise<void> {
       }
     }
   }
+}
+
+/** The report as bench/results/chaos-<date>.md, next to the benchmark report. */
+function writeReport(
+  args: string[],
+  minutes: string,
+  injected: Array<{ fault: Fault; detail: string; at: number }>,
+  table: string[],
+): string {
+  const date = new Date().toISOString().slice(0, 10);
+  const file = path.resolve(__dirname, '..', 'bench', 'results', `chaos-${date}.md`);
+  const faults = injected.map((f) => `- ${f.at} s: ${f.fault} (${f.detail})`);
+  const text = [
+    `# Chaos report ${date}`,
+    '',
+    `\`npm run chaos -- ${args.join(' ')}\` on ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; ${minutes} min.`,
+    '',
+    '## Faults injected',
+    '',
+    ...faults,
+    '',
+    '## Result',
+    '',
+    ...table,
+    '',
+  ].join('\n');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+  return file;
 }
 
 /** Waits until no group of the run has lag, three checks in a row. */

@@ -67,10 +67,15 @@ export class SagaDeadlines {
       current_step: SagaStep;
       correlation_id: string;
       updated_at: Date;
+      cause: string | null;
     }>(
-      `select enrollment_id, status, current_step, correlation_id, updated_at from ${quoteIdent(this.schema)}.enrollments
-       where status not in ('COMPLETED', 'FAILED', 'COMPENSATION_FAILED') and not deadline_expired and updated_at < $1
-       order by updated_at limit 500`,
+      // The cause is the saga event that made the last progress: a rebuild applies the deadline after it.
+      `select e.enrollment_id, e.status, e.current_step, e.correlation_id, e.updated_at,
+         (select t.event_id from ${quoteIdent(this.schema)}.saga_timeline t where t.enrollment_id = e.enrollment_id and t.at <= e.updated_at
+          order by t.at desc, t.event_id desc limit 1) cause
+       from ${quoteIdent(this.schema)}.enrollments e
+       where e.status not in ('COMPLETED', 'FAILED', 'COMPENSATION_FAILED') and not e.deadline_expired and e.updated_at < $1
+       order by e.updated_at limit 500`,
       [new Date(this.clock.now().getTime() - this.saga.deadlineMs)],
     );
     const events = r.rows.map(
@@ -88,6 +93,7 @@ export class SagaDeadlines {
             sourceService: 'processor:academic',
             clock: this.clock,
             correlationId: row.correlation_id,
+            causationId: row.cause ?? undefined,
             eventId: deterministicEventId(row.enrollment_id, 'deadline', row.updated_at.toISOString()),
           },
         ) as SchoolEvent,

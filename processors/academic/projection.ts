@@ -135,7 +135,14 @@ async function apply(tx: PoolClient, c: Change, at: string): Promise<void> {
       return;
     }
     case 'seats':
-      await tx.query('update sections set seats_taken = seats_taken + $2 where id = $1', [c.sectionId, c.delta]);
+      // A rebuild can apply a recorded seat before it reads the section (another partition): the count waits
+      // on a placeholder row that section.created fills in (its upsert keeps seats_taken). Live, never. (The
+      // proposed row must pass the check constraint even when it conflicts, hence greatest.)
+      await tx.query(
+        `insert into sections (id, academic_year_id, name, grade_level, capacity, seats_taken) values ($1, '', '', 0, 0, greatest($2::int, 0))
+         on conflict (id) do update set seats_taken = sections.seats_taken + $2::int`,
+        [c.sectionId, c.delta],
+      );
       return;
     default: {
       const never: never = c;
