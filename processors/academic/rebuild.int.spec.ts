@@ -1,8 +1,6 @@
 import { expect } from 'chai';
 import crypto from 'node:crypto';
-import { systemClock } from '../../lib/clock';
 import { createLogger } from '../../lib/logger';
-import { buildEvent } from '../../schemas/envelope';
 import { EXAMPLE_PAYLOADS } from '../../schemas/examples';
 import type { EventPayloads, EventType, SchoolEvent } from '../../schemas/generated/events';
 import { eventually, testConfig } from '../../test/support';
@@ -26,16 +24,9 @@ describe('academic rebuild (int): a race for one saga is won in the rebuild by t
   const year = `Y-${p.run}`;
   const section = `SEC-${p.run}`;
 
-  const send = async <T extends EventType>(type: T, payload: EventPayloads[T], causationId?: string): Promise<SchoolEvent<T>> => {
-    const e = buildEvent(type, payload, {
-      sourceService: 'test',
-      clock: systemClock,
-      causationId,
-      metadata: { triggeredBy: 'USR-ADMIN-001' },
-    });
-    await p.publisher.publish(e as SchoolEvent);
-    return e;
-  };
+  // Playing another processor: an event caused by another (correlation defaults to the event itself).
+  const send = <T extends EventType>(type: T, payload: EventPayloads[T], causationId?: string): Promise<SchoolEvent<T>> =>
+    p.publish(type, payload, undefined, causationId);
   const enrollment = async (id: string) =>
     (
       await p.pool.query<{ status: string; warnings: string[]; deadline_expired: boolean }>(

@@ -125,11 +125,17 @@ export class TestPipeline {
     await this.mongo?.close();
   }
 
-  async publish<T extends EventType>(type: T, payload: EventPayloads[T], correlationId?: string): Promise<SchoolEvent<T>> {
+  async publish<T extends EventType>(
+    type: T,
+    payload: EventPayloads[T],
+    correlationId?: string,
+    causationId?: string,
+  ): Promise<SchoolEvent<T>> {
     const e = buildEvent(type, payload, {
       sourceService: 'e2e',
       clock: systemClock,
       correlationId,
+      causationId,
       metadata: { triggeredBy: 'USR-ADMIN-001' },
     });
     await this.publisher.publish(e as SchoolEvent);
