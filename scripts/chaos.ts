@@ -1,7 +1,7 @@
 import { seededRandom } from '../lib/rng';
+import { describeMachine } from '../bench/lib/machine';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startService, stopService, up } from '../deploy/local/stack';
@@ -260,10 +260,11 @@ function writeReport(
   const date = new Date().toISOString().slice(0, 10);
   const file = path.resolve(__dirname, '..', 'bench', 'results', `chaos-${date}.md`);
   const faults = injected.map((f) => `- ${f.at} s: ${f.fault} (${f.detail})`);
+  const m = describeMachine();
   const text = [
     `# Chaos report ${date}`,
     '',
-    `\`npm run chaos -- ${args.join(' ')}\` on ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; ${minutes} min.`,
+    `\`npm run chaos -- ${args.join(' ')}\` on ${m.cores} cores (${m.cpu}), ${m.ramGiB.toFixed(0)} GiB, ${m.os}; ${minutes} min.`,
     '',
     '## Faults injected',
     '',

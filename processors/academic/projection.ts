@@ -271,8 +271,8 @@ const AFTER_STEP: Partial<Record<EventType, EventType>> = {
 };
 
 /**
- * Why an event must wait, or undefined when it can be applied now. A rebuild reads the topics in
- * another interleaving than live did; applying each saga event after its cause keeps it on live's path.
+ * Whether an event must wait: a rebuild reads the topics in another interleaving than live did;
+ * applying each saga event after its cause keeps it on live's path.
  */
 async function mustWait(
   event: SchoolEvent<Handled>,
@@ -280,20 +280,20 @@ async function mustWait(
   tx: PoolClient,
   replaying: boolean,
   appliedNow: ReadonlySet<string>,
-): Promise<string | undefined> {
-  if (event.eventType === 'student.enrolled' || event.eventType === 'student.transferred') return undefined;
+): Promise<boolean> {
+  if (event.eventType === 'student.enrolled' || event.eventType === 'student.transferred') return false;
   const known = await tx.query('select 1 from enrollments where enrollment_id = $1', [enrollmentId]);
-  if (!known.rowCount) return 'enrollment'; // it overtook its student.enrolled (another topic)
+  if (!known.rowCount) return true; // it overtook its student.enrolled (another topic)
   const step = AFTER_STEP[event.eventType];
   if (step) {
     const before = await tx.query('select 1 from saga_timeline where enrollment_id = $1 and event_type = $2', [enrollmentId, step]);
-    return before.rowCount ? undefined : 'step';
+    return !before.rowCount;
   }
-  if (!event.causationId || appliedNow.has(event.causationId)) return undefined;
+  if (!event.causationId || appliedNow.has(event.causationId)) return false;
   // Live, academic's own events follow their cause, applied in the same transaction.
-  if (OWN.has(event.eventType) && !replaying) return undefined;
+  if (OWN.has(event.eventType) && !replaying) return false;
   const cause = await tx.query('select 1 from saga_timeline where enrollment_id = $1 and event_id = $2', [enrollmentId, event.causationId]);
-  return cause.rowCount ? undefined : 'cause';
+  return !cause.rowCount;
 }
 
 /**
@@ -368,9 +368,9 @@ async function handle(event: SchoolEvent<Handled>, tx: PoolClient, ctx: ProjectC
       JSON.stringify(event),
     ]);
   }
-  // Whatever happened may let parked events of this enrollment apply (a parked event can also confirm
-  // another): try them in event-time order until none applies.
-  for (let progressed = true; progressed;) {
+  // An applied event may release parked ones; in a rebuild a parked event may also confirm another.
+  // Try them in event-time order until none applies.
+  for (let progressed = first.applied || ctx.replaying; progressed;) {
     progressed = false;
     const parked = await tx.query<{ event: SchoolEvent }>('select event from saga_inbox where enrollment_id = $1', [enrollmentId]);
     const ordered = parked.rows

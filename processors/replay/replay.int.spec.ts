@@ -135,9 +135,14 @@ describe('replay and rebuild (int)', function () {
   it('a Mongo projection (users): verify equals a rebuild; --until builds a snapshot database; a live switch is refused', async () => {
     for (let i = 0; i < 30; i++) await p.publish('user.created', { ...EXAMPLE_PAYLOADS['user.created'], userId: `U-${i}` });
     await p.publish('student.parent.linked', { studentUserId: 'U-1', parentUserId: 'U-2', relationship: 'MOTHER' });
+    // verify compares against a quiet projection: wait for the link too (its three updates come last).
     await eventually(
-      async () => ((await p.db.collection('users').countDocuments({ _id: { $regex: '^U-' } } as never)) === 30 ? true : undefined),
-      'users live',
+      async () =>
+        (await p.db.collection('users').countDocuments({ _id: { $regex: '^U-' } } as never)) === 30 &&
+        (await p.db.collection('student360').countDocuments({ _id: 'U-1', parents: 'U-2' } as never)) === 1
+          ? true
+          : undefined,
+      'users and the parent link live',
     );
     const mongoWhere = { name: 'users', liveGroup: `${p.run}-users`, topicName: (t: string) => p.topic(t) };
     const v = await verify(p.config, logger, { ...mongoWhere, live: p.run });
