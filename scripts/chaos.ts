@@ -215,8 +215,13 @@ async function main(): Promise<void> {
     await workers.stopAll();
     await admin.deleteGroups(PROCESSOR_NAMES.map((n) => `${run}-${n}`)).catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
-    if (values['keep-on-failure'] && process.exitCode !== 0) say(`kept run ${run} (topics, schemas and collections) for inspection`);
-    else await p.deleteAll().catch((e: unknown) => say(`cleanup: ${String(e)}`));
+    // The run is over: a signal from now on must not delete a run kept for inspection.
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+    if (values['keep-on-failure'] && process.exitCode !== 0) {
+      await p.close();
+      say(`kept run ${run} (topics, schemas and collections) for inspection`);
+    } else await p.deleteAll().catch((e: unknown) => say(`cleanup: ${String(e)}`));
   }
 
   async function inject(fault: Fault): Promise<string> {

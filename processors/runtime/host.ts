@@ -51,6 +51,7 @@ export class ProcessorHost {
   private pool: pg.Pool | undefined;
   private mongo: MongoClient | undefined;
   private stopping = false;
+  private started = false;
   private publisher: EventPublisher | undefined;
   private readonly tasks: Array<{ start(): void; stop(): Promise<void> }> = [];
   private readonly kafka;
@@ -97,6 +98,10 @@ export class ProcessorHost {
   }
 
   async start(): Promise<void> {
+    // A second start would add a second consumer per processor to the same groups, each with its own
+    // store and per-document locks: on FerretDB their updates of one document race (the chaos worker did this).
+    if (this.started) throw new Error('ProcessorHost.start() called twice: a host runs its processors once');
+    this.started = true;
     const codec = new EventCodec(createSchemaRegistry(this.config));
     await this.producer.connect();
     const topicName = this.opts.topicName ?? ((t: string) => t);

@@ -217,6 +217,12 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
     expect(metrics).to.include(`processor_events_total{processor="${p.name}",event_type="tardiness.recorded",outcome="duplicate"} 20`);
     expect(metrics).to.match(new RegExp(`processor_consumer_lag\\{processor="${p.name}",topic="${topic}",partition="0"\\} 0`));
     expect(metrics).to.include('processor_circuit_state');
+    // A second start would double the consumers (and the per-document locks) of every processor: refused.
+    const second = await pgHost.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(String(second)).to.include('called twice');
   });
 
   it('dead-letters poison records with every header and processes the records after them', async () => {

@@ -35,13 +35,18 @@ async function decide(event: SchoolEvent<Handled>, mongo: GuardedMongo): Promise
   const remember = async (enrollmentId: string, set: Partial<h.EnrollmentRef>, student: string | undefined): Promise<h.Decision> => {
     await mongo.update('enrollment_refs', enrollmentId, { $set: set });
     if (student) {
-      // A recomputation from the refs: idempotent, so it needs no high-water mark, only no other write in between.
+      // A recomputation from the refs: idempotent, so it needs no high-water mark. Another instance (owning
+      // another partition) may change a ref between our read and our write, so it is repeated until the refs
+      // read after the write give the view written: the last writer always leaves the current view.
       await mongo.exclusive('student360', student, async () => {
-        const view = h.enrollmentView(await refs.find({ studentUserId: student }).toArray());
-        if (view)
+        const current = async () => h.enrollmentView(await refs.find({ studentUserId: student }).toArray());
+        let written = '';
+        for (let view = await current(); view && JSON.stringify(view) !== written; view = await current()) {
           await mongo.db
             .collection<{ _id: string }>('student360')
             .updateOne({ _id: student }, { $set: { enrollment: view } }, { upsert: true });
+          written = JSON.stringify(view);
+        }
       });
     }
     return { updates: [], emit: [] };

@@ -10,9 +10,8 @@ async function main(): Promise<void> {
   const config = loadConfig({ LOG_LEVEL: 'error', ...process.env });
   const logger = createLogger(config, `chaos:${name}`);
   const host = isolatedHost(config, run, [name], logger);
-  await host.start();
+  await runUntilSignal(host, config, logger); // starts the host (once: a second start doubled the consumers)
   process.stdout.write('started\n');
-  await runUntilSignal(host, config, logger);
 }
 
 main().catch((e: unknown) => {

@@ -114,14 +114,19 @@ export class TestPipeline {
 
   /** Deletes this run's topics, schemas and database (also for runs whose processors ran in other processes). */
   async deleteAll(): Promise<void> {
-    await this.producer?.disconnect();
     const admin = createKafka(this.config).admin();
     await admin.connect();
     await admin.deleteTopics({ topics: this.topics.map((t) => t.name) });
     await admin.disconnect();
     for (const name of Object.keys(PG_MIGRATIONS)) await this.pool.query(`drop schema if exists "${this.schema(name)}" cascade`);
-    await this.pool?.end();
     await this.mongo?.db(this.run).dropDatabase();
+    await this.close();
+  }
+
+  /** Closes this run's connections and leaves its topics, schemas and database in place (a kept chaos run). */
+  async close(): Promise<void> {
+    await this.producer?.disconnect();
+    await this.pool?.end();
     await this.mongo?.close();
   }
 
