@@ -229,10 +229,15 @@ describe('enrollment saga (all processors, real stack)', function () {
       30000,
     );
     expect(delivered).to.include(`${usr('ana')}@school.test`);
-    const timeline = await p.pool.query<{ step: string; outcome: string }>(
-      `select step, outcome from "${p.schema('academic')}".saga_timeline where enrollment_id = $1 order by at, step`,
-      [e.enrollment_id],
-    );
+    // COMPLETED is set when the welcome outcome is applied; the COMPLETE_ENROLLMENT row is written later,
+    // when academic consumes its own enrollment.completed, so wait for the seventh row.
+    const timeline = await eventually(async () => {
+      const r = await p.pool.query<{ step: string; outcome: string }>(
+        `select step, outcome from "${p.schema('academic')}".saga_timeline where enrollment_id = $1 order by at, step`,
+        [e.enrollment_id],
+      );
+      return r.rows.length >= 7 ? r : undefined;
+    }, 'the COMPLETE_ENROLLMENT timeline entry');
     expect(timeline.rows.map((r) => `${r.step}:${r.outcome}`)).to.have.members([
       'CREATE_ENROLLMENT:SUCCEEDED',
       'VALIDATE_USER:SUCCEEDED',
