@@ -128,6 +128,18 @@ export async function ensureDatabases(config: Config, names: string[]): Promise<
   }
 }
 
+/** Makes `_id` lookups on FerretDB indexed (deploy/ferretdb/id-index.sql says why). */
+export async function ensureFerretDbIdIndexes(config: Config): Promise<void> {
+  const sql = fs.readFileSync(path.join(__dirname, '..', 'ferretdb', 'id-index.sql'), 'utf8');
+  const client = new pg.Client({ connectionString: pgUrlForDatabase(config.pg.url, 'ferretdb') });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
 export function projectionsDatabase(config: Config): string {
   return new URL(config.pg.url).pathname.replace(/^\//, '') || 'postgres';
 }
@@ -140,6 +152,7 @@ export const ferretdb: Service = {
   async start(config, paths, log) {
     const bin = ensureFerretDb(paths.cache, log);
     await ensureDatabases(config, ['ferretdb']);
+    await ensureFerretDbIdIndexes(config);
     const state = path.join(paths.root, 'ferretdb');
     fs.mkdirSync(state, { recursive: true });
     const { host, port } = this.endpoint(config);

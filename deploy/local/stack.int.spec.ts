@@ -2,10 +2,10 @@ import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { expect } from 'chai';
 import type { Admin } from 'kafkajs';
 import { MongoServerError, type MongoClient } from 'mongodb';
-import type pg from 'pg';
+import pg from 'pg';
 import { createKafka } from '../../lib/clients/kafka';
 import { createMongoClient } from '../../lib/clients/mongo';
-import { createPgPool } from '../../lib/clients/pg';
+import { createPgPool, pgUrlForDatabase } from '../../lib/clients/pg';
 import { eventually, randomName, testConfig } from '../../test/support';
 
 /** Proves each server of the local stack is the real program, through the project's own clients. */
@@ -88,6 +88,30 @@ describe('local stack (real servers)', () => {
       const err = await users.insertOne({ _id: 'USR-2', email: 'a@school.test' }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(MongoServerError);
       expect((err as MongoServerError).code).to.equal(11000);
+    });
+
+    it('serves an _id lookup from an index on a collection created now (deploy/ferretdb/id-index.sql)', async () => {
+      const docs = client.db(dbName).collection<{ _id: string; n: number }>('markers');
+      await docs.insertMany(Array.from({ length: 5000 }, (_, n) => ({ _id: `EVT-${n}`, n })));
+      expect(await docs.findOne({ _id: 'EVT-4321' })).to.deep.equal({ _id: 'EVT-4321', n: 4321 });
+      const ferret = new pg.Client({ connectionString: pgUrlForDatabase(config.pg.url, 'ferretdb') });
+      await ferret.connect();
+      try {
+        const idx = await ferret.query<{ schemaname: string; tablename: string }>(
+          `select schemaname, tablename from pg_indexes where schemaname = $1 and tablename like 'markers%' and indexdef like '%USING gin%'`,
+          [dbName],
+        );
+        expect(idx.rows, 'a GIN index on the new collection').to.have.length(1);
+        const table = `"${idx.rows[0]!.schemaname}"."${idx.rows[0]!.tablename}"`;
+        await ferret.query(`analyze ${table}`);
+        // The predicate FerretDB v1 generates for {_id: x}; with only its btree index this is a sequential scan.
+        const plan = await ferret.query<{ 'QUERY PLAN': string }>(
+          `explain select _jsonb from ${table} where _jsonb -> '_id' @> '"EVT-4321"'`,
+        );
+        expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).to.match(/Index Scan/);
+      } finally {
+        await ferret.end();
+      }
     });
   });
 

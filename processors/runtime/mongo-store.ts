@@ -97,9 +97,10 @@ export class MongoStore implements RuntimeStore {
     const candidates = firstOccurrences(records, this.handles);
     const markerId = (eventId: string): string => `${this.group}|${eventId}`;
     const ids = [...candidates].map((i) => markerId(records[i]!.event!.eventId));
-    const done = new Set(
-      ids.length ? (await this.markers.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id) : [],
-    );
+    // One equality lookup per id, not one $in: FerretDB v1 pushes only equality down to PostgreSQL, so an $in
+    // reads the whole marker collection, which grows with every event (quadratic; deploy/ferretdb/id-index.sql).
+    const found = await Promise.all(ids.map((_id) => this.markers.findOne({ _id }, { projection: { _id: 1 } })));
+    const done = new Set(found.flatMap((d) => (d ? [d._id] : [])));
     const outcomes: Outcome[] = [];
     const emitted: Emitted = [];
     const applied: string[] = [];
