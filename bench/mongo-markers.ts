@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { loadConfig } from '../lib/config';
 import { createMongoClient } from '../lib/clients/mongo';
-import { pgUrlForDatabase } from '../lib/clients/pg';
+import { pgUrlForDatabase, withPgClient } from '../lib/clients/pg';
 import { record } from './lib/report';
 
 /**
@@ -20,18 +19,19 @@ async function main(): Promise<void> {
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
   const dbName = `bench_markers_${randomUUID().slice(0, 8)}`;
   const mongo = createMongoClient(config);
-  const ferret = new pg.Client({ connectionString: pgUrlForDatabase(config.pg.url, 'ferretdb') });
+  const ferretdb = pgUrlForDatabase(config.pg.url, 'ferretdb');
   await mongo.connect();
-  await ferret.connect();
   try {
     const markers = mongo.db(dbName).collection<{ _id: string; at: Date }>('_runtime_processed');
     for (let i = 0; i < n; i += 5000) {
       const size = Math.min(5000, n - i);
       await markers.insertMany(Array.from({ length: size }, (_, k) => ({ _id: `bench|evt-${i + k}`, at: new Date() })));
     }
-    const gin = await ferret.query<{ schemaname: string; indexname: string }>(
-      `select schemaname, indexname from pg_indexes where schemaname = $1 and tablename like '\\_runtime\\_processed%' and indexdef like '%USING gin%'`,
-      [dbName],
+    const gin = await withPgClient(ferretdb, (c) =>
+      c.query<{ schemaname: string; indexname: string }>(
+        `select schemaname, indexname from pg_indexes where schemaname = $1 and tablename like '\\_runtime\\_processed%' and indexdef like '%USING gin%'`,
+        [dbName],
+      ),
     );
     // Half the ids of a chunk exist (redelivery), half do not (new events): both paths are measured.
     const ids = (r: number): string[] =>
@@ -56,7 +56,9 @@ async function main(): Promise<void> {
     const rows: Array<[string, number]> = [];
     if (gin.rows.length) {
       rows.push(['$in, with the GIN index', await measure(inQuery)], ['findOne per id, with the GIN index', await measure(eachQuery)]);
-      for (const r of gin.rows) await ferret.query(`drop index "${r.schemaname}"."${r.indexname}"`);
+      await withPgClient(ferretdb, async (c) => {
+        for (const r of gin.rows) await c.query(`drop index "${r.schemaname}"."${r.indexname}"`);
+      });
     }
     rows.push(['$in, FerretDB index only', await measure(inQuery)], ['findOne per id, FerretDB index only', await measure(eachQuery)]);
 
@@ -76,7 +78,6 @@ async function main(): Promise<void> {
   } finally {
     await mongo.db(dbName).dropDatabase();
     await mongo.close();
-    await ferret.end();
   }
 }
 

@@ -33,8 +33,7 @@ do $$
 declare
   t record;
 begin
-  for t in select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace
-           where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\_%' loop
+  for t in select oid from pg_class where relkind = 'r' loop -- the function skips system and non-FerretDB tables
     perform school_events_id_gin(t.oid::regclass);
   end loop;
 end $$;

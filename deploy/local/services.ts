@@ -2,9 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import type { Config } from '../../lib/config';
-import { pgUrlForDatabase } from '../../lib/clients/pg';
+import { pgUrlForDatabase, withPgClient } from '../../lib/clients/pg';
 import { ensureApicurio, ensureFerretDb, ensureKafka, ensurePostgres } from './install';
 import { probeKafka, probeMongo, probePostgres, probeRegistry, type Probe } from './probes';
 
@@ -116,28 +115,18 @@ export const postgres: Service = {
 
 /** Databases the stack needs on the PostgreSQL server, created when missing. */
 export async function ensureDatabases(config: Config, names: string[]): Promise<void> {
-  const client = new pg.Client({ connectionString: pgUrlForDatabase(config.pg.url, 'postgres') });
-  await client.connect();
-  try {
+  await withPgClient(pgUrlForDatabase(config.pg.url, 'postgres'), async (client) => {
     for (const name of names) {
       const r = await client.query('select 1 from pg_database where datname = $1', [name]);
       if (r.rowCount === 0) await client.query(`create database "${name.replace(/"/g, '""')}"`);
     }
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /** Makes `_id` lookups on FerretDB indexed (deploy/ferretdb/id-index.sql says why). */
 export async function ensureFerretDbIdIndexes(config: Config): Promise<void> {
   const sql = fs.readFileSync(path.join(__dirname, '..', 'ferretdb', 'id-index.sql'), 'utf8');
-  const client = new pg.Client({ connectionString: pgUrlForDatabase(config.pg.url, 'ferretdb') });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
+  await withPgClient(pgUrlForDatabase(config.pg.url, 'ferretdb'), (client) => client.query(sql));
 }
 
 export function projectionsDatabase(config: Config): string {

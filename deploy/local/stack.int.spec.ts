@@ -2,10 +2,10 @@ import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { expect } from 'chai';
 import type { Admin } from 'kafkajs';
 import { MongoServerError, type MongoClient } from 'mongodb';
-import pg from 'pg';
+import type pg from 'pg';
 import { createKafka } from '../../lib/clients/kafka';
 import { createMongoClient } from '../../lib/clients/mongo';
-import { createPgPool, pgUrlForDatabase } from '../../lib/clients/pg';
+import { createPgPool, pgUrlForDatabase, withPgClient } from '../../lib/clients/pg';
 import { eventually, randomName, testConfig } from '../../test/support';
 
 /** Proves each server of the local stack is the real program, through the project's own clients. */
@@ -94,9 +94,7 @@ describe('local stack (real servers)', () => {
       const docs = client.db(dbName).collection<{ _id: string; n: number }>('markers');
       await docs.insertMany(Array.from({ length: 5000 }, (_, n) => ({ _id: `EVT-${n}`, n })));
       expect(await docs.findOne({ _id: 'EVT-4321' })).to.deep.equal({ _id: 'EVT-4321', n: 4321 });
-      const ferret = new pg.Client({ connectionString: pgUrlForDatabase(config.pg.url, 'ferretdb') });
-      await ferret.connect();
-      try {
+      await withPgClient(pgUrlForDatabase(config.pg.url, 'ferretdb'), async (ferret) => {
         const idx = await ferret.query<{ schemaname: string; tablename: string }>(
           `select schemaname, tablename from pg_indexes where schemaname = $1 and tablename like 'markers%' and indexdef like '%USING gin%'`,
           [dbName],
@@ -109,9 +107,7 @@ describe('local stack (real servers)', () => {
           `explain select _jsonb from ${table} where _jsonb -> '_id' @> '"EVT-4321"'`,
         );
         expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).to.match(/Index Scan/);
-      } finally {
-        await ferret.end();
-      }
+      });
     });
   });
 

@@ -13,6 +13,17 @@ export function createPgPool(config: Pick<Config, 'pg'>, overrides: pg.PoolConfi
   return pool;
 }
 
+/** One short-lived connection for a one-off job (creating databases, setup SQL), always closed after. */
+export async function withPgClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
 /** The same server, another database (the stack creates several: projections, registry, ferretdb). */
 export function pgUrlForDatabase(url: string, database: string): string {
   const u = new URL(url);
