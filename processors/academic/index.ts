@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { PostgresProcessor } from '../runtime/types';
 import { HANDLES, projectAcademic } from './projection';
+import { topicsOf } from '../runtime/topics';
 
 /**
  * academic: store PostgreSQL (relations: years, sections with seats, courses, enrollments
@@ -9,7 +10,7 @@ import { HANDLES, projectAcademic } from './projection';
  */
 export const academic: PostgresProcessor = {
   name: 'academic',
-  topics: ['academic-events', 'user-events', 'grades-events', 'attendance-events', 'notification-events'],
+  topics: topicsOf(HANDLES),
   handles: HANDLES,
   store: 'postgres',
   project: projectAcademic,

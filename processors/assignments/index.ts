@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Rules } from '../../lib/config';
 import type { PostgresProcessor } from '../runtime/types';
 import { assignmentsLockKeys, HANDLES, projectAssignments } from './projection';
+import { topicsOf } from '../runtime/topics';
 
 /**
  * assignments: store PostgreSQL (overlap checks and workload sums are range and
@@ -10,7 +11,7 @@ import { assignmentsLockKeys, HANDLES, projectAssignments } from './projection';
 export function createAssignments(rules: Rules): PostgresProcessor {
   return {
     name: 'assignments',
-    topics: ['assignment-events', 'academic-events'],
+    topics: topicsOf(HANDLES),
     handles: HANDLES,
     store: 'postgres',
     project: projectAssignments(rules),

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Rules } from '../../lib/config';
 import type { PostgresProcessor } from '../runtime/types';
 import { HANDLES, projectAttendance } from './projection';
+import { topicsOf } from '../runtime/topics';
 
 /**
  * attendance: store PostgreSQL (marks by date, windowed counts and summaries are
@@ -10,7 +11,7 @@ import { HANDLES, projectAttendance } from './projection';
 export function createAttendance(rules: Rules): PostgresProcessor {
   return {
     name: 'attendance',
-    topics: ['attendance-events', 'assignment-events', 'grades-events'],
+    topics: topicsOf(HANDLES),
     handles: HANDLES,
     store: 'postgres',
     project: projectAttendance(rules),

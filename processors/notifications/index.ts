@@ -2,6 +2,7 @@ import type { Config } from '../../lib/config';
 import type { MongoProcessor } from '../runtime/types';
 import type { Channels } from './channels';
 import { HANDLES, projectNotifications } from './projection';
+import { topicsOf } from '../runtime/topics';
 
 /**
  * notifications: store MongoDB (the log is one document per notification with its
@@ -11,7 +12,7 @@ import { HANDLES, projectNotifications } from './projection';
 export function createNotifications(channels: Channels, config: Pick<Config, 'notifications'>): MongoProcessor {
   return {
     name: 'notifications',
-    topics: ['notification-events', 'user-events', 'attendance-events', 'grades-events'],
+    topics: topicsOf(HANDLES),
     handles: HANDLES,
     store: 'mongo',
     project: projectNotifications(channels, config),

@@ -7,7 +7,7 @@ import type { EventCodec } from '../../schemas/codec';
 import type { SchoolEvent } from '../../schemas/generated/events';
 import type { EventPublisher } from '../../schemas/publisher';
 import { backoffMs, CircuitBreaker, type CircuitState } from './breaker';
-import { sendDeadLetter } from './dead-letters';
+import { headerString, sendDeadLetter } from './dead-letters';
 import { classify, isContention, StoppingError } from './errors';
 import type { RuntimeMetrics } from './metrics';
 import type { Ready, RuntimeStore } from './store';
@@ -60,6 +60,7 @@ export class ProcessorRunner {
   private readonly positions = new Map<string, number | undefined>();
   readonly group: string;
   private readonly topics: string[];
+  private readonly handles: ReadonlySet<string>;
 
   constructor(
     readonly def: ProcessorDefinition,
@@ -67,6 +68,7 @@ export class ProcessorRunner {
   ) {
     this.group = deps.groupId ?? def.name;
     this.topics = def.topics.map(deps.topicName ?? ((t) => t));
+    this.handles = new Set(def.handles);
     this.breaker = new CircuitBreaker({
       failures: deps.runtime.breakerFailures,
       openMs: deps.runtime.breakerOpenMs,
@@ -188,6 +190,11 @@ export class ProcessorRunner {
 
   private async decode(topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<Item> {
     const position = { topic, partition, offset: Number(message.offset) };
+    // Most records of a shared topic are types this processor does not handle: skip them without decoding
+    // (still positioned and counted as ignored by the store).
+    // Records without the header (foreign producers) are decoded to find out.
+    const typed = headerString(message.headers, 'eventType');
+    if (typed !== undefined && !this.handles.has(typed)) return { message, position, known: { eventType: typed } };
     if (!message.value) return { message, position, known: {}, failure: new TombstoneError('record has no value (tombstone)') };
     try {
       // The registry being down is transient: hold the partition until it answers.
@@ -234,7 +241,7 @@ export class ProcessorRunner {
       this.deps.metrics.latency.observe({ processor: this.def.name }, Number(process.hrtime.bigint() - t0) / 1e9);
       result.outcomes.forEach((outcome, i) => {
         if (items[i]!.deadLettered) return; // counted when it was dead-lettered
-        this.deps.metrics.events.inc({ processor: this.def.name, event_type: ready[i]!.event?.eventType ?? 'unknown', outcome });
+        this.deps.metrics.events.inc({ processor: this.def.name, event_type: items[i]!.known.eventType ?? 'unknown', outcome });
       });
     } catch (e) {
       if (e instanceof StoppingError || classify(e) === 'transient') throw e;

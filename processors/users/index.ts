@@ -1,6 +1,7 @@
 import type { MongoProcessor } from '../runtime/types';
 import { HANDLES, projectUsers } from './projection';
 import { createUsersIndexes } from './queries';
+import { topicsOf } from '../runtime/topics';
 
 /**
  * users: store MongoDB (documents: a profile with its roles and links, and the
@@ -8,7 +9,7 @@ import { createUsersIndexes } from './queries';
  */
 export const users: MongoProcessor = {
   name: 'users',
-  topics: ['user-events', 'academic-events', 'grades-events', 'attendance-events'],
+  topics: topicsOf(HANDLES),
   handles: HANDLES,
   store: 'mongo',
   project: projectUsers,
