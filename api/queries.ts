@@ -1,5 +1,6 @@
 import type { UserType } from '../schemas/generated/events';
 import { calculateAverage } from '../processors/grades/queries';
+import { composeStudent360, type Student360 } from '../processors/users/student360';
 import type { Answer } from './commands/execute';
 import type { ApiDeps } from './deps';
 import { badRequest, notFound } from './http/problem';
@@ -46,7 +47,15 @@ export function queryHandlers(): Record<string, { dependency: Dependency; run: H
   const q = (dependency: Dependency, run: Handler) => ({ dependency, run });
   return {
     getUser: q('users', async ({ deps, params }) => found('user', await deps.q.users.user(params.userId!))),
-    getStudent360: q('users', async ({ deps, params }) => found('student 360', await deps.q.users.student360(params.userId!))),
+    getStudent360: q('users', async ({ deps, params }) => {
+      const id = params.userId!;
+      const doc = found('student 360', await deps.q.users.student360(id)).body as Student360;
+      const [averages, summary] = await Promise.all([
+        deps.guard.run('grades', () => deps.q.grades.averagesOf(id)),
+        deps.guard.run('attendance', () => deps.q.attendance.studentSummary(id)),
+      ]);
+      return ok(composeStudent360(doc, averages, summary));
+    }),
     listUsersByType: q('users', async ({ deps, params, query }) => {
       const limit = Number(query.limit);
       const items = await deps.q.users.byType(params.userType as UserType, decodeCursor(query.cursor, isString), limit);

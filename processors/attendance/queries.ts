@@ -1,17 +1,18 @@
 import type pg from 'pg';
 import { quoteIdent } from '../runtime/postgres-store';
+import type { AttendanceCounts } from '../users/student360';
 
 /** Reads of the attendance read models. */
 export function attendanceQueries(pool: pg.Pool, schema = 'proj_attendance') {
   const s = quoteIdent(schema);
   return {
     async studentSummary(studentUserId: string) {
-      const r = await pool.query(
+      const r = await pool.query<AttendanceCounts & Record<string, unknown>>(
         `select student_user_id "studentUserId", section_id "sectionId", present, absent, late, excused, unjustified_absences "unjustifiedAbsences", tardies, updated_at "updatedAt"
          from ${s}.summaries where student_user_id = $1`,
         [studentUserId],
       );
-      return r.rows[0] as Record<string, unknown> | undefined;
+      return r.rows[0];
     },
   };
 }

@@ -20,6 +20,14 @@ export function gradesQueries(pool: pg.Pool, schema = 'proj_grades') {
       );
       return { studentUserId, periodId, grades: grades.rows, averages: averages.rows };
     },
+    /** Every period average of a student (the student 360's averages; one indexed range). */
+    async averagesOf(studentUserId: string) {
+      const r = await pool.query<{ periodId: string; courseId: string; average: number }>(
+        `select period_id "periodId", course_id "courseId", average from ${s}.period_averages where student_user_id = $1 order by period_id, course_id`,
+        [studentUserId],
+      );
+      return r.rows;
+    },
   };
 }
 

@@ -155,14 +155,3 @@ export function enrollmentView(refs: EnrollmentRef[]): EnrollmentView | undefine
     status: best.outcome ?? 'PENDING',
   };
 }
-
-export function onAverage(p: EventPayloads['period.average.calculated']): Decision {
-  return {
-    updates: [{ collection: 'student360', id: p.studentUserId, set: { [`averages.${p.periodId}.${p.courseId}`]: p.average } }],
-    emit: [],
-  };
-}
-
-export function onAttendance(p: EventPayloads['attendance.marked']): Decision {
-  return { updates: [{ collection: 'student360', id: p.studentUserId, inc: { [`attendance.${p.status}`]: 1 } }], emit: [] };
-}

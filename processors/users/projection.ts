@@ -18,8 +18,6 @@ export const HANDLES = [
   'enrollment.section.assignment.compensated',
   'enrollment.completed',
   'enrollment.failed',
-  'period.average.calculated',
-  'attendance.marked',
 ] as const satisfies readonly EventType[];
 type Handled = (typeof HANDLES)[number];
 
@@ -89,10 +87,6 @@ async function decide(event: SchoolEvent<Handled>, mongo: GuardedMongo): Promise
       );
     case 'enrollment.failed':
       return remember(event.payload.enrollmentId, { outcome: 'FAILED' }, await studentOf(event.payload.enrollmentId));
-    case 'period.average.calculated':
-      return h.onAverage(event.payload);
-    case 'attendance.marked':
-      return h.onAttendance(event.payload);
     default:
       return unhandled(event);
   }

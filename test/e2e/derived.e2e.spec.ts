@@ -8,6 +8,9 @@ import type { EventType, SchoolEvent } from '../../schemas/generated/events';
 import { eventually, randomName, testConfig } from '../support';
 import { readToEnd } from '../../lib/read-to-end';
 import { TestPipeline } from '../support/pipeline';
+import { gradesQueries } from '../../processors/grades/queries';
+import { usersQueries } from '../../processors/users/queries';
+import { composeStudent360 } from '../../processors/users/student360';
 
 /**
  * Realistic sequences through Kafka into every processor: the exact read models in both
@@ -115,14 +118,15 @@ describe('derived events and read models (all processors, real stack)', function
       usr('stu'),
     ]);
     expect(row.rows).to.deep.equal([{ average: 35.45, grade_count: 2 }]);
-    const s360 = await eventually(
+    // The 360 the API answers: the users document composed with the grades projection's averages.
+    const doc = await eventually(
       () =>
-        p.db
-          .collection<{ _id: string; averages?: Record<string, Record<string, number>> }>('student360')
-          .findOne({ _id: usr('stu'), 'averages.T1.CRS-MATH': 35.45 })
+        usersQueries(p.db)
+          .student360(usr('stu'))
           .then((d) => d ?? undefined),
-      '360 average',
+      'the student 360 document',
     );
+    const s360 = composeStudent360(doc, await gradesQueries(p.pool, p.schema('grades')).averagesOf(usr('stu')), undefined);
     expect(s360.averages).to.deep.equal({ T1: { 'CRS-MATH': 35.45 } });
     // Each alert requested a notification to the linked parent.
     const requests = await derived('notification-events', ['notification.requested'], 2);

@@ -1,0 +1,52 @@
+import type { AttendanceStatus } from '../../schemas/generated/events';
+
+export interface PeriodAverage {
+  periodId: string;
+  courseId: string;
+  average: number;
+}
+
+export interface AttendanceCounts {
+  present: number;
+  absent: number;
+  late: number;
+  excused: number;
+}
+
+export type Student360 = Record<string, unknown> & {
+  _id: string;
+  averages?: Record<string, Record<string, number>>;
+  attendance?: Partial<Record<AttendanceStatus, number>>;
+};
+
+/**
+ * The student 360 as the API answers it: the users document (profile, parents, current
+ * enrollment) plus the averages and attendance counts read from the grades and attendance
+ * projections at query time. Those two change with every grade and mark; keeping them in the
+ * document put a FerretDB write on the path of every such event (see docs/decisions.md).
+ * Same fields as the document had: averages by period and course, counts of marks by status
+ * (only statuses that occurred).
+ */
+export function composeStudent360(doc: Student360, averages: PeriodAverage[], summary: AttendanceCounts | undefined): Student360 {
+  // Documents written before the split still carry the old copies; the projections are the source now.
+  const out: Student360 = { ...doc };
+  delete out.averages;
+  delete out.attendance;
+  if (averages.length) {
+    const byPeriod: Record<string, Record<string, number>> = {};
+    for (const a of averages) (byPeriod[a.periodId] ??= {})[a.courseId] = a.average;
+    out.averages = byPeriod;
+  }
+  if (summary) {
+    const counts: Partial<Record<AttendanceStatus, number>> = {};
+    const add = (status: AttendanceStatus, n: number): void => {
+      if (n > 0) counts[status] = n;
+    };
+    add('PRESENT', summary.present);
+    add('ABSENT', summary.absent);
+    add('LATE', summary.late);
+    add('EXCUSED', summary.excused);
+    if (Object.keys(counts).length) out.attendance = counts;
+  }
+  return out;
+}
