@@ -36,18 +36,16 @@ export interface AverageDecision {
   emit: EmitSpec[];
 }
 
-/** After a grade changes: the new average, `period.average.calculated` if it moved, and alerts. */
+/** After a grade changes: the new average (of `gradeCount` grades), `period.average.calculated` if it moved, and alerts. */
 export function decideAverage(
   key: { studentUserId: string; sectionId: string; courseId: string; periodId: string },
-  grades: GradeRow[],
+  average: number | undefined,
+  gradeCount: number,
   previous: number | undefined,
   rules: Rules,
 ): AverageDecision {
-  const average = weightedAverage(grades, rules.evaluationWeights);
   if (average === undefined || average === previous) return { average, emit: [] };
-  const out: EmitSpec[] = [
-    emit('period.average.calculated', { ...key, average, previousAverage: previous ?? null, gradeCount: grades.length }),
-  ];
+  const out: EmitSpec[] = [emit('period.average.calculated', { ...key, average, previousAverage: previous ?? null, gradeCount })];
   const base = { ...key, average, previousAverage: previous ?? null };
   const crossedBelow = average < rules.passingAverage && (previous === undefined || previous >= rules.passingAverage);
   if (crossedBelow)

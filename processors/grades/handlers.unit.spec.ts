@@ -12,6 +12,10 @@ const g = (gradeId: string, evaluationType: GradeRow['evaluationType'], score: n
   maxScore,
 });
 
+/** The decision after a change, from the key's grades (the processor keeps running sums; see fold.unit.spec). */
+const decide = (grades: GradeRow[], previous: number | undefined) =>
+  decideAverage(key, weightedAverage(grades, rules.evaluationWeights), grades.length, previous, rules);
+
 describe('grades handlers', () => {
   it('weights each grade by its evaluation type, normalised over the types present', () => {
     // EXAM 0.4 at 50%, QUIZ 0.15 at 100%: (0.4*50 + 0.15*100) / 0.55 = 63.64
@@ -21,7 +25,7 @@ describe('grades handlers', () => {
 
   it('publishes a new average when the first grade arrives', () => {
     given({ grades: [g('a', 'EXAM', 17)], previous: undefined as number | undefined })
-      .when(key, (k, s) => decideAverage(k, s.grades, s.previous, rules))
+      .when(key, (_k, s) => decide(s.grades, s.previous))
       .then({
         average: 85,
         emit: [{ type: 'period.average.calculated', payload: { ...key, average: 85, previousAverage: null, gradeCount: 1 } }],
@@ -29,23 +33,23 @@ describe('grades handlers', () => {
   });
 
   it('a grade updated after the average was published publishes the corrected average', () => {
-    const d = decideAverage(key, [g('a', 'EXAM', 18)], 85, rules);
+    const d = decide([g('a', 'EXAM', 18)], 85);
     expect(d.emit.map((e) => [e.type, (e.payload as { average: number; previousAverage: number }).previousAverage])).to.deep.equal([
       ['period.average.calculated', 85],
     ]);
   });
 
   it('an unchanged average publishes nothing (no event without a change)', () => {
-    expect(decideAverage(key, [g('a', 'EXAM', 17)], 85, rules).emit).to.deep.equal([]);
+    expect(decide([g('a', 'EXAM', 17)], 85).emit).to.deep.equal([]);
   });
 
   it('alerts once when the average falls below passing, and on a sharp drop', () => {
-    const below = decideAverage(key, [g('a', 'EXAM', 10)], 60, rules);
+    const below = decide([g('a', 'EXAM', 10)], 60);
     expect(below.emit.map((e) => e.type)).to.deep.equal(['period.average.calculated', 'student.performance.alert']);
     expect(below.emit[1]?.payload).to.include({ alertType: 'BELOW_PASSING', threshold: 55 });
-    const stillBelow = decideAverage(key, [g('a', 'EXAM', 9)], 50, rules);
+    const stillBelow = decide([g('a', 'EXAM', 9)], 50);
     expect(stillBelow.emit.map((e) => e.type)).to.deep.equal(['period.average.calculated']);
-    const drop = decideAverage(key, [g('a', 'EXAM', 13)], 90, rules);
+    const drop = decide([g('a', 'EXAM', 13)], 90);
     expect(drop.emit.map((e) => (e.payload as { alertType?: string }).alertType).filter(Boolean)).to.deep.equal(['SHARP_DROP']);
   });
 

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { Rules } from '../../lib/config';
 import type { PostgresProcessor } from '../runtime/types';
-import { gradesLockKeys, HANDLES, projectGrades } from './projection';
+import { gradesFold, gradesLockKeys, HANDLES, projectGrades } from './projection';
+import { topicsOf } from '../runtime/topics';
 
 /**
  * grades: store PostgreSQL (grade records and averages are relational and recomputed
@@ -10,10 +11,11 @@ import { gradesLockKeys, HANDLES, projectGrades } from './projection';
 export function createGrades(rules: Rules): PostgresProcessor {
   return {
     name: 'grades',
-    topics: ['grades-events', 'academic-events', 'attendance-events'],
+    topics: topicsOf(HANDLES),
     handles: HANDLES,
     store: 'postgres',
     project: projectGrades(rules),
+    fold: gradesFold(rules),
     lockKeys: gradesLockKeys,
   };
 }

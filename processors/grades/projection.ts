@@ -2,9 +2,12 @@ import type { PoolClient } from 'pg';
 import type { Rules } from '../../lib/config';
 import type { EventType, SchoolEvent } from '../../schemas/generated/events';
 import { RuleViolationError } from '../runtime/errors';
-import { emit, postgresProjection, type EmitSpec } from '../shared/emit';
-import { unhandled } from '../shared/handled';
-import { baseRecords, checkGrade, decideAverage, initializeGrades, type GradeRow } from './handlers';
+import { emit, postgresProjection, toEvents, type EmitSpec } from '../shared/emit';
+import { narrow, unhandled } from '../shared/handled';
+import type { ChunkFold } from '../runtime/types';
+import { averageKeyOf, foldGradeRecorded, foldGradeUpdated } from './fold';
+import { flushGrades, loadGrades, type GradesState } from './store';
+import { baseRecords, initializeGrades } from './handlers';
 
 const averageLock = (k: { studentUserId: string; courseId: string; periodId: string }): string =>
   `avg:${k.studentUserId}:${k.courseId}:${k.periodId}`;
@@ -26,50 +29,23 @@ export function gradesLockKeys(event: SchoolEvent): string[] {
   return SAGA_STEPS.has(event.eventType) && 'enrollmentId' in event.payload ? [`enrollment:${event.payload.enrollmentId}`] : [];
 }
 
-async function recompute(
-  tx: PoolClient,
-  key: { studentUserId: string; sectionId: string; courseId: string; periodId: string },
-  rules: Rules,
-  at: string,
-): Promise<EmitSpec[]> {
-  // Grades of one course are different aggregates (different partitions, concurrent transactions): serialise
-  // the recomputation per student, course and period, so the last writer reads every committed grade. The key
-  // includes the schema: a rebuild into another schema must not wait on the live projection.
-  await tx.query('select pg_advisory_xact_lock(hashtext(current_schema() || $1))', [averageLock(key)]);
-  const grades = await tx.query<GradeRow>(
-    `select grade_id "gradeId", evaluation_type "evaluationType", score, max_score "maxScore" from grades
-     where student_user_id = $1 and course_id = $2 and period_id = $3 order by grade_id`,
-    [key.studentUserId, key.courseId, key.periodId],
-  );
-  const prev = await tx.query<{ average: number }>(
-    'select average from period_averages where student_user_id = $1 and course_id = $2 and period_id = $3 for update',
-    [key.studentUserId, key.courseId, key.periodId],
-  );
-  const d = decideAverage(key, grades.rows, prev.rows[0]?.average, rules);
-  if (d.average !== undefined) {
-    await tx.query(
-      `insert into period_averages (student_user_id, course_id, period_id, section_id, average, grade_count, updated_at) values ($1, $2, $3, $4, $5, $6, $7)
-       on conflict (student_user_id, course_id, period_id) do update set average = excluded.average, grade_count = excluded.grade_count,
-         section_id = excluded.section_id, updated_at = greatest(period_averages.updated_at, excluded.updated_at)`,
-      [key.studentUserId, key.courseId, key.periodId, key.sectionId, d.average, grades.rows.length, at],
-    );
-  }
-  return d.emit;
-}
+/** Applied a chunk at a time (load, fold, flush): the hot path. */
+const FOLDED = ['grade.recorded', 'grade.updated'] as const satisfies readonly EventType[];
 
-export const HANDLES = [
+/** Applied one at a time: rare events (a school's setup, saga steps) on tables the fold does not touch. */
+const PER_EVENT = [
   'section.created',
   'course.assigned',
   'academic.year.started',
-  'grade.recorded',
-  'grade.updated',
   'competency.evaluated',
   'enrollment.section.assigned',
   'enrollment.grades.initialized',
   'enrollment.attendance.initialization.failed',
   'enrollment.deadline.expired',
 ] as const satisfies readonly EventType[];
-type Handled = (typeof HANDLES)[number];
+type Handled = (typeof PER_EVENT)[number];
+
+export const HANDLES: readonly EventType[] = [...PER_EVENT, ...FOLDED];
 
 /** CompensateGradeInitialization: delete what step 4 created, and keep it from being created later; idempotent. */
 async function compensateGrades(tx: PoolClient, enrollmentId: string, reason: string): Promise<EmitSpec[]> {
@@ -82,7 +58,7 @@ async function compensateGrades(tx: PoolClient, enrollmentId: string, reason: st
   return [emit('enrollment.grades.compensated', { enrollmentId, studentUserId: r.rows[0]?.student_user_id ?? 'unknown', reason })];
 }
 
-async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules): Promise<EmitSpec[]> {
+async function decide(event: SchoolEvent<Handled>, tx: PoolClient): Promise<EmitSpec[]> {
   switch (event.eventType) {
     case 'section.created':
       await tx.query(
@@ -104,39 +80,6 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules)
         );
       }
       return [];
-    case 'grade.recorded': {
-      const p = event.payload;
-      const check = checkGrade(p);
-      if (!check.ok) throw new RuleViolationError(`grade ${p.gradeId}: ${check.reason}`);
-      const r = await tx.query(
-        `insert into grades (grade_id, student_user_id, section_id, course_id, period_id, evaluation_type, score, max_score, recorded_by, comment, recorded_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) on conflict (grade_id) do nothing`,
-        [
-          p.gradeId,
-          p.studentUserId,
-          p.sectionId,
-          p.courseId,
-          p.periodId,
-          p.evaluationType,
-          p.score,
-          p.maxScore,
-          p.recordedBy,
-          p.comment,
-          event.timestamp,
-        ],
-      );
-      if (r.rowCount === 0) throw new RuleViolationError(`grade ${p.gradeId} was already recorded; use grade.updated to change it`);
-      return recompute(tx, p, rules, event.timestamp);
-    }
-    case 'grade.updated': {
-      const p = event.payload;
-      const current = await tx.query<{ max_score: number }>('select max_score from grades where grade_id = $1 for update', [p.gradeId]);
-      if (!current.rows[0]) throw new RuleViolationError(`grade ${p.gradeId} does not exist`);
-      const check = checkGrade({ score: p.newScore, maxScore: current.rows[0].max_score });
-      if (!check.ok) throw new RuleViolationError(`grade ${p.gradeId}: ${check.reason}`);
-      await tx.query('update grades set score = $2, updated_at = $3 where grade_id = $1', [p.gradeId, p.newScore, event.timestamp]);
-      return recompute(tx, p, rules, event.timestamp);
-    }
     case 'competency.evaluated': {
       const p = event.payload;
       await tx.query(
@@ -195,4 +138,42 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules)
   }
 }
 
-export const projectGrades = (rules: Rules): ReturnType<typeof postgresProjection> => postgresProjection(HANDLES, decide, rules);
+export const projectGrades = (rules: Rules): ReturnType<typeof postgresProjection> => postgresProjection(PER_EVENT, decide, rules);
+
+/** grade.recorded and grade.updated on the load–fold–flush model: O(1) per grade, a few statements per chunk. */
+export function gradesFold(rules: Rules): ChunkFold<GradesState> {
+  return {
+    handles: FOLDED,
+    load: (tx, events) =>
+      loadGrades(
+        tx,
+        events.map((e) => narrow(e, FOLDED)),
+      ),
+    fold(state, event, ctx) {
+      const e = narrow(event, FOLDED);
+      const stored = state.grades.get(e.payload.gradeId);
+      const view = { grade: stored, average: state.averages.get(averageKeyOf(stored ?? e.payload)) };
+      const r =
+        e.eventType === 'grade.recorded'
+          ? foldGradeRecorded(e.payload, e.timestamp, view, rules)
+          : foldGradeUpdated(e.payload, e.timestamp, view, rules);
+      if ('violation' in r) throw new RuleViolationError(r.violation);
+      state.grades.set(r.grade.gradeId, r.grade);
+      state.changedGrades.add(r.grade.gradeId);
+      const k = averageKeyOf(r.grade);
+      const prev = state.averages.get(k);
+      const { studentUserId, courseId, periodId } = r.grade;
+      state.averages.set(k, {
+        studentUserId,
+        courseId,
+        periodId,
+        ...r.average,
+        updatedAt: prev?.updatedAt !== undefined && prev.updatedAt > e.timestamp ? prev.updatedAt : e.timestamp,
+        averaged: (prev?.averaged ?? false) || r.averaged,
+      });
+      state.changedAverages.add(k);
+      return toEvents(e, r.emit, ctx);
+    },
+    flush: flushGrades,
+  };
+}

@@ -13,6 +13,7 @@ export const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 export class PostgresStore implements RuntimeStore {
   readonly kind = 'postgres';
   private readonly handles: ReadonlySet<string>;
+  private readonly folds: ReadonlySet<string>;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -21,6 +22,17 @@ export class PostgresStore implements RuntimeStore {
     private readonly group: string = processor.name,
   ) {
     this.handles = new Set(processor.handles);
+    this.folds = new Set(processor.fold?.handles ?? []);
+  }
+
+  /** Load → fold → flush of the chunk's events of the fold's types, in their order. */
+  private async applyFold(records: Ready[], client: pg.PoolClient, ctx: (p: Position) => ProjectContext): Promise<Emitted> {
+    const fold = this.processor.fold!;
+    const events = records.map((r) => r.event!);
+    const state: unknown = await fold.load(client, events);
+    const emitted = records.flatMap((r) => fold.fold(state, r.event!, ctx(r.position)));
+    await fold.flush(client, state);
+    return emitted;
   }
 
   async init(): Promise<void> {
@@ -78,15 +90,18 @@ export class PostgresStore implements RuntimeStore {
         await client.query('select pg_advisory_xact_lock(hashtext(current_schema() || k)) from unnest($1::text[]) k', [[...keys].sort()]);
       const outcomes: Outcome[] = [];
       const emitted: Emitted = [];
+      const folded: Ready[] = [];
       for (let i = 0; i < records.length; i++) {
         const r = records[i]!;
         if (!r.event || !this.handles.has(r.event.eventType)) outcomes.push('ignored');
         else if (!candidates.has(i) || !fresh.has(r.event.eventId)) outcomes.push('duplicate');
         else {
-          emitted.push(...(await this.processor.project(r.event, client, ctx(r.position))));
+          if (this.folds.has(r.event.eventType)) folded.push(r);
+          else emitted.push(...(await this.processor.project(r.event, client, ctx(r.position))));
           outcomes.push('applied');
         }
       }
+      if (folded.length) emitted.push(...(await this.applyFold(folded, client, ctx)));
       for (const p of lastPositionsByPartition(records)) {
         await client.query(
           `insert into runtime_positions (consumer_group, topic, partition, next_offset) values ($1, $2, $3, $4)

@@ -32,8 +32,28 @@ interface Base {
   handles: readonly EventType[];
 }
 
+/**
+ * Load → fold → flush for a set of event types (docs/decisions.md): the state all of a chunk's
+ * events of these types need is loaded at once, the events are folded over it in memory in
+ * order, and the changes are written back once, in the runtime's transaction. The tables it
+ * touches must be disjoint from those the per-event `project` writes, so the two paths of one
+ * chunk need no ordering between them.
+ */
+export interface ChunkFold<S> {
+  handles: readonly EventType[];
+  /** One query per table for every key the events need. */
+  load(tx: PoolClient, events: SchoolEvent[]): Promise<S>;
+  /** Applies one event to the in-memory state; the events it causes. Throws a permanent error to refuse it. */
+  fold(state: S, event: SchoolEvent, ctx: ProjectContext): Emitted;
+  /** One statement per table for everything that changed. */
+  flush(tx: PoolClient, state: S): Promise<void>;
+}
+
 export interface PostgresProcessor extends Base {
   store: 'postgres';
+  /** Event types applied a chunk at a time (the others go through `project`, one by one). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each processor has its own state type
+  fold?: ChunkFold<any>;
   /** Applies one event inside the runtime's transaction (projection changes + position commit together). */
   project(event: SchoolEvent, tx: PoolClient, ctx: ProjectContext): Promise<Emitted>;
   /**

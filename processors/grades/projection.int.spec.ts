@@ -1,0 +1,155 @@
+import { expect } from 'chai';
+import type pg from 'pg';
+import { systemClock } from '../../lib/clock';
+import { createPgPool } from '../../lib/clients/pg';
+import { createLogger } from '../../lib/logger';
+import { migrate } from '../../lib/migrate';
+import { seededRandom } from '../../lib/rng';
+import type { EvaluationType, SchoolEvent } from '../../schemas/generated/events';
+import { randomName, testConfig } from '../../test/support';
+import { PostgresStore } from '../runtime/postgres-store';
+import type { Ready } from '../runtime/store';
+import type { Emitted, Position, ProjectContext } from '../runtime/types';
+import { anEvent } from '../testing/gwt';
+import { createGrades, migrations } from '.';
+
+/** The grades projection on throwaway schemas of the real PostgreSQL: exact rows, and chunking never changes them. */
+describe('grades projection (load, fold, flush; real PostgreSQL)', function () {
+  this.timeout(60000);
+  const config = testConfig({ LOG_LEVEL: 'error' });
+  const logger = createLogger(config, 'it');
+  const def = createGrades(config.rules);
+  let pool: pg.Pool;
+  const schemas: string[] = [];
+
+  before(() => {
+    pool = createPgPool(config);
+  });
+  after(async () => {
+    for (const s of schemas) await pool.query(`drop schema if exists "${s}" cascade`);
+    await pool.end();
+  });
+
+  async function store(): Promise<{ s: PostgresStore; schema: string }> {
+    const schema = randomName('it_grades').replace(/-/g, '_');
+    schemas.push(schema);
+    await migrate(pool, schema, migrations);
+    const s = new PostgresStore(pool, schema, def, 'grades');
+    await s.init();
+    return { s, schema };
+  }
+  const ctx = (position: Position): ProjectContext => ({ processor: 'grades', clock: systemClock, logger, position, replaying: false });
+  /** Applies records in chunks of `size` (as the runtime does); every event the chunks emitted. */
+  async function apply({ s }: { s: PostgresStore }, records: Ready[], size: number): Promise<Emitted> {
+    const out: Emitted = [];
+    for (let i = 0; i < records.length; i += size)
+      out.push(...(await s.applyChunk(records.slice(i, i + size), ctx, () => Promise.resolve())).emitted);
+    return out;
+  }
+  const rows = async (schema: string, table: string, order: string): Promise<unknown[]> =>
+    (await pool.query<Record<string, unknown>>(`select * from "${schema}".${table} order by ${order}`)).rows;
+  const content = async (schema: string) => ({
+    grades: await rows(schema, 'grades', 'grade_id'),
+    sums: await rows(schema, 'grade_sums', 'student_user_id, course_id, period_id, evaluation_type'),
+    averages: await rows(schema, 'period_averages', 'student_user_id, course_id, period_id'),
+  });
+
+  /** Grades of 5 students × 2 courses spread over 3 partitions, with corrections and a duplicate. */
+  function workload(): Ready[] {
+    const rnd = seededRandom(11);
+    const types: EvaluationType[] = ['EXAM', 'QUIZ', 'HOMEWORK', 'PROJECT'];
+    const events: SchoolEvent[] = [];
+    for (let i = 0; i < 120; i++)
+      events.push(
+        anEvent('grade.recorded', {
+          gradeId: `G-${i}`,
+          studentUserId: `S-${i % 5}`,
+          sectionId: 'SEC-1',
+          courseId: i % 2 ? 'MATH' : 'ART',
+          periodId: 'T1',
+          evaluationType: types[i % types.length]!,
+          score: Math.round(rnd() * 20),
+          maxScore: 20,
+          comment: null,
+        }),
+      );
+    for (let i = 0; i < 120; i += 7)
+      events.push(
+        anEvent('grade.updated', {
+          gradeId: `G-${i}`,
+          studentUserId: `S-${i % 5}`,
+          sectionId: 'SEC-1',
+          courseId: i % 2 ? 'MATH' : 'ART',
+          periodId: 'T1',
+          newScore: Math.round(rnd() * 20),
+        }),
+      );
+    events.push(events[3]!); // a duplicate at a new offset: applied once
+    const offsets = [0, 0, 0];
+    return events.map((event, i) => ({ event, position: { topic: 'grades-events', partition: i % 3, offset: offsets[i % 3]!++ } }));
+  }
+
+  it('given grades and a correction: exactly these rows and derived events', async () => {
+    const s = await store();
+    const g = { studentUserId: 'S-1', sectionId: 'SEC-1', courseId: 'MATH', periodId: 'T1', comment: null };
+    const events: SchoolEvent[] = [
+      anEvent('grade.recorded', { ...g, gradeId: 'G-1', evaluationType: 'EXAM', score: 16, maxScore: 20 }),
+      anEvent('grade.recorded', { ...g, gradeId: 'G-2', evaluationType: 'QUIZ', score: 5, maxScore: 10 }),
+      anEvent('grade.updated', { ...g, gradeId: 'G-1', newScore: 6 }),
+    ];
+    const emitted = await apply(
+      s,
+      events.map((event, offset) => ({ event, position: { topic: 'grades-events', partition: 0, offset } })),
+      100,
+    );
+    const c = await content(s.schema);
+    expect(c.grades.map((r) => [(r as { grade_id: string }).grade_id, (r as { score: number }).score])).to.deep.equal([
+      ['G-1', 6],
+      ['G-2', 5],
+    ]);
+    expect(c.sums).to.deep.equal([
+      { student_user_id: 'S-1', course_id: 'MATH', period_id: 'T1', evaluation_type: 'EXAM', points: '30000000', grades: 1 },
+      { student_user_id: 'S-1', course_id: 'MATH', period_id: 'T1', evaluation_type: 'QUIZ', points: '50000000', grades: 1 },
+    ]);
+    // 80 → (0.4*80 + 0.15*50)/0.55 = 71.82 → (0.4*30 + 0.15*50)/0.55 = 35.45
+    expect(c.averages.map((r) => [(r as { average: number }).average, (r as { grade_count: number }).grade_count])).to.deep.equal([
+      [35.45, 2],
+    ]);
+    expect(
+      emitted.map((e) => [
+        e.eventType,
+        (e.payload as { average?: number; alertType?: string }).average ?? null,
+        (e.payload as { alertType?: string }).alertType ?? null,
+      ]),
+    ).to.deep.equal([
+      ['period.average.calculated', 80, null],
+      ['period.average.calculated', 71.82, null],
+      ['period.average.calculated', 35.45, null],
+      ['student.performance.alert', 35.45, 'BELOW_PASSING'],
+      ['student.performance.alert', 35.45, 'SHARP_DROP'],
+    ]);
+  });
+
+  it('one chunk of everything gives the same rows as one chunk per event, and as another partition interleaving', async () => {
+    const records = workload();
+    const whole = await store();
+    const single = await store();
+    const interleaved = await store();
+    await apply(whole, records, 1000);
+    await apply(single, records, 1);
+    // Partition 2 first, then 1, then 0: the averages' keys span partitions, so the sums must not depend on arrival.
+    await apply(
+      interleaved,
+      [2, 1, 0].flatMap((p) => records.filter((r) => r.position.partition === p)),
+      17,
+    );
+    const expected = await content(single.schema);
+    expect(expected.averages.length).to.equal(10);
+    const strip = (c: Awaited<ReturnType<typeof content>>) => ({
+      ...c,
+      averages: c.averages.map((r) => ({ ...(r as object), updated_at: undefined })),
+    });
+    expect(await content(whole.schema)).to.deep.equal(expected);
+    expect(strip(await content(interleaved.schema))).to.deep.equal(strip(expected));
+  });
+});
