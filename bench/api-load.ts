@@ -112,6 +112,11 @@ function queries(seed: Seed, pick: Pick): () => Req {
       const t = pick(seed.teachers);
       return get(`/api/v1/assignments/teacher/${t.id}/courses`, t.token);
     },
+    () => {
+      // The 360: the users document composed with the grades and attendance projections at query time.
+      const s = pick(seed.students);
+      return get(`/api/v1/users/${s.id}/student360`, s.parentToken ?? s.token);
+    },
   ];
   return () => pick(kinds)();
 }
