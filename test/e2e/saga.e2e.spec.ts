@@ -310,23 +310,9 @@ describe('enrollment saga (all processors, real stack)', function () {
       expect(e.compensated).to.deep.equal(compensated);
       expect(e.active).to.equal(false);
       expect(e.seat_held).to.equal(false);
-      if (compensated.includes('INITIALIZE_GRADES')) {
-        // Grades writes base records when it reads back its own step-4 outcome, which may come after the
-        // compensation: wait until it has applied that outcome, so "none" means none were left, not none yet.
-        const outcome = await p.pool.query<{ event_id: string }>(
-          `select event_id from "${p.schema('academic')}".saga_timeline where enrollment_id = $1 and event_type = 'enrollment.grades.initialized'`,
-          [e.enrollment_id],
-        );
-        expect(outcome.rowCount).to.equal(1);
-        await eventually(
-          async () =>
-            (await p.pool.query(`select 1 from "${p.schema('grades')}".runtime_processed where event_id = $1`, [outcome.rows[0]!.event_id]))
-              .rowCount
-              ? true
-              : undefined,
-          'grades to apply its own step-4 outcome',
-        );
-      }
+      // Grades writes base records when it reads back its own step-4 outcome, which may come after the
+      // compensation: wait until it has applied that outcome, so "none" means none were left, not none yet.
+      if (compensated.includes('INITIALIZE_GRADES')) await p.outcomesApplied('grades', e.enrollment_id, 'enrollment.grades.initialized');
       expect(await baseRecords(e.enrollment_id)).to.equal(0); // no orphan grade record
     });
   }
@@ -419,18 +405,28 @@ describe('enrollment saga (all processors, real stack)', function () {
       previousInstitution: null,
       reason: 'family request',
     });
-    await eventually(async () => {
-      const reg = await p.pool.query<{ section_id: string }>(
-        `select section_id from "${p.schema('attendance')}".registers where enrollment_id = $1`,
-        [enrollmentId],
-      );
-      return reg.rows[0]?.section_id === sec('T') ? true : undefined;
-    }, 'the register to move to the new section');
+    // The transfer repeats steps 4 and 5 for the new section; wait until grades and attendance applied their
+    // second outcomes (which write the base records and the register), then check every row.
+    await p.outcomesApplied('grades', enrollmentId, 'enrollment.grades.initialized', 2);
+    await p.outcomesApplied('attendance', enrollmentId, 'enrollment.attendance.initialized', 2);
     expect(((await p.enrollment(enrollmentId)) as unknown as { section_id: string; status: string }).section_id).to.equal(sec('T'));
     expect((await p.enrollment(enrollmentId))?.status).to.equal('COMPLETED');
     expect(await seats(sec('A'))).to.equal(a - 1);
     expect(await seats(sec('T'))).to.equal(t + 1);
-    expect(await baseRecordsReach(enrollmentId, 4)).to.equal(4); // the same courses: the records carry over
+    const register = await p.pool.query(`select section_id from "${p.schema('attendance')}".registers where enrollment_id = $1`, [
+      enrollmentId,
+    ]);
+    expect(register.rows).to.deep.equal([{ section_id: sec('T') }]);
+    // The same courses and periods: the four records carry over, every one now in the new section.
+    const records = await p.pool.query(
+      `select course_id, period_id, section_id from "${p.schema('grades')}".base_records where enrollment_id = $1 order by course_id, period_id`,
+      [enrollmentId],
+    );
+    expect(records.rows).to.deep.equal(
+      ['CRS-LANG', 'CRS-MATH'].flatMap((course_id) =>
+        [`${year}-T1`, `${year}-T2`].map((period_id) => ({ course_id, period_id, section_id: sec('T') })),
+      ),
+    );
   });
 
   it('restarting every processor mid-saga changes no outcome', async () => {

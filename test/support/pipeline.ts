@@ -18,7 +18,7 @@ import { EVENT_DEFINITIONS, type EventPayloads, type EventType, type SchoolEvent
 import { topicCatalog, type TopicSpec } from '../../topics/catalog';
 import { applyTopics } from '../../topics/provision';
 import { createEventProducer, EventPublisher } from '../../schemas/publisher';
-import { randomName } from './index';
+import { eventually, randomName } from './index';
 
 export const PROCESSOR_NAMES = ['users', 'academic', 'assignments', 'grades', 'attendance', 'notifications'];
 
@@ -128,6 +128,29 @@ export class TestPipeline {
     await this.producer?.disconnect();
     await this.pool?.end();
     await this.mongo?.close();
+  }
+
+  /**
+   * Waits until a Postgres processor has applied its saga outcomes of a type for an enrollment (`count` of
+   * them: a transfer repeats steps 4 and 5): academic recorded them in the saga timeline, and the processor
+   * their eventIds in its runtime_processed. Returns those eventIds.
+   */
+  async outcomesApplied(processor: string, enrollmentId: string, eventType: EventType, count = 1): Promise<string[]> {
+    return eventually(
+      async () => {
+        const ids = (
+          await this.pool.query<{ event_id: string }>(
+            `select event_id from "${this.schema('academic')}".saga_timeline where enrollment_id = $1 and event_type = $2`,
+            [enrollmentId, eventType],
+          )
+        ).rows.map((r) => r.event_id);
+        if (ids.length !== count) return undefined;
+        const done = await this.pool.query(`select 1 from "${this.schema(processor)}".runtime_processed where event_id = any($1)`, [ids]);
+        return done.rowCount === count ? ids : undefined;
+      },
+      `${processor} to apply ${count} × ${eventType} of ${enrollmentId}`,
+      60000,
+    );
   }
 
   async publish<T extends EventType>(
