@@ -6,7 +6,7 @@ import { academicQueries } from '../../processors/academic/queries';
 import { usersQueries } from '../../processors/users/queries';
 import { createKafka } from '../../lib/clients/kafka';
 import { createSchemaRegistry } from '../../lib/clients/registry';
-import { readToEnd } from '../../lib/read-to-end';
+import { readToEnd, type RawRecord } from '../../lib/read-to-end';
 import { EventCodec } from '../../schemas/codec';
 import { buildEvent } from '../../schemas/envelope';
 import type { SchoolEvent } from '../../schemas/generated/events';
@@ -41,6 +41,7 @@ describe('enrollment saga (all processors, real stack)', function () {
     },
   });
   let p: TestPipeline;
+  let codec: EventCodec;
   const id = randomName('x');
   const year = `Y-${id}`;
   const otherYear = `Y2-${id}`;
@@ -99,12 +100,21 @@ describe('enrollment saga (all processors, real stack)', function () {
       30000,
     );
 
+  /** Every record of a saga (its correlationId) on the saga's topics, with its event decoded. */
+  async function sagaRecords(enrollmentId: string): Promise<Array<RawRecord & { event: SchoolEvent }>> {
+    const topics = ['user-events', 'academic-events', 'grades-events', 'attendance-events', 'notification-events'].map((t) => p.topic(t));
+    const mine = (await readToEnd(createKafka(p.config), topics)).filter((r) => String(r.headers.correlationId) === enrollmentId);
+    return Promise.all(mine.map(async (r) => ({ ...r, event: (await codec.decode(r.value!)).event })));
+  }
+  const sagaEvents = async (enrollmentId: string): Promise<SchoolEvent[]> => (await sagaRecords(enrollmentId)).map((r) => r.event);
+
   before(async () => {
     await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', () => r()));
     const port = (smtp.server.address() as AddressInfo).port;
     p = new TestPipeline(
       testConfig({ SMTP_URL: `smtp://127.0.0.1:${port}`, NOTIFICATION_TIMEOUT_MS: '3000', NOTIFICATION_MAX_ATTEMPTS: '2' }),
     );
+    codec = new EventCodec(createSchemaRegistry(p.config));
     await p.start();
     await p.publish('academic.year.started', {
       academicYearId: year,
@@ -318,8 +328,23 @@ describe('enrollment saga (all processors, real stack)', function () {
   }
 
   it('frees every seat a failed saga took', async () => {
-    expect(await seats(sec('NOCOURSE'))).to.equal(0);
-    expect(await seats(sec('NOSCHED'))).to.equal(0);
+    // Sagas failing after step 3 (no courses: step 4; no schedule: step 5) took a seat first.
+    for (const [section, student] of [
+      [sec('NOCOURSE'), usr('crowd27')],
+      [sec('NOSCHED'), usr('crowd28')],
+    ] as const) {
+      const before = await seats(section);
+      const e = await ended(await enroll(student, section));
+      expect(e).to.deep.include({ status: 'FAILED', seat_held: false });
+      expect(e.compensated).to.include('ASSIGN_TO_SECTION');
+      // Academic's step-3 outcome reports the seat count it wrote in the same transaction: the seat was taken.
+      const assigned = (await sagaEvents(e.enrollment_id)).filter(
+        (x): x is SchoolEvent<'enrollment.section.assigned'> => x.eventType === 'enrollment.section.assigned',
+      );
+      expect(assigned.map((x) => x.payload.seatsTaken)).to.deep.equal([before + 1]);
+      // No saga into these sections completes (none can): every seat ever taken there was freed.
+      expect(await seats(section)).to.equal(0);
+    }
   });
 
   it('a rejected welcome email still completes, with a warning', async () => {
