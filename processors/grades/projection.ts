@@ -116,11 +116,13 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient): Promise<Emit
     case 'enrollment.grades.initialized': {
       const p = event.payload;
       const records = baseRecords(p);
+      // A transfer repeats step 4 for the new section: a record of a course both sections teach carries over
+      // and moves to the new section (set from the event: a rebuild ends where live did).
       await tx.query(
         `insert into base_records (enrollment_id, student_user_id, section_id, course_id, period_id)
          select $1, $2, $3, r.course_id, r.period_id from unnest($4::text[], $5::text[]) r (course_id, period_id)
          where not exists (select 1 from enrollment_refs where enrollment_id = $1 and compensated)
-         on conflict do nothing`,
+         on conflict (enrollment_id, course_id, period_id) do update set section_id = excluded.section_id`,
         [p.enrollmentId, p.studentUserId, p.sectionId, records.map((r) => r.courseId), records.map((r) => r.periodId)],
       );
       return [];

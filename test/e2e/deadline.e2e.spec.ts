@@ -96,8 +96,11 @@ describe('saga deadlines (real stack, attendance processor absent)', function ()
     expect((e as EnrollmentRow & { deadline_expired: boolean }).deadline_expired).to.equal(true);
     expect(e.failure_reason).to.match(/deadline expired/);
     expect(e.compensated).to.deep.equal(['INITIALIZE_GRADES', 'ASSIGN_TO_SECTION', 'VALIDATE_USER', 'CREATE_ENROLLMENT']);
+    // Grades writes base records when it reads back its own step-4 outcome, which may come after the
+    // compensation: wait until it has applied that outcome, so "none" means none were left, not none yet.
+    await p.outcomesApplied('grades', enrollmentId, 'enrollment.grades.initialized');
     const base = await p.pool.query(`select 1 from "${p.schema('grades')}".base_records where enrollment_id = $1`, [enrollmentId]);
-    expect(base.rowCount).to.equal(0);
+    expect(base.rowCount).to.equal(0); // no orphan base records
     const seats = await p.pool.query<{ seats_taken: number }>(`select seats_taken from "${p.schema('academic')}".sections where id = $1`, [
       section,
     ]);

@@ -40,23 +40,42 @@ describe('derived events and read models (all processors, real stack)', function
   let codec: EventCodec;
   let hookUrl = '';
 
-  /** Every event of the given types on this run's copy of a topic, decoded. */
-  async function derived(topic: string, types: EventType[], count: number): Promise<SchoolEvent[]> {
-    return eventually(
+  /** The events of the given types that processors emitted (not the test) on this run's copy of a topic, decoded. */
+  async function emitted(topic: string, types: EventType[]): Promise<SchoolEvent[]> {
+    const msgs = await readToEnd(createKafka(p.config), [p.topic(topic)]);
+    // Decoded records are avsc record instances; tests compare plain data.
+    const events = await Promise.all(
+      msgs.map(async (m) => JSON.parse(JSON.stringify((await codec.decode(m.value!)).event)) as SchoolEvent),
+    );
+    return events.filter((e) => types.includes(e.eventType) && e.sourceService.startsWith('processor:'));
+  }
+
+  /**
+   * Every derived event of the given types, once the processors have caught up with everything published so
+   * far (nothing in flight): the complete set, so a late duplicate or a spurious event is in it. Derived
+   * eventIds are deterministic (cause, type, discriminator): no id may appear twice.
+   */
+  async function derived(topic: string, types: EventType[]): Promise<SchoolEvent[]> {
+    await p.settled();
+    const events = await emitted(topic, types);
+    expect(new Set(events.map((e) => e.eventId)).size, `distinct eventIds of ${events.length} events`).to.equal(events.length);
+    return events;
+  }
+
+  /** A sync point between steps (not a check): at least `count` derived events of the types exist. */
+  const atLeast = (topic: string, types: EventType[], count: number): Promise<SchoolEvent[]> =>
+    eventually(
       async () => {
-        const msgs = await readToEnd(createKafka(p.config), [p.topic(topic)]);
-        // Decoded records are avsc record instances; tests compare plain data.
-        const events = await Promise.all(
-          msgs.map(async (m) => JSON.parse(JSON.stringify((await codec.decode(m.value!)).event)) as SchoolEvent),
-        );
-        const picked = events.filter((e) => types.includes(e.eventType));
-        return picked.length >= count ? picked : undefined;
+        const events = await emitted(topic, types);
+        return events.length >= count ? events : undefined;
       },
       `${count} × ${types.join('/')} on ${topic}`,
       60000,
       500,
     );
-  }
+
+  /** `type <- causationId` of each event, sorted: which input caused what. */
+  const causes = (events: SchoolEvent[]): string[] => events.map((e) => `${e.eventType} <- ${e.causationId ?? ''}`).sort();
 
   before(async () => {
     await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', () => r()));
@@ -93,13 +112,16 @@ describe('derived events and read models (all processors, real stack)', function
 
   it('grades: weighted averages per change, a corrected grade republishes, alerts below passing reach the parents', async () => {
     const g = { studentUserId: usr('stu'), sectionId: 'SEC-1', courseId: 'CRS-MATH', periodId: 'T1', recordedBy: 'T', comment: null };
-    await p.publish('grade.recorded', { ...g, gradeId: `G-${id}-1`, evaluationType: 'EXAM', score: 16, maxScore: 20 });
-    await p.publish('grade.recorded', { ...g, gradeId: `G-${id}-2`, evaluationType: 'QUIZ', score: 5, maxScore: 10 });
-    await p.publish('grade.updated', { ...g, gradeId: `G-${id}-1`, newScore: 6, reason: 'regrade', updatedBy: 'T' });
-    const events = await derived('grades-events', ['period.average.calculated', 'student.performance.alert'], 5);
-    const averages = events
-      .filter((e): e is SchoolEvent<'period.average.calculated'> => e.eventType === 'period.average.calculated')
-      .map((e) => e.payload.average);
+    const inputs = [
+      await p.publish('grade.recorded', { ...g, gradeId: `G-${id}-1`, evaluationType: 'EXAM', score: 16, maxScore: 20 }),
+      await p.publish('grade.recorded', { ...g, gradeId: `G-${id}-2`, evaluationType: 'QUIZ', score: 5, maxScore: 10 }),
+      await p.publish('grade.updated', { ...g, gradeId: `G-${id}-1`, newScore: 6, reason: 'regrade', updatedBy: 'T' }),
+    ];
+    const events = await derived('grades-events', ['period.average.calculated', 'student.performance.alert']);
+    const averageEvents = events.filter((e): e is SchoolEvent<'period.average.calculated'> => e.eventType === 'period.average.calculated');
+    // In every arrival order each of the three changes moves the average: one average per change.
+    expect(causes(averageEvents)).to.deep.equal(inputs.map((i) => `period.average.calculated <- ${i.eventId}`).sort());
+    const averages = averageEvents.map((e) => e.payload.average);
     // Grades are keyed by gradeId, so the two grades of this course are not ordered against each other:
     // the intermediate average depends on arrival, the final one does not: (0.4*30 + 0.15*50)/0.55 = 35.45.
     expect(averages).to.have.length(3);
@@ -110,10 +132,13 @@ describe('derived events and read models (all processors, real stack)', function
         [50, 71.82, 35.45],
       ].map((x) => [...x].sort().join()),
     ).to.include([...averages].sort().join());
-    const alerts = events
-      .filter((e): e is SchoolEvent<'student.performance.alert'> => e.eventType === 'student.performance.alert')
-      .map((e) => e.payload.alertType);
-    expect(alerts.sort()).to.deep.equal(['BELOW_PASSING', 'SHARP_DROP']);
+    const alertEvents = events.filter((e): e is SchoolEvent<'student.performance.alert'> => e.eventType === 'student.performance.alert');
+    expect(alertEvents.map((e) => [e.payload.alertType, e.payload.alertId]).sort()).to.deep.equal([
+      ['BELOW_PASSING', `${usr('stu')}:CRS-MATH:T1:below`],
+      ['SHARP_DROP', `${usr('stu')}:CRS-MATH:T1:drop`],
+    ]);
+    // Which change crossed below passing, and which dropped sharply, depends on arrival; each came from one.
+    expect(inputs.map((i) => i.eventId)).to.include.members(alertEvents.map((e) => e.causationId));
     const row = await p.pool.query(`select average, grade_count from "${p.schema('grades')}".period_averages where student_user_id = $1`, [
       usr('stu'),
     ]);
@@ -129,17 +154,19 @@ describe('derived events and read models (all processors, real stack)', function
     const s360 = composeStudent360(doc, await gradesQueries(p.pool, p.schema('grades')).averagesOf(usr('stu')), undefined);
     expect(s360.averages).to.deep.equal({ T1: { 'CRS-MATH': 35.45 } });
     // Each alert requested a notification to the linked parent.
-    const requests = await derived('notification-events', ['notification.requested'], 2);
+    const requests = await derived('notification-events', ['notification.requested']);
     expect(requests.map((r) => (r as SchoolEvent<'notification.requested'>).payload.recipientUserId)).to.deep.equal([
       usr('dad'),
       usr('dad'),
     ]);
+    expect(requests.map((r) => r.causationId).sort()).to.deep.equal(alertEvents.map((e) => e.eventId).sort());
   });
 
   it('attendance: summaries, one alert at three absences in the window, justified days stop counting', async () => {
     const a = { studentUserId: usr('stu'), sectionId: 'SEC-1', recordedBy: 'T' };
+    const absences: SchoolEvent[] = [];
     for (const [i, date] of ['2025-03-03', '2025-03-05', '2025-03-07', '2025-03-10'].entries()) {
-      await p.publish('absence.recorded', { ...a, absenceId: `A-${id}-${i}`, date, reason: null });
+      absences.push(await p.publish('absence.recorded', { ...a, absenceId: `A-${id}-${i}`, date, reason: null }));
     }
     await p.publish('attendance.marked', {
       attendanceId: `M-${id}-1`,
@@ -156,7 +183,9 @@ describe('derived events and read models (all processors, real stack)', function
       justification: 'medical',
       justifiedBy: 'ADM',
     });
-    const alerts = await derived('attendance-events', ['attendance.pattern.alert'], 1);
+    const alerts = await derived('attendance-events', ['attendance.pattern.alert']);
+    // Keyed by student, in order: the third absence (03-07) reaches the threshold; the fourth (4 in its window) does not.
+    expect(causes(alerts)).to.deep.equal([`attendance.pattern.alert <- ${absences[2]!.eventId}`]);
     expect(alerts.map((e) => (e as SchoolEvent<'attendance.pattern.alert'>).payload)).to.deep.equal([
       {
         alertId: `${usr('stu')}:absences:2025-03-07`,
@@ -183,8 +212,8 @@ describe('derived events and read models (all processors, real stack)', function
     const t = usr('teacher');
     // Assignments and schedules are keyed by their own ids (different partitions): each step waits for the
     // previous one, as an admin would, so the order of the workload figures is the order of the changes.
-    const workloadsSoFar = async (n: number): Promise<SchoolEvent[]> => derived('assignment-events', ['workload.updated'], n);
-    await p.publish('teacher.assigned.to.course', {
+    const workloadsSoFar = async (n: number): Promise<SchoolEvent[]> => atLeast('assignment-events', ['workload.updated'], n);
+    const first = await p.publish('teacher.assigned.to.course', {
       assignmentId: `AS-${id}-1`,
       teacherUserId: t,
       sectionId: 'SEC-1',
@@ -193,7 +222,7 @@ describe('derived events and read models (all processors, real stack)', function
       startDate: '2025-03-03',
     });
     await workloadsSoFar(1);
-    await p.publish('teacher.assigned.to.course', {
+    const second = await p.publish('teacher.assigned.to.course', {
       assignmentId: `AS-${id}-2`,
       teacherUserId: t,
       sectionId: 'SEC-2',
@@ -202,7 +231,7 @@ describe('derived events and read models (all processors, real stack)', function
       startDate: '2025-03-03',
     });
     await workloadsSoFar(2);
-    await p.publish('teacher.assignment.removed', {
+    const removed = await p.publish('teacher.assignment.removed', {
       assignmentId: `AS-${id}-2`,
       teacherUserId: t,
       sectionId: 'SEC-2',
@@ -218,8 +247,22 @@ describe('derived events and read models (all processors, real stack)', function
           : undefined,
       'the first schedule',
     );
-    await p.publish('schedule.created', { ...slot, scheduleId: `SC-${id}-2`, sectionId: `S2-${id}`, startMinute: 540, endMinute: 630 });
-    const events = await derived('assignment-events', ['workload.updated', 'schedule.conflict.detected'], 4);
+    const clash = await p.publish('schedule.created', {
+      ...slot,
+      scheduleId: `SC-${id}-2`,
+      sectionId: `S2-${id}`,
+      startMinute: 540,
+      endMinute: 630,
+    });
+    const events = await derived('assignment-events', ['workload.updated', 'schedule.conflict.detected']);
+    expect(causes(events)).to.deep.equal(
+      [
+        `workload.updated <- ${first.eventId}`,
+        `workload.updated <- ${second.eventId}`,
+        `workload.updated <- ${removed.eventId}`,
+        `schedule.conflict.detected <- ${clash.eventId}`,
+      ].sort(),
+    );
     const workloads = events
       .filter((e): e is SchoolEvent<'workload.updated'> => e.eventType === 'workload.updated')
       .sort((a, b) => a.timestamp.localeCompare(b.timestamp))
@@ -238,24 +281,42 @@ describe('derived events and read models (all processors, real stack)', function
   it('notifications: webhook delivery with a retry, the log with its history, and bulk completion', async () => {
     failNext = 1; // the first attempt of the first notification gets a 503
     const bulkId = `B-${id}`;
+    const requested: SchoolEvent[] = [];
     for (let i = 0; i < 3; i++) {
-      await p.publish('notification.requested', {
-        notificationId: `N-${id}-${i}`,
-        recipientUserId: usr('dad'),
-        channel: 'WEBHOOK',
-        templateId: 'news',
-        subject: 'News',
-        body: `item ${i}`,
-        variables: { _bulkTotal: '3' },
-        bulkId,
-        priority: 'LOW',
-        address: hookUrl,
-      });
+      requested.push(
+        await p.publish('notification.requested', {
+          notificationId: `N-${id}-${i}`,
+          recipientUserId: usr('dad'),
+          channel: 'WEBHOOK',
+          templateId: 'news',
+          subject: 'News',
+          body: `item ${i}`,
+          variables: { _bulkTotal: '3' },
+          bulkId,
+          priority: 'LOW',
+          address: hookUrl,
+        }),
+      );
     }
-    const done = await derived('notification-events', ['bulk.notification.completed'], 1);
+    const done = await derived('notification-events', ['bulk.notification.completed']);
     expect(done.map((e) => (e as SchoolEvent<'bulk.notification.completed'>).payload)).to.deep.equal([
       { bulkId, total: 3, succeeded: 3, failed: 0 },
     ]);
+    // Every delivery reported once per attempt, caused by its request: one failed attempt (the 503), three sent, three delivered.
+    const mine = new Set(requested.map((r) => r.eventId));
+    const lifecycle = (await derived('notification-events', ['notification.sent', 'notification.delivered', 'notification.failed'])).filter(
+      (e) => mine.has(e.causationId ?? ''),
+    );
+    expect(lifecycle.map((e) => e.eventType).sort()).to.deep.equal([
+      'notification.delivered',
+      'notification.delivered',
+      'notification.delivered',
+      'notification.failed',
+      'notification.sent',
+      'notification.sent',
+      'notification.sent',
+    ]);
+    expect([...new Set(lifecycle.map((e) => e.causationId))].sort()).to.deep.equal([...mine].sort());
     expect(
       hooks
         .filter((h) => h.notificationId.startsWith(`N-${id}`))

@@ -6,7 +6,7 @@ import { academicQueries } from '../../processors/academic/queries';
 import { usersQueries } from '../../processors/users/queries';
 import { createKafka } from '../../lib/clients/kafka';
 import { createSchemaRegistry } from '../../lib/clients/registry';
-import { readToEnd } from '../../lib/read-to-end';
+import { readToEnd, type RawRecord } from '../../lib/read-to-end';
 import { EventCodec } from '../../schemas/codec';
 import { buildEvent } from '../../schemas/envelope';
 import type { SchoolEvent } from '../../schemas/generated/events';
@@ -41,6 +41,7 @@ describe('enrollment saga (all processors, real stack)', function () {
     },
   });
   let p: TestPipeline;
+  let codec: EventCodec;
   const id = randomName('x');
   const year = `Y-${id}`;
   const otherYear = `Y2-${id}`;
@@ -99,12 +100,22 @@ describe('enrollment saga (all processors, real stack)', function () {
       30000,
     );
 
+  const at = (r: RawRecord): string => `${r.topic}:${r.partition}:${r.offset}`;
+  /** Every record of a saga (its correlationId) on the saga's topics, with its event decoded. */
+  async function sagaRecords(enrollmentId: string): Promise<Array<RawRecord & { event: SchoolEvent }>> {
+    const topics = ['user-events', 'academic-events', 'grades-events', 'attendance-events', 'notification-events'].map((t) => p.topic(t));
+    const mine = (await readToEnd(createKafka(p.config), topics)).filter((r) => String(r.headers.correlationId) === enrollmentId);
+    return Promise.all(mine.map(async (r) => ({ ...r, event: (await codec.decode(r.value!)).event })));
+  }
+  const sagaEvents = async (enrollmentId: string): Promise<SchoolEvent[]> => (await sagaRecords(enrollmentId)).map((r) => r.event);
+
   before(async () => {
     await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', () => r()));
     const port = (smtp.server.address() as AddressInfo).port;
     p = new TestPipeline(
       testConfig({ SMTP_URL: `smtp://127.0.0.1:${port}`, NOTIFICATION_TIMEOUT_MS: '3000', NOTIFICATION_MAX_ATTEMPTS: '2' }),
     );
+    codec = new EventCodec(createSchemaRegistry(p.config));
     await p.start();
     await p.publish('academic.year.started', {
       academicYearId: year,
@@ -310,30 +321,31 @@ describe('enrollment saga (all processors, real stack)', function () {
       expect(e.compensated).to.deep.equal(compensated);
       expect(e.active).to.equal(false);
       expect(e.seat_held).to.equal(false);
-      if (compensated.includes('INITIALIZE_GRADES')) {
-        // Grades writes base records when it reads back its own step-4 outcome, which may come after the
-        // compensation: wait until it has applied that outcome, so "none" means none were left, not none yet.
-        const outcome = await p.pool.query<{ event_id: string }>(
-          `select event_id from "${p.schema('academic')}".saga_timeline where enrollment_id = $1 and event_type = 'enrollment.grades.initialized'`,
-          [e.enrollment_id],
-        );
-        expect(outcome.rowCount).to.equal(1);
-        await eventually(
-          async () =>
-            (await p.pool.query(`select 1 from "${p.schema('grades')}".runtime_processed where event_id = $1`, [outcome.rows[0]!.event_id]))
-              .rowCount
-              ? true
-              : undefined,
-          'grades to apply its own step-4 outcome',
-        );
-      }
+      // Grades writes base records when it reads back its own step-4 outcome, which may come after the
+      // compensation: wait until it has applied that outcome, so "none" means none were left, not none yet.
+      if (compensated.includes('INITIALIZE_GRADES')) await p.outcomesApplied('grades', e.enrollment_id, 'enrollment.grades.initialized');
       expect(await baseRecords(e.enrollment_id)).to.equal(0); // no orphan grade record
     });
   }
 
   it('frees every seat a failed saga took', async () => {
-    expect(await seats(sec('NOCOURSE'))).to.equal(0);
-    expect(await seats(sec('NOSCHED'))).to.equal(0);
+    // Sagas failing after step 3 (no courses: step 4; no schedule: step 5) took a seat first.
+    for (const [section, student] of [
+      [sec('NOCOURSE'), usr('crowd27')],
+      [sec('NOSCHED'), usr('crowd28')],
+    ] as const) {
+      const before = await seats(section);
+      const e = await ended(await enroll(student, section));
+      expect(e).to.deep.include({ status: 'FAILED', seat_held: false });
+      expect(e.compensated).to.include('ASSIGN_TO_SECTION');
+      // Academic's step-3 outcome reports the seat count it wrote in the same transaction: the seat was taken.
+      const assigned = (await sagaEvents(e.enrollment_id)).filter(
+        (x): x is SchoolEvent<'enrollment.section.assigned'> => x.eventType === 'enrollment.section.assigned',
+      );
+      expect(assigned.map((x) => x.payload.seatsTaken)).to.deep.equal([before + 1]);
+      // No saga into these sections completes (none can): every seat ever taken there was freed.
+      expect(await seats(section)).to.equal(0);
+    }
   });
 
   it('a rejected welcome email still completes, with a warning', async () => {
@@ -384,25 +396,25 @@ describe('enrollment saga (all processors, real stack)', function () {
 
   it('redelivering every event of a finished saga changes no outcome', async () => {
     const enrollmentId = await enroll(usr('crowd4'), sec('A'));
-    const before = await ended(enrollmentId);
+    await ended(enrollmentId);
+    await p.settled(); // the saga's last events (the completion) are read back after it ends
+    const before = await p.enrollment(enrollmentId);
     const seatsBefore = await seats(sec('A'));
-    const kafka = createKafka(p.config);
-    const codec = new EventCodec(createSchemaRegistry(p.config));
-    const topics = ['user-events', 'academic-events', 'grades-events', 'attendance-events', 'notification-events'].map((t) => p.topic(t));
-    const records = await readToEnd(kafka, topics);
-    const sagaEvents: SchoolEvent[] = [];
-    for (const r of records) {
-      const { event } = await codec.decode(r.value!);
-      if (event.correlationId === enrollmentId) sagaEvents.push(event);
-    }
-    expect(sagaEvents.length).to.be.at.least(8);
-    await p.publishMany(sagaEvents); // the same events (same eventIds) at new offsets
-    const marker = await enroll(usr('crowd5'), sec('A')); // a later saga: once it ends, the redeliveries were handled
-    await ended(marker);
-    const after = await p.enrollment(enrollmentId);
-    expect(after).to.deep.equal(before);
-    expect(await seats(sec('A'))).to.equal(seatsBefore + 1);
-    expect(await baseRecordsReach(enrollmentId, 4)).to.equal(4);
+    const original = await sagaRecords(enrollmentId);
+    expect(original.length).to.be.at.least(8);
+    const seen = new Set(original.map(at));
+    await p.publishMany(original.map((r) => r.event)); // the same events (same eventIds) at new offsets
+    // Wait until every group that reads their topics has committed past the copies, so each copy was handled
+    // (as a duplicate, or not) before the checks below.
+    await p.consumedPast((await sagaRecords(enrollmentId)).filter((r) => !seen.has(at(r))));
+    expect(await p.enrollment(enrollmentId)).to.deep.equal(before);
+    expect(await seats(sec('A'))).to.equal(seatsBefore);
+    expect(await baseRecords(enrollmentId)).to.equal(4);
+    // Nothing was decided again: no processor emitted anything for the copies (derived eventIds are
+    // deterministic, so an event emitted again shows as a third record of its eventId).
+    await p.settled();
+    const ids = (rs: Array<{ event: SchoolEvent }>): string[] => rs.map((r) => r.event.eventId).sort();
+    expect(ids(await sagaRecords(enrollmentId))).to.deep.equal(ids([...original, ...original]));
   });
 
   it('a transfer between sections frees the old seat, takes a new one, and moves grades and attendance along', async () => {
@@ -419,18 +431,28 @@ describe('enrollment saga (all processors, real stack)', function () {
       previousInstitution: null,
       reason: 'family request',
     });
-    await eventually(async () => {
-      const reg = await p.pool.query<{ section_id: string }>(
-        `select section_id from "${p.schema('attendance')}".registers where enrollment_id = $1`,
-        [enrollmentId],
-      );
-      return reg.rows[0]?.section_id === sec('T') ? true : undefined;
-    }, 'the register to move to the new section');
+    // The transfer repeats steps 4 and 5 for the new section; wait until grades and attendance applied their
+    // second outcomes (which write the base records and the register), then check every row.
+    await p.outcomesApplied('grades', enrollmentId, 'enrollment.grades.initialized', 2);
+    await p.outcomesApplied('attendance', enrollmentId, 'enrollment.attendance.initialized', 2);
     expect(((await p.enrollment(enrollmentId)) as unknown as { section_id: string; status: string }).section_id).to.equal(sec('T'));
     expect((await p.enrollment(enrollmentId))?.status).to.equal('COMPLETED');
     expect(await seats(sec('A'))).to.equal(a - 1);
     expect(await seats(sec('T'))).to.equal(t + 1);
-    expect(await baseRecordsReach(enrollmentId, 4)).to.equal(4); // the same courses: the records carry over
+    const register = await p.pool.query(`select section_id from "${p.schema('attendance')}".registers where enrollment_id = $1`, [
+      enrollmentId,
+    ]);
+    expect(register.rows).to.deep.equal([{ section_id: sec('T') }]);
+    // The same courses and periods: the four records carry over, every one now in the new section.
+    const records = await p.pool.query(
+      `select course_id, period_id, section_id from "${p.schema('grades')}".base_records where enrollment_id = $1 order by course_id, period_id`,
+      [enrollmentId],
+    );
+    expect(records.rows).to.deep.equal(
+      ['CRS-LANG', 'CRS-MATH'].flatMap((course_id) =>
+        [`${year}-T1`, `${year}-T2`].map((period_id) => ({ course_id, period_id, section_id: sec('T') })),
+      ),
+    );
   });
 
   it('restarting every processor mid-saga changes no outcome', async () => {

@@ -1,6 +1,6 @@
 import type { Db, MongoClient } from 'mongodb';
 import type pg from 'pg';
-import type { Producer } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import type { Config } from '../../lib/config';
 import { createKafka } from '../../lib/clients/kafka';
 import { createMongoClient } from '../../lib/clients/mongo';
@@ -18,9 +18,13 @@ import { EVENT_DEFINITIONS, type EventPayloads, type EventType, type SchoolEvent
 import { topicCatalog, type TopicSpec } from '../../topics/catalog';
 import { applyTopics } from '../../topics/provision';
 import { createEventProducer, EventPublisher } from '../../schemas/publisher';
-import { randomName } from './index';
+import { eventually, randomName } from './index';
+import { committedOffsets, endOffsets, partitionKey, type PartitionOffsets } from './kafka';
 
 export const PROCESSOR_NAMES = ['users', 'academic', 'assignments', 'grades', 'attendance', 'notifications'];
+
+/** The consumer group of a processor in an isolated run. */
+const groupOf = (run: string, processor: string): string => `${run}-${processor}`;
 
 /** A host for some processors of an isolated run: its prefixed topics, groups, schemas and database (tests, chaos workers). */
 export function isolatedHost(
@@ -33,7 +37,7 @@ export function isolatedHost(
   const defs = createProcessors(config, logger).filter((d) => names.includes(d.name));
   const host = new ProcessorHost(defs, config, logger, {
     opsPort,
-    groupId: (d) => `${run}-${d.name}`,
+    groupId: (d) => groupOf(run, d.name),
     pgSchema: (d) => `${run}_${d.name}`,
     mongoDb: () => run,
     topicName: (t) => `${run}.${t}`,
@@ -128,6 +132,99 @@ export class TestPipeline {
     await this.producer?.disconnect();
     await this.pool?.end();
     await this.mongo?.close();
+  }
+
+  /** Each running processor's consumer group and this run's copies of the topics it reads. */
+  groups(): Array<{ groupId: string; topics: string[] }> {
+    return (this.host?.runners ?? []).map((r) => ({
+      groupId: groupOf(this.run, r.def.name),
+      topics: r.def.topics.map((t) => this.topic(t)),
+    }));
+  }
+
+  private async withAdmin<T>(use: (admin: Admin) => Promise<T>): Promise<T> {
+    const admin = createKafka(this.config).admin();
+    await admin.connect();
+    try {
+      return await use(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /**
+   * Waits until every group that reads a record's topic has committed past it: the processor applied the
+   * record, or found it a duplicate, and published what it emitted (the runtime commits after both).
+   */
+  async consumedPast(records: Array<{ topic: string; partition: number; offset: string }>, timeoutMs = 60000): Promise<void> {
+    await this.withAdmin((admin) =>
+      eventually(
+        async () => {
+          for (const g of this.groups()) {
+            const mine = records.filter((r) => g.topics.includes(r.topic));
+            if (!mine.length) continue;
+            const committed = await committedOffsets(admin, g.groupId, [...new Set(mine.map((r) => r.topic))]);
+            if (mine.some((r) => (committed.get(partitionKey(r.topic, r.partition)) ?? 0) <= Number(r.offset))) return undefined;
+          }
+          return true;
+        },
+        `every group to consume past ${records.length} records`,
+        timeoutMs,
+        200,
+      ),
+    );
+  }
+
+  /**
+   * Waits until the pipeline is idle: every group has committed up to the end of every topic it reads, twice
+   * in a row with the same end offsets (nothing was emitted in between). Then no event is in flight: whatever
+   * a processor emits is published before it commits the record that caused it.
+   */
+  async settled(timeoutMs = 90000): Promise<void> {
+    let previous: PartitionOffsets | undefined;
+    await this.withAdmin((admin) =>
+      eventually(
+        async () => {
+          const topics = [...new Set(this.groups().flatMap((g) => g.topics))];
+          const ends = await endOffsets(admin, topics);
+          let caughtUp = true;
+          for (const g of this.groups()) {
+            const committed = await committedOffsets(admin, g.groupId, g.topics);
+            for (const t of g.topics)
+              for (const [k, end] of ends) if (k.startsWith(`${t}:`) && (committed.get(k) ?? 0) < end) caughtUp = false;
+          }
+          const stable = caughtUp && previous !== undefined && [...ends].every(([k, end]) => previous!.get(k) === end);
+          previous = caughtUp ? ends : undefined;
+          return stable ? true : undefined;
+        },
+        'every processor to catch up with every topic it reads',
+        timeoutMs,
+        300,
+      ),
+    );
+  }
+
+  /**
+   * Waits until a Postgres processor has applied its saga outcomes of a type for an enrollment (`count` of
+   * them: a transfer repeats steps 4 and 5): academic recorded them in the saga timeline, and the processor
+   * their eventIds in its runtime_processed. Returns those eventIds.
+   */
+  async outcomesApplied(processor: string, enrollmentId: string, eventType: EventType, count = 1): Promise<string[]> {
+    return eventually(
+      async () => {
+        const ids = (
+          await this.pool.query<{ event_id: string }>(
+            `select event_id from "${this.schema('academic')}".saga_timeline where enrollment_id = $1 and event_type = $2`,
+            [enrollmentId, eventType],
+          )
+        ).rows.map((r) => r.event_id);
+        if (ids.length !== count) return undefined;
+        const done = await this.pool.query(`select 1 from "${this.schema(processor)}".runtime_processed where event_id = any($1)`, [ids]);
+        return done.rowCount === count ? ids : undefined;
+      },
+      `${processor} to apply ${count} × ${eventType} of ${enrollmentId}`,
+      60000,
+    );
   }
 
   async publish<T extends EventType>(
