@@ -41,6 +41,7 @@ export interface RebuildResult {
   target: string;
   switched: boolean;
   oldSchema?: string;
+  /** Records this run applied (a resumed build does not count what the interrupted run had applied). */
   records: number;
   seconds: number;
   plan?: string;
@@ -124,6 +125,8 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
           });
     }
     await target.prepare();
+    // What a resumed build had applied before this run: `records` counts only what this run applies.
+    const applied0 = await target.positions(liveGroup);
     const t0 = Date.now();
     const host = replayHost(config, logger.child({ replay: o.name }), def, { group, liveGroup, target, topicName: o.topicName, bound });
     await host.start();
@@ -155,6 +158,7 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
         oldSchema = await switchLive(pool, host, live, target.name, liveGroup, stamp, o.pollMs ?? 200);
         switched = true;
       } else await host.stop();
+      if (bound) await target.seal?.();
     } catch (e) {
       await host.stop().catch(() => undefined);
       throw e;
@@ -167,7 +171,7 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
     if (switched && o.dropOld && oldSchema) await pool.query(`drop schema ${quoteIdent(oldSchema)} cascade`);
     await admin.deleteGroups([group]).catch(() => undefined);
     const finalPositions = switched ? await pgPositions(pool, live, liveGroup) : await target.positions(liveGroup);
-    const records = progressOf(start, target0, finalPositions, 1).done;
+    const records = progressOf(start, target0, finalPositions, 1).done - progressOf(start, target0, applied0, 1).done;
     return {
       target: switched ? live : target.name,
       switched,

@@ -6,11 +6,18 @@ import avro from 'avsc';
 import { EXAMPLE_PAYLOADS } from '../../schemas/examples';
 import { EVENT_DEFINITIONS } from '../../schemas/generated/events';
 import { buildEvent } from '../../schemas/envelope';
+import { EventCodec } from '../../schemas/codec';
+import { eventHeaders } from '../../schemas/publisher';
 import { avroOptions } from '../../schemas/logical-types';
 import { createSchemaRegistry } from '../../lib/clients/registry';
 import { systemClock } from '../../lib/clock';
 import { randomName } from '../../test/support';
 import { createLogger } from '../../lib/logger';
+import { createKafka } from '../../lib/clients/kafka';
+import { readAll, recordOf } from '../../test/support/kafka';
+import { createProcessors } from '../all';
+import { endOffsets, key, type Offsets } from './offsets';
+import { quoteIdent } from '../runtime/postgres-store';
 import { compareSchemas, verify } from './verify';
 import { rebuild, ReplayError } from './rebuild';
 import { pgPositions } from './targets';
@@ -48,6 +55,93 @@ describe('replay and rebuild (int)', function () {
     );
   };
 
+  const sum = (o: Offsets): number => [...o.values()].reduce((a, b) => a + b, 0);
+  const kafka = createKafka(p.config);
+  const topics = () =>
+    createProcessors(p.config, logger)
+      .find((d) => d.name === 'grades')!
+      .topics.map((t) => p.topic(t));
+  /** Waits until the live grades processor has applied every record of its topics (its own derived events too): their ends. */
+  const quiet = async (): Promise<Offsets> => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      return await eventually(
+        async () => {
+          const ends = await endOffsets(admin, topics());
+          return sum(ends) === (await applied()) ? ends : undefined;
+        },
+        'the live grades processor at the end of its topics',
+        90_000,
+        300,
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  /** Every row of every table of a schema (positions aside: their updated_at moves), as JSON per table. */
+  const contents = async (schema: string): Promise<Map<string, Array<Record<string, unknown>>>> => {
+    const tables = await p.pool.query<{ t: string }>(
+      "select table_name t from information_schema.tables where table_schema = $1 and table_type = 'BASE TABLE' and table_name <> 'runtime_positions' order by 1",
+      [schema],
+    );
+    const out = new Map<string, Array<Record<string, unknown>>>();
+    for (const { t } of tables.rows)
+      out.set(
+        t,
+        (
+          await p.pool.query<{ r: Record<string, unknown> }>(`select row_to_json(x) r from ${quoteIdent(schema)}.${quoteIdent(t)} x`)
+        ).rows.map((x) => x.r),
+      );
+    return out;
+  };
+  /** Rows of `a` not in `b` (gone or changed) and rows of `b` not in `a` (added or changed). */
+  const changes = (a: Array<Record<string, unknown>>, b: Array<Record<string, unknown>>) => {
+    const [A, B] = [new Set(a.map((r) => JSON.stringify(r))), new Set(b.map((r) => JSON.stringify(r)))];
+    return { gone: a.filter((r) => !B.has(JSON.stringify(r))), added: b.filter((r) => !A.has(JSON.stringify(r))) };
+  };
+  /** The events a rebuild target recorded as applied, with the transaction that wrote each row. */
+  const processedIn = async (schema: string): Promise<Map<string, string>> =>
+    new Map(
+      (
+        await p.pool.query<{ id: string; x: string }>(`select event_id id, xmin::text x from ${quoteIdent(schema)}.runtime_processed`)
+      ).rows.map((r) => [r.id, r.x]),
+    );
+  /**
+   * Readers querying the live grades by the live schema's name, as the API's queries do, back to back until
+   * stopped (several, so that a moment without a complete projection is hard to miss): the smallest count, any
+   * count lower than the same reader's previous one, which tables the name resolved to, and every error.
+   */
+  const readLive = (readers = 4) => {
+    const s = quoteIdent(p.schema('grades'));
+    const seen = { reads: 0, least: Infinity, decreases: [] as string[], tables: new Set<number>(), errors: [] as string[] };
+    let stop = false;
+    const loops = Array.from({ length: readers }, async () => {
+      let last = 0;
+      while (!stop) {
+        try {
+          const r = await p.pool.query<{ n: number; t: number }>(`select count(*)::int n, $1::regclass::oid::int t from ${s}.grades`, [
+            `${s}.grades`,
+          ]);
+          const { n: count, t } = r.rows[0]!;
+          if (count < last) seen.decreases.push(`${count} after ${last}`);
+          [last, seen.least] = [count, Math.min(seen.least, count)];
+          seen.reads++;
+          seen.tables.add(t);
+        } catch (e) {
+          seen.errors.push(String(e));
+        }
+      }
+    });
+    return {
+      stop: async () => {
+        stop = true;
+        await Promise.all(loops);
+        return seen;
+      },
+    };
+  };
+
   before(async () => {
     await p.start();
     for (let i = 0; i < 200; i++) await grade();
@@ -72,10 +166,18 @@ describe('replay and rebuild (int)', function () {
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
+    const reader = readLive();
     const r = await rebuild(p.config, logger, where()).finally(() => (stop = true));
     await load;
+    const seen = await reader.stop();
     expect(r.switched).to.equal(true);
     expect(r.oldSchema).to.match(/_old_/);
+    // Readers querying the live name throughout never failed and never saw fewer grades than before
+    // (an empty or partial projection), across the switch: they read the old table, then the rebuilt one.
+    expect(seen.errors).to.deep.equal([]);
+    expect(seen.least).to.be.at.least(200);
+    expect(seen.decreases).to.deep.equal([]);
+    expect(seen.tables.size).to.equal(2);
     await settle(n);
     const v = await verify(p.config, logger, { ...where(), live: p.schema('grades') });
     expect(v.differences).to.deep.equal([]);
@@ -86,50 +188,161 @@ describe('replay and rebuild (int)', function () {
   });
 
   it('an interrupted rebuild leaves the live projection untouched and resumes; a second concurrent one is refused', async () => {
-    const before = await applied();
+    const live = p.schema('grades');
+    const endsBefore = await quiet();
+    const before = await contents(live);
+    // Live events flow while the rebuild runs, until it is interrupted.
+    const published: Array<Awaited<ReturnType<typeof grade>>> = [];
+    let stop = false;
+    const load = (async () => {
+      while (!stop) {
+        published.push(await grade());
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
     const abort = new AbortController();
     let concurrent: unknown;
     const first = rebuild(p.config, logger, {
       ...where(),
       noSwitch: true,
       signal: abort.signal,
-      onProgress: async () => {
-        if (concurrent !== undefined) return;
-        concurrent = await rebuild(p.config, logger, where()).then(
-          () => 'ran',
-          (x: unknown) => x,
-        );
-        abort.abort();
+      onProgress: async (progress) => {
+        if (concurrent === undefined)
+          concurrent = await rebuild(p.config, logger, where()).then(
+            () => 'ran',
+            (x: unknown) => x,
+          );
+        // Interrupted once it has applied something: a partial build to resume.
+        if (progress.done > 0) abort.abort();
       },
     });
-    const e = await first.then(
-      () => undefined,
-      (x: unknown) => x,
-    );
+    const e = await first
+      .then(
+        () => undefined,
+        (x: unknown) => x,
+      )
+      .finally(() => (stop = true));
+    await load;
     expect(e).to.be.instanceOf(ReplayError);
     expect(String((e as Error).message)).to.match(/interrupted/);
     expect(String((concurrent as Error).message)).to.match(/already running/);
-    const live = await compareSchemas(p.pool, p.schema('grades'), p.schema('grades'));
-    expect(live.equal).to.equal(true);
-    expect(await applied()).to.equal(before);
+    expect(published).to.not.be.empty;
+
+    // Untouched: every earlier row is still there unchanged; the only new grades and applied events are the
+    // live ones published meanwhile; averages moved only for their students; the positions only by them.
+    await settle(n);
+    const endsAfter = await quiet();
+    const after = await contents(live);
+    expect([...after.keys()]).to.deep.equal([...before.keys()]);
+    const students = new Set(published.map((g) => g.payload.studentUserId));
+    for (const [table, rows] of after) {
+      const { gone, added } = changes(before.get(table)!, rows);
+      if (table === 'grades') {
+        expect(gone, table).to.deep.equal([]);
+        expect(added.map((r) => r.grade_id).sort()).to.deep.equal(published.map((g) => g.payload.gradeId).sort());
+      } else if (table === 'runtime_processed') {
+        expect(gone, table).to.deep.equal([]);
+        expect(added.map((r) => r.event_id).sort()).to.deep.equal(published.map((g) => g.eventId).sort());
+      } else if (table === 'period_averages')
+        expect(
+          [...gone, ...added].filter((r) => !students.has(r.student_user_id as string)),
+          table,
+        ).to.deep.equal([]);
+      else expect({ gone, added }, table).to.deep.equal({ gone: [], added: [] });
+    }
+    // The positions moved from the topics' ends before to their ends now (quiet), and everything appended in
+    // between is a published grade or an event the live processor derived from one.
+    const ids = new Set(published.map((g) => g.eventId));
+    const appended = (await readAll(kafka, topics(), sum(endsAfter))).filter(
+      (m) => Number(m.offset) >= (endsBefore.get(key(m.topic, m.partition)) ?? 0),
+    );
+    expect(appended.filter((m) => ids.has(String(m.headers?.eventId)))).to.have.length(published.length);
+    expect(
+      appended
+        .filter((m) => !ids.has(String(m.headers?.eventId)) && !ids.has(String(m.headers?.causationId)))
+        .map((m) => String(m.headers?.eventType)),
+    ).to.deep.equal([]);
+    expect(await applied()).to.equal(sum(endsBefore) + appended.length);
+
+    // The rerun resumes the interrupted target: what it had applied stays as written, and only the rest is applied.
+    const builds = await p.pool.query<{ target: string }>(
+      "select target from public.replay_builds where projection = $1 and kind = 'rebuild' and status = 'building'",
+      [live],
+    );
+    expect(builds.rows).to.have.length(1);
+    const interrupted = builds.rows[0]!.target;
+    expect(String((e as Error).message)).to.contain(interrupted);
+    const kept = await processedIn(interrupted);
+    const keptPositions = sum(await pgPositions(p.pool, interrupted, `${p.run}-grades`));
+    expect(kept.size).to.be.greaterThan(0);
+    for (let i = 0; i < 20; i++) await grade(); // published while no rebuild runs: left for the rerun
+    await settle(n);
+    const endsNow = await quiet();
     const resumed = await rebuild(p.config, logger, { ...where(), noSwitch: true });
     expect(resumed.switched).to.equal(false);
-    expect((await compareSchemas(p.pool, p.schema('grades'), resumed.target)).equal).to.equal(true);
+    expect(resumed.target).to.equal(interrupted);
+    const final = await processedIn(interrupted);
+    expect(
+      [...kept].filter(([id, x]) => final.get(id) !== x),
+      'rows the interrupted run wrote, rewritten',
+    ).to.deep.equal([]);
+    const finalPositions = sum(await pgPositions(p.pool, interrupted, `${p.run}-grades`));
+    expect(finalPositions).to.equal(sum(endsNow));
+    // It applied exactly what lay past the interrupted positions (at least the 20 grades), not the whole topics again.
+    expect(resumed.records).to.equal(finalPositions - keptPositions);
+    expect(resumed.records).to.be.below(finalPositions);
+    expect(final.size - kept.size).to.be.at.least(20);
+    expect((await compareSchemas(p.pool, live, resumed.target)).equal).to.equal(true);
   });
 
   it('--until builds a read-only snapshot as of that instant', async () => {
-    await grade(9001);
-    await settle(n + 1); // an explicit id does not advance n
-    await new Promise((r) => setTimeout(r, 50));
-    const until = new Date();
-    await new Promise((r) => setTimeout(r, 50));
-    await grade(9002);
+    const topic = p.topic('grades-events');
+    const first = await grade(9001); // an explicit id does not advance n
+    // "That instant" is the broker's: 1 ms after the timestamp it stored for G-9001.
+    const at = Number((await recordOf(kafka, topic, first.eventId)).timestamp);
+    const until = new Date(at + 1);
+    // G-9002 is stamped exactly at that instant (the bound is exclusive: records from `until` on are left out).
+    const second = buildEvent(
+      'grade.recorded',
+      { ...EXAMPLE_PAYLOADS['grade.recorded'], gradeId: 'G-9002' },
+      { sourceService: 'it', clock: systemClock },
+    );
+    const value = await new EventCodec(createSchemaRegistry(p.config)).encode(second);
+    await p.producer.send({
+      topic,
+      acks: -1,
+      messages: [{ key: second.aggregateId, value, headers: eventHeaders(second), timestamp: String(until.getTime()) }],
+    });
+    expect(Number((await recordOf(kafka, topic, second.eventId)).timestamp)).to.equal(until.getTime());
     const snap = await rebuild(p.config, logger, { ...where(), until, snapshot: 'as_of_test' });
     expect(snap.switched).to.equal(false);
-    const ids = (await p.pool.query(`select grade_id from "${snap.target}".grades where grade_id in ('G-9001', 'G-9002')`)).rows.map(
+    const s = quoteIdent(snap.target);
+    const ids = (await p.pool.query(`select grade_id from ${s}.grades where grade_id in ('G-9001', 'G-9002')`)).rows.map(
       (r: { grade_id: string }) => r.grade_id,
     );
     expect(ids).to.deep.equal(['G-9001']);
+    // Every grade published before it, none after.
+    expect((await p.pool.query<{ n: number }>(`select count(*)::int n from ${s}.grades`)).rows[0]!.n).to.equal(n + 1);
+    // Read-only: every kind of write into any of its tables is refused (as the services' role, the tables' owner).
+    const tables = await p.pool.query<{ t: string }>(
+      "select table_name t from information_schema.tables where table_schema = $1 and table_type = 'BASE TABLE'",
+      [snap.target],
+    );
+    expect(tables.rows.map((r) => r.t)).to.include.members(['grades', 'period_averages', 'runtime_processed', 'runtime_positions']);
+    for (const { t } of tables.rows)
+      for (const write of [
+        `insert into ${s}.${quoteIdent(t)} default values`,
+        `update ${s}.${quoteIdent(t)} set ${quoteIdent((await p.pool.query(`select * from ${s}.${quoteIdent(t)} limit 0`)).fields[0]!.name)} = null`,
+        `delete from ${s}.${quoteIdent(t)}`,
+        `truncate ${s}.${quoteIdent(t)}`,
+      ]) {
+        const refused = await p.pool.query(write).then(
+          () => undefined,
+          (x: unknown) => x,
+        );
+        expect(String(refused), write).to.match(/snapshot .* is read-only/);
+      }
+    expect((await p.pool.query<{ n: number }>(`select count(*)::int n from ${s}.grades`)).rows[0]!.n).to.equal(n + 1);
   });
 
   it('a Mongo projection (users): verify equals a rebuild; --until builds a snapshot database; a live switch is refused', async () => {

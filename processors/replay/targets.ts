@@ -16,6 +16,8 @@ export interface Target {
   /** Stored next offsets of the runtime, per physical topic partition, for one store group. */
   positions(group: string): Promise<Offsets>;
   drop(): Promise<void>;
+  /** Makes a finished snapshot read-only (Postgres only: FerretDB has no per-database write protection). */
+  seal?(): Promise<void>;
   host: Pick<HostOptions, 'pgSchema' | 'mongoDb'>;
 }
 
@@ -61,6 +63,22 @@ export function pgTarget(pool: pg.Pool, def: ProcessorDefinition, schema: string
     prepare: async () => void (await migrate(pool, schema, PG_MIGRATIONS[def.name]!)),
     positions: (group) => pgPositions(pool, schema, group),
     drop: async () => void (await pool.query(`drop schema if exists ${quoteIdent(schema)} cascade`)),
+    // Privileges would not hold: the services connect as the tables' owner (a superuser locally). A statement
+    // trigger refusing every write binds any role; dropping the snapshot (DDL) stays possible.
+    async seal() {
+      const s = quoteIdent(schema);
+      await pool.query(`create or replace function ${s}.refuse_writes() returns trigger language plpgsql as $$
+        begin raise exception 'snapshot % is read-only', tg_table_schema using errcode = 'read_only_sql_transaction'; end $$`);
+      const tables = await pool.query<{ t: string }>(
+        "select table_name t from information_schema.tables where table_schema = $1 and table_type = 'BASE TABLE'",
+        [schema],
+      );
+      for (const { t } of tables.rows)
+        await pool.query(
+          `create or replace trigger read_only before insert or update or delete or truncate on ${s}.${quoteIdent(t)}
+           for each statement execute function ${s}.refuse_writes()`,
+        );
+    },
     host: { pgSchema: () => schema },
   };
 }

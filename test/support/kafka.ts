@@ -7,19 +7,40 @@ export async function readAll(
   topic: string | string[],
   count: number,
   timeoutMs = 30000,
-): Promise<Array<KafkaMessage & { topic: string }>> {
+): Promise<Array<KafkaMessage & { topic: string; partition: number }>> {
   const consumer = kafka.consumer({ groupId: randomName('it-read') });
-  const seen: Array<KafkaMessage & { topic: string }> = [];
+  const seen: Array<KafkaMessage & { topic: string; partition: number }> = [];
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: Array.isArray(topic) ? topic : [topic], fromBeginning: true });
-    await consumer.run({ eachMessage: ({ topic: t, message }) => Promise.resolve(void seen.push({ ...message, topic: t })) });
+    await consumer.run({
+      eachMessage: ({ topic: t, partition, message }) => Promise.resolve(void seen.push({ ...message, topic: t, partition })),
+    });
     await eventually(
       () => Promise.resolve(seen.length >= count ? true : undefined),
       `${count} records on ${String(topic)} (have ${seen.length})`,
       timeoutMs,
     );
     return seen;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** The record of one event (by its eventId header), read from the beginning of a topic: what the broker stored. */
+export async function recordOf(kafka: Kafka, topic: string, eventId: string, timeoutMs = 30000): Promise<KafkaMessage> {
+  const consumer = kafka.consumer({ groupId: randomName('it-find') });
+  let found: KafkaMessage | undefined;
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        if (String(message.headers?.eventId) === eventId) found = message;
+        return Promise.resolve();
+      },
+    });
+    return await eventually(() => Promise.resolve(found), `event ${eventId} on ${topic}`, timeoutMs);
   } finally {
     await consumer.disconnect();
   }
