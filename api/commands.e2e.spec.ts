@@ -4,6 +4,7 @@ import { ApiHarness, type HttpResult } from '../test/support/api';
 import { createKafka } from '../lib/clients/kafka';
 import { topicSize } from '../test/support/kafka';
 import { TestPipeline } from '../test/support/pipeline';
+import { SmtpSink } from '../test/support/smtp';
 
 /**
  * Every command endpoint over real HTTP: it publishes its event to Kafka, the processors
@@ -11,8 +12,9 @@ import { TestPipeline } from '../test/support/pipeline';
  */
 describe('HTTP API commands and queries (e2e)', function () {
   this.timeout(180_000);
-  const p = new TestPipeline(testConfig());
-  const api = new ApiHarness(p, { rateLimitPerMinute: 1_000_000 }); // the limit is tested in security.e2e
+  const smtp = new SmtpSink();
+  let p: TestPipeline;
+  let api: ApiHarness;
   let admin = '';
   let teacher = '';
   const S = 'STU-1';
@@ -22,6 +24,9 @@ describe('HTTP API commands and queries (e2e)', function () {
   const SEC2 = 'SEC-B';
 
   before(async () => {
+    // EMAIL goes over real SMTP to this sink, so delivery is checked where the message lands.
+    p = new TestPipeline(testConfig({ SMTP_URL: await smtp.start() }));
+    api = new ApiHarness(p, { rateLimitPerMinute: 1_000_000 }); // the limit is tested in security.e2e
     await p.start();
     await api.start();
     admin = await api.token('ADM-1', 'admin');
@@ -30,6 +35,7 @@ describe('HTTP API commands and queries (e2e)', function () {
   after(async () => {
     await api.stop();
     await p.stop();
+    await smtp.stop();
   });
 
   /** A command that must be accepted and applied by every read model it affects before the answer. */
@@ -290,42 +296,60 @@ describe('HTTP API commands and queries (e2e)', function () {
     expect(summary).to.include({ present: 1, late: 1, absent: 0, excused: 0, unjustifiedAbsences: 0, tardies: 1 });
   });
 
-  it('notifications: request, send-immediate and bulk are delivered; the log and templates are queryable', async () => {
-    await command('POST', '/api/v1/notifications', {
-      notificationId: 'NTF-1',
-      recipientUserId: PARENT,
-      channel: 'LOG',
+  it('notifications: request, send-immediate and bulk reach the SMTP server and are DELIVERED; the log and templates are queryable', async () => {
+    const email = (userId: string): string => `${userId.toLowerCase()}@school.example`;
+    const request = {
+      channel: 'EMAIL',
       templateId: 'welcome',
-      subject: 'Hi',
       body: 'Hello',
       variables: {},
+    };
+    await command('POST', '/api/v1/notifications', {
+      ...request,
+      notificationId: 'NTF-1',
+      recipientUserId: PARENT,
+      subject: 'Requested',
       priority: 'LOW',
       address: null,
     });
-    const n = await eventually(async () => {
-      const x = await api.call('GET', '/api/v1/notifications/NTF-1', { token: await api.token(PARENT, 'parent') });
-      return x.status === 200 && x.body.status !== 'REQUESTED' ? x.body : undefined;
-    }, 'notification delivered');
-    expect(n.status).to.be.oneOf(['SENT', 'DELIVERED']);
     await command('POST', '/api/v1/notifications/send-immediate', {
+      ...request,
+      notificationId: 'NTF-NOW',
       recipientUserId: PARENT,
-      channel: 'LOG',
-      templateId: 'welcome',
-      subject: null,
-      body: 'Now',
-      variables: {},
+      subject: 'Immediate',
       address: null,
     });
     const bulk = await command('POST', '/api/v1/notifications/bulk', {
+      ...request,
       recipientUserIds: [PARENT, S],
-      channel: 'LOG',
-      templateId: 'welcome',
-      subject: null,
-      body: 'All',
-      variables: {},
+      subject: 'Bulk',
       priority: 'NORMAL',
     });
     expect(bulk.body.eventIds).to.have.length(2);
+    const bulkIds = (
+      await p.db.collection<{ _id: string; recipientUserId: string }>('notifications').find({ subject: 'Bulk' }).toArray()
+    ).map((n) => [n._id, n.recipientUserId] as const);
+    expect(bulkIds.map(([, to]) => to).sort()).to.deep.equal([PARENT, S].sort());
+
+    const parent = await api.token(PARENT, 'parent');
+    for (const [notificationId, recipient, subject] of [
+      ['NTF-1', PARENT, 'Requested'],
+      ['NTF-NOW', PARENT, 'Immediate'],
+      ...bulkIds.map(([id, to]) => [id, to, 'Bulk'] as const),
+    ] as const) {
+      const n = await eventually(async () => {
+        const x = await api.call('GET', `/api/v1/notifications/${notificationId}`, { token: recipient === PARENT ? parent : admin });
+        return x.status === 200 && ['DELIVERED', 'FAILED'].includes(String(x.body.status)) ? x.body : undefined;
+      }, `notification ${notificationId} to reach a final state`);
+      expect(n.status, `${notificationId}: ${JSON.stringify(n.history)}`).to.equal('DELIVERED');
+      expect((n.history as Array<{ status: string }>).map((h) => h.status)).to.deep.equal(['REQUESTED', 'SENT', 'DELIVERED']);
+      // Exactly one message for this recipient and subject reached the SMTP server.
+      const mails = smtp.received.filter((m) => m.subject === subject && m.to.includes(email(recipient)));
+      expect(mails, `${notificationId} at the SMTP server`).to.have.length(1);
+      expect(mails[0]).to.deep.include({ to: [email(recipient)], text: 'Hello' });
+    }
+    // Nothing else under these subjects (the enrollment test's welcome emails reach the sink too).
+    expect(smtp.received.filter((m) => ['Requested', 'Immediate', 'Bulk'].includes(m.subject))).to.have.length(4);
     expect(await get('/api/v1/notifications/templates/welcome')).to.include({ templateId: 'welcome' });
   });
 

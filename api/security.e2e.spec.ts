@@ -7,7 +7,7 @@ import { EVENT_DEFINITIONS } from '../schemas/generated/events';
 import { topicCatalog } from '../topics/catalog';
 import { eventually, testConfig } from '../test/support';
 import { ApiHarness } from '../test/support/api';
-import { topicSize } from '../test/support/kafka';
+import { topicEndOffsets } from '../test/support/kafka';
 import { TestPipeline } from '../test/support/pipeline';
 import { mintToken } from './auth/jwt';
 import { loadOperations } from './http/validation';
@@ -48,12 +48,15 @@ describe('HTTP API security (e2e)', function () {
     await p.stop();
   });
 
-  const sizesNow = async (): Promise<number[]> => {
+  /** End offsets of every partition of every topic of this run, by catalog topic name. */
+  const sizesNow = async (): Promise<Record<string, Record<number, string>>> => {
     const kafka = createKafka(p.config);
-    return Promise.all(topicCatalog(p.config).map((t) => topicSize(kafka, p.topic(t.name))));
+    return Object.fromEntries(
+      await Promise.all(topicCatalog(p.config).map(async (t) => [t.name, await topicEndOffsets(kafka, p.topic(t.name))] as const)),
+    );
   };
-  /** Topic sizes once the processors stopped adding derived events from earlier tests (unchanged for 1 s). */
-  const sizes = async (): Promise<number[]> => {
+  /** End offsets once the processors stopped adding derived events from earlier tests (unchanged for 1 s). */
+  const sizes = async (): Promise<Record<string, Record<number, string>>> => {
     let last = await sizesNow();
     return eventually(async () => {
       await new Promise((r) => setTimeout(r, 1000));
@@ -145,12 +148,20 @@ describe('HTTP API security (e2e)', function () {
 
   describe('400: hostile ids and bodies never reach a store', () => {
     const hostile = ['{"$gt":""}', '$where', "x' OR '1'='1", '1; drop table grades --', '../../etc/passwd', 'a b', ''];
-    it('in path ids', async () => {
+    it('in path ids: 400 naming the parameter, and the store is never read', async () => {
+      const calls = api.guardedCalls;
       for (const id of hostile.filter(Boolean)) {
         const r = await api.call('GET', `/api/v1/users/${encodeURIComponent(id)}`, { token: admin });
-        expect(r.status, id).to.be.oneOf([400, 404]); // 404 only where the path no longer matches a route ('../')
-        if (r.status === 400) expect((r.body.errors as Array<{ field: string }>)[0]!.field).to.equal('path.userId');
+        expect(r.status, id).to.equal(400);
+        expect(r.headers.get('content-type'), id).to.match(/^application\/problem\+json/);
+        expect(r.body.errors, id).to.deep.equal([
+          { field: 'path.userId', message: 'must match pattern "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"' },
+        ]);
       }
+      expect(api.guardedCalls, 'store reads for refused ids').to.equal(calls);
+      // The count is live: a well-formed id is one read of the users store.
+      expect((await api.call('GET', '/api/v1/users/S1', { token: admin })).status).to.equal(200);
+      expect(api.guardedCalls).to.equal(calls + 1);
     });
     it('in bodies (operators as objects, SQL meta in strings, unknown fields)', async () => {
       const before = await sizes();
@@ -169,9 +180,14 @@ describe('HTTP API security (e2e)', function () {
       expect(await sizes()).to.deep.equal(before);
     });
     it('a business rule broken in the body is a 400 before Kafka, not a dead letter', async () => {
+      const before = await sizes();
       const r = await api.call('POST', '/api/v1/grades', { token: admin, body: { ...grade, score: 25 } });
       expect(r.status).to.equal(400);
       expect(r.body.errors).to.deep.equal([{ field: 'body.score', message: 'score 25 is outside 0..20' }]);
+      const after = await sizes();
+      const target = EVENT_DEFINITIONS['grade.recorded'].topic;
+      expect(after[target], `${target} end offsets`).to.deep.equal(before[target]);
+      expect(after, 'no topic (dead letters included) grew').to.deep.equal(before);
     });
   });
 

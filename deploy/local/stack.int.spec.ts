@@ -1,12 +1,15 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
-import type { Admin } from 'kafkajs';
+import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import { MongoServerError, type MongoClient } from 'mongodb';
 import type pg from 'pg';
 import { createKafka } from '../../lib/clients/kafka';
 import { createMongoClient } from '../../lib/clients/mongo';
 import { createPgPool, pgUrlForDatabase, withPgClient } from '../../lib/clients/pg';
 import { eventually, randomName, testConfig } from '../../test/support';
+import { ensureKafka } from './install';
 
 /** Proves each server of the local stack is the real program, through the project's own clients. */
 describe('local stack (real servers)', () => {
@@ -26,10 +29,43 @@ describe('local stack (real servers)', () => {
       await admin.disconnect();
     });
 
+    /** Runs one of Kafka's own admin tools (the jars the stack installed) against the broker and returns its output. */
+    async function kafkaTool(mainClass: string, ...args: string[]): Promise<string> {
+      const lib = ensureKafka(config.stack.cacheDir, () => undefined);
+      const bootstrap = config.kafka.brokers.join(',');
+      const { stdout } = await promisify(execFile)('java', ['-cp', `${lib}/*`, mainClass, '--bootstrap-server', bootstrap, ...args], {
+        timeout: 60000,
+      });
+      return stdout;
+    }
+
     it('is Apache Kafka 3.9 in KRaft mode', async () => {
       const cluster = await admin.describeCluster();
       expect(cluster.brokers).to.have.length(1);
-      expect(cluster.controller).to.equal(cluster.brokers[0]?.nodeId);
+      const nodeId = cluster.brokers[0]!.nodeId;
+      expect(cluster.controller).to.equal(nodeId);
+      // The version the broker's software supports at most, and the one its cluster runs (metadata.version exists only in KRaft).
+      const features = await kafkaTool('org.apache.kafka.tools.FeatureCommand', 'describe');
+      const metadata =
+        /^Feature: metadata\.version\s+SupportedMinVersion: \S+\s+SupportedMaxVersion: (\S+)\s+FinalizedVersionLevel: (\S+)/m.exec(
+          features,
+        );
+      expect(metadata, features).to.not.equal(null);
+      expect(metadata![1], 'highest metadata.version the broker supports').to.match(/^3\.9-IV\d+$/);
+      expect(metadata![2], 'metadata.version the cluster runs').to.match(/^3\.9-IV\d+$/);
+      // KRaft: the broker answers DescribeQuorum, led by this very node; it has roles and no ZooKeeper.
+      const quorum = await kafkaTool('org.apache.kafka.tools.MetadataQuorumCommand', 'describe', '--status');
+      expect(quorum).to.match(new RegExp(`^ClusterId:\\s+${cluster.clusterId}$`, 'm'));
+      expect(quorum).to.match(new RegExp(`^LeaderId:\\s+${nodeId}$`, 'm'));
+      const [broker] = (
+        await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [{ type: ConfigResourceTypes.BROKER, name: String(nodeId), configNames: ['process.roles', 'zookeeper.connect'] }],
+        })
+      ).resources;
+      const value = (name: string): string | null | undefined => broker?.configEntries.find((e) => e.configName === name)?.configValue;
+      expect(value('process.roles')?.split(',').sort()).to.deep.equal(['broker', 'controller']);
+      expect(value('zookeeper.connect') ?? null).to.equal(null);
     });
 
     it('round-trips a record through a topic', async () => {

@@ -17,7 +17,7 @@ import { createEventProducer, EventPublisher } from '../../schemas/publisher';
 import { dlqTopic, parkedTopic } from '../../topics/catalog';
 import { eventually, randomName, testConfig } from '../../test/support';
 import { readAll } from '../../test/support/kafka';
-import { isOurs, startService, stopService } from '../../deploy/local/stack';
+import { IsolatedPostgres } from '../../test/support/postgres';
 import { classify } from './errors';
 import { ProcessorHost } from './host';
 import { MongoStore } from './mongo-store';
@@ -67,6 +67,7 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
   const mongoDbs: string[] = [];
   const hosts: ProcessorHost[] = [];
   const children: ChildProcess[] = [];
+  const isolated: IsolatedPostgres[] = [];
 
   async function newTopic(partitions = 6): Promise<string> {
     const topic = randomName('it-rt');
@@ -96,8 +97,8 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
       }
     }
   }
-  async function pgTotals(schema: string): Promise<{ total: number; events: number }> {
-    const r = await pool.query<{ total: string | null; events: string | null }>(
+  async function pgTotals(schema: string, on = pool): Promise<{ total: number; events: number }> {
+    const r = await on.query<{ total: string | null; events: string | null }>(
       `select sum(total) total, sum(events) events from "${schema}".counters`,
     );
     return { total: Number(r.rows[0]?.total ?? 0), events: Number(r.rows[0]?.events ?? 0) };
@@ -106,8 +107,8 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
     const docs = await mongo.db(db).collection<{ total: number; events: number }>('counters').find().toArray();
     return { total: docs.reduce((s, d) => s + d.total, 0), events: docs.reduce((s, d) => s + d.events, 0) };
   }
-  async function startHost(defs: ProcessorDefinition[], schema?: string, db?: string): Promise<ProcessorHost> {
-    const host = new ProcessorHost(defs, config, logger, {
+  async function startHost(defs: ProcessorDefinition[], schema?: string, db?: string, cfg = config): Promise<ProcessorHost> {
+    const host = new ProcessorHost(defs, cfg, logger, {
       opsPort: 0,
       pgSchema: () => schema ?? 'public',
       mongoDb: () => db ?? config.mongo.db,
@@ -148,6 +149,7 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
     await pool.end();
     for (const d of mongoDbs) await mongo.db(d).dropDatabase();
     await mongo.close();
+    for (const pg of isolated) await pg.destroy();
   });
 
   function pgSetup(): { schema: string; name: string } {
@@ -172,14 +174,19 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
       { COUNTER_STORE: 'pg', COUNTER_TOPIC: topic, COUNTER_NAME: p.name, COUNTER_SCHEMA: p.schema, COUNTER_SLOW_MS: '1' },
       { COUNTER_STORE: 'mongo', COUNTER_TOPIC: topic, COUNTER_NAME: m.name, COUNTER_MONGO_DB: m.db, COUNTER_SLOW_MS: '1' },
     ];
+    const totals = [() => pgTotals(p.schema), () => mongoTotals(m.db)];
     const first = envs.map((e) => spawnCounter(e));
-    // Kill each as soon as it has applied part of the stream, i.e. somewhere inside a batch.
-    await eventually(async () => ((await pgTotals(p.schema)).events > 300 ? true : undefined), 'pg progress', 60000, 50);
-    first[0]!.kill('SIGKILL');
-    await eventually(async () => ((await mongoTotals(m.db)).events > 300 ? true : undefined), 'mongo progress', 60000, 50);
-    first[1]!.kill('SIGKILL');
-    const partial = [await pgTotals(p.schema), await mongoTotals(m.db)];
-    expect(partial[0]!.events).to.be.below(events.length);
+    // Kill each as soon as it has applied part of the stream, i.e. somewhere inside a batch; the counter read once
+    // it is dead must show work partly applied: some, not all.
+    for (const [i, child] of first.entries()) {
+      await eventually(async () => ((await totals[i]!()).events > 300 ? true : undefined), `${envs[i]!.COUNTER_STORE} progress`, 60000, 50);
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+      expect(child.exitCode, 'still running when killed').to.equal(null);
+      child.kill('SIGKILL');
+      expect(await exited).to.equal('SIGKILL');
+      const partial = (await totals[i]!()).events;
+      expect(partial, `${envs[i]!.COUNTER_STORE} applied when killed`).to.be.within(1, events.length - 1);
+    }
     envs.map((e) => spawnCounter({ ...e, COUNTER_SLOW_MS: '0' }));
     const want = { total: expectedTotal(events), events: events.length };
     await eventually(async () => ((await pgTotals(p.schema)).events >= events.length ? true : undefined), 'pg to finish', 90000);
@@ -293,17 +300,21 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
     expect(await applied(b)).to.be.above(0);
   });
 
-  it('PostgreSQL stopped for 20 s under load: the circuit opens, nothing is skipped, everything is applied once', async function () {
-    if (!isOurs(config, 'postgres')) this.skip(); // only a PostgreSQL that stack:up started may be stopped by a test
+  it('PostgreSQL stopped for 20 s under load: the circuit opens, nothing is skipped, everything is applied once', async () => {
+    // A PostgreSQL of this test's own, so stopping it never disturbs the shared stack (or tests running beside this one).
+    const server = new IsolatedPostgres(config);
+    isolated.push(server);
+    const pgConfig = await server.start();
+    let pgPool = createPgPool(pgConfig);
     const topic = await newTopic(6);
     const p = pgSetup();
-    await createCounterTable(pool, p.schema);
+    await createCounterTable(pgPool, p.schema);
     const first = tardies(3000);
     await publish(topic, first);
-    const host = await startHost([pgCounter(p.name, topic, 1)], p.schema);
-    await eventually(async () => ((await pgTotals(p.schema)).events > 300 ? true : undefined), 'progress before the outage', 30000);
-    await pool.end();
-    expect(await stopService(config, 'postgres')).to.equal(true);
+    const host = await startHost([pgCounter(p.name, topic, 1)], p.schema, undefined, pgConfig);
+    await eventually(async () => ((await pgTotals(p.schema, pgPool)).events > 300 ? true : undefined), 'progress before the outage', 30000);
+    await pgPool.end();
+    expect(await server.stop()).to.equal(true);
     const outageStart = Date.now();
     try {
       const during = tardies(1000, 20, 3000);
@@ -313,19 +324,23 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
       expect(circuit?.value).to.equal(2);
       await new Promise((r) => setTimeout(r, Math.max(0, 20000 - (Date.now() - outageStart))));
     } finally {
-      await startService(config, 'postgres');
+      await server.start();
     }
-    pool = createPgPool(config);
-    const all = [...first, ...tardies(1000, 20, 3000)];
-    await eventually(
-      async () => ((await pgTotals(p.schema)).events >= all.length ? true : undefined),
-      'everything after the restart',
-      120000,
-    );
-    expect(await pgTotals(p.schema)).to.deep.equal({ total: expectedTotal(all), events: all.length });
-    const positions = await pool.query<{ n: string }>(`select sum(next_offset) n from "${p.schema}".runtime_positions`);
-    expect(Number(positions.rows[0]?.n)).to.equal(all.length);
-    expect(host.runners[0]!.circuit).to.equal('closed');
+    pgPool = createPgPool(pgConfig);
+    try {
+      const all = [...first, ...tardies(1000, 20, 3000)];
+      await eventually(
+        async () => ((await pgTotals(p.schema, pgPool)).events >= all.length ? true : undefined),
+        'everything after the restart',
+        120000,
+      );
+      expect(await pgTotals(p.schema, pgPool)).to.deep.equal({ total: expectedTotal(all), events: all.length });
+      const positions = await pgPool.query<{ n: string }>(`select sum(next_offset) n from "${p.schema}".runtime_positions`);
+      expect(Number(positions.rows[0]?.n)).to.equal(all.length);
+      expect(host.runners[0]!.circuit).to.equal('closed');
+    } finally {
+      await pgPool.end();
+    }
   });
 
   it('SIGTERM under load exits 0 within the bound, with the applied work and its positions stored', async () => {

@@ -26,6 +26,8 @@ export class ApiHarness {
   base = '';
   readonly keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'api-jwt-'));
   readonly config: Config;
+  /** Calls this API instance made to its stores and broker: every projection read, relation read and publish goes through its DependencyGuard. */
+  guardedCalls = 0;
 
   constructor(
     readonly p: TestPipeline,
@@ -46,6 +48,13 @@ export class ApiHarness {
   async start(): Promise<void> {
     this.keys = loadJwtKeys(this.config);
     this.resources = await createApiDeps(this.config, createLogger(this.config, 'api-test'), systemClock, this.keys, this.locator);
+    // Counts, and still runs, every guarded store call (an observer, not a stand-in: the real store answers).
+    const guard = this.resources.deps.guard;
+    const run = guard.run.bind(guard);
+    guard.run = (dep, fn) => {
+      this.guardedCalls++;
+      return run(dep, fn);
+    };
     const app = createApp(this.resources.deps);
     await new Promise<void>((resolve) => {
       this.server = app.listen(0, '127.0.0.1', () => resolve());

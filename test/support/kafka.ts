@@ -76,3 +76,14 @@ export async function committedOffsets(admin: Admin, groupId: string, topics: st
     for (const p of t.partitions) out.set(partitionKey(t.topic, p.partition), Math.max(0, Number(p.offset)));
   return out;
 }
+
+/** End offset of every partition of a topic, by partition number. */
+export async function topicEndOffsets(kafka: Kafka, topic: string): Promise<Record<number, string>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return Object.fromEntries((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high]));
+  } finally {
+    await admin.disconnect();
+  }
+}
