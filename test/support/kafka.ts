@@ -1,3 +1,4 @@
+import { key, type Offsets } from '../../processors/replay/offsets';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { eventually, randomName } from './index';
 
@@ -58,22 +59,14 @@ export async function topicSize(kafka: Kafka, topic: string): Promise<number> {
   }
 }
 
-/** Offsets per partition, keyed `topic:partition`. */
-export type PartitionOffsets = Map<string, number>;
-export const partitionKey = (topic: string, partition: number): string => `${topic}:${partition}`;
-
-/** The end offset (the next offset to be written) of every partition of the topics. */
-export async function endOffsets(admin: Admin, topics: string[]): Promise<PartitionOffsets> {
-  const out: PartitionOffsets = new Map();
-  for (const t of topics) for (const p of await admin.fetchTopicOffsets(t)) out.set(partitionKey(t, p.partition), Number(p.high));
-  return out;
-}
+/** Offsets per partition, keyed `topic:partition` (the replay tooling's own, so tests and product agree). */
+export { endOffsets, key as partitionKey, type Offsets as PartitionOffsets } from '../../processors/replay/offsets';
 
 /** A consumer group's committed offsets (the next offset it will read) on the topics; a partition it never committed counts as 0. */
-export async function committedOffsets(admin: Admin, groupId: string, topics: string[]): Promise<PartitionOffsets> {
-  const out: PartitionOffsets = new Map();
+export async function committedOffsets(admin: Admin, groupId: string, topics: string[]): Promise<Offsets> {
+  const out: Offsets = new Map();
   for (const t of await admin.fetchOffsets({ groupId, topics }))
-    for (const p of t.partitions) out.set(partitionKey(t.topic, p.partition), Math.max(0, Number(p.offset)));
+    for (const p of t.partitions) out.set(key(t.topic, p.partition), Math.max(0, Number(p.offset)));
   return out;
 }
 
