@@ -1,6 +1,6 @@
 import type { UserType } from '../schemas/generated/events';
 import { calculateAverage } from '../processors/grades/queries';
-import { composeStudent360, type Student360 } from '../processors/users/student360';
+import { composeStudent360 } from '../processors/users/student360';
 import type { Answer } from './commands/execute';
 import type { ApiDeps } from './deps';
 import { badRequest, notFound } from './http/problem';
@@ -49,7 +49,8 @@ export function queryHandlers(): Record<string, { dependency: Dependency; run: H
     getUser: q('users', async ({ deps, params }) => found('user', await deps.q.users.user(params.userId!))),
     getStudent360: q('users', async ({ deps, params }) => {
       const id = params.userId!;
-      const doc = found('student 360', await deps.q.users.student360(id)).body as Student360;
+      const doc = await deps.q.users.student360(id);
+      if (!doc) throw notFound('student 360 not found');
       const [averages, summary] = await Promise.all([
         deps.guard.run('grades', () => deps.q.grades.averagesOf(id)),
         deps.guard.run('attendance', () => deps.q.attendance.studentSummary(id)),

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type KafkaConfig, type LogEntry } from 'kafkajs';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 
@@ -21,4 +21,15 @@ export function createKafka(config: Pick<Config, 'kafka'>, logger?: Logger, over
     },
     ...overrides,
   });
+}
+
+/** A short-lived admin client for one piece of work (tests, tools), disconnected whatever happens. */
+export async function withKafkaAdmin<T>(kafka: Kafka, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -14,7 +14,7 @@ export function createGrades(rules: Rules): PostgresProcessor {
     topics: topicsOf(HANDLES),
     handles: HANDLES,
     store: 'postgres',
-    project: projectGrades(rules),
+    project: projectGrades,
     fold: gradesFold(rules),
     lockKeys: gradesLockKeys,
   };

@@ -140,7 +140,7 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient): Promise<Emit
   }
 }
 
-export const projectGrades = (rules: Rules): ReturnType<typeof postgresProjection> => postgresProjection(PER_EVENT, decide, rules);
+export const projectGrades = postgresProjection(PER_EVENT, decide, undefined);
 
 /** grade.recorded and grade.updated on the load–fold–flush model: O(1) per grade, a few statements per chunk. */
 export function gradesFold(rules: Rules): ChunkFold<GradesState> {

@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { EvaluationType, SchoolEvent } from '../../schemas/generated/events';
+import { columns } from '../runtime/columns';
 import { averageKeyOf, gradeCount, type AverageKey, type AverageState, type StoredGrade, type TypeSums } from './fold';
 
 /** What a chunk of grade events needs and changes: loaded once, folded in memory, flushed once. */
@@ -56,20 +57,20 @@ export async function flushGrades(tx: PoolClient, state: GradesState): Promise<v
       `insert into grades (grade_id, student_user_id, section_id, course_id, period_id, evaluation_type, score, max_score, recorded_by, comment, recorded_at, updated_at)
        select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[])
        on conflict (grade_id) do update set score = excluded.score, updated_at = excluded.updated_at`,
-      [
-        grades.map((g) => g.gradeId),
-        grades.map((g) => g.studentUserId),
-        grades.map((g) => g.sectionId),
-        grades.map((g) => g.courseId),
-        grades.map((g) => g.periodId),
-        grades.map((g) => g.evaluationType),
-        grades.map((g) => g.score),
-        grades.map((g) => g.maxScore),
-        grades.map((g) => g.recordedBy),
-        grades.map((g) => g.comment),
-        grades.map((g) => g.recordedAt),
-        grades.map((g) => g.updatedAt),
-      ],
+      columns(grades, [
+        'gradeId',
+        'studentUserId',
+        'sectionId',
+        'courseId',
+        'periodId',
+        'evaluationType',
+        'score',
+        'maxScore',
+        'recordedBy',
+        'comment',
+        'recordedAt',
+        'updatedAt',
+      ]),
     );
   const averages = [...state.changedAverages].map((k) => state.averages.get(k)!);
   const sums = averages.flatMap((a) =>
@@ -80,30 +81,15 @@ export async function flushGrades(tx: PoolClient, state: GradesState): Promise<v
       `insert into grade_sums (student_user_id, course_id, period_id, evaluation_type, points, grades)
        select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[])
        on conflict (student_user_id, course_id, period_id, evaluation_type) do update set points = excluded.points, grades = excluded.grades`,
-      [
-        sums.map((s) => s.studentUserId),
-        sums.map((s) => s.courseId),
-        sums.map((s) => s.periodId),
-        sums.map((s) => s.type),
-        sums.map((s) => s.points),
-        sums.map((s) => s.grades),
-      ],
+      columns(sums, ['studentUserId', 'courseId', 'periodId', 'type', 'points', 'grades']),
     );
-  const published = averages.filter((a) => a.averaged && a.average !== undefined);
+  const published = averages.filter((a) => a.averaged && a.average !== undefined).map((a) => ({ ...a, gradeCount: gradeCount(a.sums) }));
   if (published.length)
     await tx.query(
       `insert into period_averages (student_user_id, course_id, period_id, section_id, average, grade_count, updated_at)
        select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::int[], $7::timestamptz[])
        on conflict (student_user_id, course_id, period_id) do update set average = excluded.average, grade_count = excluded.grade_count,
          section_id = excluded.section_id, updated_at = greatest(period_averages.updated_at, excluded.updated_at)`,
-      [
-        published.map((a) => a.studentUserId),
-        published.map((a) => a.courseId),
-        published.map((a) => a.periodId),
-        published.map((a) => a.sectionId),
-        published.map((a) => a.average),
-        published.map((a) => gradeCount(a.sums)),
-        published.map((a) => a.updatedAt),
-      ],
+      columns(published, ['studentUserId', 'courseId', 'periodId', 'sectionId', 'average', 'gradeCount', 'updatedAt']),
     );
 }

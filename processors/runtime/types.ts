@@ -52,8 +52,7 @@ export interface ChunkFold<S> {
 export interface PostgresProcessor extends Base {
   store: 'postgres';
   /** Event types applied a chunk at a time (the others go through `project`, one by one). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each processor has its own state type
-  fold?: ChunkFold<any>;
+  fold?: ChunkFold<unknown>;
   /** Applies one event inside the runtime's transaction (projection changes + position commit together). */
   project(event: SchoolEvent, tx: PoolClient, ctx: ProjectContext): Promise<Emitted>;
   /**

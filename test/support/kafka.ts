@@ -1,3 +1,4 @@
+import { withKafkaAdmin } from '../../lib/clients/kafka';
 import { key, type Offsets } from '../../processors/replay/offsets';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { eventually, randomName } from './index';
@@ -49,14 +50,7 @@ export async function recordOf(kafka: Kafka, topic: string, eventId: string, tim
 
 /** Sum of the end offsets of a topic: how many records it ever held. */
 export async function topicSize(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((n, p) => n + Number(p.high), 0);
-  } finally {
-    await admin.disconnect();
-  }
+  return Object.values(await topicEndOffsets(kafka, topic)).reduce((n, high) => n + Number(high), 0);
 }
 
 /** Offsets per partition, keyed `topic:partition` (the replay tooling's own, so tests and product agree). */
@@ -71,12 +65,8 @@ export async function committedOffsets(admin: Admin, groupId: string, topics: st
 }
 
 /** End offset of every partition of a topic, by partition number. */
-export async function topicEndOffsets(kafka: Kafka, topic: string): Promise<Record<number, string>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return Object.fromEntries((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high]));
-  } finally {
-    await admin.disconnect();
-  }
+export function topicEndOffsets(kafka: Kafka, topic: string): Promise<Record<number, string>> {
+  return withKafkaAdmin(kafka, async (admin) =>
+    Object.fromEntries((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high])),
+  );
 }

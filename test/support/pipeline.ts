@@ -2,7 +2,8 @@ import type { Db, MongoClient } from 'mongodb';
 import type pg from 'pg';
 import type { Admin, Producer } from 'kafkajs';
 import type { Config } from '../../lib/config';
-import { createKafka } from '../../lib/clients/kafka';
+import { createKafka, withKafkaAdmin } from '../../lib/clients/kafka';
+import { groupLag } from '../../scripts/lag';
 import { createMongoClient } from '../../lib/clients/mongo';
 import { createPgPool } from '../../lib/clients/pg';
 import { createSchemaRegistry } from '../../lib/clients/registry';
@@ -142,14 +143,8 @@ export class TestPipeline {
     }));
   }
 
-  private async withAdmin<T>(use: (admin: Admin) => Promise<T>): Promise<T> {
-    const admin = createKafka(this.config).admin();
-    await admin.connect();
-    try {
-      return await use(admin);
-    } finally {
-      await admin.disconnect();
-    }
+  private withAdmin<T>(use: (admin: Admin) => Promise<T>): Promise<T> {
+    return withKafkaAdmin(createKafka(this.config), use);
   }
 
   /**
@@ -185,14 +180,13 @@ export class TestPipeline {
     await this.withAdmin((admin) =>
       eventually(
         async () => {
-          const topics = [...new Set(this.groups().flatMap((g) => g.topics))];
-          const ends = await endOffsets(admin, topics);
-          let caughtUp = true;
-          for (const g of this.groups()) {
-            const committed = await committedOffsets(admin, g.groupId, g.topics);
-            for (const t of g.topics)
-              for (const [k, end] of ends) if (k.startsWith(`${t}:`) && (committed.get(k) ?? 0) < end) caughtUp = false;
-          }
+          const groups = this.groups();
+          const ends = await endOffsets(admin, [...new Set(groups.flatMap((g) => g.topics))]);
+          const lag = await groupLag(
+            admin,
+            groups.map((g) => ({ name: g.groupId, ...g })),
+          );
+          const caughtUp = Object.values(lag).every((l) => l === 0);
           const stable = caughtUp && previous !== undefined && [...ends].every(([k, end]) => previous!.get(k) === end);
           previous = caughtUp ? ends : undefined;
           return stable ? true : undefined;
