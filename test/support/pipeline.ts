@@ -102,8 +102,12 @@ export class TestPipeline {
   private async startHost(): Promise<void> {
     const names = PROCESSOR_NAMES.filter((n) => !this.without.includes(n));
     if (!names.length) return; // the processors run in other processes (chaos)
-    this.host = isolatedHost(this.config, this.run, names, createLogger(this.config, 'e2e'));
-    await this.host.start();
+    const host = isolatedHost(this.config, this.run, names, createLogger(this.config, 'e2e'));
+    this.host = host;
+    await host.start();
+    // On a fresh broker the first group joins wait for __consumer_offsets to be created and loaded; a test's
+    // own deadlines should measure the pipeline, not that one-off start-up.
+    await eventually(async () => (host.runners.every((r) => r.ready) ? true : undefined), 'every processor joined its group', 120_000);
   }
 
   /** Stops every processor (gracefully, mid-work) and starts them again on the same groups and stores. */
