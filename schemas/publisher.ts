@@ -31,6 +31,14 @@ export function eventHeaders(event: SchoolEvent): Record<string, string> {
   return h;
 }
 
+/** One encoded event ready to send: what a transactional outbox stores. */
+export interface OutboundRecord {
+  topic: string;
+  key: string;
+  value: Buffer;
+  headers: Record<string, string>;
+}
+
 /**
  * Publishes typed events: every event is validated and encoded before anything is
  * sent, so a bad one fails the call with nothing written. Key = aggregateId.
@@ -40,18 +48,29 @@ export class EventPublisher {
     private readonly producer: Producer,
     private readonly codec: EventCodec,
     /** Where each event goes; tests and replays point it at other topics. */
-    private readonly topicOf: (event: SchoolEvent) => string = (event) => EVENT_DEFINITIONS[event.eventType].topic,
+    readonly topicOf: (event: SchoolEvent) => string = (event) => EVENT_DEFINITIONS[event.eventType].topic,
   ) {}
 
   async publish(...events: SchoolEvent[]): Promise<void> {
-    if (events.length === 0) return;
+    await this.send(await this.encode(...events));
+  }
+
+  /** Validates and encodes events into the records `send` writes (a bad event throws, naming the field). */
+  async encode(...events: SchoolEvent[]): Promise<OutboundRecord[]> {
+    const out: OutboundRecord[] = [];
+    for (const event of events)
+      out.push({ topic: this.topicOf(event), key: event.aggregateId, value: await this.codec.encode(event), headers: eventHeaders(event) });
+    return out;
+  }
+
+  /** Sends encoded records in one request per call, in their order per topic. */
+  async send(records: readonly OutboundRecord[]): Promise<void> {
+    if (records.length === 0) return;
     const byTopic = new Map<string, Message[]>();
-    for (const event of events) {
-      const value = await this.codec.encode(event);
-      const topic = this.topicOf(event);
-      const list = byTopic.get(topic) ?? [];
-      list.push({ key: event.aggregateId, value, headers: eventHeaders(event) });
-      byTopic.set(topic, list);
+    for (const r of records) {
+      const list = byTopic.get(r.topic) ?? [];
+      list.push({ key: r.key, value: r.value, headers: r.headers });
+      byTopic.set(r.topic, list);
     }
     await this.producer.sendBatch({
       acks: -1,

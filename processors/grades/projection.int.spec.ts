@@ -42,8 +42,7 @@ describe('grades projection (load, fold, flush; real PostgreSQL)', function () {
   /** Applies records in chunks of `size` (as the runtime does); every event the chunks emitted. */
   async function apply({ s }: { s: PostgresStore }, records: Ready[], size: number): Promise<Emitted> {
     const out: Emitted = [];
-    for (let i = 0; i < records.length; i += size)
-      out.push(...(await s.applyChunk(records.slice(i, i + size), ctx, () => Promise.resolve())).emitted);
+    for (let i = 0; i < records.length; i += size) out.push(...(await s.applyChunk(records.slice(i, i + size), ctx, undefined)).emitted);
     return out;
   }
   const rows = async (schema: string, table: string, order: string): Promise<unknown[]> =>

@@ -7,6 +7,7 @@ import type { Logger } from '../../lib/logger';
 import { createMongoClient } from '../../lib/clients/mongo';
 import { createProcessors } from '../all';
 import type { ProcessorHost } from '../runtime/host';
+import { carryOutbox } from '../runtime/outbox';
 import { quoteIdent } from '../runtime/postgres-store';
 import { endOffsets, offsetsAt, startOffsets } from './offsets';
 import { caughtUp, progressOf, type Progress } from './progress';
@@ -224,6 +225,7 @@ async function switchLive(
     await host.stop();
     await c.query(`alter schema ${quoteIdent(live)} rename to ${quoteIdent(old)}`);
     await c.query(`alter schema ${quoteIdent(target)} rename to ${quoteIdent(live)}`);
+    await carryOutbox(c, quoteIdent(old), quoteIdent(live));
     await c.query('commit');
     return old;
   } catch (e) {

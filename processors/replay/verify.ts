@@ -6,13 +6,13 @@ import { createPgPool } from '../../lib/clients/pg';
 import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import { createProcessors } from '../all';
-import { quoteIdent } from '../runtime/postgres-store';
+import { quoteIdent, RUNTIME_TABLES } from '../runtime/postgres-store';
 import { startOffsets } from './offsets';
 import { caughtUp } from './progress';
 import { ReplayError } from './rebuild';
 import { mongoTarget, pgTarget, replayHost, type Target } from './targets';
 
-const RUNTIME_TABLES = new Set(['runtime_positions', 'runtime_processed', 'schema_migrations']);
+const NOT_READ_MODEL = new Set([...RUNTIME_TABLES, 'schema_migrations']);
 
 export interface VerifyResult {
   equal: boolean;
@@ -89,7 +89,7 @@ export async function compareSchemas(pool: pg.Pool, a: string, b: string): Promi
     )
   ).rows
     .map((r) => r.table_name)
-    .filter((t) => !RUNTIME_TABLES.has(t));
+    .filter((t) => !NOT_READ_MODEL.has(t));
   const differences: string[] = [];
   let rows = 0;
   const only = { live: 0, rebuilt: 0 };

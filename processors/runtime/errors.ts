@@ -61,3 +61,9 @@ export class StoppingError extends AppError {
   readonly code = 'STOPPING';
   readonly retriable = false;
 }
+
+/** Sending committed outbox rows failed: always retried (the commit stands; skipping would lose the events). */
+export class OutboxSendError extends AppError {
+  readonly code = 'OUTBOX_SEND';
+  readonly retriable = true;
+}

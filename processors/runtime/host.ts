@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { Db, MongoClient } from 'mongodb';
 import type pg from 'pg';
+import type { Producer } from 'kafkajs';
 import { systemClock, type Clock } from '../../lib/clock';
 import type { Config } from '../../lib/config';
 import { createKafka } from '../../lib/clients/kafka';
@@ -55,7 +56,9 @@ export class ProcessorHost {
   private publisher: EventPublisher | undefined;
   private readonly tasks: Array<{ start(): void; stop(): Promise<void> }> = [];
   private readonly kafka;
+  /** The tasks' producer (saga deadlines); each processor has its own (see start). */
   private readonly producer;
+  private readonly producers: Producer[] = [];
 
   constructor(
     private readonly defs: ProcessorDefinition[],
@@ -109,12 +112,17 @@ export class ProcessorHost {
     this.publisher = publisher;
     for (const def of this.defs) {
       const store = this.storeFor(def);
+      // One producer per processor: kafkajs's idempotent producer sends one request per broker at a time,
+      // so processors sharing one would wait for each other's acks.
+      const producer = createEventProducer(this.kafka);
+      await producer.connect();
+      this.producers.push(producer);
       this.runners.push(
         new ProcessorRunner(def, {
           kafka: this.kafka,
           codec,
-          publisher,
-          producer: this.producer,
+          publisher: new EventPublisher(producer, codec, publisher.topicOf),
+          producer,
           store,
           runtime: this.config.runtime,
           logger: this.logger.child({ processor: def.name }),
@@ -157,6 +165,7 @@ export class ProcessorHost {
     for (const t of this.tasks) await t.stop();
     await Promise.all(this.runners.map((r) => r.stop()));
     await this.producer.disconnect();
+    for (const p of this.producers) await p.disconnect();
     await this.pool?.end();
     await this.mongo?.close();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));

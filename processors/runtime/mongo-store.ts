@@ -1,6 +1,15 @@
 import { MongoServerError, type Db, type Document, type UpdateFilter } from 'mongodb';
 import { KeyedMutex } from './keyed-mutex';
-import { firstOccurrences, lastPositionsByPartition, type ChunkResult, type Outcome, type Ready, type RuntimeStore } from './store';
+import {
+  firstOccurrences,
+  lastPositionsByPartition,
+  publishNow,
+  type ChunkResult,
+  type Outbound,
+  type Outcome,
+  type Ready,
+  type RuntimeStore,
+} from './store';
 import type { Emitted, MongoProcessor, Position, ProjectContext } from './types';
 
 /**
@@ -89,11 +98,7 @@ export class MongoStore implements RuntimeStore {
     return doc?.next;
   }
 
-  async applyChunk(
-    records: Ready[],
-    ctx: (p: Position) => ProjectContext,
-    beforeCommit: (emitted: Emitted) => Promise<void>,
-  ): Promise<ChunkResult> {
+  async applyChunk(records: Ready[], ctx: (p: Position) => ProjectContext, outbound: Outbound | undefined): Promise<ChunkResult> {
     const candidates = firstOccurrences(records, this.handles);
     const markerId = (eventId: string): string => `${this.group}|${eventId}`;
     const ids = [...candidates].map((i) => markerId(records[i]!.event!.eventId));
@@ -114,7 +119,7 @@ export class MongoStore implements RuntimeStore {
         outcomes.push('applied');
       }
     }
-    await beforeCommit(emitted);
+    await publishNow(outbound, emitted);
     if (applied.length) {
       await this.markers
         .insertMany(

@@ -1,19 +1,32 @@
 import type pg from 'pg';
 import type { SchoolEvent } from '../../schemas/generated/events';
-import { firstOccurrences, lastPositionsByPartition, type ChunkResult, type Outcome, type Ready, type RuntimeStore } from './store';
+import { Outbox, outboxTable, writeOutbox } from './outbox';
+import {
+  firstOccurrences,
+  lastPositionsByPartition,
+  type ChunkResult,
+  type Outbound,
+  type Outcome,
+  type Ready,
+  type RuntimeStore,
+} from './store';
 import type { Emitted, Position, PostgresProcessor, ProjectContext } from './types';
+
+/** The runtime's bookkeeping tables in every projection schema (not part of the read model). */
+export const RUNTIME_TABLES: ReadonlySet<string> = new Set(['runtime_positions', 'runtime_processed', 'runtime_outbox']);
 
 export const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
 /**
- * Postgres exactly-once: the projection's changes, the applied eventIds and the next
- * offset per partition commit in one transaction. Everything lives in the projection's
+ * Postgres exactly-once: the projection's changes, the applied eventIds, the derived
+ * events (outbox) and the next offset per partition commit in one transaction. Everything lives in the projection's
  * own schema (a rebuild gets a fresh versioned schema with its own positions).
  */
 export class PostgresStore implements RuntimeStore {
   readonly kind = 'postgres';
   private readonly handles: ReadonlySet<string>;
   private readonly folds: ReadonlySet<string>;
+  private readonly outbox: Outbox;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -23,6 +36,11 @@ export class PostgresStore implements RuntimeStore {
   ) {
     this.handles = new Set(processor.handles);
     this.folds = new Set(processor.fold?.handles ?? []);
+    this.outbox = new Outbox(pool, quoteIdent(schema), this.group);
+  }
+
+  drainOutbox(outbound: Outbound): Promise<number> {
+    return this.outbox.drain(outbound);
   }
 
   /** Load → fold → flush of the chunk's events of the fold's types, in their order. */
@@ -44,7 +62,8 @@ export class PostgresStore implements RuntimeStore {
         updated_at timestamptz not null default now(), primary key (consumer_group, topic, partition));
       create table if not exists ${s}.runtime_processed (
         consumer_group text not null, event_id text not null, applied_at timestamptz not null default now(),
-        primary key (consumer_group, event_id));`);
+        primary key (consumer_group, event_id));
+      ${outboxTable(s)};`);
   }
 
   async position(topic: string, partition: number): Promise<number | undefined> {
@@ -55,11 +74,7 @@ export class PostgresStore implements RuntimeStore {
     return r.rows[0] ? Number(r.rows[0].next_offset) : undefined;
   }
 
-  async applyChunk(
-    records: Ready[],
-    ctx: (p: Position) => ProjectContext,
-    beforeCommit: (emitted: Emitted) => Promise<void>,
-  ): Promise<ChunkResult> {
+  async applyChunk(records: Ready[], ctx: (p: Position) => ProjectContext, outbound: Outbound | undefined): Promise<ChunkResult> {
     const client = await this.pool.connect();
     let broken = false;
     // A connection dying mid-transaction also emits 'error' on the client; the failed query reports it.
@@ -109,7 +124,7 @@ export class PostgresStore implements RuntimeStore {
           [this.group, p.topic, p.partition, p.next],
         );
       }
-      await beforeCommit(emitted);
+      if (outbound) await writeOutbox(client, this.group, await outbound.encode(...emitted));
       await client.query('commit');
       return { outcomes, emitted };
     } catch (e) {

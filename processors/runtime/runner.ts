@@ -8,10 +8,10 @@ import type { SchoolEvent } from '../../schemas/generated/events';
 import type { EventPublisher } from '../../schemas/publisher';
 import { backoffMs, CircuitBreaker, type CircuitState } from './breaker';
 import { headerString, sendDeadLetter } from './dead-letters';
-import { classify, isContention, StoppingError } from './errors';
+import { classify, isContention, OutboxSendError, StoppingError } from './errors';
 import type { RuntimeMetrics } from './metrics';
-import type { Ready, RuntimeStore } from './store';
-import type { Emitted, Position, ProcessorDefinition, ProjectContext } from './types';
+import type { Outbound, Ready, RuntimeStore } from './store';
+import type { Position, ProcessorDefinition, ProjectContext } from './types';
 
 export interface RunnerDeps {
   kafka: Kafka;
@@ -58,6 +58,8 @@ export class ProcessorRunner {
   private paused = false;
   private readonly breaker: CircuitBreaker;
   private readonly positions = new Map<string, number | undefined>();
+  /** The outbox may hold rows this process did not commit (set at start and on every assignment). */
+  private leftovers = true;
   readonly group: string;
   private readonly topics: string[];
   private readonly handles: ReadonlySet<string>;
@@ -87,6 +89,8 @@ export class ProcessorRunner {
 
   async start(): Promise<void> {
     await this.deps.store.init();
+    // What a crash left committed but unsent leaves before anything new (the heartbeat is not running yet).
+    await this.drainOutbox(0, () => Promise.resolve());
     const consumer = this.deps.kafka.consumer({
       groupId: this.group,
       sessionTimeout: this.deps.runtime.sessionTimeoutMs,
@@ -97,6 +101,7 @@ export class ProcessorRunner {
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.joined = true;
+      this.leftovers = true; // a crashed instance's partitions may come with committed, unsent outbox rows
       this.positions.clear(); // a rebalance may hand us partitions another instance advanced
       this.deps.logger.info('joined group', { processor: this.def.name, group: this.group, assignment: e.payload.memberAssignment });
     });
@@ -171,10 +176,11 @@ export class ProcessorRunner {
         const items = await Promise.all(fresh.map((m) => this.decode(topic, partition, m, k.heartbeat)));
         // Undecodable records go to the dead-letter topic now; their positions are stored with the chunk.
         for (const bad of items) if (bad.failure !== undefined) await this.deadLetter(bad, bad.failure, 1, k.heartbeat);
-        await this.applyWithRetry(
+        const emitted = await this.applyWithRetry(
           items.map((it) => (it.failure === undefined ? it : { ...it, event: undefined, failure: undefined, deadLettered: true })),
           k.heartbeat,
         );
+        await this.drainOutbox(emitted, k.heartbeat);
         this.positions.set(`${topic}\u0000${partition}`, Number(fresh[fresh.length - 1]!.offset) + 1);
       }
       const last = chunk[chunk.length - 1]!.offset;
@@ -220,12 +226,30 @@ export class ProcessorRunner {
     replaying: this.deps.replaying ?? false,
   });
 
-  private beforeCommit = async (emitted: Emitted): Promise<void> => {
-    if (emitted.length && !this.deps.replaying) await this.deps.publisher.publish(...emitted);
-  };
+  /** Nothing leaves a rebuild. */
+  private get outbound(): Outbound | undefined {
+    return this.deps.replaying ? undefined : this.deps.publisher;
+  }
+
+  /** Sends what committed chunks left in the store's outbox; a send failure is retried, the commit stands. */
+  private async drainOutbox(emitted: number, heartbeat: () => Promise<void>): Promise<void> {
+    const { store } = this.deps;
+    const outbound = this.outbound;
+    if (!store.drainOutbox || !outbound || (!emitted && !this.leftovers)) return;
+    this.leftovers = false;
+    await this.retrying(
+      () =>
+        store.drainOutbox!(outbound).catch((e: unknown) => {
+          throw e instanceof StoppingError
+            ? e
+            : new OutboxSendError(`sending the outbox: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        }),
+      heartbeat,
+    );
+  }
 
   /** Applies items; a permanent failure in a multi-record chunk is isolated by applying one record at a time. */
-  private async applyWithRetry(items: Item[], heartbeat: () => Promise<void>): Promise<void> {
+  private async applyWithRetry(items: Item[], heartbeat: () => Promise<void>): Promise<number> {
     const ready: Ready[] = items.map((it) => ({ position: it.position, event: it.event }));
     let attempts = 0;
     const t0 = process.hrtime.bigint();
@@ -233,7 +257,7 @@ export class ProcessorRunner {
       const result = await this.retrying(
         () => {
           attempts++;
-          return this.deps.store.applyChunk(ready, this.ctx, this.beforeCommit);
+          return this.deps.store.applyChunk(ready, this.ctx, this.outbound);
         },
         heartbeat,
         true,
@@ -243,20 +267,23 @@ export class ProcessorRunner {
         if (items[i]!.deadLettered) return; // counted when it was dead-lettered
         this.deps.metrics.events.inc({ processor: this.def.name, event_type: items[i]!.known.eventType ?? 'unknown', outcome });
       });
+      return result.emitted.length;
     } catch (e) {
       if (e instanceof StoppingError || classify(e) === 'transient') throw e;
       if (items.length > 1) {
-        for (const it of items) await this.applyWithRetry([it], heartbeat);
-        return;
+        let emitted = 0;
+        for (const it of items) emitted += await this.applyWithRetry([it], heartbeat);
+        return emitted;
       }
       const [only] = items;
       await this.deadLetter(only!, e, attempts, heartbeat);
       // Store the position past the dead letter, so it is not applied or dead-lettered again.
       await this.retrying(
-        () => this.deps.store.applyChunk([{ position: only!.position, event: undefined }], this.ctx, this.beforeCommit),
+        () => this.deps.store.applyChunk([{ position: only!.position, event: undefined }], this.ctx, this.outbound),
         heartbeat,
         true,
       );
+      return 0;
     }
   }
 

@@ -16,7 +16,7 @@ import type { SchoolEvent } from '../../schemas/generated/events';
 import { createEventProducer, EventPublisher } from '../../schemas/publisher';
 import { dlqTopic, parkedTopic } from '../../topics/catalog';
 import { eventually, randomName, testConfig } from '../../test/support';
-import { readAll } from '../../test/support/kafka';
+import { readAll, topicSize } from '../../test/support/kafka';
 import { IsolatedPostgres } from '../../test/support/postgres';
 import { classify } from './errors';
 import { ProcessorHost } from './host';
@@ -193,6 +193,50 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
     await eventually(async () => ((await mongoTotals(m.db)).events >= events.length ? true : undefined), 'mongo to finish', 90000);
     expect(await pgTotals(p.schema)).to.deep.equal(want);
     expect(await mongoTotals(m.db)).to.deep.equal(want);
+  });
+
+  it('kill -9 between the commit and the outbox send: after a restart every derived event is published exactly once', async () => {
+    const topic = await newTopic(3);
+    // The derived events' topic does not exist yet: every send fails after its chunk committed, so the
+    // window between commit and send stays open until the kill (no timing luck, no hook in the product).
+    const out = randomName('it-rt-out');
+    topics.push(out);
+    const events = tardies(600);
+    await publish(topic, events);
+    const p = pgSetup();
+    await createCounterTable(pool, p.schema);
+    const env = { COUNTER_STORE: 'pg', COUNTER_TOPIC: topic, COUNTER_NAME: p.name, COUNTER_SCHEMA: p.schema, COUNTER_DERIVE_TO: out };
+    const outboxRows = async (): Promise<number> =>
+      Number((await pool.query<{ n: string }>(`select count(*) n from "${p.schema}".runtime_outbox`)).rows[0]?.n);
+    const first = spawnCounter(env);
+    const committed = await eventually(
+      async () => {
+        const applied = (await pgTotals(p.schema)).events;
+        return applied > 0 && (await outboxRows()) === applied ? applied : undefined;
+      },
+      'chunks committed with their derived events in the outbox',
+      60000,
+    );
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => first.once('exit', (_code, signal) => resolve(signal)));
+    first.kill('SIGKILL');
+    expect(await exited).to.equal('SIGKILL');
+    expect(await outboxRows(), 'committed and unsent when killed').to.equal((await pgTotals(p.schema)).events);
+    expect(committed).to.be.within(1, events.length - 1);
+
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: out, numPartitions: 3 }] });
+    spawnCounter(env);
+    await eventually(async () => ((await pgTotals(p.schema)).events >= events.length ? true : undefined), 'the restart to finish', 90000);
+    await eventually(async () => ((await outboxRows()) === 0 ? true : undefined), 'the outbox to empty', 30000);
+    const records = await readAll(kafka, out, events.length);
+    expect(records.map((r) => r.headers?.eventType?.toString())).to.satisfy((ts: string[]) =>
+      ts.every((t) => t === 'attendance.pattern.alert'),
+    );
+    const derived = await Promise.all(records.map(async (r) => (await codec.decode(r.value!)).event));
+    // One derived event per input, each caused by it, and nothing on the topic twice.
+    expect(derived.map((e) => e.causationId).sort()).to.deep.equal(events.map((e) => e.eventId).sort());
+    expect(new Set(derived.map((e) => e.eventId)).size).to.equal(events.length);
+    expect(await topicSize(kafka, out)).to.equal(events.length);
+    expect(await pgTotals(p.schema)).to.deep.equal({ total: expectedTotal(events), events: events.length });
   });
 
   it('applies an event published twice (same eventId, new offset) once', async () => {
@@ -389,7 +433,7 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
       position,
       replaying: false,
     });
-    await Promise.all(chunks.map((records) => store.applyChunk(records, ctx, () => Promise.resolve())));
+    await Promise.all(chunks.map((records) => store.applyChunk(records, ctx, undefined)));
     const doc = await db.collection<{ _id: string; events: number }>('counters').findOne({ _id: 'USR-0' });
     expect(doc?.events).to.equal(300);
   });

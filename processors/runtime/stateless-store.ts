@@ -1,4 +1,4 @@
-import type { ChunkResult, Outcome, Ready, RuntimeStore } from './store';
+import { publishNow, type ChunkResult, type Outbound, type Outcome, type Ready, type RuntimeStore } from './store';
 import type { Emitted, Position, ProjectContext, StatelessProcessor } from './types';
 
 /** No store: positions live only in Kafka's committed offsets (at-least-once). */
@@ -18,11 +18,7 @@ export class StatelessStore implements RuntimeStore {
     return Promise.resolve(undefined);
   }
 
-  async applyChunk(
-    records: Ready[],
-    ctx: (p: Position) => ProjectContext,
-    beforeCommit: (emitted: Emitted) => Promise<void>,
-  ): Promise<ChunkResult> {
+  async applyChunk(records: Ready[], ctx: (p: Position) => ProjectContext, outbound: Outbound | undefined): Promise<ChunkResult> {
     const outcomes: Outcome[] = [];
     const emitted: Emitted = [];
     for (const r of records) {
@@ -32,7 +28,7 @@ export class StatelessStore implements RuntimeStore {
         outcomes.push('applied');
       }
     }
-    await beforeCommit(emitted);
+    await publishNow(outbound, emitted);
     return { outcomes, emitted };
   }
 }

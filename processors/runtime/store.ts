@@ -1,4 +1,5 @@
 import type { SchoolEvent } from '../../schemas/generated/events';
+import type { EventPublisher } from '../../schemas/publisher';
 import type { Emitted, Position, ProjectContext } from './types';
 
 /** One record ready to apply: its position, and its event unless it is ignored or dead-lettered. */
@@ -16,23 +17,31 @@ export interface ChunkResult {
 
 export type ApplyFn = (event: SchoolEvent, ctx: ProjectContext) => Promise<Emitted>;
 
+/** Where a chunk's derived events go: `encode` validates them (a bad one fails the chunk), `send` writes them to Kafka. */
+export type Outbound = Pick<EventPublisher, 'encode' | 'send'>;
+
+/** Sends derived events now (stores without an outbox, before they store their positions). */
+export async function publishNow(outbound: Outbound | undefined, emitted: Emitted): Promise<void> {
+  if (outbound && emitted.length) await outbound.send(await outbound.encode(...emitted));
+}
+
 /**
  * Exactly-once bookkeeping for one store. `applyChunk` applies the records' events
- * (skipping ones already applied: same eventId, or a position already stored), runs
- * `beforeCommit` with the derived events (they are published before the position is
- * stored, so a crash re-emits them with the same deterministic ids rather than losing
- * them), then stores the position after the last record.
+ * (skipping ones already applied: same eventId, or a position already stored) and
+ * stores the position after the last record. Derived events go to `outbound`
+ * (undefined in a rebuild: nothing leaves): the Postgres store commits them to its
+ * outbox and `drainOutbox` sends them after the commit; the others send them before
+ * storing their positions, so a crash re-emits them with the same deterministic ids
+ * rather than losing them.
  */
 export interface RuntimeStore {
   readonly kind: 'postgres' | 'mongo' | 'none';
   init(): Promise<void>;
   /** Next offset to apply for a partition, if this store keeps positions. */
   position(topic: string, partition: number): Promise<number | undefined>;
-  applyChunk(
-    records: Ready[],
-    ctx: (p: Position) => ProjectContext,
-    beforeCommit: (emitted: Emitted) => Promise<void>,
-  ): Promise<ChunkResult>;
+  applyChunk(records: Ready[], ctx: (p: Position) => ProjectContext, outbound: Outbound | undefined): Promise<ChunkResult>;
+  /** Sends what committed chunks left in the outbox, oldest first; how many records. */
+  drainOutbox?(outbound: Outbound): Promise<number>;
 }
 
 /** Records whose event has a handler, first occurrence of each eventId only (duplicates inside one chunk). */

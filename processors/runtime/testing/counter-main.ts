@@ -1,12 +1,14 @@
 import { loadConfig } from '../../../lib/config';
 import { createPgPool } from '../../../lib/clients/pg';
 import { createLogger } from '../../../lib/logger';
+import { EVENT_DEFINITIONS } from '../../../schemas/generated/events';
 import { ProcessorHost, runUntilSignal } from '../host';
 import { createCounterTable, mongoCounter, pgCounter } from './counter';
 
 /**
  * A counter processor as its own process, for the crash and signal tests:
  * COUNTER_STORE=pg|mongo COUNTER_TOPIC=… COUNTER_NAME=… COUNTER_SCHEMA=… COUNTER_MONGO_DB=… COUNTER_SLOW_MS=…
+ * COUNTER_DERIVE_TO=<topic> (pg: one derived event per applied event, published to that topic).
  */
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -19,7 +21,9 @@ async function main(): Promise<void> {
   const name = env('COUNTER_NAME');
   const topic = env('COUNTER_TOPIC');
   const slow = Number(process.env.COUNTER_SLOW_MS ?? 0);
-  const def = env('COUNTER_STORE') === 'pg' ? pgCounter(name, topic, slow) : mongoCounter(name, topic, slow);
+  const deriveTo = process.env.COUNTER_DERIVE_TO;
+  const def = env('COUNTER_STORE') === 'pg' ? pgCounter(name, topic, slow, true, !!deriveTo) : mongoCounter(name, topic, slow);
+  const alerts = EVENT_DEFINITIONS['attendance.pattern.alert'].topic;
   if (def.store === 'postgres') {
     const pool = createPgPool(config);
     await createCounterTable(pool, env('COUNTER_SCHEMA'));
@@ -29,6 +33,7 @@ async function main(): Promise<void> {
     opsPort: 0,
     pgSchema: () => env('COUNTER_SCHEMA'),
     mongoDb: () => process.env.COUNTER_MONGO_DB ?? config.mongo.db,
+    topicName: (t) => (deriveTo && t === alerts ? deriveTo : t),
   });
   await runUntilSignal(host, config, logger);
   process.stdout.write(`ready ${host.port}\n`);

@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { EXAMPLE_PAYLOADS } from '../../../schemas/examples';
+import { emit, toEvents } from '../../shared/emit';
 import { RuleViolationError } from '../errors';
 import type { MongoProcessor, PostgresProcessor } from '../types';
 
@@ -7,14 +9,15 @@ import type { MongoProcessor, PostgresProcessor } from '../types';
  * each tardiness.recorded adds minutesLate to the student's total and 1 to its count.
  * A negative minutesLate breaks a rule that will never pass (dead letter); a student in
  * the `blocked` table fails until the row is removed (a fixable cause, for redrive tests).
+ * With `derive`, each applied event also emits one attendance.pattern.alert about its student (outbox tests).
  */
-export function pgCounter(name: string, topic: string, slowMs = 0, checkBlocked = true): PostgresProcessor {
+export function pgCounter(name: string, topic: string, slowMs = 0, checkBlocked = true, derive = false): PostgresProcessor {
   return {
     name,
     topics: [topic],
     handles: ['tardiness.recorded'],
     store: 'postgres',
-    async project(event, tx) {
+    async project(event, tx, ctx) {
       if (event.eventType !== 'tardiness.recorded') return [];
       if (event.payload.minutesLate < 0) throw new RuleViolationError(`minutesLate must be >= 0, got ${event.payload.minutesLate}`);
       const blocked = checkBlocked ? await tx.query('select 1 from blocked where student = $1', [event.payload.studentUserId]) : undefined;
@@ -25,7 +28,8 @@ export function pgCounter(name: string, topic: string, slowMs = 0, checkBlocked 
          on conflict (student) do update set total = counters.total + excluded.total, events = counters.events + 1`,
         [event.payload.studentUserId, event.payload.minutesLate],
       );
-      return [];
+      const alert = { ...EXAMPLE_PAYLOADS['attendance.pattern.alert'], studentUserId: event.payload.studentUserId };
+      return derive ? toEvents(event, [emit('attendance.pattern.alert', alert)], ctx) : [];
     },
   };
 }
