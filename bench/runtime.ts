@@ -5,7 +5,7 @@ import { createMongoClient } from '../lib/clients/mongo';
 import { createPgPool } from '../lib/clients/pg';
 import { createLogger } from '../lib/logger';
 import { ProcessorHost } from '../processors/runtime/host';
-import { createCounterTable, mongoCounter, pgCounter } from '../processors/runtime/testing/counter';
+import { createCounterTable, mongoCounter, pgCounter, pgFoldCounter } from '../processors/runtime/testing/counter';
 import type { ProcessorDefinition } from '../processors/runtime/types';
 import { createEventProducer } from '../schemas/publisher';
 import { record } from './lib/report';
@@ -13,7 +13,8 @@ import { deleteTopics, fmt, freshTopic, produceAll, tardinessStream } from './li
 
 /**
  * `npm run bench:runtime`: events/s through the shared runtime on 6 partitions, with a
- * no-op handler, a Postgres projection and a Mongo (FerretDB) projection. The stream is
+ * no-op handler, a Postgres counter applied per event and the same counter folded per chunk
+ * (one statement per chunk), and a Mongo (FerretDB) counter. The stream is
  * produced first; the clock runs from the first applied record to the last, so group
  * join time is excluded (it is printed separately).
  */
@@ -24,10 +25,11 @@ async function main(): Promise<void> {
   const counts = {
     noop: Number(process.env.BENCH_NOOP_N ?? 300_000),
     postgres: Number(process.env.BENCH_PG_N ?? 200_000),
+    fold: Number(process.env.BENCH_FOLD_N ?? 300_000),
     mongo: Number(process.env.BENCH_MONGO_N ?? 30_000),
   };
   const topic = `bench-runtime-${randomUUID().slice(0, 8)}`;
-  const n = Math.max(counts.noop, counts.postgres, counts.mongo);
+  const n = Math.max(counts.noop, counts.postgres, counts.fold, counts.mongo);
   await freshTopic(kafka, topic, 6);
   const producer = createEventProducer(kafka);
   await producer.connect();
@@ -49,7 +51,8 @@ async function main(): Promise<void> {
   const rows: Array<[string, number, number, number, number, number | undefined]> = [];
   for (const [label, def, limit, target] of [
     ['no-op handler', noop, counts.noop, 50_000],
-    ['Postgres projection', pgCounter(`bench-pg-${randomUUID()}`, topic, 0, false), counts.postgres, 15_000],
+    ['Postgres projection', pgCounter(`bench-pg-${randomUUID()}`, topic, 0, false), counts.postgres, undefined],
+    ['Postgres projection, load → fold → flush', pgFoldCounter(`bench-fold-${randomUUID()}`, topic), counts.fold, 50_000],
     ['Mongo projection (FerretDB)', mongoCounter(`bench-mongo-${randomUUID()}`, topic), counts.mongo, undefined],
   ] as Array<[string, ProcessorDefinition, number, number | undefined]>) {
     const host = new ProcessorHost([def], config, logger, { opsPort: 0, pgSchema: () => schema, mongoDb: () => mongoDb });

@@ -2,7 +2,8 @@ import type pg from 'pg';
 import { EXAMPLE_PAYLOADS } from '../../../schemas/examples';
 import { emit, toEvents } from '../../shared/emit';
 import { RuleViolationError } from '../errors';
-import type { MongoProcessor, PostgresProcessor } from '../types';
+import { columns } from '../columns';
+import type { ChunkFold, MongoProcessor, PostgresProcessor } from '../types';
 
 /**
  * Test processors whose projection is a counter, so double application shows:
@@ -31,6 +32,40 @@ export function pgCounter(name: string, topic: string, slowMs = 0, checkBlocked 
       const alert = { ...EXAMPLE_PAYLOADS['attendance.pattern.alert'], studentUserId: event.payload.studentUserId };
       return derive ? toEvents(event, [emit('attendance.pattern.alert', alert)], ctx) : [];
     },
+  };
+}
+
+/**
+ * The same counter on the load → fold → flush path: the chunk's increments are summed per student in
+ * memory and written with one statement (a counter needs no loaded state: its flush adds the deltas).
+ */
+export function pgFoldCounter(name: string, topic: string): PostgresProcessor {
+  const fold: ChunkFold<Map<string, { total: number; events: number }>> = {
+    handles: ['tardiness.recorded'],
+    load: () => Promise.resolve(new Map()),
+    fold(state, event) {
+      if (event.eventType !== 'tardiness.recorded') return [];
+      if (event.payload.minutesLate < 0) throw new RuleViolationError(`minutesLate must be >= 0, got ${event.payload.minutesLate}`);
+      const c = state.get(event.payload.studentUserId) ?? { total: 0, events: 0 };
+      state.set(event.payload.studentUserId, { total: c.total + event.payload.minutesLate, events: c.events + 1 });
+      return [];
+    },
+    async flush(tx, state) {
+      const rows = [...state].map(([student, c]) => ({ student, ...c }));
+      await tx.query(
+        `insert into counters (student, total, events) select * from unnest($1::text[], $2::bigint[], $3::bigint[])
+         on conflict (student) do update set total = counters.total + excluded.total, events = counters.events + excluded.events`,
+        columns(rows, ['student', 'total', 'events']),
+      );
+    },
+  };
+  return {
+    name,
+    topics: [topic],
+    handles: ['tardiness.recorded'],
+    store: 'postgres',
+    fold,
+    project: () => Promise.reject(new Error('every handled type is folded')),
   };
 }
 
