@@ -107,7 +107,11 @@ export class TestPipeline {
     await host.start();
     // On a fresh broker the first group joins wait for __consumer_offsets to be created and loaded; a test's
     // own deadlines should measure the pipeline, not that one-off start-up.
-    await eventually(async () => (host.runners.every((r) => r.ready) ? true : undefined), 'every processor joined its group', 120_000);
+    await eventually(
+      () => Promise.resolve(host.runners.every((r) => r.ready) ? true : undefined),
+      'every processor joined its group',
+      120_000,
+    );
   }
 
   /** Stops every processor (gracefully, mid-work) and starts them again on the same groups and stores. */
