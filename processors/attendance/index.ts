@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Rules } from '../../lib/config';
 import type { PostgresProcessor } from '../runtime/types';
-import { HANDLES, projectAttendance } from './projection';
+import { attendanceFold, attendanceLockKeys, HANDLES, projectAttendance } from './projection';
 import { topicsOf } from '../runtime/topics';
 
 /**
@@ -14,7 +14,9 @@ export function createAttendance(rules: Rules): PostgresProcessor {
     topics: topicsOf(HANDLES),
     handles: HANDLES,
     store: 'postgres',
-    project: projectAttendance(rules),
+    project: projectAttendance,
+    fold: attendanceFold(rules),
+    lockKeys: attendanceLockKeys,
   };
 }
 

@@ -2,51 +2,35 @@ import type { PoolClient } from 'pg';
 import type { Rules } from '../../lib/config';
 import type { EventType, SchoolEvent } from '../../schemas/generated/events';
 import { RuleViolationError } from '../runtime/errors';
-import { unhandled } from '../shared/handled';
-import { postgresProjection, type EmitSpec } from '../shared/emit';
-import { absencePattern, initializeAttendance, tardinessPattern } from './handlers';
+import type { ChunkFold } from '../runtime/types';
+import { narrow, unhandled } from '../shared/handled';
+import { postgresProjection, toEvents, type EmitSpec } from '../shared/emit';
+import { foldAbsence, foldJustified, foldMarked, foldTardiness, type AttendanceState, type Folded } from './fold';
+import { initializeAttendance } from './handlers';
+import { flushAttendance, loadAttendance } from './store';
 
-/** An absent day: an unjustified absence record, or an ABSENT mark with no justified absence that day. */
-async function absenceDates(tx: PoolClient, student: string): Promise<string[]> {
-  const r = await tx.query<{ d: string }>(
-    `select to_char(date, 'YYYY-MM-DD') d from absences where student_user_id = $1 and not justified
-     union
-     select to_char(m.date, 'YYYY-MM-DD') from marks m where m.student_user_id = $1 and m.status = 'ABSENT'
-       and not exists (select 1 from absences a where a.student_user_id = m.student_user_id and a.date = m.date and a.justified)`,
-    [student],
-  );
-  return r.rows.map((x) => x.d);
-}
+/** Applied a chunk at a time (load, fold, flush): the hot path. */
+const FOLDED = ['attendance.marked', 'absence.recorded', 'tardiness.recorded', 'absence.justified'] as const satisfies readonly EventType[];
 
-async function refreshSummary(tx: PoolClient, student: string, section: string, at: string): Promise<void> {
-  await tx.query(
-    `insert into summaries (student_user_id, section_id, present, absent, late, excused, unjustified_absences, tardies, updated_at)
-     select $1, $2,
-       (select count(*) from marks where student_user_id = $1 and status = 'PRESENT'),
-       (select count(*) from marks where student_user_id = $1 and status = 'ABSENT'),
-       (select count(*) from marks where student_user_id = $1 and status = 'LATE'),
-       (select count(*) from marks where student_user_id = $1 and status = 'EXCUSED'),
-       (select count(*) from absences where student_user_id = $1 and not justified),
-       (select count(*) from tardies where student_user_id = $1),
-       $3
-     on conflict (student_user_id) do update set section_id = excluded.section_id, present = excluded.present, absent = excluded.absent, late = excluded.late,
-       excused = excluded.excused, unjustified_absences = excluded.unjustified_absences, tardies = excluded.tardies, updated_at = excluded.updated_at`,
-    [student, section, at],
-  );
-}
-
-export const HANDLES = [
+/** Applied one at a time: a school's setup and saga steps, on tables the fold does not touch. */
+const PER_EVENT = [
   'schedule.created',
   'enrollment.grades.initialized',
   'enrollment.attendance.initialized',
-  'attendance.marked',
-  'absence.recorded',
-  'tardiness.recorded',
-  'absence.justified',
 ] as const satisfies readonly EventType[];
-type Handled = (typeof HANDLES)[number];
+type Handled = (typeof PER_EVENT)[number];
 
-async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules): Promise<EmitSpec[]> {
+export const HANDLES: readonly EventType[] = [...PER_EVENT, ...FOLDED];
+
+const FOLDED_TYPES: ReadonlySet<EventType> = new Set(FOLDED);
+/**
+ * A student's summary and windows are loaded, folded and written back by one chunk at a time: our
+ * producers key these events by student (one partition), the lock covers any producer that does not.
+ */
+export const attendanceLockKeys = (event: SchoolEvent): string[] =>
+  FOLDED_TYPES.has(event.eventType) && 'studentUserId' in event.payload ? [`attendance:${String(event.payload.studentUserId)}`] : [];
+
+async function decide(event: SchoolEvent<Handled>, tx: PoolClient): Promise<EmitSpec[]> {
   switch (event.eventType) {
     case 'schedule.created':
       await tx.query('insert into section_schedules values ($1, $2) on conflict do nothing', [
@@ -69,61 +53,43 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules)
       );
       return [];
     }
-    case 'attendance.marked': {
-      const p = event.payload;
-      await tx.query(
-        `insert into marks values ($1, $2, $3, $4, $5, $6) on conflict (attendance_id) do update set status = excluded.status, marked_by = excluded.marked_by`,
-        [p.attendanceId, p.studentUserId, p.sectionId, p.date, p.status, p.markedBy],
-      );
-      await refreshSummary(tx, p.studentUserId, p.sectionId, event.timestamp);
-      return p.status === 'ABSENT'
-        ? absencePattern(p.studentUserId, p.sectionId, p.date, await absenceDates(tx, p.studentUserId), rules)
-        : [];
-    }
-    case 'absence.recorded': {
-      const p = event.payload;
-      await tx.query(
-        'insert into absences (absence_id, student_user_id, section_id, date, reason, recorded_by) values ($1, $2, $3, $4, $5, $6) on conflict do nothing',
-        [p.absenceId, p.studentUserId, p.sectionId, p.date, p.reason, p.recordedBy],
-      );
-      await refreshSummary(tx, p.studentUserId, p.sectionId, event.timestamp);
-      return absencePattern(p.studentUserId, p.sectionId, p.date, await absenceDates(tx, p.studentUserId), rules);
-    }
-    case 'tardiness.recorded': {
-      const p = event.payload;
-      if (p.minutesLate <= 0) throw new RuleViolationError(`tardiness ${p.tardinessId}: minutesLate must be > 0`);
-      await tx.query('insert into tardies values ($1, $2, $3, $4, $5) on conflict do nothing', [
-        p.tardinessId,
-        p.studentUserId,
-        p.sectionId,
-        p.date,
-        p.minutesLate,
-      ]);
-      await refreshSummary(tx, p.studentUserId, p.sectionId, event.timestamp);
-      const dates = await tx.query<{ d: string }>(`select to_char(date, 'YYYY-MM-DD') d from tardies where student_user_id = $1`, [
-        p.studentUserId,
-      ]);
-      return tardinessPattern(
-        p.studentUserId,
-        p.sectionId,
-        p.date,
-        dates.rows.map((x) => x.d),
-        rules,
-      );
-    }
-    case 'absence.justified': {
-      const p = event.payload;
-      const r = await tx.query<{ section_id: string }>(
-        'update absences set justified = true, justification = $2 where absence_id = $1 returning section_id',
-        [p.absenceId, p.justification],
-      );
-      if (!r.rows[0]) throw new RuleViolationError(`absence ${p.absenceId} does not exist`);
-      await refreshSummary(tx, p.studentUserId, r.rows[0].section_id, event.timestamp);
-      return []; // an alert already raised stays in the record; later counts exclude the justified day
-    }
     default:
       return unhandled(event);
   }
 }
 
-export const projectAttendance = (rules: Rules): ReturnType<typeof postgresProjection> => postgresProjection(HANDLES, decide, rules);
+export const projectAttendance = postgresProjection(PER_EVENT, decide, undefined);
+
+export function attendanceFold(rules: Rules): ChunkFold<AttendanceState> {
+  return {
+    handles: FOLDED,
+    load: (tx, events) =>
+      loadAttendance(
+        tx,
+        events.map((e) => narrow(e, FOLDED)),
+        rules,
+      ),
+    fold(state, input, ctx) {
+      const event = narrow(input, FOLDED);
+      const r = foldOne(state, event, rules);
+      if ('violation' in r) throw new RuleViolationError(r.violation);
+      return ctx.replaying ? [] : toEvents(event, r.emit, ctx);
+    },
+    flush: flushAttendance,
+  };
+}
+
+function foldOne(state: AttendanceState, event: SchoolEvent<(typeof FOLDED)[number]>, rules: Rules): Folded {
+  switch (event.eventType) {
+    case 'attendance.marked':
+      return foldMarked(state, event.payload, event.timestamp, rules);
+    case 'absence.recorded':
+      return foldAbsence(state, event.payload, event.timestamp, rules);
+    case 'tardiness.recorded':
+      return foldTardiness(state, event.payload, event.timestamp, rules);
+    case 'absence.justified':
+      return foldJustified(state, event.payload, event.timestamp);
+    default:
+      return unhandled(event);
+  }
+}

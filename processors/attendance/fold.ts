@@ -1,0 +1,176 @@
+import type { Rules } from '../../lib/config';
+import type { AttendanceStatus, EventPayloads } from '../../schemas/generated/events';
+import type { EmitSpec } from '../shared/emit';
+import { absencePattern, tardinessPattern } from './handlers';
+
+/**
+ * Attendance on load → fold → flush: pure functions over the chunk's loaded state. Summaries move by
+ * deltas (a re-mark moves one count from the old status to the new), so no event re-reads a student's
+ * history; the pattern rules look only at their window (absences) or month (tardies), which the load
+ * brings in for the students concerned.
+ */
+
+export interface Mark {
+  attendanceId: string;
+  studentUserId: string;
+  sectionId: string;
+  date: string;
+  status: AttendanceStatus;
+  markedBy: string;
+}
+export interface Absence {
+  absenceId: string;
+  studentUserId: string;
+  sectionId: string;
+  date: string;
+  reason: string | null;
+  recordedBy: string;
+  justified: boolean;
+  justification: string | null;
+}
+export interface Tardy {
+  tardinessId: string;
+  studentUserId: string;
+  sectionId: string;
+  date: string;
+  minutesLate: number;
+}
+export interface Summary {
+  studentUserId: string;
+  sectionId: string;
+  present: number;
+  absent: number;
+  late: number;
+  excused: number;
+  unjustifiedAbsences: number;
+  tardies: number;
+  updatedAt: string;
+}
+
+export interface AttendanceState {
+  marks: Map<string, Mark>;
+  absences: Map<string, Absence>;
+  tardies: Map<string, Tardy>;
+  summaries: Map<string, Summary>;
+  changed: { marks: Set<string>; absences: Set<string>; tardies: Set<string>; summaries: Set<string> };
+}
+
+export const emptyState = (): AttendanceState => ({
+  marks: new Map(),
+  absences: new Map(),
+  tardies: new Map(),
+  summaries: new Map(),
+  changed: { marks: new Set(), absences: new Set(), tardies: new Set(), summaries: new Set() },
+});
+
+export type Folded = { emit: EmitSpec[] } | { violation: string };
+
+const COUNT: Record<AttendanceStatus, 'present' | 'absent' | 'late' | 'excused'> = {
+  PRESENT: 'present',
+  ABSENT: 'absent',
+  LATE: 'late',
+  EXCUSED: 'excused',
+};
+
+/** The student's summary after `change`, stamped with the section and time of the event that moved it. */
+function touch(s: AttendanceState, student: string, section: string, at: string, change: (x: Summary) => void): void {
+  const x = s.summaries.get(student) ?? {
+    studentUserId: student,
+    sectionId: section,
+    present: 0,
+    absent: 0,
+    late: 0,
+    excused: 0,
+    unjustifiedAbsences: 0,
+    tardies: 0,
+    updatedAt: at,
+  };
+  const next = { ...x, sectionId: section, updatedAt: at };
+  change(next);
+  s.summaries.set(student, next);
+  s.changed.summaries.add(student);
+}
+
+/**
+ * Absent days of a student in [from, to]: an unjustified absence record, or an ABSENT mark with no
+ * justified absence that day (the same definition the per-event projection queried).
+ */
+export function absentDays(s: AttendanceState, student: string, from: string, to: string): string[] {
+  const inRange = (d: string): boolean => d >= from && d <= to;
+  const justified = new Set<string>();
+  const days = new Set<string>();
+  for (const a of s.absences.values()) {
+    if (a.studentUserId !== student || !inRange(a.date)) continue;
+    if (a.justified) justified.add(a.date);
+    else days.add(a.date);
+  }
+  for (const m of s.marks.values())
+    if (m.studentUserId === student && m.status === 'ABSENT' && inRange(m.date) && !justified.has(m.date)) days.add(m.date);
+  return [...days];
+}
+
+/** First day of the absence window ending at `date`. */
+export function windowStart(date: string, rules: Pick<Rules, 'absenceWindowDays'>): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) - (rules.absenceWindowDays - 1) * 86_400_000).toISOString().slice(0, 10);
+}
+
+export function foldMarked(s: AttendanceState, p: EventPayloads['attendance.marked'], at: string, rules: Rules): Folded {
+  const before = s.marks.get(p.attendanceId);
+  if (before && (before.studentUserId !== p.studentUserId || before.date !== p.date || before.sectionId !== p.sectionId))
+    return {
+      violation: `attendance ${p.attendanceId} is ${before.studentUserId}'s mark of ${before.date} in ${before.sectionId}; a correction cannot move it`,
+    };
+  s.marks.set(p.attendanceId, { ...p });
+  s.changed.marks.add(p.attendanceId);
+  touch(s, p.studentUserId, p.sectionId, at, (x) => {
+    if (before) x[COUNT[before.status]] -= 1;
+    x[COUNT[p.status]] += 1;
+  });
+  if (p.status !== 'ABSENT') return { emit: [] };
+  return {
+    emit: absencePattern(p.studentUserId, p.sectionId, p.date, absentDays(s, p.studentUserId, windowStart(p.date, rules), p.date), rules),
+  };
+}
+
+export function foldAbsence(s: AttendanceState, p: EventPayloads['absence.recorded'], at: string, rules: Rules): Folded {
+  if (!s.absences.has(p.absenceId)) {
+    s.absences.set(p.absenceId, { ...p, reason: p.reason ?? null, justified: false, justification: null });
+    s.changed.absences.add(p.absenceId);
+    touch(s, p.studentUserId, p.sectionId, at, (x) => (x.unjustifiedAbsences += 1));
+  } else touch(s, p.studentUserId, p.sectionId, at, () => undefined); // recorded before: only stamped, as the recount did
+  return {
+    emit: absencePattern(p.studentUserId, p.sectionId, p.date, absentDays(s, p.studentUserId, windowStart(p.date, rules), p.date), rules),
+  };
+}
+
+export function foldTardiness(s: AttendanceState, p: EventPayloads['tardiness.recorded'], at: string, rules: Rules): Folded {
+  if (p.minutesLate <= 0) return { violation: `tardiness ${p.tardinessId}: minutesLate must be > 0` };
+  const fresh = !s.tardies.has(p.tardinessId);
+  if (fresh) {
+    s.tardies.set(p.tardinessId, {
+      tardinessId: p.tardinessId,
+      studentUserId: p.studentUserId,
+      sectionId: p.sectionId,
+      date: p.date,
+      minutesLate: p.minutesLate,
+    });
+    s.changed.tardies.add(p.tardinessId);
+  }
+  touch(s, p.studentUserId, p.sectionId, at, (x) => (x.tardies += fresh ? 1 : 0));
+  const month = p.date.slice(0, 7);
+  const dates = [...s.tardies.values()]
+    .filter((t) => t.studentUserId === p.studentUserId && t.date.slice(0, 7) === month)
+    .map((t) => t.date);
+  return { emit: tardinessPattern(p.studentUserId, p.sectionId, p.date, dates, rules) };
+}
+
+export function foldJustified(s: AttendanceState, p: EventPayloads['absence.justified'], at: string): Folded {
+  const a = s.absences.get(p.absenceId);
+  if (!a) return { violation: `absence ${p.absenceId} does not exist` };
+  if (a.studentUserId !== p.studentUserId) return { violation: `absence ${p.absenceId} is ${a.studentUserId}'s, not ${p.studentUserId}'s` };
+  s.absences.set(p.absenceId, { ...a, justified: true, justification: p.justification });
+  s.changed.absences.add(p.absenceId);
+  // An alert already raised stays in the record; later counts exclude the justified day.
+  touch(s, a.studentUserId, a.sectionId, at, (x) => (x.unjustifiedAbsences -= a.justified ? 0 : 1));
+  return { emit: [] };
+}
