@@ -30,7 +30,7 @@ export class Workers {
   start(name: string): Promise<void> {
     // Worker logs (kafkajs complains loudly during broker restarts) go to a file per worker, not the report.
     const log = fs.openSync(path.join(this.logDir, `${this.run}-${name}.log`), 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'worker.ts'), this.run, name], {
+    const child = spawn(process.execPath, [...profilingFlags(), '--import', 'tsx', path.join(__dirname, 'worker.ts'), this.run, name], {
       stdio: ['ignore', 'pipe', log],
       env: { ...process.env, LOG_LEVEL: 'error' },
     });
@@ -73,4 +73,13 @@ export class Workers {
       ),
     );
   }
+}
+
+/**
+ * Node's profiling flags this process runs with (`--cpu-prof`, `--cpu-prof-dir=…`, `--heap-prof…`), passed on to the
+ * workers, so `node --cpu-prof --cpu-prof-dir=/tmp/p --import tsx bench/pipeline.ts` profiles every processor
+ * (NODE_OPTIONS refuses --cpu-prof). Each writes its profile when it stops gracefully, not when killed with -9.
+ */
+function profilingFlags(): string[] {
+  return process.execArgv.filter((a) => /^--(cpu|heap)-prof/.test(a));
 }
