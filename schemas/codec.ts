@@ -45,6 +45,8 @@ export class EventCodec {
   private readonly ids = new Map<EventType, number>();
   private readonly pendingIds = new Map<EventType, Promise<number>>();
   private readonly readers = new Map<number, Reader>();
+  /** Reader loads in flight: a chunk's records of a schema id not seen yet share one registry fetch. */
+  private readonly pendingReaders = new Map<number, Promise<Reader>>();
 
   constructor(
     private readonly registry: SchemaRegistry,
@@ -122,7 +124,7 @@ export class EventCodec {
     if (buffer.length < HEADER) throw new WireFormatError(`record of ${buffer.length} bytes is shorter than the 5-byte Confluent header`);
     if (buffer[0] !== MAGIC) throw new WireFormatError(`record starts with byte ${buffer[0]}, not the Confluent magic byte 0`);
     const schemaId = buffer.readInt32BE(1);
-    const reader = this.readers.get(schemaId) ?? (await this.loadReader(schemaId));
+    const reader = this.readers.get(schemaId) ?? (await this.reader(schemaId));
     let value: unknown;
     try {
       value = reader.type.fromBuffer(buffer.subarray(HEADER), reader.resolver, true);
@@ -136,6 +138,20 @@ export class EventCodec {
       );
     }
     return { event, schemaId };
+  }
+
+  /**
+   * The reader of a schema id not cached yet, loaded once however many decodes ask at the same time (the
+   * runtime decodes a chunk's records concurrently: without this, 500 records of a new id were 500 registry
+   * GETs and 500 schema parses). A failed load is not kept, so the next decode tries again.
+   */
+  private reader(schemaId: number): Promise<Reader> {
+    let pending = this.pendingReaders.get(schemaId);
+    if (!pending) {
+      pending = this.loadReader(schemaId).finally(() => this.pendingReaders.delete(schemaId));
+      this.pendingReaders.set(schemaId, pending);
+    }
+    return pending;
   }
 
   private async loadReader(schemaId: number): Promise<Reader> {

@@ -1,9 +1,11 @@
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fixedClock } from '../lib/clock';
 import { createSchemaRegistry } from '../lib/clients/registry';
-import { EventValidationError, UnknownEventTypeError, WireFormatError } from '../lib/errors';
+import { EventValidationError, RegistryUnavailableError, UnknownEventTypeError, WireFormatError } from '../lib/errors';
 import { EventCodec } from './codec';
 import { compare } from './compat';
 import { buildEvent, causedBy, deterministicEventId } from './envelope';
@@ -100,6 +102,34 @@ describe('codec validation', () => {
       .to.be.instanceOf(WireFormatError)
       .with.property('message')
       .match(/magic byte/);
+  });
+});
+
+describe('codec decoding', () => {
+  it('fetches the writer schema of a new id once for concurrent decodes, and again after a failed fetch', async () => {
+    const event = example('tardiness.recorded');
+    let fetches = 0;
+    let down = true;
+    const registry = {
+      async getSchema(): Promise<avro.Type> {
+        fetches++;
+        await new Promise((r) => setTimeout(r, 5));
+        if (down) throw Object.assign(new Error('registry down'), { status: 503 });
+        // As the registry client parses it: plain Avro, our logical types are the reader's.
+        return avro.Type.forSchema(EVENT_DEFINITIONS['tardiness.recorded'].schema as avro.Schema);
+      },
+    } as unknown as SchemaRegistry;
+    const fresh = new EventCodec(registry);
+    const bytes = fresh.encodeWithId(fresh.typeOf('tardiness.recorded'), 42, event);
+    const failed = await Promise.all(Array.from({ length: 50 }, () => fresh.decode(bytes).catch((e: unknown) => e)));
+    expect(failed.every((e) => e instanceof RegistryUnavailableError)).to.equal(true);
+    expect(fetches).to.equal(1);
+    down = false;
+    const decoded = await Promise.all(Array.from({ length: 50 }, () => fresh.decode(bytes)));
+    expect(fetches).to.equal(2);
+    expect(decoded.every((d) => d.schemaId === 42 && d.event.eventId === event.eventId)).to.equal(true);
+    await fresh.decode(bytes);
+    expect(fetches).to.equal(2);
   });
 });
 

@@ -27,6 +27,19 @@ export const PROCESSOR_NAMES = ['users', 'academic', 'assignments', 'grades', 'a
 /** The consumer group of a processor in an isolated run. */
 const groupOf = (run: string, processor: string): string => `${run}-${processor}`;
 
+/** An isolated run's copy of a catalog topic. */
+const topicOf = (run: string, topic: string): string => `${run}.${topic}`;
+
+/**
+ * The consumer group and topics (the run's copies) of each named processor of an isolated run, wherever the
+ * processors run (this process or workers of their own), for lag and offset queries.
+ */
+export function isolatedGroups(config: Config, run: string, names: string[]): Array<{ name: string; groupId: string; topics: string[] }> {
+  return createProcessors(config, createLogger(config, 'groups'))
+    .filter((d) => names.includes(d.name))
+    .map((d) => ({ name: d.name, groupId: groupOf(run, d.name), topics: d.topics.map((t) => topicOf(run, t)) }));
+}
+
 /** A host for some processors of an isolated run: its prefixed topics, groups, schemas and database (tests, chaos workers). */
 export function isolatedHost(
   config: Config,
@@ -41,7 +54,7 @@ export function isolatedHost(
     groupId: (d) => groupOf(run, d.name),
     pgSchema: (d) => `${run}_${d.name}`,
     mongoDb: () => run,
-    topicName: (t) => `${run}.${t}`,
+    topicName: (t) => topicOf(run, t),
   });
   if (names.includes('academic')) host.addTask(sagaDeadlinesTask(host, config, `${run}_academic`, systemClock, logger));
   return host;
@@ -77,7 +90,7 @@ export class TestPipeline {
 
   /** This run's copy of a catalog topic. */
   topic(name: string): string {
-    return `${this.run}.${name}`;
+    return topicOf(this.run, name);
   }
 
   async start(): Promise<void> {
