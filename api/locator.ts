@@ -1,4 +1,5 @@
 import type { Config } from '../lib/config';
+import { projectionDb, projectionSchema } from '../processors/runtime/names';
 import { EVENT_DEFINITIONS, type EventType } from '../schemas/generated/events';
 
 /** Where the API finds the live read models and topics; tests point it at an isolated copy. */
@@ -10,8 +11,8 @@ export interface Locator {
 }
 
 export const liveLocator = (config: Config): Locator => ({
-  pgSchema: (name) => (name === 'api' ? 'api' : `proj_${name}`),
-  mongoDb: config.mongo.db,
+  pgSchema: (name) => (name === 'api' ? 'api' : projectionSchema(name)),
+  mongoDb: projectionDb(config),
   group: (p) => p,
   topic: (t) => EVENT_DEFINITIONS[t].topic,
 });

@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import type pg from 'pg';
-import { quoteIdent } from '../processors/runtime/postgres-store';
+import { isApplied, type AppliedIn } from '../processors/runtime/bookkeeping';
 import type { ProcessorDefinition } from '../processors/runtime/types';
 import type { Locator } from './locator';
 
@@ -30,18 +30,11 @@ export class EventStatusReader {
       this.defs
         .filter((d) => d.store !== 'none' && (d.handles as readonly string[]).includes(eventType))
         .map(async (d) => {
-          const group = this.at.group(d.name);
-          if (d.store === 'postgres') {
-            const r = await this.pool.query(
-              `select 1 from ${quoteIdent(this.at.pgSchema(d.name))}.runtime_processed where consumer_group = $1 and event_id = $2`,
-              [group, eventId],
-            );
-            applied[d.name] = (r.rowCount ?? 0) > 0;
-          } else {
-            applied[d.name] = !!(await this.mongo
-              .collection<{ _id: string }>('_runtime_processed')
-              .findOne({ _id: `${group}|${eventId}` }, { projection: { _id: 1 } }));
-          }
+          const at: AppliedIn =
+            d.store === 'postgres'
+              ? { store: 'postgres', pool: this.pool, schema: this.at.pgSchema(d.name) }
+              : { store: 'mongo', db: this.mongo };
+          applied[d.name] = await isApplied(at, this.at.group(d.name), eventId);
         }),
     );
     const sorted = Object.fromEntries(Object.entries(applied).sort(([a], [b]) => a.localeCompare(b)));

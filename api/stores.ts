@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type pg from 'pg';
-import { quoteIdent } from '../processors/runtime/postgres-store';
+import { quoteIdent } from '../processors/runtime/sql';
 import { conflict } from './http/problem';
 
 export const API_SCHEMA = 'api';

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../lib/config';
 import { createMongoClient } from '../lib/clients/mongo';
 import { pgUrlForDatabase, withPgClient } from '../lib/clients/pg';
+import { markerId, markers as markersOf, MONGO_COLLECTIONS, mongoAppliedAmong } from '../processors/runtime/mongo-bookkeeping';
 import { record } from './lib/report';
 
 /**
@@ -22,20 +23,24 @@ async function main(): Promise<void> {
   const ferretdb = pgUrlForDatabase(config.pg.url, 'ferretdb');
   await mongo.connect();
   try {
-    const markers = mongo.db(dbName).collection<{ _id: string; at: Date }>('_runtime_processed');
+    const db = mongo.db(dbName);
+    const markers = markersOf(db);
+    const group = 'bench';
     for (let i = 0; i < n; i += 5000) {
       const size = Math.min(5000, n - i);
-      await markers.insertMany(Array.from({ length: size }, (_, k) => ({ _id: `bench|evt-${i + k}`, at: new Date() })));
+      await markers.insertMany(Array.from({ length: size }, (_, k) => ({ _id: markerId(group, `evt-${i + k}`), at: new Date() })));
     }
+    // FerretDB's table of the collection: its name, then a hash.
+    const table = `${MONGO_COLLECTIONS.processed.replace(/_/g, '\\_')}%`;
     const gin = await withPgClient(ferretdb, (c) =>
       c.query<{ schemaname: string; indexname: string }>(
-        `select schemaname, indexname from pg_indexes where schemaname = $1 and tablename like '\\_runtime\\_processed%' and indexdef like '%USING gin%'`,
-        [dbName],
+        `select schemaname, indexname from pg_indexes where schemaname = $1 and tablename like $2 and indexdef like '%USING gin%'`,
+        [dbName, table],
       ),
     );
-    // Half the ids of a chunk exist (redelivery), half do not (new events): both paths are measured.
+    // Half the event ids of a chunk exist (redelivery), half do not (new events): both paths are measured.
     const ids = (r: number): string[] =>
-      Array.from({ length: chunk }, (_, k) => (k % 2 ? `bench|evt-${(r * 7919 + k * 104_729) % n}` : `bench|new-${r}-${k}`));
+      Array.from({ length: chunk }, (_, k) => (k % 2 ? `evt-${(r * 7919 + k * 104_729) % n}` : `new-${r}-${k}`));
     const measure = async (lookup: (ids: string[]) => Promise<number>): Promise<number> => {
       await lookup(ids(rounds)); // warm-up
       const t0 = performance.now();
@@ -45,13 +50,13 @@ async function main(): Promise<void> {
       }
       return (performance.now() - t0) / rounds;
     };
+    // The $in MongoStore used before, and the runtime's lookup (one findOne per id).
     const inQuery = (x: string[]): Promise<number> =>
       markers
-        .find({ _id: { $in: x } }, { projection: { _id: 1 } })
+        .find({ _id: { $in: x.map((id) => markerId(group, id)) } }, { projection: { _id: 1 } })
         .toArray()
         .then((d) => d.length);
-    const eachQuery = (x: string[]): Promise<number> =>
-      Promise.all(x.map((_id) => markers.findOne({ _id }, { projection: { _id: 1 } }))).then((d) => d.filter(Boolean).length);
+    const eachQuery = (x: string[]): Promise<number> => mongoAppliedAmong(db, group, x).then((found) => found.size);
 
     const rows: Array<[string, number]> = [];
     if (gin.rows.length) {

@@ -10,11 +10,13 @@ import { createPgPool } from '../lib/clients/pg';
 import { createSchemaRegistry } from '../lib/clients/registry';
 import { createLogger } from '../lib/logger';
 import { createProcessors, PG_MIGRATIONS } from '../processors/all';
-import { endOffsets, startOffsets, type Offsets } from '../processors/replay/offsets';
+import { endOffsets, offsetsOf, startOffsets, type Offsets } from '../processors/replay/offsets';
 import type { Progress } from '../processors/replay/progress';
 import { rebuild, ReplayError } from '../processors/replay/rebuild';
 import { ProcessorHost } from '../processors/runtime/host';
-import { quoteIdent } from '../processors/runtime/postgres-store';
+import { mongoPositions } from '../processors/runtime/mongo-bookkeeping';
+import { projectionDb, projectionSchema } from '../processors/runtime/names';
+import { quoteIdent } from '../processors/runtime/sql';
 import type { ProcessorDefinition } from '../processors/runtime/types';
 import { EventCodec } from '../schemas/codec';
 import { EVENT_DEFINITIONS, type SchoolEvent } from '../schemas/generated/events';
@@ -126,6 +128,7 @@ async function main(): Promise<void> {
   const producer = createEventProducer(kafka);
   const pool = createPgPool(config, {}, logger);
   const mongo = createMongoClient(config);
+  const database = projectionDb(config, run);
   const pending: Array<Promise<unknown>> = [];
   const hosts: ProcessorHost[] = [];
   const figures: Array<BenchFigure & { shown: string; targetShown?: string }> = [];
@@ -135,7 +138,7 @@ async function main(): Promise<void> {
   };
   const t0 = Date.now();
   let cleaning: Promise<void> | undefined;
-  const cleanOnce = (): Promise<void> => (cleaning ??= cleanup({ run, pool, mongo, admin, hosts, pending, producer }));
+  const cleanOnce = (): Promise<void> => (cleaning ??= cleanup({ run, database, pool, mongo, admin, hosts, pending, producer }));
   // e.g. a pg client that loses its connection while checked out (Postgres restarted) emits an unhandled 'error'.
   const onCrash = (e: unknown): void => {
     note(`bench:replay: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\nbench:replay: crashed; cleaning up`);
@@ -226,7 +229,7 @@ async function main(): Promise<void> {
         try {
           const r = await rebuild(config, logger, {
             name,
-            liveSchema: `${run}_${name}`,
+            liveSchema: projectionSchema(name, run),
             liveGroup: `${run}-${name}`,
             topicName: topic,
             noSwitch: true,
@@ -298,7 +301,7 @@ async function main(): Promise<void> {
     const host = new ProcessorHost(mongoDefs, config, logger.child({ bench: 'replay' }), {
       opsPort: 0,
       groupId: group,
-      mongoDb: () => run,
+      mongoDb: () => database,
       replaying: true,
       topicName: topic,
     });
@@ -312,7 +315,7 @@ async function main(): Promise<void> {
     for (;;) {
       await sleep(1000);
       check();
-      done = await mongoDone(mongo, run, admin, mongoDefs, group, topic);
+      done = await mongoDone(mongo, database, admin, mongoDefs, group, topic);
       mongoElapsed = (Date.now() - ms) / 1000;
       for (const d of mongoDefs)
         if (!caughtAt.has(d.name) && (done.get(d.name) ?? 0) >= (totals.get(d.name) ?? 0)) caughtAt.set(d.name, mongoElapsed);
@@ -447,7 +450,7 @@ function report(
     );
 }
 
-/** Records applied per Mongo processor: its stored positions (`_runtime_positions`, `${group}|${topic}|${partition}`) past the start. */
+/** Records applied per Mongo processor: its stored positions past the start. */
 async function mongoDone(
   mongo: MongoClient,
   db: string,
@@ -457,20 +460,14 @@ async function mongoDone(
   topic: (t: string) => string,
 ): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  const positions = mongo.db(db).collection<{ _id: string; next: number }>('_runtime_positions');
   for (const d of defs) {
     const starts: Offsets = await startOffsets(admin, d.topics.map(topic));
-    const ids = [...starts.keys()].map((k) => {
-      const i = k.lastIndexOf(':');
-      return `${group(d)}|${k.slice(0, i)}|${k.slice(i + 1)}`;
-    });
-    const docs = await positions.find({ _id: { $in: ids } }).toArray();
-    const next = new Map(docs.map((x) => [x._id, x.next]));
+    const next = offsetsOf(await mongoPositions(mongo.db(db), group(d)));
     out.set(
       d.name,
       sum(
-        [...starts.values()].map((s, i) => {
-          const n = next.get(ids[i]!);
+        [...starts].map(([k, s]) => {
+          const n = next.get(k);
           return n === undefined ? 0 : Math.max(0, n - s);
         }),
       ),
@@ -492,6 +489,7 @@ async function deleteBuildRows(pool: pg.Pool, run: string): Promise<void> {
 /** Removes everything this run created; each step on its own, so one failure does not leave the rest. */
 async function cleanup(c: {
   run: string;
+  database: string;
   pool: pg.Pool;
   mongo: MongoClient;
   admin: Admin;
@@ -523,7 +521,7 @@ async function cleanup(c: {
     for (const s of await schemasOf(c.pool, c.run)) await c.pool.query(`drop schema if exists ${quoteIdent(s)} cascade`);
     await deleteBuildRows(c.pool, c.run);
   });
-  await step('Mongo database', () => c.mongo.db(c.run).dropDatabase());
+  await step('Mongo database', () => c.mongo.db(c.database).dropDatabase());
   await step('disconnecting', async () => {
     await c.admin.disconnect();
     await c.mongo.close();

@@ -21,12 +21,10 @@ export function createProcessors(config: Config, logger: Logger): ProcessorDefin
   ];
 }
 
-/** Versioned migrations of each Postgres projection (applied into its schema, `proj_<name>` when live). */
+/** Versioned migrations of each Postgres projection (applied into its schema, see runtime/names.ts). */
 export const PG_MIGRATIONS: Record<string, string> = {
   academic: academicMigrations,
   assignments: assignmentsMigrations,
   grades: gradesMigrations,
   attendance: attendanceMigrations,
 };
-
-export const liveSchema = (name: string): string => `proj_${name}`;

@@ -6,16 +6,17 @@ import { createLogger, type Logger } from '../lib/logger';
 import { migrate } from '../lib/migrate';
 import { systemClock } from '../lib/clock';
 import { sagaDeadlinesTask } from './academic/deadlines';
-import { createProcessors, liveSchema, PG_MIGRATIONS } from './all';
+import { createProcessors, PG_MIGRATIONS } from './all';
 import { ProcessorHost, runUntilSignal } from './runtime/host';
+import { projectionSchema } from './runtime/names';
 
 /** Applies the migrations of the given (default: all) Postgres projections into their live schemas. */
 export async function migrateAll(config: Config, logger: Logger, names = Object.keys(PG_MIGRATIONS)): Promise<void> {
   const pool = createPgPool(config, {}, logger);
   try {
     for (const name of names.filter((n) => PG_MIGRATIONS[n])) {
-      const applied = await migrate(pool, liveSchema(name), PG_MIGRATIONS[name]!);
-      logger.info('migrated', { projection: name, schema: liveSchema(name), applied });
+      const applied = await migrate(pool, projectionSchema(name), PG_MIGRATIONS[name]!);
+      logger.info('migrated', { projection: name, schema: projectionSchema(name), applied });
     }
   } finally {
     await pool.end();
@@ -54,7 +55,8 @@ export async function runMain(names: string[]): Promise<void> {
       defs.map((d) => d.name),
     );
     const host = new ProcessorHost(defs, config, logger);
-    if (defs.some((d) => d.name === 'academic')) host.addTask(sagaDeadlinesTask(host, config, liveSchema('academic'), systemClock, logger));
+    if (defs.some((d) => d.name === 'academic'))
+      host.addTask(sagaDeadlinesTask(host, config, projectionSchema('academic'), systemClock, logger));
     await runUntilSignal(host, config, logger);
   } catch (e) {
     logger.error('processor host failed to start', { error: e instanceof AppError ? e.message : e instanceof Error ? e.stack : String(e) });

@@ -11,6 +11,7 @@ import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { readToEnd } from '../lib/read-to-end';
 import { createProcessors } from '../processors/all';
+import { appliedIds } from '../processors/runtime/bookkeeping';
 import { DLQ, headerString } from '../processors/runtime/dead-letters';
 import type { ProcessorDefinition } from '../processors/runtime/types';
 import { verify, type VerifyResult } from '../processors/replay/verify';
@@ -18,7 +19,7 @@ import type { SchoolEvent } from '../schemas/generated/events';
 import { registerAll } from '../schemas/register';
 import { PROCESSOR_NAMES, TestPipeline } from '../test/support/pipeline';
 import { DOMAIN_TOPICS, dlqTopic } from '../topics/catalog';
-import { checkApplied, mongoMarkers, pgMarkers, type AppliedCheck } from './chaos/applied';
+import { checkApplied, type AppliedCheck } from './chaos/applied';
 import { faultPlan, type Fault } from './chaos/faults';
 import { Workers } from '../test/support/workers';
 import { EventCodec } from '../schemas/codec';
@@ -144,7 +145,11 @@ async function main(): Promise<void> {
     const applied: Array<[string, AppliedCheck]> = [];
     for (const d of stored) {
       const group = `${run}-${d.name}`;
-      const markers = d.store === 'postgres' ? pgMarkers(p.pool, p.schema(d.name), group) : mongoMarkers(p.db, group);
+      const markers = () =>
+        appliedIds(
+          d.store === 'postgres' ? { store: 'postgres', pool: p.pool, schema: p.schema(d.name) } : { store: 'mongo', db: p.db },
+          group,
+        );
       applied.push([
         d.name,
         await checkApplied(
@@ -158,7 +163,7 @@ async function main(): Promise<void> {
     }
     const results: Array<[string, VerifyResult]> = [];
     for (const d of stored) {
-      const live = d.store === 'postgres' ? p.schema(d.name) : run;
+      const live = d.store === 'postgres' ? p.schema(d.name) : p.db.databaseName;
       results.push([
         d.name,
         await verify(config, logger, { name: d.name, live, liveGroup: `${run}-${d.name}`, topicName: (t) => p.topic(t) }),

@@ -18,6 +18,8 @@ import { sagaDeadlinesTask } from '../processors/academic/deadlines';
 import { createProcessors } from '../processors/all';
 import { migrateAll } from '../processors/run';
 import { ProcessorHost } from '../processors/runtime/host';
+import { projectionDb, projectionSchema } from '../processors/runtime/names';
+import { quoteIdent } from '../processors/runtime/sql';
 import type { ProcessorDefinition } from '../processors/runtime/types';
 import { EventCodec } from '../schemas/codec';
 import type { SchoolEvent } from '../schemas/generated/events';
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
   say('== 3/7 processors');
   const defs = createProcessors(config, logger);
   const host = new ProcessorHost(defs, config, logger);
-  host.addTask(sagaDeadlinesTask(host, config, 'proj_academic', systemClock, logger));
+  host.addTask(sagaDeadlinesTask(host, config, projectionSchema('academic'), systemClock, logger));
   let stopping = false;
   const closers: Array<() => Promise<void>> = [];
   const stop = async (code: number): Promise<never> => {
@@ -161,11 +163,15 @@ async function main(): Promise<void> {
   say('\nserving; Ctrl-C to stop');
 }
 
+/** The live read models the summary reads. */
+const ACADEMIC = quoteIdent(projectionSchema('academic'));
+const GRADES = quoteIdent(projectionSchema('grades'));
+
 async function firstCompletedStudent(config: Config, tag: string): Promise<string | undefined> {
   const pool = createPgPool(config);
   try {
     const r = await pool.query<{ s: string }>(
-      "select student_user_id s from proj_academic.enrollments where enrollment_id like $1 and status = 'COMPLETED' order by enrollment_id limit 1",
+      `select student_user_id s from ${ACADEMIC}.enrollments where enrollment_id like $1 and status = 'COMPLETED' order by enrollment_id limit 1`,
       [`ENR-${tag}-%`],
     );
     return r.rows[0]?.s;
@@ -189,7 +195,7 @@ async function summary(
     const rows = (
       await pool.query<{ status: string; failed_step: string | null; reason: string | null; n: string }>(
         `select status, failed_step, regexp_replace(coalesce(failure_reason, ''), '[A-Z]+-${tag}-[0-9A-Z]+', '<id>', 'g') reason, count(*) n
-         from proj_academic.enrollments where enrollment_id like $1 group by 1, 2, 3 order by 1, 4 desc`,
+         from ${ACADEMIC}.enrollments where enrollment_id like $1 group by 1, 2, 3 order by 1, 4 desc`,
         [`ENR-${tag}-%`],
       )
     ).rows;
@@ -197,7 +203,7 @@ async function summary(
     for (const r of rows) say(`| ${r.status} | ${r.failed_step ?? '-'} | ${r.reason || '-'} | ${r.n} |`);
     const avg = (
       await pool.query<{ n: string; mean: number | null; below: string }>(
-        `select count(*) n, round(avg(average)::numeric, 2)::float mean, count(*) filter (where average < $2) below from proj_grades.period_averages where student_user_id like $1`,
+        `select count(*) n, round(avg(average)::numeric, 2)::float mean, count(*) filter (where average < $2) below from ${GRADES}.period_averages where student_user_id like $1`,
         [`USR-${tag}-%`, config.rules.passingAverage],
       )
     ).rows[0];
@@ -213,7 +219,7 @@ async function summary(
       return n;
     };
     const notifications = await mongo
-      .db(config.mongo.db)
+      .db(projectionDb(config))
       .collection<{ _id: string; status: string }>('notifications')
       .aggregate<{ _id: string; n: number }>([
         { $match: { recipientUserId: { $regex: `^USR-${tag}-` } } },

@@ -6,7 +6,7 @@ import { buildEvent, deterministicEventId } from '../../schemas/envelope';
 import type { SagaStep, SchoolEvent } from '../../schemas/generated/events';
 import { createPgPool } from '../../lib/clients/pg';
 import type { ProcessorHost } from '../runtime/host';
-import { quoteIdent } from '../runtime/postgres-store';
+import { quoteIdent } from '../runtime/sql';
 
 /**
  * Saga deadlines, checked from the stored saga state (so they survive restarts): every

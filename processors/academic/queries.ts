@@ -1,8 +1,9 @@
 import type pg from 'pg';
-import { quoteIdent } from '../runtime/postgres-store';
+import { projectionSchema } from '../runtime/names';
+import { quoteIdent } from '../runtime/sql';
 
 /** Reads of the academic read models; each is one indexed query. `schema` is the live (or snapshot) schema. */
-export function academicQueries(pool: pg.Pool, schema = 'proj_academic') {
+export function academicQueries(pool: pg.Pool, schema = projectionSchema('academic')) {
   const s = quoteIdent(schema);
   return {
     async section(sectionId: string) {

@@ -1,9 +1,10 @@
 import type pg from 'pg';
 import type { DayOfWeek } from '../../schemas/generated/events';
-import { quoteIdent } from '../runtime/postgres-store';
+import { projectionSchema } from '../runtime/names';
+import { quoteIdent } from '../runtime/sql';
 
 /** Reads of the assignments read models. */
-export function assignmentsQueries(pool: pg.Pool, schema = 'proj_assignments') {
+export function assignmentsQueries(pool: pg.Pool, schema = projectionSchema('assignments')) {
   const s = quoteIdent(schema);
   return {
     async teacherCourses(teacherUserId: string) {

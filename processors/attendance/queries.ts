@@ -1,9 +1,10 @@
 import type pg from 'pg';
-import { quoteIdent } from '../runtime/postgres-store';
+import { projectionSchema } from '../runtime/names';
+import { quoteIdent } from '../runtime/sql';
 import type { AttendanceCounts } from '../users/student360';
 
 /** Reads of the attendance read models. */
-export function attendanceQueries(pool: pg.Pool, schema = 'proj_attendance') {
+export function attendanceQueries(pool: pg.Pool, schema = projectionSchema('attendance')) {
   const s = quoteIdent(schema);
   return {
     async studentSummary(studentUserId: string) {

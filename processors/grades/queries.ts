@@ -1,10 +1,11 @@
 import type pg from 'pg';
 import type { Rules } from '../../lib/config';
-import { quoteIdent } from '../runtime/postgres-store';
+import { projectionSchema } from '../runtime/names';
+import { quoteIdent } from '../runtime/sql';
 import { weightedAverage, type GradeRow } from './handlers';
 
 /** Reads of the grades read models. */
-export function gradesQueries(pool: pg.Pool, schema = 'proj_grades') {
+export function gradesQueries(pool: pg.Pool, schema = projectionSchema('grades')) {
   const s = quoteIdent(schema);
   return {
     /** A student's grades and averages for one period, per course. */

@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import { GUARD_FIELD } from '../runtime/mongo-bookkeeping';
 
 /** The notification templates the platform knows (source design: GET /notifications/templates/{id}). */
 export const TEMPLATES: Record<string, { templateId: string; subject: string; channels: string[] }> = {
@@ -11,7 +12,7 @@ export const TEMPLATES: Record<string, { templateId: string; subject: string; ch
 export function notificationsQueries(db: Db) {
   return {
     notification: (notificationId: string) =>
-      db.collection<{ _id: string }>('notifications').findOne({ _id: notificationId }, { projection: { _hwm: 0 } }),
+      db.collection<{ _id: string }>('notifications').findOne({ _id: notificationId }, { projection: { [GUARD_FIELD]: 0 } }),
     template: (templateId: string) => TEMPLATES[templateId],
   };
 }

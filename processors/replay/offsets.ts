@@ -1,8 +1,12 @@
 import type { Admin } from 'kafkajs';
+import type { StoredPosition } from '../runtime/store';
 
 /** Offsets per "topic:partition" of physical topics. */
 export type Offsets = Map<string, number>;
 export const key = (topic: string, partition: number): string => `${topic}:${partition}`;
+
+/** The runtime's stored next offsets as Offsets. */
+export const offsetsOf = (positions: StoredPosition[]): Offsets => new Map(positions.map((p) => [key(p.topic, p.partition), p.next]));
 
 export async function endOffsets(admin: Admin, topics: string[]): Promise<Offsets> {
   const out: Offsets = new Map();

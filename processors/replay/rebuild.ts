@@ -7,11 +7,13 @@ import type { Logger } from '../../lib/logger';
 import { createMongoClient } from '../../lib/clients/mongo';
 import { createProcessors } from '../all';
 import type { ProcessorHost } from '../runtime/host';
+import { projectionDb, projectionSchema, rebuildSchema, retiredSchema, snapshotName } from '../runtime/names';
 import { carryOutbox } from '../runtime/outbox';
-import { quoteIdent } from '../runtime/postgres-store';
+import { lockApplied } from '../runtime/pg-bookkeeping';
+import { quoteIdent } from '../runtime/sql';
 import { endOffsets, offsetsAt, startOffsets } from './offsets';
 import { caughtUp, progressOf, type Progress } from './progress';
-import { mongoTarget, pgPositions, pgTarget, replayHost, type Target } from './targets';
+import { mongoTarget, pgOffsets, pgTarget, replayHost, type Target } from './targets';
 
 export class ReplayError extends AppError {
   readonly code = 'REPLAY_REFUSED';
@@ -67,7 +69,7 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
     throw new ReplayError(
       `${o.name} keeps its read model in Mongo: it can be rebuilt into a snapshot database (--until <iso>) and verified, not switched live (FerretDB has no atomic rename of several collections; see docs/decisions.md)`,
     );
-  const live = o.liveSchema ?? (isMongo ? `${config.mongo.db}_${o.name}` : `proj_${o.name}`);
+  const live = o.liveSchema ?? (isMongo ? projectionSchema(o.name, projectionDb(config)) : projectionSchema(o.name));
   const liveGroup = o.liveGroup ?? o.name;
   const pool = createPgPool(config, {}, logger);
   const mongo = isMongo ? createMongoClient(config) : undefined;
@@ -93,9 +95,7 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
           )
         ).rows[0];
     const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
-    const targetName =
-      resumed?.target ??
-      (o.until ? `snap_${o.name}_${(o.snapshot ?? stamp).toLowerCase().replace(/[^a-z0-9_]/g, '_')}` : `${live}_v${stamp}`);
+    const targetName = resumed?.target ?? (o.until ? snapshotName(o.name, o.snapshot ?? stamp) : rebuildSchema(live, stamp));
     if (mongo) await mongo.connect();
     const target: Target = mongo ? mongoTarget(mongo, targetName) : pgTarget(pool, def, targetName);
     const group = resumed?.kafka_group ?? `replay-${live}-${stamp}`;
@@ -171,7 +171,7 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
     ]);
     if (switched && o.dropOld && oldSchema) await pool.query(`drop schema ${quoteIdent(oldSchema)} cascade`);
     await admin.deleteGroups([group]).catch(() => undefined);
-    const finalPositions = switched ? await pgPositions(pool, live, liveGroup) : await target.positions(liveGroup);
+    const finalPositions = switched ? await pgOffsets(pool, live, liveGroup) : await target.positions(liveGroup);
     const records = progressOf(start, target0, finalPositions, 1).done - progressOf(start, target0, applied0, 1).done;
     return {
       target: switched ? live : target.name,
@@ -205,16 +205,16 @@ async function switchLive(
   stamp: string,
   pollMs: number,
 ): Promise<string> {
-  const old = `${live}_old_${stamp}`;
+  const old = retiredSchema(live, stamp);
   const c = await pool.connect();
   try {
     await c.query('begin');
     await c.query("set local lock_timeout = '30s'");
-    await c.query(`lock table ${quoteIdent(live)}.runtime_processed in exclusive mode`);
-    const livePos = await pgPositions(pool, live, group);
+    await lockApplied(c, live);
+    const livePos = await pgOffsets(pool, live, group);
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const mine = await pgPositions(pool, target, group);
+      const mine = await pgOffsets(pool, target, group);
       if ([...livePos].every(([p, o]) => (mine.get(p) ?? 0) >= o)) break;
       if (Date.now() > deadline)
         throw new ReplayError(

@@ -17,10 +17,12 @@ import { createKafka } from '../../lib/clients/kafka';
 import { readAll, recordOf } from '../../test/support/kafka';
 import { createProcessors } from '../all';
 import { endOffsets, key, type Offsets } from './offsets';
-import { quoteIdent } from '../runtime/postgres-store';
+import { snapshotName } from '../runtime/names';
+import { PG_TABLES } from '../runtime/pg-bookkeeping';
+import { quoteIdent } from '../runtime/sql';
 import { compareSchemas, verify } from './verify';
 import { rebuild, ReplayError } from './rebuild';
-import { pgPositions } from './targets';
+import { pgOffsets } from './targets';
 
 /** Rebuilds of the grades projection on the real stack, against an isolated live pipeline. */
 describe('replay and rebuild (int)', function () {
@@ -43,7 +45,7 @@ describe('replay and rebuild (int)', function () {
       score: (i % 20) + 0.5,
     });
   const applied = async (): Promise<number> =>
-    [...(await pgPositions(p.pool, p.schema('grades'), `${p.run}-grades`)).values()].reduce((a, b) => a + b, 0);
+    [...(await pgOffsets(p.pool, p.schema('grades'), `${p.run}-grades`)).values()].reduce((a, b) => a + b, 0);
   const settle = async (count: number): Promise<void> => {
     await eventually(
       async () =>
@@ -82,8 +84,8 @@ describe('replay and rebuild (int)', function () {
   /** Every row of every table of a schema (positions aside: their updated_at moves; the outbox: its rows leave once sent), as JSON per table. */
   const contents = async (schema: string): Promise<Map<string, Array<Record<string, unknown>>>> => {
     const tables = await p.pool.query<{ t: string }>(
-      "select table_name t from information_schema.tables where table_schema = $1 and table_type = 'BASE TABLE' and table_name not in ('runtime_positions', 'runtime_outbox') order by 1",
-      [schema],
+      "select table_name t from information_schema.tables where table_schema = $1 and table_type = 'BASE TABLE' and table_name not in ($2, $3) order by 1",
+      [schema, PG_TABLES.positions, PG_TABLES.outbox],
     );
     const out = new Map<string, Array<Record<string, unknown>>>();
     for (const { t } of tables.rows)
@@ -104,7 +106,7 @@ describe('replay and rebuild (int)', function () {
   const processedIn = async (schema: string): Promise<Map<string, string>> =>
     new Map(
       (
-        await p.pool.query<{ id: string; x: string }>(`select event_id id, xmin::text x from ${quoteIdent(schema)}.runtime_processed`)
+        await p.pool.query<{ id: string; x: string }>(`select event_id id, xmin::text x from ${quoteIdent(schema)}.${PG_TABLES.processed}`)
       ).rows.map((r) => [r.id, r.x]),
     );
   /**
@@ -152,8 +154,8 @@ describe('replay and rebuild (int)', function () {
     await p.pool.query(`select nspname from pg_namespace where nspname like $1`, [`${p.schema('grades')}%`]).then(async (r) => {
       for (const row of r.rows as Array<{ nspname: string }>) await p.pool.query(`drop schema if exists "${row.nspname}" cascade`);
     });
-    await p.pool.query('drop schema if exists snap_grades_as_of_test cascade');
-    await p.pool.query('delete from public.replay_builds where projection in ($1, $2)', [p.schema('grades'), `${p.run}_users`]);
+    await p.pool.query(`drop schema if exists ${quoteIdent(snapshotName('grades', 'as_of_test'))} cascade`);
+    await p.pool.query('delete from public.replay_builds where projection in ($1, $2)', [p.schema('grades'), p.schema('users')]);
     await p.stop();
   });
 
@@ -241,7 +243,7 @@ describe('replay and rebuild (int)', function () {
       if (table === 'grades') {
         expect(gone, table).to.deep.equal([]);
         expect(added.map((r) => r.grade_id).sort()).to.deep.equal(published.map((g) => g.payload.gradeId).sort());
-      } else if (table === 'runtime_processed') {
+      } else if (table === PG_TABLES.processed) {
         expect(gone, table).to.deep.equal([]);
         expect(added.map((r) => r.event_id).sort()).to.deep.equal(published.map((g) => g.eventId).sort());
       } else if (table === 'period_averages' || table === 'grade_sums')
@@ -274,7 +276,7 @@ describe('replay and rebuild (int)', function () {
     const interrupted = builds.rows[0]!.target;
     expect(String((e as Error).message)).to.contain(interrupted);
     const kept = await processedIn(interrupted);
-    const keptPositions = sum(await pgPositions(p.pool, interrupted, `${p.run}-grades`));
+    const keptPositions = sum(await pgOffsets(p.pool, interrupted, `${p.run}-grades`));
     expect(kept.size).to.be.greaterThan(0);
     for (let i = 0; i < 20; i++) await grade(); // published while no rebuild runs: left for the rerun
     await settle(n);
@@ -287,7 +289,7 @@ describe('replay and rebuild (int)', function () {
       [...kept].filter(([id, x]) => final.get(id) !== x),
       'rows the interrupted run wrote, rewritten',
     ).to.deep.equal([]);
-    const finalPositions = sum(await pgPositions(p.pool, interrupted, `${p.run}-grades`));
+    const finalPositions = sum(await pgOffsets(p.pool, interrupted, `${p.run}-grades`));
     expect(finalPositions).to.equal(sum(endsNow));
     // It applied exactly what lay past the interrupted positions (at least the 20 grades), not the whole topics again.
     expect(resumed.records).to.equal(finalPositions - keptPositions);
@@ -329,7 +331,7 @@ describe('replay and rebuild (int)', function () {
       "select table_name t from information_schema.tables where table_schema = $1 and table_type = 'BASE TABLE'",
       [snap.target],
     );
-    expect(tables.rows.map((r) => r.t)).to.include.members(['grades', 'period_averages', 'runtime_processed', 'runtime_positions']);
+    expect(tables.rows.map((r) => r.t)).to.include.members(['grades', 'period_averages', PG_TABLES.processed, PG_TABLES.positions]);
     for (const { t } of tables.rows)
       for (const write of [
         `insert into ${s}.${quoteIdent(t)} default values`,
@@ -359,17 +361,17 @@ describe('replay and rebuild (int)', function () {
       'users and the parent link live',
     );
     const mongoWhere = { name: 'users', liveGroup: `${p.run}-users`, topicName: (t: string) => p.topic(t) };
-    const v = await verify(p.config, logger, { ...mongoWhere, live: p.run });
+    const v = await verify(p.config, logger, { ...mongoWhere, live: p.db.databaseName });
     expect(v.differences).to.deep.equal([]);
     expect(v.rows).to.be.at.least(30);
-    const refused = await rebuild(p.config, logger, { ...mongoWhere, liveSchema: `${p.run}_users` }).then(
+    const refused = await rebuild(p.config, logger, { ...mongoWhere, liveSchema: p.schema('users') }).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(String((refused as Error).message)).to.match(/not switched live/);
     const snap = await rebuild(p.config, logger, {
       ...mongoWhere,
-      liveSchema: `${p.run}_users`,
+      liveSchema: p.schema('users'),
       until: new Date(),
       snapshot: 'users_test',
     });

@@ -5,9 +5,11 @@ import { PG_MIGRATIONS } from '../all';
 import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import { ProcessorHost, type HostOptions } from '../runtime/host';
-import { quoteIdent } from '../runtime/postgres-store';
+import { mongoPositions } from '../runtime/mongo-bookkeeping';
+import { pgPositions } from '../runtime/pg-bookkeeping';
+import { quoteIdent } from '../runtime/sql';
 import type { ProcessorDefinition } from '../runtime/types';
-import { key, type Offsets } from './offsets';
+import { key, offsetsOf, type Offsets } from './offsets';
 
 /** Where a projection lives (its live copy, a rebuild or a snapshot): a Postgres schema or a Mongo database. */
 export interface Target {
@@ -22,18 +24,8 @@ export interface Target {
 }
 
 /** Stored next offsets of a Postgres projection schema for one store group (empty when the schema has none yet). */
-export async function pgPositions(pool: pg.Pool, schema: string, group: string): Promise<Offsets> {
-  const exists = await pool.query('select 1 from information_schema.tables where table_schema = $1 and table_name = $2', [
-    schema,
-    'runtime_positions',
-  ]);
-  if (!exists.rowCount) return new Map();
-  const r = await pool.query<{ topic: string; partition: number; next_offset: string }>(
-    `select topic, partition, next_offset from ${quoteIdent(schema)}.runtime_positions where consumer_group = $1`,
-    [group],
-  );
-  return new Map(r.rows.map((x) => [key(x.topic, x.partition), Number(x.next_offset)]));
-}
+export const pgOffsets = async (pool: pg.Pool, schema: string, group: string): Promise<Offsets> =>
+  offsetsOf(await pgPositions(pool, schema, group));
 
 /**
  * The host of a replay (rebuild, snapshot or verify): its own consumer group, applied events and
@@ -61,7 +53,7 @@ export function pgTarget(pool: pg.Pool, def: ProcessorDefinition, schema: string
   return {
     name: schema,
     prepare: async () => void (await migrate(pool, schema, PG_MIGRATIONS[def.name]!)),
-    positions: (group) => pgPositions(pool, schema, group),
+    positions: (group) => pgOffsets(pool, schema, group),
     drop: async () => void (await pool.query(`drop schema if exists ${quoteIdent(schema)} cascade`)),
     // Privileges would not hold: the services connect as the tables' owner (a superuser locally). A statement
     // trigger refusing every write binds any role; dropping the snapshot (DDL) stays possible.
@@ -88,14 +80,7 @@ export function mongoTarget(mongo: MongoClient, database: string): Target {
   return {
     name: database,
     prepare: () => Promise.resolve(),
-    async positions(group) {
-      const docs = await db()
-        .collection<{ _id: string; next: number }>('_runtime_positions')
-        .find({ _id: { $regex: `^${group.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\|` } })
-        .toArray();
-      // _id is `${group}|${topic}|${partition}`; topics contain no '|'.
-      return new Map(docs.map((d) => [key(d._id.split('|')[1]!, Number(d._id.split('|')[2])), d.next]));
-    },
+    positions: async (group) => offsetsOf(await mongoPositions(db(), group)),
     drop: async () => void (await db().dropDatabase()),
     host: { mongoDb: () => database },
   };

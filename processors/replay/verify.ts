@@ -6,7 +6,10 @@ import { createPgPool } from '../../lib/clients/pg';
 import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import { createProcessors } from '../all';
-import { quoteIdent, RUNTIME_TABLES } from '../runtime/postgres-store';
+import { GUARD_FIELD, isBookkeepingCollection } from '../runtime/mongo-bookkeeping';
+import { projectionDb, projectionSchema, verifyName } from '../runtime/names';
+import { RUNTIME_TABLES } from '../runtime/pg-bookkeeping';
+import { quoteIdent } from '../runtime/sql';
 import { startOffsets } from './offsets';
 import { caughtUp } from './progress';
 import { ReplayError } from './rebuild';
@@ -47,8 +50,9 @@ export async function verify(config: Config, logger: Logger, o: VerifyOptions): 
   const pool = createPgPool(config, {}, logger);
   const mongo: MongoClient | undefined = def.store === 'mongo' ? createMongoClient(config) : undefined;
   await mongo?.connect();
-  const live: Target = mongo ? mongoTarget(mongo, o.live ?? config.mongo.db) : pgTarget(pool, def, o.live ?? `proj_${o.name}`);
-  const temp: Target = mongo ? mongoTarget(mongo, `verify_${o.name}_${stamp}`) : pgTarget(pool, def, `verify_${o.name}_${stamp}`);
+  const live: Target = mongo ? mongoTarget(mongo, o.live ?? projectionDb(config)) : pgTarget(pool, def, o.live ?? projectionSchema(o.name));
+  const scratch = verifyName(o.name, stamp);
+  const temp: Target = mongo ? mongoTarget(mongo, scratch) : pgTarget(pool, def, scratch);
   const admin = createKafka(config, logger).admin();
   await admin.connect();
   try {
@@ -121,7 +125,7 @@ export async function compareSchemas(pool: pg.Pool, a: string, b: string): Promi
 export async function compareDatabases(live: Db, rebuilt: Db): Promise<VerifyResult> {
   const names = (await rebuilt.listCollections({}, { nameOnly: true }).toArray())
     .map((c) => c.name)
-    .filter((n) => !n.startsWith('_runtime_'))
+    .filter((n) => !isBookkeepingCollection(n))
     .sort();
   const differences: string[] = [];
   let rows = 0;
@@ -129,7 +133,7 @@ export async function compareDatabases(live: Db, rebuilt: Db): Promise<VerifyRes
   let onlyRebuilt = 0;
   const canon = (d: Record<string, unknown>): string => {
     const rest = { ...d };
-    delete rest._hwm; // the runtime's guard, not content
+    delete rest[GUARD_FIELD]; // the runtime's guard, not content
     return JSON.stringify(rest, (_k, v: unknown) =>
       v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
     );

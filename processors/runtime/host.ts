@@ -15,6 +15,7 @@ import { createEventProducer, EventPublisher } from '../../schemas/publisher';
 import { startOpsServer } from './http';
 import { RuntimeMetrics } from './metrics';
 import { MongoStore } from './mongo-store';
+import { projectionDb, projectionSchema } from './names';
 import { PostgresStore } from './postgres-store';
 import { ProcessorRunner } from './runner';
 import { StatelessStore } from './stateless-store';
@@ -79,7 +80,7 @@ export class ProcessorHost {
     switch (def.store) {
       case 'postgres':
         this.pool ??= createPgPool(this.config, {}, this.logger);
-        return new PostgresStore(this.pool, this.opts.pgSchema?.(def) ?? `proj_${def.name}`, def, this.storeGroup(def));
+        return new PostgresStore(this.pool, this.opts.pgSchema?.(def) ?? projectionSchema(def.name), def, this.storeGroup(def));
       case 'mongo':
         this.mongo ??= createMongoClient(this.config);
         return new MongoStore(this.mongoDb(def), def, this.storeGroup(def));
@@ -97,7 +98,7 @@ export class ProcessorHost {
   }
 
   private mongoDb(def: ProcessorDefinition): Db {
-    return this.mongo!.db(this.opts.mongoDb?.(def) ?? this.config.mongo.db);
+    return this.mongo!.db(this.opts.mongoDb?.(def) ?? projectionDb(this.config));
   }
 
   async start(): Promise<void> {

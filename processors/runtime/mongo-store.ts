@@ -1,6 +1,15 @@
 import { MongoServerError, type Db, type Document, type UpdateFilter } from 'mongodb';
 import { KeyedMutex } from './keyed-mutex';
 import {
+  DUPLICATE_KEY,
+  GUARD_FIELD,
+  markAppliedMongo,
+  MONGO_COLLECTIONS,
+  mongoAppliedAmong,
+  mongoPosition,
+  positionId,
+} from './mongo-bookkeeping';
+import {
   firstOccurrences,
   lastPositionsByPartition,
   publishNow,
@@ -28,8 +37,7 @@ export interface GuardedMongo {
   exclusive<T>(collection: string, id: string, fn: () => Promise<T>): Promise<T>;
 }
 
-const DUPLICATE_KEY = 11000;
-const hwmField = (p: Position): string => `_hwm.${p.topic.replace(/[.$]/g, '_')}_${p.partition}`;
+const hwmField = (p: Position): string => `${GUARD_FIELD}.${p.topic.replace(/[.$]/g, '_')}_${p.partition}`;
 
 export function guardedMongo(db: Db, position: Position, locks: KeyedMutex): GuardedMongo {
   const field = hwmField(position);
@@ -80,60 +88,38 @@ export class MongoStore implements RuntimeStore {
     this.handles = new Set(processor.handles);
   }
 
-  private get markers() {
-    return this.db.collection<{ _id: string; at: Date }>('_runtime_processed');
-  }
-  private get positions() {
-    return this.db.collection<{ _id: string; next: number }>('_runtime_positions');
-  }
-
   async init(): Promise<void> {
-    await this.db.createCollection('_runtime_processed').catch(() => undefined);
-    await this.db.createCollection('_runtime_positions').catch(() => undefined);
+    for (const c of Object.values(MONGO_COLLECTIONS)) await this.db.createCollection(c).catch(() => undefined);
     await this.processor.init?.(this.db);
   }
 
-  async position(topic: string, partition: number): Promise<number | undefined> {
-    const doc = await this.positions.findOne({ _id: `${this.group}|${topic}|${partition}` });
-    return doc?.next;
+  position(topic: string, partition: number): Promise<number | undefined> {
+    return mongoPosition(this.db, this.group, topic, partition);
   }
 
   async applyChunk(records: Ready[], ctx: (p: Position) => ProjectContext, outbound: Outbound | undefined): Promise<ChunkResult> {
     const candidates = firstOccurrences(records, this.handles);
-    const markerId = (eventId: string): string => `${this.group}|${eventId}`;
-    const ids = [...candidates].map((i) => markerId(records[i]!.event!.eventId));
-    // One equality lookup per id, not one $in: FerretDB v1 pushes only equality down to PostgreSQL, so an $in
-    // reads the whole marker collection, which grows with every event (quadratic; deploy/ferretdb/id-index.sql).
-    const found = await Promise.all(ids.map((_id) => this.markers.findOne({ _id }, { projection: { _id: 1 } })));
-    const done = new Set(found.flatMap((d) => (d ? [d._id] : [])));
+    const ids = [...candidates].map((i) => records[i]!.event!.eventId);
+    const done = await mongoAppliedAmong(this.db, this.group, ids);
     const outcomes: Outcome[] = [];
     const emitted: Emitted = [];
     const applied: string[] = [];
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
       if (!r.event || !this.handles.has(r.event.eventType)) outcomes.push('ignored');
-      else if (!candidates.has(i) || done.has(markerId(r.event.eventId))) outcomes.push('duplicate');
+      else if (!candidates.has(i) || done.has(r.event.eventId)) outcomes.push('duplicate');
       else {
         emitted.push(...(await this.processor.project(r.event, guardedMongo(this.db, r.position, this.locks), ctx(r.position))));
-        applied.push(markerId(r.event.eventId));
+        applied.push(r.event.eventId);
         outcomes.push('applied');
       }
     }
     await publishNow(outbound, emitted);
-    if (applied.length) {
-      await this.markers
-        .insertMany(
-          applied.map((_id) => ({ _id, at: new Date() })),
-          { ordered: false },
-        )
-        .catch((e: unknown) => {
-          if (!(e instanceof MongoServerError && e.code === DUPLICATE_KEY)) throw e;
-        });
-    }
+    await markAppliedMongo(this.db, this.group, applied);
     for (const p of lastPositionsByPartition(records)) {
       await guardedMongo(this.db, { topic: '_self', partition: 0, offset: p.next }, this.locks).update(
-        '_runtime_positions',
-        `${this.group}|${p.topic}|${p.partition}`,
+        MONGO_COLLECTIONS.positions,
+        positionId(this.group, p.topic, p.partition),
         {
           $set: { next: p.next },
         },

@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import type { SchoolEvent } from '../../schemas/generated/events';
 import { Outbox, outboxTable, writeOutbox } from './outbox';
+import { advancePositions, bookkeepingTables, markApplied, pgPosition } from './pg-bookkeeping';
+import { quoteIdent } from './sql';
 import {
   firstOccurrences,
   lastPositionsByPartition,
@@ -11,11 +13,6 @@ import {
   type RuntimeStore,
 } from './store';
 import type { Emitted, Position, PostgresProcessor, ProjectContext } from './types';
-
-/** The runtime's bookkeeping tables in every projection schema (not part of the read model). */
-export const RUNTIME_TABLES: ReadonlySet<string> = new Set(['runtime_positions', 'runtime_processed', 'runtime_outbox']);
-
-export const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
 /**
  * Postgres exactly-once: the projection's changes, the applied eventIds, the derived
@@ -57,21 +54,12 @@ export class PostgresStore implements RuntimeStore {
     const s = quoteIdent(this.schema);
     await this.pool.query(`
       create schema if not exists ${s};
-      create table if not exists ${s}.runtime_positions (
-        consumer_group text not null, topic text not null, partition int not null, next_offset bigint not null,
-        updated_at timestamptz not null default now(), primary key (consumer_group, topic, partition));
-      create table if not exists ${s}.runtime_processed (
-        consumer_group text not null, event_id text not null, applied_at timestamptz not null default now(),
-        primary key (consumer_group, event_id));
+      ${bookkeepingTables(s)};
       ${outboxTable(s)};`);
   }
 
-  async position(topic: string, partition: number): Promise<number | undefined> {
-    const r = await this.pool.query<{ next_offset: string }>(
-      `select next_offset from ${quoteIdent(this.schema)}.runtime_positions where consumer_group = $1 and topic = $2 and partition = $3`,
-      [this.group, topic, partition],
-    );
-    return r.rows[0] ? Number(r.rows[0].next_offset) : undefined;
+  position(topic: string, partition: number): Promise<number | undefined> {
+    return pgPosition(this.pool, this.schema, this.group, topic, partition);
   }
 
   async applyChunk(records: Ready[], ctx: (p: Position) => ProjectContext, outbound: Outbound | undefined): Promise<ChunkResult> {
@@ -87,14 +75,7 @@ export class PostgresStore implements RuntimeStore {
       await client.query(`set local search_path to ${quoteIdent(this.schema)}, public`);
       const candidates = firstOccurrences(records, this.handles);
       const ids = [...candidates].map((i) => (records[i]!.event as SchoolEvent).eventId);
-      const fresh = new Set<string>();
-      if (ids.length) {
-        const r = await client.query<{ event_id: string }>(
-          'insert into runtime_processed (consumer_group, event_id) select $1, unnest($2::text[]) on conflict do nothing returning event_id',
-          [this.group, ids],
-        );
-        for (const row of r.rows) fresh.add(row.event_id);
-      }
+      const fresh = await markApplied(client, this.group, ids);
       const keys = new Set<string>();
       for (const i of candidates) {
         const e = records[i]!.event as SchoolEvent;
@@ -117,13 +98,7 @@ export class PostgresStore implements RuntimeStore {
         }
       }
       if (folded.length) emitted.push(...(await this.applyFold(folded, client, ctx)));
-      for (const p of lastPositionsByPartition(records)) {
-        await client.query(
-          `insert into runtime_positions (consumer_group, topic, partition, next_offset) values ($1, $2, $3, $4)
-           on conflict (consumer_group, topic, partition) do update set next_offset = greatest(runtime_positions.next_offset, excluded.next_offset), updated_at = now()`,
-          [this.group, p.topic, p.partition, p.next],
-        );
-      }
+      await advancePositions(client, this.group, lastPositionsByPartition(records));
       if (outbound) await writeOutbox(client, this.group, await outbound.encode(...emitted));
       await client.query('commit');
       return { outcomes, emitted };

@@ -56,8 +56,15 @@ export function firstOccurrences(records: Ready[], handles: ReadonlySet<string>)
   return out;
 }
 
-export function lastPositionsByPartition(records: Ready[]): Array<{ topic: string; partition: number; next: number }> {
-  const m = new Map<string, { topic: string; partition: number; next: number }>();
+/** The next offset to apply of one source partition, as a store keeps it. */
+export interface StoredPosition {
+  topic: string;
+  partition: number;
+  next: number;
+}
+
+export function lastPositionsByPartition(records: Ready[]): StoredPosition[] {
+  const m = new Map<string, StoredPosition>();
   for (const r of records) {
     const k = `${r.position.topic}\u0000${r.position.partition}`;
     const next = r.position.offset + 1;

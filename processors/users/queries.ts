@@ -1,8 +1,9 @@
 import type { Db } from 'mongodb';
 import type { UserType } from '../../schemas/generated/events';
+import { GUARD_FIELD } from '../runtime/mongo-bookkeeping';
 import type { Profile } from './handlers';
 
-const hidden = { projection: { _hwm: 0 } } as const;
+const hidden = { projection: { [GUARD_FIELD]: 0 } };
 
 /** Reads of the users read models (Mongo); each is one read by _id or one indexed range. */
 export function usersQueries(db: Db) {

@@ -1,5 +1,3 @@
-import type { Db } from 'mongodb';
-import type pg from 'pg';
 import type { Kafka } from 'kafkajs';
 import { readToEnd } from '../../lib/read-to-end';
 import type { ProcessorDefinition } from '../../processors/runtime/types';
@@ -48,20 +46,3 @@ export async function checkApplied(
   for (const id of found) if (!expected.has(id)) unknown++;
   return { expected: expected.size, lost, unknown, redelivered };
 }
-
-export const pgMarkers = (pool: pg.Pool, schema: string, group: string) => async (): Promise<Set<string>> =>
-  new Set(
-    (
-      await pool.query<{ event_id: string }>(`select event_id from "${schema}".runtime_processed where consumer_group = $1`, [group])
-    ).rows.map((r) => r.event_id),
-  );
-
-export const mongoMarkers = (db: Db, group: string) => async (): Promise<Set<string>> =>
-  new Set(
-    (
-      await db
-        .collection<{ _id: string }>('_runtime_processed')
-        .find({ _id: { $regex: `^${group}\\|` } }, { projection: { _id: 1 } })
-        .toArray()
-    ).map((d) => d._id.slice(group.length + 1)),
-  );

@@ -12,7 +12,9 @@ import { createLogger } from '../../lib/logger';
 import { migrate } from '../../lib/migrate';
 import { sagaDeadlinesTask } from '../../processors/academic/deadlines';
 import { createProcessors, PG_MIGRATIONS } from '../../processors/all';
+import { appliedIds } from '../../processors/runtime/bookkeeping';
 import { ProcessorHost } from '../../processors/runtime/host';
+import { projectionDb, projectionSchema } from '../../processors/runtime/names';
 import { EventCodec } from '../../schemas/codec';
 import { buildEvent } from '../../schemas/envelope';
 import { EVENT_DEFINITIONS, type EventPayloads, type EventType, type SchoolEvent } from '../../schemas/generated/events';
@@ -52,11 +54,11 @@ export function isolatedHost(
   const host = new ProcessorHost(defs, config, logger, {
     opsPort,
     groupId: (d) => groupOf(run, d.name),
-    pgSchema: (d) => `${run}_${d.name}`,
-    mongoDb: () => run,
+    pgSchema: (d) => projectionSchema(d.name, run),
+    mongoDb: () => projectionDb(config, run),
     topicName: (t) => topicOf(run, t),
   });
-  if (names.includes('academic')) host.addTask(sagaDeadlinesTask(host, config, `${run}_academic`, systemClock, logger));
+  if (names.includes('academic')) host.addTask(sagaDeadlinesTask(host, config, projectionSchema('academic', run), systemClock, logger));
   return host;
 }
 
@@ -81,11 +83,11 @@ export class TestPipeline {
   ) {}
 
   schema(name: string): string {
-    return `${this.run}_${name}`;
+    return projectionSchema(name, this.run);
   }
 
   get db(): Db {
-    return this.mongo.db(this.run);
+    return this.mongo.db(projectionDb(this.config, this.run));
   }
 
   /** This run's copy of a catalog topic. */
@@ -145,7 +147,7 @@ export class TestPipeline {
     await admin.deleteTopics({ topics: this.topics.map((t) => t.name) });
     await admin.disconnect();
     for (const name of Object.keys(PG_MIGRATIONS)) await this.pool.query(`drop schema if exists "${this.schema(name)}" cascade`);
-    await this.mongo?.db(this.run).dropDatabase();
+    await this.mongo?.db(projectionDb(this.config, this.run)).dropDatabase();
     await this.close();
   }
 
@@ -222,7 +224,7 @@ export class TestPipeline {
   /**
    * Waits until a Postgres processor has applied its saga outcomes of a type for an enrollment (`count` of
    * them: a transfer repeats steps 4 and 5): academic recorded them in the saga timeline, and the processor
-   * their eventIds in its runtime_processed. Returns those eventIds.
+   * their eventIds as applied. Returns those eventIds.
    */
   async outcomesApplied(processor: string, enrollmentId: string, eventType: EventType, count = 1): Promise<string[]> {
     return eventually(
@@ -234,8 +236,12 @@ export class TestPipeline {
           )
         ).rows.map((r) => r.event_id);
         if (ids.length !== count) return undefined;
-        const done = await this.pool.query(`select 1 from "${this.schema(processor)}".runtime_processed where event_id = any($1)`, [ids]);
-        return done.rowCount === count ? ids : undefined;
+        const done = await appliedIds(
+          { store: 'postgres', pool: this.pool, schema: this.schema(processor) },
+          groupOf(this.run, processor),
+          ids,
+        );
+        return done.size === count ? ids : undefined;
       },
       `${processor} to apply ${count} × ${eventType} of ${enrollmentId}`,
       60000,
