@@ -79,9 +79,11 @@ export async function pgApplied(pool: pg.Pool, schema: string, group: string, ev
 }
 
 /**
- * Holds the projection's processor at its next transaction boundary (its first statement inserts applied
- * ids), for the caller's transaction; in-flight transactions finish first. A rebuild's switch takes it.
+ * Holds the projection's processor at its next write of bookkeeping, for the caller's transaction;
+ * in-flight transactions finish first. A rebuild's switch takes it. The positions too: a chunk of only
+ * unhandled records (a processor's own derived events) writes no applied id, and its positions must not
+ * land in the schema being renamed away.
  */
 export async function lockApplied(tx: pg.PoolClient, schema: string): Promise<void> {
-  await tx.query(`lock table ${quoteIdent(schema)}.${processed} in exclusive mode`);
+  await tx.query(`lock table ${quoteIdent(schema)}.${processed}, ${quoteIdent(schema)}.${positions} in exclusive mode`);
 }
