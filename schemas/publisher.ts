@@ -58,8 +58,10 @@ export class EventPublisher {
   /** Validates and encodes events into the records `send` writes (a bad event throws, naming the field). */
   async encode(...events: SchoolEvent[]): Promise<OutboundRecord[]> {
     const out: OutboundRecord[] = [];
-    for (const event of events)
-      out.push({ topic: this.topicOf(event), key: event.aggregateId, value: await this.codec.encode(event), headers: eventHeaders(event) });
+    for (const event of events) {
+      const value = await this.codec.encode(event); // first: it names an unknown type or a bad field
+      out.push({ topic: this.topicOf(event), key: event.aggregateId, value, headers: eventHeaders(event) });
+    }
     return out;
   }
 
