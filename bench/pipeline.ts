@@ -9,7 +9,7 @@ import { groupLag } from '../scripts/lag';
 import { DOMAIN_TOPICS, topicCatalog } from '../topics/catalog';
 import { isolatedGroups, PROCESSOR_NAMES, TestPipeline } from '../test/support/pipeline';
 import { Workers } from '../test/support/workers';
-import { cpuSnapshot, cpuSplit, formatCpuSplit } from './lib/cpu';
+import { CpuWatch, formatCpuSplit } from './lib/cpu';
 import { pipelineEventSample } from './lib/event-sample';
 import { kafkaPerf } from './lib/kafka-perf';
 import { record } from './lib/report';
@@ -126,7 +126,8 @@ async function main(): Promise<void> {
     const before = await consumed(admin, groups);
     const ours = new Map<number, string>([[process.pid, opts.processes ? 'bench (producer, lag sampling)' : 'bench + all processors']]);
     for (const [name, pid] of Object.entries(workers?.pids ?? {})) if (pid) ours.set(pid, `processor ${name}`);
-    const cpuBefore = cpuSnapshot(ours);
+    const cpuWatch = new CpuWatch(ours);
+    cpuWatch.start();
     const start = Date.now();
     // Each group's lag every second, from the first offered event until all have caught up: when a group was
     // last seen behind is its own catch-up time, which shows which processor is the ceiling.
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
     await sampling;
     await drain(lags, watch);
     seconds = (Date.now() - start) / 1000;
-    const cpu = cpuSplit(cpuBefore, cpuSnapshot(ours));
+    const cpu = cpuWatch.stop();
     const after = await consumed(admin, groups);
     process.stdout.write(
       `\npipeline benchmark (${mode}): ${fmt(offered)} events offered in ${((offerEnd - start) / 1000).toFixed(0)} s, all processors caught up after ${seconds.toFixed(0)} s\n`,

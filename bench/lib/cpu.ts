@@ -1,15 +1,22 @@
 import fs from 'node:fs';
 
 /**
- * Where the machine's CPU went during a bench window, from /proc (Linux; elsewhere the snapshots are
- * empty and the split says so): our Node processes by name, the local stack's services (Kafka, the
- * registry, PostgreSQL, FerretDB) and whatever else ran (on a shared machine, other people's work).
+ * Where the machine's CPU went during a bench window, from /proc (Linux; elsewhere the split says it is not
+ * available): our Node processes by name, the local stack's services (Kafka, the registry, PostgreSQL,
+ * FerretDB) and whatever else ran (on a shared machine, other people's work).
+ *
+ * Processes are read every second and their deltas summed, because many live shorter than the window:
+ * PostgreSQL backends come and go with the pools' idle timeout, and one read at each end of a 5-minute
+ * window missed 180 of the 196 CPU seconds PostgreSQL spent in it. What a process spends between its last
+ * reading and its exit (at most a second) is still missed.
  */
-export interface CpuSnapshot {
-  /** CPU ticks (user + system) per process id, with the category it was counted in. */
-  procs: Map<number, { category: string; ticks: number }>;
-  /** All and idle ticks of the whole machine (every core). */
-  machine: { all: number; idle: number };
+export interface CpuSplit {
+  /** Wall seconds of the window times the machine's cores. */
+  coreSeconds: number;
+  /** Share of all cores busy during the window. */
+  busy: number;
+  /** CPU seconds per category, largest first. */
+  rows: Array<{ category: string; seconds: number }>;
 }
 
 /** Linux USER_HZ: 100 on every architecture Node runs on (sysconf(_SC_CLK_TCK) is not exposed to JS). */
@@ -37,51 +44,75 @@ function categoryOf(pid: number, ours: Map<number, string>): string | undefined 
   return 'everything else';
 }
 
-/** One reading of every process; `ours` names our own processes by pid (the bench, each processor worker). */
-export function cpuSnapshot(ours: Map<number, string>): CpuSnapshot {
-  const procs = new Map<number, { category: string; ticks: number }>();
-  const stat = read('/proc/stat');
-  if (!stat) return { procs, machine: { all: 0, idle: 0 } };
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const pid = Number(d);
-    const s = read(`/proc/${pid}/stat`);
-    const category = s && categoryOf(pid, ours);
-    if (!s || !category) continue;
-    // Fields after "(comm) ": state is index 0, utime 11, stime 12.
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    procs.set(pid, { category, ticks: Number(f[11]) + Number(f[12]) });
+/** CPU ticks (user + system) of a process, from /proc/<pid>/stat. */
+function ticksOf(pid: number): number | undefined {
+  const s = read(`/proc/${pid}/stat`);
+  if (!s) return undefined;
+  // Fields after "(comm) ": state is index 0, utime 11, stime 12.
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+function machineTicks(): { all: number; idle: number } | undefined {
+  const line = read('/proc/stat')?.split('\n')[0];
+  if (!line) return undefined;
+  const cpu = line.trim().split(/\s+/).slice(1).map(Number);
+  return { all: cpu.reduce((a, b) => a + b, 0), idle: (cpu[3] ?? 0) + (cpu[4] ?? 0) };
+}
+
+/** Reads every process each `everyMs` from `start()` until `stop()`; `ours` names our own processes by pid. */
+export class CpuWatch {
+  private readonly last = new Map<number, { category: string; ticks: number }>();
+  private readonly spent = new Map<string, number>();
+  private machine0: { all: number; idle: number } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ours: Map<number, string>,
+    private readonly everyMs = 1000,
+  ) {}
+
+  start(): void {
+    this.machine0 = machineTicks();
+    if (!this.machine0) return;
+    this.sample(true);
+    this.timer = setInterval(() => this.sample(false), this.everyMs);
+    this.timer.unref();
   }
-  const cpu = stat.split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return { procs, machine: { all: cpu.reduce((a, b) => a + b, 0), idle: (cpu[3] ?? 0) + (cpu[4] ?? 0) } };
-}
 
-export interface CpuSplit {
-  /** Wall seconds of the window times the machine's cores. */
-  coreSeconds: number;
-  /** Share of all cores busy during the window. */
-  busy: number;
-  /** CPU seconds per category, largest first (processes that ended inside the window are not counted). */
-  rows: Array<{ category: string; seconds: number }>;
-}
-
-export function cpuSplit(before: CpuSnapshot, after: CpuSnapshot): CpuSplit {
-  const by = new Map<string, number>();
-  for (const [pid, a] of after.procs) {
-    const b = before.procs.get(pid);
-    // A process started inside the window counts from its start (its ticks began at 0).
-    const ticks = a.ticks - (b?.ticks ?? 0);
-    if (ticks > 0) by.set(a.category, (by.get(a.category) ?? 0) + ticks);
+  stop(): CpuSplit {
+    if (this.timer) clearInterval(this.timer);
+    const m1 = machineTicks();
+    if (!this.machine0 || !m1) return { coreSeconds: 0, busy: 0, rows: [] };
+    this.sample(false);
+    const all = m1.all - this.machine0.all;
+    return {
+      coreSeconds: all / HZ,
+      busy: all > 0 ? 1 - (m1.idle - this.machine0.idle) / all : 0,
+      rows: [...this.spent].map(([category, t]) => ({ category, seconds: t / HZ })).sort((x, y) => y.seconds - x.seconds),
+    };
   }
-  const all = after.machine.all - before.machine.all;
-  return {
-    coreSeconds: all / HZ,
-    busy: all > 0 ? 1 - (after.machine.idle - before.machine.idle) / all : 0,
-    rows: [...by].map(([category, t]) => ({ category, seconds: t / HZ })).sort((x, y) => y.seconds - x.seconds),
-  };
+
+  /** The first reading only sets each process's baseline; later ones add what it spent since (all of it, if new). */
+  private sample(baseline: boolean): void {
+    for (const d of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      const pid = Number(d);
+      const ticks = ticksOf(pid);
+      if (ticks === undefined) continue;
+      const seen = this.last.get(pid);
+      const category = seen?.category ?? categoryOf(pid, this.ours);
+      if (!category) continue;
+      if (!baseline) {
+        const delta = ticks - (seen?.ticks ?? 0);
+        if (delta > 0) this.spent.set(category, (this.spent.get(category) ?? 0) + delta);
+      }
+      this.last.set(pid, { category, ticks });
+    }
+  }
 }
 
-/** "node:bench 12.3 s (20 %), PostgreSQL 8.1 s (13 %), …" with shares of all cores' time. */
+/** "processor grades 12.3 s (20 %), PostgreSQL 8.1 s (13 %), …" with shares of all cores' time. */
 export function formatCpuSplit(s: CpuSplit): string {
   if (!s.coreSeconds) return 'CPU split not available (no /proc)';
   const pct = (x: number): string => `${Math.round((100 * x) / s.coreSeconds)} %`;
