@@ -263,10 +263,18 @@ export class ProcessorRunner {
         true,
       );
       this.deps.metrics.latency.observe({ processor: this.def.name }, Number(process.hrtime.bigint() - t0) / 1e9);
+      // Counted per chunk, not per record: a label lookup per record was up to 4 % of a processor's CPU.
+      const counts = new Map<string, { eventType: string; outcome: string; n: number }>();
       result.outcomes.forEach((outcome, i) => {
         if (items[i]!.deadLettered) return; // counted when it was dead-lettered
-        this.deps.metrics.events.inc({ processor: this.def.name, event_type: items[i]!.known.eventType ?? 'unknown', outcome });
+        const eventType = items[i]!.known.eventType ?? 'unknown';
+        const key = `${eventType}\u0000${outcome}`;
+        const c = counts.get(key) ?? { eventType, outcome, n: 0 };
+        c.n++;
+        counts.set(key, c);
       });
+      for (const c of counts.values())
+        this.deps.metrics.events.inc({ processor: this.def.name, event_type: c.eventType, outcome: c.outcome }, c.n);
       return result.emitted.length;
     } catch (e) {
       if (e instanceof StoppingError || classify(e) === 'transient') throw e;
