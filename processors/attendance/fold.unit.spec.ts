@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { loadConfig } from '../../lib/config';
 import { seededRandom } from '../../lib/rng';
 import type { AttendanceStatus } from '../../schemas/generated/events';
-import { anEvent } from '../testing/gwt';
+import { emit } from '../shared/emit';
+import { anEvent, given } from '../testing/gwt';
 import {
   absentDays,
   emptyState,
@@ -164,5 +165,108 @@ describe('attendance fold (summaries by deltas, windowed patterns)', () => {
         expect(stored, `seed ${seed}, ${student}`).to.deep.equal(recount(s, student));
       }
     }
+  });
+
+  describe('given/when/then: exact derived events', () => {
+    /** The state after folding `steps` (each must be accepted). */
+    const after = (...steps: Array<(s: AttendanceState) => Folded>): AttendanceState => {
+      const s = emptyState();
+      for (const step of steps) emitted(step(s));
+      return s;
+    };
+    // The fold writes into the chunk's state; the test folds into a copy so `given` sees its state untouched.
+    const onCopy =
+      <P>(f: (s: AttendanceState, p: P) => Folded) =>
+      (p: P, s: AttendanceState): Folded =>
+        f(structuredClone(s), p);
+
+    it('given two absent days in the window, when a third is recorded, then exactly this alert', () => {
+      given(
+        after(
+          (s) => foldMarked(s, mark('A-1', '2025-03-03', 'ABSENT'), at, rules),
+          (s) => foldAbsence(s, absence('B-1', '2025-03-05'), at, rules),
+        ),
+      )
+        .when(
+          absence('B-2', '2025-03-14'),
+          onCopy((s, p) => foldAbsence(s, p, at, rules)),
+        )
+        .then({
+          emit: [
+            emit('attendance.pattern.alert', {
+              alertId: 'S-1:absences:2025-03-14',
+              studentUserId: 'S-1',
+              sectionId: 'SEC-1',
+              patternType: 'ABSENCES_IN_WINDOW',
+              count: 3,
+              threshold: 3,
+              fromDate: '2025-03-01',
+              toDate: '2025-03-14',
+            }),
+          ],
+        });
+    });
+
+    it('given two absent days of which one justified, when a third is marked, then no alert (two unjustified days)', () => {
+      given(
+        after(
+          (s) => foldAbsence(s, absence('B-1', '2025-03-03'), at, rules),
+          (s) => foldMarked(s, mark('A-1', '2025-03-05', 'ABSENT'), at, rules),
+          (s) => foldJustified(s, justify('B-1'), at),
+        ),
+      )
+        .when(
+          mark('A-2', '2025-03-14', 'ABSENT'),
+          onCopy((s, p) => foldMarked(s, p, at, rules)),
+        )
+        .then({ emit: [] });
+    });
+
+    it('given three tardies in March, when a fourth is recorded, then exactly this alert', () => {
+      given(
+        after(...['03-03', '03-04', '03-05'].map((d) => (s: AttendanceState) => foldTardiness(s, tardy(`T-${d}`, `2025-${d}`), at, rules))),
+      )
+        .when(
+          tardy('T-4', '2025-03-31'),
+          onCopy((s, p) => foldTardiness(s, p, at, rules)),
+        )
+        .then({
+          emit: [
+            emit('attendance.pattern.alert', {
+              alertId: 'S-1:tardies:2025-03',
+              studentUserId: 'S-1',
+              sectionId: 'SEC-1',
+              patternType: 'TARDIES_IN_MONTH',
+              count: 4,
+              threshold: 4,
+              fromDate: '2025-03-01',
+              toDate: '2025-03-31',
+            }),
+          ],
+        });
+    });
+
+    it('given an ABSENT mark, when it is corrected to PRESENT, then one count moves and the summary takes the new time', () => {
+      const later = '2025-03-16T09:00:00.000Z';
+      given(after((s) => foldMarked(s, mark('A-1', '2025-03-10', 'ABSENT'), at, rules)))
+        .when(mark('A-1', '2025-03-10', 'PRESENT'), (p, s) => {
+          const next = structuredClone(s);
+          return { folded: foldMarked(next, p, later, rules), summary: next.summaries.get('S-1') };
+        })
+        .then({
+          folded: { emit: [] },
+          summary: {
+            studentUserId: 'S-1',
+            sectionId: 'SEC-1',
+            present: 1,
+            absent: 0,
+            late: 0,
+            excused: 0,
+            unjustifiedAbsences: 0,
+            tardies: 0,
+            updatedAt: later,
+          },
+        });
+    });
   });
 });

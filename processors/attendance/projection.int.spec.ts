@@ -1,10 +1,14 @@
 import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type pg from 'pg';
 import { systemClock } from '../../lib/clock';
 import { createPgPool } from '../../lib/clients/pg';
 import { createLogger } from '../../lib/logger';
 import { migrate } from '../../lib/migrate';
 import { seededRandom } from '../../lib/rng';
+import { deterministicEventId } from '../../schemas/envelope';
 import type { AttendanceStatus, SchoolEvent } from '../../schemas/generated/events';
 import { randomName, testConfig } from '../../test/support';
 import { PostgresStore } from '../runtime/postgres-store';
@@ -75,26 +79,23 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
 
   it('given marks, absences, a justification and tardies: exactly these rows and derived events', async () => {
     const s = await store();
-    const emitted = await apply(
-      s,
-      at([
-        mark('A-1', 'S-1', '2025-03-03', 'ABSENT'),
-        anEvent('absence.recorded', { absenceId: 'B-1', studentUserId: 'S-1', sectionId: 'SEC-1', date: '2025-03-04', reason: null }),
-        mark('A-2', 'S-1', '2025-03-05', 'PRESENT'),
-        mark('A-2', 'S-1', '2025-03-05', 'ABSENT'), // a correction: the third absent day in the window
-        anEvent('absence.justified', { absenceId: 'B-1', studentUserId: 'S-1', justification: 'medical' }),
-        ...['03-10', '03-11', '03-12', '03-13'].map((d, i) =>
-          anEvent('tardiness.recorded', {
-            tardinessId: `T-${i}`,
-            studentUserId: 'S-2',
-            sectionId: 'SEC-1',
-            date: `2025-${d}`,
-            minutesLate: 3,
-          }),
-        ),
-      ]),
-      100,
-    );
+    const events = [
+      mark('A-1', 'S-1', '2025-03-03', 'ABSENT'),
+      anEvent('absence.recorded', { absenceId: 'B-1', studentUserId: 'S-1', sectionId: 'SEC-1', date: '2025-03-04', reason: null }),
+      mark('A-2', 'S-1', '2025-03-05', 'PRESENT'),
+      mark('A-2', 'S-1', '2025-03-05', 'ABSENT'), // a correction: the third absent day in the window
+      anEvent('absence.justified', { absenceId: 'B-1', studentUserId: 'S-1', justification: 'medical' }),
+      ...['03-10', '03-11', '03-12', '03-13'].map((d, i) =>
+        anEvent('tardiness.recorded', {
+          tardinessId: `T-${i}`,
+          studentUserId: 'S-2',
+          sectionId: 'SEC-1',
+          date: `2025-${d}`,
+          minutesLate: 3,
+        }),
+      ),
+    ];
+    const emitted = await apply(s, at(events), 100);
     expect(await content(s.schema)).to.deep.equal({
       marks: [
         { attendance_id: 'A-1', student_user_id: 'S-1', d: '2025-03-03', status: 'ABSENT' },
@@ -107,22 +108,128 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
         { student_user_id: 'S-2', section_id: 'SEC-1', present: 0, absent: 0, late: 0, excused: 0, unjustified_absences: 0, tardies: 4 },
       ],
     });
-    expect(emitted.map((e) => [e.eventType, e.aggregateId, (e.payload as { patternType: string }).patternType])).to.deep.equal([
-      ['attendance.pattern.alert', 'S-1', 'ABSENCES_IN_WINDOW'],
-      ['attendance.pattern.alert', 'S-2', 'TARDIES_IN_MONTH'],
+    expect(emitted.map((e) => [e.eventType, e.aggregateId, e.payload])).to.deep.equal([
+      [
+        'attendance.pattern.alert',
+        'S-1',
+        {
+          alertId: 'S-1:absences:2025-03-05',
+          studentUserId: 'S-1',
+          sectionId: 'SEC-1',
+          patternType: 'ABSENCES_IN_WINDOW',
+          count: 3,
+          threshold: 3,
+          fromDate: '2025-02-20',
+          toDate: '2025-03-05',
+        },
+      ],
+      [
+        'attendance.pattern.alert',
+        'S-2',
+        {
+          alertId: 'S-2:tardies:2025-03',
+          studentUserId: 'S-2',
+          sectionId: 'SEC-1',
+          patternType: 'TARDIES_IN_MONTH',
+          count: 4,
+          threshold: 4,
+          fromDate: '2025-03-01',
+          toDate: '2025-03-31',
+        },
+      ],
     ]);
+    // Caused by the correction and the fourth tardy, with ids derived from them (a re-emission is the same event).
+    const causes = [events[3]!, events[8]!];
+    expect(emitted.map((e) => [e.causationId, e.eventId])).to.deep.equal(
+      causes.map((c) => [c.eventId, deterministicEventId(c.eventId, 'attendance.pattern.alert', '')]),
+    );
   });
 
-  it('a refused event fails its chunk (the runner then isolates it); alone, the others apply', async () => {
-    const s = await store();
-    const good = mark('A-1', 'S-1', '2025-03-03', 'PRESENT');
-    const bad = anEvent('absence.justified', { absenceId: 'B-404', studentUserId: 'S-1' });
-    let error: unknown;
-    await s.s.applyChunk(at([good, bad]), ctx, undefined).catch((e: unknown) => (error = e));
-    expect(error).to.have.property('code', 'RULE_VIOLATION');
-    expect((await content(s.schema)).marks).to.deep.equal([]);
-    await apply(s, at([good]), 1);
-    expect((await content(s.schema)).marks).to.have.length(1);
+  it('a refused event fails its chunk (the runner then isolates it); the others, one by one, apply', async () => {
+    const refused = [
+      anEvent('absence.justified', { absenceId: 'B-404', studentUserId: 'S-1' }),
+      anEvent('tardiness.recorded', { tardinessId: 'T-0', studentUserId: 'S-1', sectionId: 'SEC-1', date: '2025-03-04', minutesLate: 0 }),
+    ];
+    for (const bad of refused) {
+      const s = await store();
+      const others = [
+        mark('A-1', 'S-1', '2025-03-03', 'PRESENT'),
+        anEvent('tardiness.recorded', { tardinessId: 'T-1', studentUserId: 'S-1', sectionId: 'SEC-1', date: '2025-03-04', minutesLate: 5 }),
+      ];
+      const chunk = at([others[0]!, bad, others[1]!]);
+      let error: unknown;
+      await s.s.applyChunk(chunk, ctx, undefined).catch((e: unknown) => (error = e));
+      expect(error, bad.eventType).to.have.property('code', 'RULE_VIOLATION');
+      expect((await content(s.schema)).marks, 'the chunk rolled back').to.deep.equal([]);
+      for (const r of chunk) {
+        const alone = s.s.applyChunk([r], ctx, undefined);
+        if (r.event === bad)
+          await alone.then(
+            () => expect.fail(`${bad.eventType} was applied`),
+            (e: unknown) => expect(e).to.have.property('code', 'RULE_VIOLATION'),
+          );
+        else await alone;
+      }
+      const after = await content(s.schema);
+      expect(after.marks).to.deep.equal([{ attendance_id: 'A-1', student_user_id: 'S-1', d: '2025-03-03', status: 'PRESENT' }]);
+      expect(after.tardies).to.deep.equal([{ tardiness_id: 'T-1', d: '2025-03-04', minutes_late: 5 }]);
+      expect(after.summaries).to.deep.equal([
+        { student_user_id: 'S-1', section_id: 'SEC-1', present: 1, absent: 0, late: 0, excused: 0, unjustified_absences: 0, tardies: 1 },
+      ]);
+    }
+  });
+
+  it('002 recounts a summary the per-event projection left stale, keeps section and time, and changes nothing when run again', async () => {
+    const schema = randomName('it_att').replace(/-/g, '_');
+    schemas.push(schema);
+    const first = fs.mkdtempSync(path.join(os.tmpdir(), 'att-mig-'));
+    fs.copyFileSync(path.join(migrations, '001_attendance.sql'), path.join(first, '001_attendance.sql'));
+    await migrate(pool, schema, first);
+    fs.rmSync(first, { recursive: true });
+    await rows(
+      schema,
+      `insert into {s}.marks values ('A-1', 'S-1', 'SEC-1', '2025-03-03', 'ABSENT', 'T-1'), ('A-2', 'S-1', 'SEC-1', '2025-03-04', 'LATE', 'T-1');
+       insert into {s}.absences values ('B-1', 'S-1', 'SEC-1', '2025-03-03', null, 'T-1', false, null), ('B-2', 'S-1', 'SEC-1', '2025-03-05', null, 'T-1', true, 'note');
+       insert into {s}.tardies values ('T-1', 'S-1', 'SEC-1', '2025-03-04', 5);
+       insert into {s}.summaries values ('S-1', 'SEC-2', 0, 2, 0, 0, 2, 0, '2025-03-06T10:00:00Z'), ('S-2', 'SEC-1', 1, 0, 0, 0, 0, 0, '2025-03-06T11:00:00Z')`,
+    );
+    expect(await migrate(pool, schema, migrations)).to.deep.equal(['002_summaries_recount.sql']);
+    const summaries = `select student_user_id, section_id, present, absent, late, excused, unjustified_absences, tardies, to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') at from {s}.summaries order by 1`;
+    const expected = [
+      {
+        student_user_id: 'S-1',
+        section_id: 'SEC-2',
+        present: 0,
+        absent: 1,
+        late: 1,
+        excused: 0,
+        unjustified_absences: 1,
+        tardies: 1,
+        at: '2025-03-06 10:00:00',
+      },
+      {
+        student_user_id: 'S-2',
+        section_id: 'SEC-1',
+        present: 0,
+        absent: 0,
+        late: 0,
+        excused: 0,
+        unjustified_absences: 0,
+        tardies: 0,
+        at: '2025-03-06 11:00:00',
+      },
+    ];
+    expect(await rows(schema, summaries)).to.deep.equal(expected);
+    const client = await pool.connect();
+    try {
+      await client.query(`set search_path to "${schema}"`);
+      const again = await client.query(fs.readFileSync(path.join(migrations, '002_summaries_recount.sql'), 'utf8'));
+      expect(again.rowCount).to.equal(0);
+    } finally {
+      await client.query('reset search_path');
+      client.release();
+    }
+    expect(await rows(schema, summaries)).to.deep.equal(expected);
   });
 
   /** A month of marks, absences, corrections, justifications and tardies of 6 students over 3 partitions. */
