@@ -36,6 +36,13 @@ export function sagaDeadlinesTask(
 export class SagaDeadlines {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> = Promise.resolve();
+  /**
+   * Enrollments reported, and when. Ticks every few seconds re-found every stalled saga academic had not
+   * applied yet and published it again: under load, thousands of duplicates that academic must read and
+   * skip, which slowed it further (a 2,000-saga bench collapsed). A report is repeated only after another
+   * deadline has passed (in case it was lost).
+   */
+  private readonly reported = new Map<string, number>();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -61,6 +68,8 @@ export class SagaDeadlines {
 
   /** One check; returns how many expired sagas it reported. */
   async tick(): Promise<number> {
+    const now = this.clock.now().getTime();
+    for (const [id, at] of this.reported) if (now - at >= this.saga.deadlineMs) this.reported.delete(id);
     const r = await this.pool.query<{
       enrollment_id: string;
       status: string;
@@ -75,8 +84,9 @@ export class SagaDeadlines {
           order by t.at desc, t.event_id desc limit 1) cause
        from ${quoteIdent(this.schema)}.enrollments e
        where e.status not in ('COMPLETED', 'FAILED', 'COMPENSATION_FAILED') and not e.deadline_expired and e.updated_at < $1
+         and not (e.enrollment_id = any($2::text[]))
        order by e.updated_at limit 500`,
-      [new Date(this.clock.now().getTime() - this.saga.deadlineMs)],
+      [new Date(now - this.saga.deadlineMs), [...this.reported.keys()]],
     );
     const events = r.rows.map(
       (row) =>
@@ -100,6 +110,7 @@ export class SagaDeadlines {
     );
     if (events.length) {
       await this.publish(events);
+      for (const e of events) this.reported.set(e.aggregateId, now);
       this.logger.warn('sagas past their deadline', { count: events.length, enrollments: events.slice(0, 10).map((e) => e.aggregateId) });
     }
     return events.length;

@@ -129,4 +129,23 @@ describe('academic rebuild (int): a race for one saga is won in the rebuild by t
     expect(v.differences).to.deep.equal([]);
     expect(v.equal).to.equal(true);
   });
+  it('a stalled saga is reported once per deadline, not again at every check', async () => {
+    const c = await atWelcomeStep(3);
+    let offset = 3_600_000 + 60_000;
+    const found: SchoolEvent[][] = [];
+    const checker = new SagaDeadlines(
+      p.pool,
+      p.schema('academic'),
+      (events) => Promise.resolve(void found.push(events)),
+      p.config.saga,
+      { now: () => new Date(Date.now() + offset) },
+      logger,
+    );
+    await checker.tick();
+    await checker.tick(); // academic has not applied it (never published here): the next checks stay quiet
+    offset += p.config.saga.deadlineMs; // another deadline later it is reported again, in case it was lost
+    await checker.tick();
+    expect(found.map((events) => events.map((e) => e.aggregateId))).to.deep.equal([[c.id], [c.id]]);
+    expect(found[0]![0]!.eventId).to.equal(found[1]![0]!.eventId);
+  });
 });

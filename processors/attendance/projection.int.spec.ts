@@ -2,54 +2,25 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type pg from 'pg';
-import { systemClock } from '../../lib/clock';
-import { createPgPool } from '../../lib/clients/pg';
-import { createLogger } from '../../lib/logger';
 import { migrate } from '../../lib/migrate';
 import { seededRandom } from '../../lib/rng';
 import { deterministicEventId } from '../../schemas/envelope';
 import type { AttendanceStatus, SchoolEvent } from '../../schemas/generated/events';
-import { randomName, testConfig } from '../../test/support';
-import { PostgresStore } from '../runtime/postgres-store';
+import { testConfig } from '../../test/support';
 import type { Ready } from '../runtime/store';
-import type { Emitted, Position, ProjectContext } from '../runtime/types';
+import type { Emitted } from '../runtime/types';
 import { anEvent } from '../testing/gwt';
+import { throwawayProjection } from '../testing/pg-projection';
 import { createAttendance, migrations } from '.';
 
 /** The attendance projection on throwaway schemas of the real PostgreSQL: exact rows, and chunking never changes them. */
 describe('attendance projection (load, fold, flush; real PostgreSQL)', function () {
   this.timeout(60000);
   const config = testConfig({ LOG_LEVEL: 'error' });
-  const logger = createLogger(config, 'it');
   const def = createAttendance(config.rules);
-  let pool: pg.Pool;
-  const schemas: string[] = [];
-
-  before(() => {
-    pool = createPgPool(config);
-  });
-  after(async () => {
-    for (const s of schemas) await pool.query(`drop schema if exists "${s}" cascade`);
-    await pool.end();
-  });
-
-  async function store(): Promise<{ s: PostgresStore; schema: string }> {
-    const schema = randomName('it_att').replace(/-/g, '_');
-    schemas.push(schema);
-    await migrate(pool, schema, migrations);
-    const s = new PostgresStore(pool, schema, def, 'attendance');
-    await s.init();
-    return { s, schema };
-  }
-  const ctx = (position: Position): ProjectContext => ({ processor: 'attendance', clock: systemClock, logger, position, replaying: false });
-  async function apply({ s }: { s: PostgresStore }, records: Ready[], size: number): Promise<Emitted> {
-    const out: Emitted = [];
-    for (let i = 0; i < records.length; i += size) out.push(...(await s.applyChunk(records.slice(i, i + size), ctx, undefined)).emitted);
-    return out;
-  }
+  const { pool, ctx, schemaName, store, apply } = throwawayProjection(config, def, migrations);
   const rows = async (schema: string, sql: string): Promise<unknown[]> =>
-    (await pool.query<Record<string, unknown>>(sql.replace(/\{s\}/g, `"${schema}"`))).rows;
+    (await pool().query<Record<string, unknown>>(sql.replace(/\{s\}/g, `"${schema}"`))).rows;
   const content = async (schema: string) => ({
     marks: await rows(schema, `select attendance_id, student_user_id, to_char(date, 'YYYY-MM-DD') d, status from {s}.marks order by 1`),
     absences: await rows(schema, `select absence_id, to_char(date, 'YYYY-MM-DD') d, justified, justification from {s}.absences order by 1`),
@@ -180,11 +151,10 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
   });
 
   it('002 recounts a summary the per-event projection left stale, keeps section and time, and changes nothing when run again', async () => {
-    const schema = randomName('it_att').replace(/-/g, '_');
-    schemas.push(schema);
+    const schema = schemaName();
     const first = fs.mkdtempSync(path.join(os.tmpdir(), 'att-mig-'));
     fs.copyFileSync(path.join(migrations, '001_attendance.sql'), path.join(first, '001_attendance.sql'));
-    await migrate(pool, schema, first);
+    await migrate(pool(), schema, first);
     fs.rmSync(first, { recursive: true });
     await rows(
       schema,
@@ -193,7 +163,7 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
        insert into {s}.tardies values ('T-1', 'S-1', 'SEC-1', '2025-03-04', 5);
        insert into {s}.summaries values ('S-1', 'SEC-2', 0, 2, 0, 0, 2, 0, '2025-03-06T10:00:00Z'), ('S-2', 'SEC-1', 1, 0, 0, 0, 0, 0, '2025-03-06T11:00:00Z')`,
     );
-    expect(await migrate(pool, schema, migrations)).to.deep.equal(['002_summaries_recount.sql']);
+    expect(await migrate(pool(), schema, migrations)).to.deep.equal(['002_summaries_recount.sql']);
     const summaries = `select student_user_id, section_id, present, absent, late, excused, unjustified_absences, tardies, to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') at from {s}.summaries order by 1`;
     const expected = [
       {
@@ -220,7 +190,7 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
       },
     ];
     expect(await rows(schema, summaries)).to.deep.equal(expected);
-    const client = await pool.connect();
+    const client = await pool().connect();
     try {
       await client.query(`set search_path to "${schema}"`);
       const again = await client.query(fs.readFileSync(path.join(migrations, '002_summaries_recount.sql'), 'utf8'));

@@ -1,52 +1,20 @@
 import { expect } from 'chai';
-import type pg from 'pg';
-import { systemClock } from '../../lib/clock';
-import { createPgPool } from '../../lib/clients/pg';
-import { createLogger } from '../../lib/logger';
-import { migrate } from '../../lib/migrate';
 import { seededRandom } from '../../lib/rng';
 import type { EvaluationType, SchoolEvent } from '../../schemas/generated/events';
-import { randomName, testConfig } from '../../test/support';
-import { PostgresStore } from '../runtime/postgres-store';
+import { testConfig } from '../../test/support';
 import type { Ready } from '../runtime/store';
-import type { Emitted, Position, ProjectContext } from '../runtime/types';
 import { anEvent } from '../testing/gwt';
+import { throwawayProjection } from '../testing/pg-projection';
 import { createGrades, migrations } from '.';
 
 /** The grades projection on throwaway schemas of the real PostgreSQL: exact rows, and chunking never changes them. */
 describe('grades projection (load, fold, flush; real PostgreSQL)', function () {
   this.timeout(60000);
   const config = testConfig({ LOG_LEVEL: 'error' });
-  const logger = createLogger(config, 'it');
   const def = createGrades(config.rules);
-  let pool: pg.Pool;
-  const schemas: string[] = [];
-
-  before(() => {
-    pool = createPgPool(config);
-  });
-  after(async () => {
-    for (const s of schemas) await pool.query(`drop schema if exists "${s}" cascade`);
-    await pool.end();
-  });
-
-  async function store(): Promise<{ s: PostgresStore; schema: string }> {
-    const schema = randomName('it_grades').replace(/-/g, '_');
-    schemas.push(schema);
-    await migrate(pool, schema, migrations);
-    const s = new PostgresStore(pool, schema, def, 'grades');
-    await s.init();
-    return { s, schema };
-  }
-  const ctx = (position: Position): ProjectContext => ({ processor: 'grades', clock: systemClock, logger, position, replaying: false });
-  /** Applies records in chunks of `size` (as the runtime does); every event the chunks emitted. */
-  async function apply({ s }: { s: PostgresStore }, records: Ready[], size: number): Promise<Emitted> {
-    const out: Emitted = [];
-    for (let i = 0; i < records.length; i += size) out.push(...(await s.applyChunk(records.slice(i, i + size), ctx, undefined)).emitted);
-    return out;
-  }
+  const { pool, store, apply } = throwawayProjection(config, def, migrations);
   const rows = async (schema: string, table: string, order: string): Promise<unknown[]> =>
-    (await pool.query<Record<string, unknown>>(`select * from "${schema}".${table} order by ${order}`)).rows;
+    (await pool().query<Record<string, unknown>>(`select * from "${schema}".${table} order by ${order}`)).rows;
   const content = async (schema: string) => ({
     grades: await rows(schema, 'grades', 'grade_id'),
     sums: await rows(schema, 'grade_sums', 'student_user_id, course_id, period_id, evaluation_type'),
