@@ -33,6 +33,16 @@ export interface CodecOptions {
   autoRegister: boolean;
 }
 
+/** One load per key in flight: concurrent callers share it; a failed load is forgotten, so the next call retries. */
+function once<K, V>(pending: Map<K, Promise<V>>, key: K, load: () => Promise<V>): Promise<V> {
+  let p = pending.get(key);
+  if (!p) {
+    p = load().finally(() => pending.delete(key));
+    pending.set(key, p);
+  }
+  return p;
+}
+
 /**
  * Encodes and decodes events with avsc directly (fast, synchronous once warm) and
  * uses @kafkajs/confluent-schema-registry for the registry calls; ids and writer
@@ -76,12 +86,7 @@ export class EventCodec {
   async schemaId(eventType: EventType): Promise<number> {
     const known = this.ids.get(eventType);
     if (known !== undefined) return known;
-    let pending = this.pendingIds.get(eventType);
-    if (!pending) {
-      pending = this.fetchId(eventType).finally(() => this.pendingIds.delete(eventType));
-      this.pendingIds.set(eventType, pending);
-    }
-    return pending;
+    return once(this.pendingIds, eventType, () => this.fetchId(eventType));
   }
 
   private async fetchId(eventType: EventType): Promise<number> {
@@ -146,12 +151,7 @@ export class EventCodec {
    * GETs and 500 schema parses). A failed load is not kept, so the next decode tries again.
    */
   private reader(schemaId: number): Promise<Reader> {
-    let pending = this.pendingReaders.get(schemaId);
-    if (!pending) {
-      pending = this.loadReader(schemaId).finally(() => this.pendingReaders.delete(schemaId));
-      this.pendingReaders.set(schemaId, pending);
-    }
-    return pending;
+    return once(this.pendingReaders, schemaId, () => this.loadReader(schemaId));
   }
 
   private async loadReader(schemaId: number): Promise<Reader> {

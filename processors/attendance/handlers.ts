@@ -32,12 +32,15 @@ export function absencePattern(studentUserId: string, sectionId: string, date: s
   ];
 }
 
+/** The last day of the calendar month of `date`. */
+export const monthEnd = (date: string): string => iso(Date.UTC(Number(date.slice(0, 4)), Number(date.slice(5, 7)), 0));
+
 /** Tardies in the calendar month of `date`; fires once, when the count reaches the threshold. */
 export function tardinessPattern(studentUserId: string, sectionId: string, date: string, tardyDates: string[], rules: Rules): EmitSpec[] {
   const month = date.slice(0, 7);
   const count = tardyDates.filter((d) => d.slice(0, 7) === month).length;
   if (count !== rules.tardiesPerMonth) return [];
-  const last = new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(5, 7)), 0));
+
   return [
     emit('attendance.pattern.alert', {
       alertId: `${studentUserId}:tardies:${month}`,
@@ -47,7 +50,7 @@ export function tardinessPattern(studentUserId: string, sectionId: string, date:
       count,
       threshold: rules.tardiesPerMonth,
       fromDate: `${month}-01`,
-      toDate: iso(last.getTime()),
+      toDate: monthEnd(date),
     }),
   ];
 }

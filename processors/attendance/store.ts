@@ -1,12 +1,16 @@
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryResultRow } from 'pg';
 import type { Rules } from '../../lib/config';
-import type { AttendanceStatus, SchoolEvent } from '../../schemas/generated/events';
+import type { SchoolEvent } from '../../schemas/generated/events';
 import { columns } from '../runtime/columns';
-import { emptyState, windowStart, type AttendanceState, type Summary } from './fold';
+import { monthEnd } from './handlers';
+import { emptyState, windowStart, type Absence, type AttendanceState, type Mark, type Summary, type Tardy } from './fold';
 
 type Folded = SchoolEvent<'attendance.marked' | 'absence.recorded' | 'tardiness.recorded' | 'absence.justified'>;
 
-const DATE = `to_char(date, 'YYYY-MM-DD')`;
+// Columns as the fold's types name them; the id column first (it selects the rows a chunk names).
+const MARK = `attendance_id "attendanceId", student_user_id "studentUserId", section_id "sectionId", status, marked_by "markedBy"`;
+const ABSENCE = `absence_id "absenceId", student_user_id "studentUserId", section_id "sectionId", reason, recorded_by "recordedBy", justified, justification`;
+const TARDY = `tardiness_id "tardinessId", student_user_id "studentUserId", section_id "sectionId", minutes_late "minutesLate"`;
 
 interface Ranges {
   students: string[];
@@ -23,8 +27,28 @@ function ranges(wanted: Array<{ student: string; from: string; to: string }>): R
   return { students: [...m.keys()], from: [...m.values()].map((r) => r.from), to: [...m.values()].map((r) => r.to) };
 }
 
-const monthEnd = (date: string): string =>
-  new Date(Date.UTC(Number(date.slice(0, 4)), Number(date.slice(5, 7)), 0)).toISOString().slice(0, 10);
+/**
+ * The rows a chunk names by id, plus its students' rows within their date ranges (`also` filters those),
+ * in one query.
+ */
+async function byIdOrRange<R extends QueryResultRow>(
+  tx: PoolClient,
+  table: string,
+  cols: string,
+  ids: string[],
+  r: Ranges,
+  also = 'true',
+): Promise<R[]> {
+  const select = `select ${cols}, to_char(date, 'YYYY-MM-DD') "date" from ${table}`;
+  const idColumn = cols.slice(0, cols.indexOf(' '));
+  const q = await tx.query<R>(
+    `${select} where ${idColumn} = any($1::text[])
+     union
+     ${select}, unnest($2::text[], $3::date[], $4::date[]) k(s, f, t) where ${also} and student_user_id = k.s and date between k.f and k.t`,
+    [ids, r.students, r.from, r.to],
+  );
+  return q.rows;
+}
 
 /**
  * Everything a chunk's folded events need, one query per table: the marks, absences and tardies they
@@ -62,102 +86,18 @@ export async function loadAttendance(tx: PoolClient, events: Folded[], rules: Ru
   }
   const w = ranges(windows);
   const t = ranges(months);
-  const marks = await tx.query<{
-    attendance_id: string;
-    student_user_id: string;
-    section_id: string;
-    d: string;
-    status: AttendanceStatus;
-    marked_by: string;
-  }>(
-    `select attendance_id, student_user_id, section_id, ${DATE} d, status, marked_by from marks where attendance_id = any($1::text[])
-     union
-     select m.attendance_id, m.student_user_id, m.section_id, to_char(m.date, 'YYYY-MM-DD'), m.status, m.marked_by from marks m, unnest($2::text[], $3::date[], $4::date[]) k(s, f, t)
-       where m.status = 'ABSENT' and m.student_user_id = k.s and m.date between k.f and k.t`,
-    [markIds, w.students, w.from, w.to],
-  );
-  for (const r of marks.rows)
-    s.marks.set(r.attendance_id, {
-      attendanceId: r.attendance_id,
-      studentUserId: r.student_user_id,
-      sectionId: r.section_id,
-      date: r.d,
-      status: r.status,
-      markedBy: r.marked_by,
-    });
+  for (const m of await byIdOrRange<Mark>(tx, 'marks', MARK, markIds, w, "status = 'ABSENT'")) s.marks.set(m.attendanceId, m);
+  for (const a of await byIdOrRange<Absence>(tx, 'absences', ABSENCE, absenceIds, w)) s.absences.set(a.absenceId, a);
+  for (const x of await byIdOrRange<Tardy>(tx, 'tardies', TARDY, tardyIds, t)) s.tardies.set(x.tardinessId, x);
 
-  const absences = await tx.query<{
-    absence_id: string;
-    student_user_id: string;
-    section_id: string;
-    d: string;
-    reason: string | null;
-    recorded_by: string;
-    justified: boolean;
-    justification: string | null;
-  }>(
-    `select absence_id, student_user_id, section_id, ${DATE} d, reason, recorded_by, justified, justification from absences where absence_id = any($1::text[])
-     union
-     select a.absence_id, a.student_user_id, a.section_id, to_char(a.date, 'YYYY-MM-DD'), a.reason, a.recorded_by, a.justified, a.justification
-       from absences a, unnest($2::text[], $3::date[], $4::date[]) k(s, f, t) where a.student_user_id = k.s and a.date between k.f and k.t`,
-    [absenceIds, w.students, w.from, w.to],
-  );
-  for (const r of absences.rows)
-    s.absences.set(r.absence_id, {
-      absenceId: r.absence_id,
-      studentUserId: r.student_user_id,
-      sectionId: r.section_id,
-      date: r.d,
-      reason: r.reason,
-      recordedBy: r.recorded_by,
-      justified: r.justified,
-      justification: r.justification,
-    });
-
-  const tardies = await tx.query<{ tardiness_id: string; student_user_id: string; section_id: string; d: string; minutes_late: number }>(
-    `select tardiness_id, student_user_id, section_id, ${DATE} d, minutes_late from tardies where tardiness_id = any($1::text[])
-     union
-     select x.tardiness_id, x.student_user_id, x.section_id, to_char(x.date, 'YYYY-MM-DD'), x.minutes_late
-       from tardies x, unnest($2::text[], $3::date[], $4::date[]) k(s, f, t) where x.student_user_id = k.s and x.date between k.f and k.t`,
-    [tardyIds, t.students, t.from, t.to],
-  );
-  for (const r of tardies.rows)
-    s.tardies.set(r.tardiness_id, {
-      tardinessId: r.tardiness_id,
-      studentUserId: r.student_user_id,
-      sectionId: r.section_id,
-      date: r.d,
-      minutesLate: r.minutes_late,
-    });
-
-  const summaries = await tx.query<{
-    student_user_id: string;
-    section_id: string;
-    present: number;
-    absent: number;
-    late: number;
-    excused: number;
-    unjustified_absences: number;
-    tardies: number;
-    at: string;
-  }>(
-    `select student_user_id, section_id, present, absent, late, excused, unjustified_absences, tardies,
-            to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') at
+  const summaries = await tx.query<Summary>(
+    `select student_user_id "studentUserId", section_id "sectionId", present, absent, late, excused,
+            unjustified_absences "unjustifiedAbsences", tardies,
+            to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') "updatedAt"
      from summaries where student_user_id = any($1::text[])`,
     [[...students]],
   );
-  for (const r of summaries.rows)
-    s.summaries.set(r.student_user_id, {
-      studentUserId: r.student_user_id,
-      sectionId: r.section_id,
-      present: r.present,
-      absent: r.absent,
-      late: r.late,
-      excused: r.excused,
-      unjustifiedAbsences: r.unjustified_absences,
-      tardies: r.tardies,
-      updatedAt: r.at,
-    });
+  for (const x of summaries.rows) s.summaries.set(x.studentUserId, x);
   return s;
 }
 
