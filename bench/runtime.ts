@@ -5,7 +5,7 @@ import { createMongoClient } from '../lib/clients/mongo';
 import { createPgPool } from '../lib/clients/pg';
 import { createLogger } from '../lib/logger';
 import { ProcessorHost } from '../processors/runtime/host';
-import { createCounterTable, mongoCounter, pgCounter, pgFoldCounter } from '../processors/runtime/testing/counter';
+import { createCounterTable, mongoCounter, mongoFoldCounter, pgCounter, pgFoldCounter } from '../processors/runtime/testing/counter';
 import type { ProcessorDefinition } from '../processors/runtime/types';
 import { createEventProducer } from '../schemas/publisher';
 import { record } from './lib/report';
@@ -54,6 +54,12 @@ async function main(): Promise<void> {
     ['Postgres projection', pgCounter(`bench-pg-${randomUUID()}`, topic, 0, false), counts.postgres, undefined],
     ['Postgres projection, load → fold → flush', pgFoldCounter(`bench-fold-${randomUUID()}`, topic), counts.fold, 50_000],
     ['Mongo projection (FerretDB)', mongoCounter(`bench-mongo-${randomUUID()}`, topic), counts.mongo, undefined],
+    [
+      'Mongo projection (FerretDB), load → fold → flush',
+      mongoFoldCounter(`bench-mongo-fold-${randomUUID()}`, topic),
+      counts.mongo,
+      undefined,
+    ],
   ] as Array<[string, ProcessorDefinition, number, number | undefined]>) {
     const host = new ProcessorHost([def], config, logger, { opsPort: 0, pgSchema: () => schema, mongoDb: () => mongoDb });
     const t0 = performance.now();

@@ -73,7 +73,7 @@ export function attendanceFold(rules: Rules): ChunkFold<AttendanceState> {
       const event = narrow(input, FOLDED);
       const r = foldOne(state, event, rules);
       if ('violation' in r) throw new RuleViolationError(r.violation);
-      return ctx.replaying ? [] : toEvents(event, r.emit, ctx);
+      return toEvents(event, r.emit, ctx);
     },
     flush: flushAttendance,
   };

@@ -1,7 +1,7 @@
 import type { Config } from '../../lib/config';
 import type { MongoProcessor } from '../runtime/types';
 import type { Channels } from './channels';
-import { HANDLES, projectNotifications } from './projection';
+import { deliverNotification, HANDLES, projectNotifications } from './projection';
 import { topicsOf } from '../runtime/topics';
 
 /**
@@ -15,7 +15,8 @@ export function createNotifications(channels: Channels, config: Pick<Config, 'no
     topics: topicsOf(HANDLES),
     handles: HANDLES,
     store: 'mongo',
-    project: projectNotifications(channels, config),
+    project: projectNotifications(config),
+    effect: deliverNotification(channels, config),
   };
 }
 

@@ -9,9 +9,9 @@ import { addressOf, alertRequests, lifecycleEvents, welcomeRequests, type Attemp
 
 /**
  * The notification log (one document per notification, with its status history) is
- * built only from events, so a rebuild reproduces it. Delivery is a side effect of
- * notification.requested, skipped during a rebuild, and recorded in `deliveries` so
- * a redelivered request is never sent twice.
+ * built only from events, so a rebuild reproduces it. Delivery is the processor's effect
+ * step after notification.requested is projected (never in a rebuild), recorded in
+ * `deliveries` so a redelivered request is never sent twice.
  */
 
 interface Delivery {
@@ -109,8 +109,39 @@ export const HANDLES = [
 ] as const satisfies readonly EventType[];
 type Handled = (typeof HANDLES)[number];
 
-export function projectNotifications(channels: Channels, config: Pick<Config, 'notifications'>) {
+/**
+ * The effect step: sends a requested notification (never in a rebuild: the runtime does not run effects there)
+ * and emits its lifecycle events and, for a saga's welcome, the step's outcome. The attempts are recorded in
+ * `deliveries` before the events leave, so a redelivered request is reported again, never sent twice.
+ */
+export function deliverNotification(channels: Channels, config: Pick<Config, 'notifications'>) {
   const maxAttempts = config.notifications.maxAttempts;
+  return async (event: SchoolEvent, mongo: GuardedMongo, ctx: ProjectContext): Promise<Emitted> => {
+    if (event.eventType !== 'notification.requested') return [];
+    const p = event.payload;
+    const done = await mongo.db.collection<Delivery>('deliveries').findOne({ _id: p.notificationId });
+    const attempts = done?.attempts ?? (await deliver(channels, p, addressOf(p, await recipient(mongo, p.recipientUserId)), maxAttempts));
+    if (!done) await mongo.update('deliveries', p.notificationId, { $set: { attempts } });
+    const specs = lifecycleEvents(p.notificationId, p.channel, attempts, maxAttempts);
+    const enrollmentId = p.variables.enrollmentId;
+    if (p.templateId === 'welcome' && enrollmentId && p.variables.role === 'student') {
+      const last = attempts[attempts.length - 1];
+      specs.push(
+        last?.ok
+          ? emit('enrollment.welcome.sent', { enrollmentId, studentUserId: p.recipientUserId, notificationIds: [p.notificationId] })
+          : emit('enrollment.welcome.failed', {
+              enrollmentId,
+              studentUserId: p.recipientUserId,
+              reason: `${p.channel} ${last?.errorCode ?? 'failed'}: ${last?.errorMessage ?? ''}`,
+            }),
+      );
+    }
+    return toEvents(event, specs, ctx);
+  };
+}
+
+/** The notification log, bulks and recipients, from events only (a rebuild reproduces them). */
+export function projectNotifications(config: Pick<Config, 'notifications'>) {
   return async (input: SchoolEvent, mongo: GuardedMongo, ctx: ProjectContext): Promise<Emitted> => {
     const event: SchoolEvent<Handled> = narrow(input, HANDLES);
     const specs: EmitSpec[] = [];
@@ -165,26 +196,7 @@ export function projectNotifications(channels: Channels, config: Pick<Config, 'n
           $push: { history: { status: 'REQUESTED', at: event.timestamp } },
         });
         if (p.bulkId && bulkTotal > 0) await mongo.update('bulks', p.bulkId, { $set: { total: bulkTotal } });
-        if (ctx.replaying) break; // a rebuild never sends anything
-        const done = await mongo.db.collection<Delivery>('deliveries').findOne({ _id: p.notificationId });
-        const attempts =
-          done?.attempts ?? (await deliver(channels, p, addressOf(p, await recipient(mongo, p.recipientUserId)), maxAttempts));
-        if (!done) await mongo.update('deliveries', p.notificationId, { $set: { attempts } });
-        specs.push(...lifecycleEvents(p.notificationId, p.channel, attempts, maxAttempts));
-        const enrollmentId = p.variables.enrollmentId;
-        if (p.templateId === 'welcome' && enrollmentId && p.variables.role === 'student') {
-          const last = attempts[attempts.length - 1];
-          specs.push(
-            last?.ok
-              ? emit('enrollment.welcome.sent', { enrollmentId, studentUserId: p.recipientUserId, notificationIds: [p.notificationId] })
-              : emit('enrollment.welcome.failed', {
-                  enrollmentId,
-                  studentUserId: p.recipientUserId,
-                  reason: `${p.channel} ${last?.errorCode ?? 'failed'}: ${last?.errorMessage ?? ''}`,
-                }),
-          );
-        }
-        break;
+        break; // sending it is the effect step (deliverNotification)
       }
       case 'notification.sent':
         await appendHistory(
@@ -217,6 +229,6 @@ export function projectNotifications(channels: Channels, config: Pick<Config, 'n
       default:
         return unhandled(event);
     }
-    return ctx.replaying ? [] : toEvents(event, specs, ctx);
+    return toEvents(event, specs, ctx);
   };
 }

@@ -1,4 +1,5 @@
 import { MongoServerError, type Db, type Document, type UpdateFilter } from 'mongodb';
+import { applyToDoc, CoalescedUpdate, getPath, type Doc } from './doc-ops';
 import { KeyedMutex } from './keyed-mutex';
 import {
   DUPLICATE_KEY,
@@ -19,7 +20,7 @@ import {
   type Ready,
   type RuntimeStore,
 } from './store';
-import type { Emitted, MongoProcessor, Position, ProjectContext } from './types';
+import type { DocKey, DocReader, Emitted, MongoProcessor, Position, ProjectContext } from './types';
 
 /**
  * What a Mongo projection may do: read freely, write only through `update`, which
@@ -31,13 +32,16 @@ import type { Emitted, MongoProcessor, Position, ProjectContext } from './types'
  */
 export interface GuardedMongo {
   db: Db;
-  /** Returns false when the document had already seen this position (nothing changed). */
-  update(collection: string, id: string, update: Record<string, Record<string, unknown>>): Promise<boolean>;
+  /**
+   * Returns false when the document had already seen this position (nothing changed). `through`: the update
+   * carries the effects of the partition's offsets up to it (a fold's coalesced update), so the mark moves there.
+   */
+  update(collection: string, id: string, update: Record<string, Record<string, unknown>>, through?: number): Promise<boolean>;
   /** Runs read-then-write work on one document with no other write to it in between (do not call update inside). */
   exclusive<T>(collection: string, id: string, fn: () => Promise<T>): Promise<T>;
 }
 
-const hwmField = (p: Position): string => `${GUARD_FIELD}.${p.topic.replace(/[.$]/g, '_')}_${p.partition}`;
+export const hwmField = (p: Position): string => `${GUARD_FIELD}.${p.topic.replace(/[.$]/g, '_')}_${p.partition}`;
 
 export function guardedMongo(db: Db, position: Position, locks: KeyedMutex): GuardedMongo {
   const field = hwmField(position);
@@ -45,12 +49,12 @@ export function guardedMongo(db: Db, position: Position, locks: KeyedMutex): Gua
   return {
     db,
     exclusive: (collection, id, fn) => locks.run(docKey(collection, id), fn),
-    async update(collection, id, update) {
+    async update(collection, id, update, through = position.offset) {
       const guard: Document = {
         _id: id,
         $or: [{ [field]: { $lt: position.offset } }, { [field]: { $exists: false } }],
       };
-      const withMark = { ...update, $set: { ...(update.$set ?? {}), [field]: position.offset } } as UpdateFilter<Document>; // operators are the caller's, checked by the server
+      const withMark = { ...update, $set: { ...(update.$set ?? {}), [field]: through } } as UpdateFilter<Document>; // operators are the caller's, checked by the server
       // A duplicate key means the upsert tried to insert an _id that exists: either the guard did not match
       // (this position was already applied: stale) or another partition created the document at the same
       // moment (a race). One retry tells them apart: against an existing document only staleness remains.
@@ -77,6 +81,7 @@ export function guardedMongo(db: Db, position: Position, locks: KeyedMutex): Gua
 export class MongoStore implements RuntimeStore {
   readonly kind = 'mongo';
   private readonly handles: ReadonlySet<string>;
+  private readonly folds: ReadonlySet<string>;
   /** Serialises writes per document across this processor's partitions (see KeyedMutex). */
   private readonly locks = new KeyedMutex();
 
@@ -86,6 +91,7 @@ export class MongoStore implements RuntimeStore {
     private readonly group: string = processor.name,
   ) {
     this.handles = new Set(processor.handles);
+    this.folds = new Set(processor.fold?.handles ?? []);
   }
 
   async init(): Promise<void> {
@@ -97,25 +103,96 @@ export class MongoStore implements RuntimeStore {
     return mongoPosition(this.db, this.group, topic, partition);
   }
 
+  /**
+   * Load → fold → flush of the chunk's events of the fold's types, in their order: one read per document
+   * (in parallel; FerretDB v1 answers an `$in` by scanning the whole collection, docs/decisions.md), the
+   * events folded over the copies, then one guarded update per changed document and source partition.
+   */
+  private async applyFold(records: Ready[], ctx: (p: Position) => ProjectContext): Promise<Emitted> {
+    const fold = this.processor.fold!;
+    const keyOf = (collection: string, id: string): string => `${collection}\u0000${id}`;
+    const wanted = new Map<string, DocKey>();
+    for (const r of records) for (const k of fold.keys(r.event!)) wanted.set(keyOf(k.collection, k.id), k);
+    const docs = new Map<string, Doc>();
+    await Promise.all(
+      [...wanted].map(async ([key, k]) => {
+        const doc = await this.db.collection<{ _id: string }>(k.collection).findOne({ _id: k.id });
+        if (doc) docs.set(key, doc);
+      }),
+    );
+    const reader: DocReader = { get: (collection, id) => docs.get(keyOf(collection, id)) };
+    const changes = new Map<string, { key: DocKey; position: Position; through: number; update: CoalescedUpdate }>();
+    const emitted: Emitted = [];
+    for (const r of records) {
+      const { updates, emit } = fold.fold(reader, r.event!, ctx(r.position));
+      emitted.push(...emit);
+      const mark = hwmField(r.position);
+      for (const u of updates) {
+        const key = keyOf(u.collection, u.id);
+        const doc = docs.get(key) ?? { _id: u.id };
+        docs.set(key, doc);
+        const seen = getPath(doc, mark);
+        if (typeof seen === 'number' && seen >= r.position.offset) continue; // applied before a crash
+        applyToDoc(doc, u);
+        const ck = `${key}\u0000${r.position.topic}\u0000${r.position.partition}`;
+        const change = changes.get(ck) ?? {
+          key: { collection: u.collection, id: u.id },
+          position: r.position,
+          through: r.position.offset,
+          update: new CoalescedUpdate(),
+        };
+        change.through = r.position.offset;
+        change.update.add(u);
+        changes.set(ck, change);
+      }
+    }
+    await Promise.all(
+      [...changes.values()].map((c) =>
+        this.guarded(c.position).update(
+          c.key.collection,
+          c.key.id,
+          c.update.toUpdate(docs.get(keyOf(c.key.collection, c.key.id))!),
+          c.through,
+        ),
+      ),
+    );
+    await fold.afterFlush?.(this.db, [...new Map([...changes.values()].map((c) => [keyOf(c.key.collection, c.key.id), c.key])).values()]);
+    return emitted;
+  }
+
+  private guarded(position: Position): GuardedMongo {
+    return guardedMongo(this.db, position, this.locks);
+  }
+
   async applyChunk(records: Ready[], ctx: (p: Position) => ProjectContext, outbound: Outbound | undefined): Promise<ChunkResult> {
     const candidates = firstOccurrences(records, this.handles);
     const ids = [...candidates].map((i) => records[i]!.event!.eventId);
     const done = await mongoAppliedAmong(this.db, this.group, ids);
     const outcomes: Outcome[] = [];
     const emitted: Emitted = [];
-    const applied: string[] = [];
+    const applied: Ready[] = [];
+    const folded: Ready[] = [];
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
       if (!r.event || !this.handles.has(r.event.eventType)) outcomes.push('ignored');
       else if (!candidates.has(i) || done.has(r.event.eventId)) outcomes.push('duplicate');
       else {
-        emitted.push(...(await this.processor.project(r.event, guardedMongo(this.db, r.position, this.locks), ctx(r.position))));
-        applied.push(r.event.eventId);
+        if (this.folds.has(r.event.eventType)) folded.push(r);
+        else emitted.push(...(await this.processor.project(r.event, this.guarded(r.position), ctx(r.position))));
+        applied.push(r);
         outcomes.push('applied');
       }
     }
+    if (folded.length) emitted.push(...(await this.applyFold(folded, ctx)));
+    // Effects run only when something can leave: a rebuild (no outbound) reproduces the state, not the sending.
+    if (outbound && this.processor.effect)
+      for (const r of applied) emitted.push(...(await this.processor.effect(r.event!, this.guarded(r.position), ctx(r.position))));
     await publishNow(outbound, emitted);
-    await markAppliedMongo(this.db, this.group, applied);
+    await markAppliedMongo(
+      this.db,
+      this.group,
+      applied.map((r) => r.event!.eventId),
+    );
     for (const p of lastPositionsByPartition(records)) {
       await guardedMongo(this.db, { topic: '_self', partition: 0, offset: p.next }, this.locks).update(
         MONGO_COLLECTIONS.positions,

@@ -20,6 +20,7 @@ import { readAll, topicSize } from '../../test/support/kafka';
 import { IsolatedPostgres } from '../../test/support/postgres';
 import { classify } from './errors';
 import { ProcessorHost } from './host';
+import { mongoPositions } from './mongo-bookkeeping';
 import { MongoStore } from './mongo-store';
 import type { ProcessorDefinition } from './types';
 import { createCounterTable, mongoCounter, pgCounter } from './testing/counter';
@@ -163,18 +164,20 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
     return { db, name: randomName('it-counter') };
   }
 
-  it('kill -9 mid-batch, then restart: the Postgres and Mongo counters are exact', async () => {
+  it('kill -9 mid-batch, then restart: the Postgres, Mongo and folded Mongo counters are exact', async () => {
     const topic = await newTopic();
     const events = tardies(3000);
     await publish(topic, events);
     const p = pgSetup();
     const m = mongoSetup();
+    const f = mongoSetup();
     await createCounterTable(pool, p.schema);
     const envs: Array<Record<string, string>> = [
       { COUNTER_STORE: 'pg', COUNTER_TOPIC: topic, COUNTER_NAME: p.name, COUNTER_SCHEMA: p.schema, COUNTER_SLOW_MS: '1' },
       { COUNTER_STORE: 'mongo', COUNTER_TOPIC: topic, COUNTER_NAME: m.name, COUNTER_MONGO_DB: m.db, COUNTER_SLOW_MS: '1' },
+      { COUNTER_STORE: 'mongo-fold', COUNTER_TOPIC: topic, COUNTER_NAME: f.name, COUNTER_MONGO_DB: f.db, COUNTER_SLOW_MS: '1' },
     ];
-    const totals = [() => pgTotals(p.schema), () => mongoTotals(m.db)];
+    const totals = [() => pgTotals(p.schema), () => mongoTotals(m.db), () => mongoTotals(f.db)];
     const first = envs.map((e) => spawnCounter(e));
     // Kill each as soon as it has applied part of the stream, i.e. somewhere inside a batch; the counter read once
     // it is dead must show work partly applied: some, not all.
@@ -191,8 +194,10 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
     const want = { total: expectedTotal(events), events: events.length };
     await eventually(async () => ((await pgTotals(p.schema)).events >= events.length ? true : undefined), 'pg to finish', 90000);
     await eventually(async () => ((await mongoTotals(m.db)).events >= events.length ? true : undefined), 'mongo to finish', 90000);
+    await eventually(async () => ((await mongoTotals(f.db)).events >= events.length ? true : undefined), 'mongo fold to finish', 90000);
     expect(await pgTotals(p.schema)).to.deep.equal(want);
     expect(await mongoTotals(m.db)).to.deep.equal(want);
+    expect(await mongoTotals(f.db)).to.deep.equal(want);
   });
 
   it('kill -9 between the commit and the outbox send: after a restart every derived event is published exactly once', async () => {
@@ -274,6 +279,43 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
       (e: unknown) => e,
     );
     expect(String(second)).to.include('called twice');
+  });
+
+  it('effects run after the projection for each applied event once, and never in a rebuild', async () => {
+    const topic = await newTopic(2);
+    const events = tardies(60);
+    await publish(topic, [...events, ...events.slice(0, 15)]);
+    const live = mongoSetup();
+    const rebuilt = mongoSetup();
+    const ran: Array<{ eventId: string; projected: boolean }> = [];
+    const withEffect = (name: string, db: string): ProcessorDefinition => ({
+      ...mongoCounter(name, topic),
+      async effect(event, guarded) {
+        // The effect sees what the chunk projected: the counter already holds this event's student.
+        const doc = await guarded.db
+          .collection<{ _id: string }>('counters')
+          .findOne({ _id: (event as SchoolEvent<'tardiness.recorded'>).payload.studentUserId });
+        ran.push({ eventId: event.eventId, projected: doc !== null && guarded.db.databaseName === db });
+        return [];
+      },
+    });
+    // Positions are stored after a chunk's effects: once they cover every record (duplicates too), every effect has run.
+    const consumed = async (m: { db: string; name: string }): Promise<true | undefined> =>
+      (await mongoPositions(mongo.db(m.db), m.name)).reduce((n, p) => n + p.next, 0) >= events.length + 15 ? true : undefined;
+    await startHost([withEffect(live.name, live.db)], undefined, live.db);
+    await eventually(() => consumed(live), 'live', 30000);
+    expect(ran.map((r) => r.eventId).sort()).to.deep.equal(events.map((e) => e.eventId).sort()); // once each, duplicates skipped
+    expect(ran.every((r) => r.projected)).to.equal(true);
+    const host = new ProcessorHost([withEffect(rebuilt.name, rebuilt.db)], config, logger, {
+      opsPort: 0,
+      mongoDb: () => rebuilt.db,
+      replaying: true,
+    });
+    hosts.push(host);
+    await host.start();
+    await eventually(() => consumed(rebuilt), 'rebuild', 30000);
+    expect(await mongoTotals(rebuilt.db)).to.deep.equal(await mongoTotals(live.db));
+    expect(ran).to.have.length(events.length); // the rebuild projected everything and sent nothing
   });
 
   it('dead-letters poison records with every header and processes the records after them', async () => {

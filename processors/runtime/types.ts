@@ -3,6 +3,7 @@ import type { PoolClient } from 'pg';
 import type { Clock } from '../../lib/clock';
 import type { Logger } from '../../lib/logger';
 import type { EventType, SchoolEvent } from '../../schemas/generated/events';
+import type { Doc, DocUpdate } from './doc-ops';
 import type { GuardedMongo } from './mongo-store';
 
 /** Where a record came from; the unit of exactly-once bookkeeping. */
@@ -17,7 +18,11 @@ export interface ProjectContext {
   clock: Clock;
   logger: Logger;
   position: Position;
-  /** True while rebuilding from the topics: derived events and side effects are suppressed. */
+  /**
+   * True while rebuilding from the topics. Projections need not check it: the runtime drops a rebuild's
+   * derived events and never runs its effects. Only a decision that must differ in a rebuild reads it
+   * (academic's seat decisions, which are replayed from their recorded outcomes).
+   */
   replaying: boolean;
 }
 
@@ -63,12 +68,47 @@ export interface PostgresProcessor extends Base {
   lockKeys?(event: SchoolEvent): string[];
 }
 
+/** A document a Mongo fold reads or writes. */
+export interface DocKey {
+  collection: string;
+  id: string;
+}
+
+/** The documents of a chunk as the fold sees them: loaded, with the chunk's earlier updates applied. */
+export interface DocReader {
+  get(collection: string, id: string): Doc | undefined;
+}
+
+/**
+ * Load → fold → flush for a Mongo projection. The runtime loads every document the chunk's events
+ * name (`keys`), folds the events in order over the in-memory copies, and writes each changed
+ * document once, guarded by the per-partition high-water marks (an event a document has already
+ * seen changes nothing). Collections must be disjoint from those `project` writes.
+ */
+export interface MongoChunkFold {
+  handles: readonly EventType[];
+  /** Every document the event's decision reads or writes. */
+  keys(event: SchoolEvent): DocKey[];
+  /** Pure: the event's updates and the events it causes. Throws a permanent error to refuse it. */
+  fold(docs: DocReader, event: SchoolEvent, ctx: ProjectContext): { updates: DocUpdate[]; emit: Emitted };
+  /** Run once per changed document after the flush (e.g. re-sorting arrays other partitions add to). */
+  afterFlush?(db: Db, changed: DocKey[]): Promise<void>;
+}
+
 export interface MongoProcessor extends Base {
   store: 'mongo';
+  /** Event types applied a chunk at a time (the others go through `project`, one by one). */
+  fold?: MongoChunkFold;
   /** Applies one event with single-document updates guarded by per-partition high-water marks. */
   project(event: SchoolEvent, mongo: GuardedMongo, ctx: ProjectContext): Promise<Emitted>;
   /** Indexes the projection's queries need; created at start (idempotent). */
   init?(db: Db): Promise<void>;
+  /**
+   * A side effect outside the stores (delivering a notification), run by the runtime after the chunk's
+   * `project` calls, for each event applied in it, and never in a rebuild. At-least-once: a crash before the
+   * positions are stored runs it again, so it must be idempotent by eventId (it may record that in `mongo`).
+   */
+  effect?(event: SchoolEvent, mongo: GuardedMongo, ctx: ProjectContext): Promise<Emitted>;
 }
 
 export interface StatelessProcessor extends Base {

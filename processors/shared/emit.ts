@@ -24,7 +24,7 @@ export function toEvents(cause: SchoolEvent, specs: EmitSpec[], ctx: ProjectCont
 
 /**
  * The `project` of a Postgres processor whose `decide` writes through the transaction and
- * returns what to emit; a rebuild (replaying) emits nothing.
+ * returns what to emit (the runtime drops it in a rebuild).
  */
 export function postgresProjection<T extends EventType, R>(
   handles: readonly T[],
@@ -33,6 +33,6 @@ export function postgresProjection<T extends EventType, R>(
 ): (event: SchoolEvent, tx: PoolClient, ctx: ProjectContext) => Promise<SchoolEvent[]> {
   return async (event, tx, ctx) => {
     const specs = await decide(narrow(event, handles), tx, rules);
-    return ctx.replaying ? [] : toEvents(event, specs, ctx);
+    return toEvents(event, specs, ctx);
   };
 }

@@ -120,5 +120,5 @@ export async function projectUsers(event: SchoolEvent, mongo: GuardedMongo, ctx:
     if (Object.keys(update).length) await mongo.update(u.collection, u.id, update);
     if (u.addToSet) await keepSorted(mongo, u.collection, u.id, Object.keys(u.addToSet));
   }
-  return ctx.replaying ? [] : toEvents(event, d.emit, ctx);
+  return toEvents(event, d.emit, ctx);
 }

@@ -3,11 +3,11 @@ import { createPgPool } from '../../../lib/clients/pg';
 import { createLogger } from '../../../lib/logger';
 import { EVENT_DEFINITIONS } from '../../../schemas/generated/events';
 import { ProcessorHost, runUntilSignal } from '../host';
-import { createCounterTable, mongoCounter, pgCounter } from './counter';
+import { createCounterTable, mongoCounter, mongoFoldCounter, pgCounter } from './counter';
 
 /**
  * A counter processor as its own process, for the crash and signal tests:
- * COUNTER_STORE=pg|mongo COUNTER_TOPIC=… COUNTER_NAME=… COUNTER_SCHEMA=… COUNTER_MONGO_DB=… COUNTER_SLOW_MS=…
+ * COUNTER_STORE=pg|mongo|mongo-fold COUNTER_TOPIC=… COUNTER_NAME=… COUNTER_SCHEMA=… COUNTER_MONGO_DB=… COUNTER_SLOW_MS=…
  * COUNTER_DERIVE_TO=<topic> (pg: one derived event per applied event, published to that topic).
  */
 async function main(): Promise<void> {
@@ -22,7 +22,13 @@ async function main(): Promise<void> {
   const topic = env('COUNTER_TOPIC');
   const slow = Number(process.env.COUNTER_SLOW_MS ?? 0);
   const deriveTo = process.env.COUNTER_DERIVE_TO;
-  const def = env('COUNTER_STORE') === 'pg' ? pgCounter(name, topic, slow, true, !!deriveTo) : mongoCounter(name, topic, slow);
+  const store = env('COUNTER_STORE');
+  const def =
+    store === 'pg'
+      ? pgCounter(name, topic, slow, true, !!deriveTo)
+      : store === 'mongo-fold'
+        ? mongoFoldCounter(name, topic, slow)
+        : mongoCounter(name, topic, slow);
   const alerts = EVENT_DEFINITIONS['attendance.pattern.alert'].topic;
   if (def.store === 'postgres') {
     const pool = createPgPool(config);

@@ -93,3 +93,29 @@ export function mongoCounter(name: string, topic: string, slowMs = 0): MongoProc
     },
   };
 }
+
+/**
+ * The Mongo counter on the load → fold → flush path: a chunk's increments of one student become one
+ * guarded `$inc` of its document (the runtime coalesces them and moves the high-water mark past all of them).
+ */
+export function mongoFoldCounter(name: string, topic: string, slowMs = 0): MongoProcessor {
+  return {
+    name,
+    topics: [topic],
+    handles: ['tardiness.recorded'],
+    store: 'mongo',
+    fold: {
+      handles: ['tardiness.recorded'],
+      keys: (event) => (event.eventType === 'tardiness.recorded' ? [{ collection: 'counters', id: event.payload.studentUserId }] : []),
+      fold(_docs, event) {
+        if (event.eventType !== 'tardiness.recorded') return { updates: [], emit: [] };
+        if (event.payload.minutesLate < 0) throw new RuleViolationError(`minutesLate must be >= 0, got ${event.payload.minutesLate}`);
+        const id = event.payload.studentUserId;
+        return { updates: [{ collection: 'counters', id, inc: { total: event.payload.minutesLate, events: 1 } }], emit: [] };
+      },
+      // Slows the chunk down after its flush, so a kill -9 lands between the documents and the positions.
+      afterFlush: () => new Promise((r) => setTimeout(r, slowMs * 20)),
+    },
+    project: () => Promise.reject(new Error('every handled type is folded')),
+  };
+}
