@@ -81,6 +81,12 @@ export class CoalescedUpdate {
     for (const [p, v] of Object.entries(u.push ?? {})) this.push.set(p, [...(this.push.get(p) ?? []), v]);
   }
 
+  /** The top-level fields it writes. */
+  fields(): string[] {
+    const paths = [...this.set.keys(), ...this.addToSet.keys(), ...this.inc.keys(), ...this.push.keys()];
+    return [...new Set(paths.map((p) => p.split('.')[0]!))];
+  }
+
   /** The update for the server; `folded` is the document after the chunk (for conflicting paths). */
   toUpdate(folded: Doc): Operators {
     const entries: Array<[op: string, path: string, value: unknown]> = [

@@ -156,7 +156,15 @@ export class MongoStore implements RuntimeStore {
         ),
       ),
     );
-    await fold.afterFlush?.(this.db, [...new Map([...changes.values()].map((c) => [keyOf(c.key.collection, c.key.id), c.key])).values()]);
+    if (fold.afterFlush) {
+      const changed = new Map<string, DocKey & { fields: string[] }>();
+      for (const c of changes.values()) {
+        const key = keyOf(c.key.collection, c.key.id);
+        const seen = changed.get(key);
+        changed.set(key, { ...c.key, fields: [...new Set([...(seen?.fields ?? []), ...c.update.fields()])] });
+      }
+      await fold.afterFlush(this.guarded(records[0]!.position), [...changed.values()]);
+    }
     return emitted;
   }
 

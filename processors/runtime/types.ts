@@ -83,7 +83,7 @@ export interface DocReader {
  * Load → fold → flush for a Mongo projection. The runtime loads every document the chunk's events
  * name (`keys`), folds the events in order over the in-memory copies, and writes each changed
  * document once, guarded by the per-partition high-water marks (an event a document has already
- * seen changes nothing). Collections must be disjoint from those `project` writes.
+ * seen changes nothing). Fields must be disjoint from those `project` writes.
  */
 export interface MongoChunkFold {
   handles: readonly EventType[];
@@ -91,8 +91,8 @@ export interface MongoChunkFold {
   keys(event: SchoolEvent): DocKey[];
   /** Pure: the event's updates and the events it causes. Throws a permanent error to refuse it. */
   fold(docs: DocReader, event: SchoolEvent, ctx: ProjectContext): { updates: DocUpdate[]; emit: Emitted };
-  /** Run once per changed document after the flush (e.g. re-sorting arrays other partitions add to). */
-  afterFlush?(db: Db, changed: DocKey[]): Promise<void>;
+  /** Run after the flush with each changed document and the top-level fields written (e.g. re-sorting arrays other partitions add to). */
+  afterFlush?(mongo: GuardedMongo, changed: Array<DocKey & { fields: string[] }>): Promise<void>;
 }
 
 export interface MongoProcessor extends Base {

@@ -1,4 +1,5 @@
 import type { EventPayloads, Role, SchoolEvent, UserType } from '../../schemas/generated/events';
+import type { DocUpdate as RuntimeDocUpdate } from '../runtime/doc-ops';
 import { emit, type EmitSpec } from '../shared/emit';
 
 /**
@@ -22,14 +23,8 @@ export interface Profile {
   children?: string[];
 }
 
-/** One guarded single-document update; $set-style by default, $addToSet and $inc only where the guard makes them safe. */
-export interface DocUpdate {
-  collection: 'users' | 'student360';
-  id: string;
-  set?: Record<string, unknown>;
-  addToSet?: Record<string, string>;
-  inc?: Record<string, number>;
-}
+/** One guarded single-document update (the runtime's fold applies and coalesces them). */
+export type DocUpdate = RuntimeDocUpdate & { collection: 'users' | 'student360' };
 
 export interface Decision {
   updates: DocUpdate[];

@@ -1,5 +1,5 @@
 import type { MongoProcessor } from '../runtime/types';
-import { HANDLES, projectUsers } from './projection';
+import { HANDLES, projectUsers, usersFold } from './projection';
 import { createUsersIndexes } from './queries';
 import { topicsOf } from '../runtime/topics';
 
@@ -12,6 +12,7 @@ export const users: MongoProcessor = {
   topics: topicsOf(HANDLES),
   handles: HANDLES,
   store: 'mongo',
+  fold: usersFold,
   project: projectUsers,
   init: createUsersIndexes,
 };

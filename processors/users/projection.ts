@@ -1,6 +1,6 @@
 import type { EventType, SchoolEvent } from '../../schemas/generated/events';
 import type { GuardedMongo } from '../runtime/mongo-store';
-import type { Emitted, ProjectContext } from '../runtime/types';
+import type { DocKey, Emitted, MongoChunkFold, ProjectContext } from '../runtime/types';
 import { narrow, unhandled } from '../shared/handled';
 import { toEvents } from '../shared/emit';
 import * as h from './handlers';
@@ -21,7 +21,76 @@ export const HANDLES = [
 ] as const satisfies readonly EventType[];
 type Handled = (typeof HANDLES)[number];
 
-async function decide(event: SchoolEvent<Handled>, mongo: GuardedMongo): Promise<h.Decision> {
+/** Profile events are folded a chunk at a time (one read and at most one write per document); the saga's, one by one. */
+export const FOLDED = [
+  'user.created',
+  'user.updated',
+  'user.deactivated',
+  'user.role.changed',
+  'student.parent.linked',
+] as const satisfies readonly Handled[];
+type Folded = (typeof FOLDED)[number];
+type PerEvent = Exclude<Handled, Folded>;
+const PER_EVENT = HANDLES.filter((t): t is PerEvent => !(FOLDED as readonly string[]).includes(t));
+const LINK_FIELDS = ['parents', 'children'];
+
+const doc = (collection: h.DocUpdate['collection'], id: string): DocKey => ({ collection, id });
+
+export const usersFold: MongoChunkFold = {
+  handles: FOLDED,
+  keys(input) {
+    const event = narrow(input, FOLDED);
+    switch (event.eventType) {
+      case 'user.created':
+      case 'user.updated':
+      case 'user.deactivated':
+        return [doc('users', event.payload.userId), doc('student360', event.payload.userId)];
+      case 'user.role.changed':
+        return [doc('users', event.payload.userId)];
+      case 'student.parent.linked':
+        return [
+          doc('users', event.payload.studentUserId),
+          doc('users', event.payload.parentUserId),
+          doc('student360', event.payload.studentUserId),
+        ];
+      default:
+        return unhandled(event);
+    }
+  },
+  fold(docs, input, ctx) {
+    const event: SchoolEvent<Folded> = narrow(input, FOLDED);
+    const profile = (id: string): h.Profile | undefined => docs.get('users', id) as h.Profile | undefined;
+    let d: h.Decision;
+    switch (event.eventType) {
+      case 'user.created':
+        d = h.onUserCreated(event.payload);
+        break;
+      case 'user.updated':
+        d = h.onUserUpdated(event.payload, profile(event.payload.userId));
+        break;
+      case 'user.deactivated':
+        d = h.onUserDeactivated(event.payload, profile(event.payload.userId));
+        break;
+      case 'user.role.changed':
+        d = h.onRoleChanged(event.payload);
+        break;
+      case 'student.parent.linked':
+        d = h.onParentLinked(event.payload);
+        break;
+      default:
+        return unhandled(event);
+    }
+    return { updates: d.updates, emit: toEvents(event, d.emit, ctx) };
+  },
+  async afterFlush(mongo, changed) {
+    for (const c of changed) {
+      const linked = c.fields.filter((f) => LINK_FIELDS.includes(f));
+      if (linked.length) await keepSorted(mongo, c.collection, c.id, linked);
+    }
+  },
+};
+
+async function decide(event: SchoolEvent<PerEvent>, mongo: GuardedMongo): Promise<h.Decision> {
   const profile = (id: string): Promise<h.Profile | undefined> =>
     mongo.db
       .collection<h.Profile>('users')
@@ -50,16 +119,6 @@ async function decide(event: SchoolEvent<Handled>, mongo: GuardedMongo): Promise
     return { updates: [], emit: [] };
   };
   switch (event.eventType) {
-    case 'user.created':
-      return h.onUserCreated(event.payload);
-    case 'user.updated':
-      return h.onUserUpdated(event.payload, await profile(event.payload.userId));
-    case 'user.deactivated':
-      return h.onUserDeactivated(event.payload, await profile(event.payload.userId));
-    case 'user.role.changed':
-      return h.onRoleChanged(event.payload);
-    case 'student.parent.linked':
-      return h.onParentLinked(event.payload);
     case 'student.enrolled': {
       const p = event.payload;
       await remember(
@@ -111,14 +170,8 @@ async function keepSorted(mongo: GuardedMongo, collection: string, id: string, f
 }
 
 export async function projectUsers(event: SchoolEvent, mongo: GuardedMongo, ctx: ProjectContext): Promise<Emitted> {
-  const d = await decide(narrow(event, HANDLES), mongo);
-  for (const u of d.updates) {
-    const update: Record<string, Record<string, unknown>> = {};
-    if (u.set && Object.keys(u.set).length) update.$set = u.set;
-    if (u.addToSet) update.$addToSet = u.addToSet;
-    if (u.inc) update.$inc = u.inc;
-    if (Object.keys(update).length) await mongo.update(u.collection, u.id, update);
-    if (u.addToSet) await keepSorted(mongo, u.collection, u.id, Object.keys(u.addToSet));
-  }
+  const d = await decide(narrow(event, PER_EVENT), mongo);
+  // The saga's decisions write through `remember` (a recomputed view); document updates come only from the fold.
+  if (d.updates.length) throw new Error(`${event.eventType}: per-event decisions write through remember, not updates`);
   return toEvents(event, d.emit, ctx);
 }

@@ -114,7 +114,7 @@ export function mongoFoldCounter(name: string, topic: string, slowMs = 0): Mongo
         return { updates: [{ collection: 'counters', id, inc: { total: event.payload.minutesLate, events: 1 } }], emit: [] };
       },
       // Slows the chunk down after its flush, so a kill -9 lands between the documents and the positions.
-      afterFlush: () => new Promise((r) => setTimeout(r, slowMs * 20)),
+      afterFlush: () => new Promise<void>((r) => setTimeout(r, slowMs * 20)),
     },
     project: () => Promise.reject(new Error('every handled type is folded')),
   };
