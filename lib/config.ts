@@ -84,6 +84,12 @@ const schema = {
   mongo: {
     url: { doc: 'MongoDB-protocol server URL', format: 'mongo-url', default: 'mongodb://127.0.0.1:27017/', env: 'MONGO_URL' },
     db: { doc: 'Mongo database for read models', format: String, default: 'school', env: 'MONGO_DB' },
+    maxPoolSize: {
+      doc: 'Connections per process to the MongoDB-protocol server (requests beyond wait in the driver). FerretDB v1 stops answering when requests from all clients exceed its PostgreSQL pool (50 by default); see docs/decisions.md',
+      format: 'nat',
+      default: 16,
+      env: 'MONGO_MAX_POOL_SIZE',
+    },
   },
   pg: {
     url: { doc: 'PostgreSQL URL for read models', format: 'pg-url', default: 'postgres://postgres@127.0.0.1:5432/school', env: 'PG_URL' },
@@ -174,6 +180,18 @@ const schema = {
       format: 'nat',
       default: 6,
       env: 'RUNTIME_PARTITIONS_CONCURRENCY',
+    },
+    commitIntervalMs: {
+      doc: "Longest the broker holds a fetch to fill it up to fetchMinBytes (Kafka's fetch.max.wait.ms): with fetchMinBytes, the time bound of a chunk, as Kafka Streams' commit.interval.ms",
+      format: 'nat',
+      default: 100,
+      env: 'RUNTIME_COMMIT_INTERVAL_MS',
+    },
+    fetchMinBytes: {
+      doc: 'Bytes a fetch waits for (at most commitIntervalMs) before the broker answers: fewer, larger chunks at moderate rates, that much more latency at low ones',
+      format: 'nat',
+      default: 1,
+      env: 'RUNTIME_FETCH_MIN_BYTES',
     },
     retryInitialMs: {
       doc: 'First retry delay for a transient failure (doubles each attempt)',
@@ -302,7 +320,7 @@ type ConfigShape = {
   log: { level: 'error' | 'warn' | 'info' | 'debug' };
   kafka: { brokers: string[]; clientId: string; connectionTimeoutMs: number; requestTimeoutMs: number };
   registry: { url: string };
-  mongo: { url: string; db: string };
+  mongo: { url: string; db: string; maxPoolSize: number };
   pg: { url: string; poolSize: number };
   topics: { partitions: number; replicationFactor: number };
   api: {
@@ -327,6 +345,8 @@ type ConfigShape = {
   runtime: {
     batchSize: number;
     partitionsConcurrency: number;
+    commitIntervalMs: number;
+    fetchMinBytes: number;
     retryInitialMs: number;
     retryMaxMs: number;
     breakerFailures: number;

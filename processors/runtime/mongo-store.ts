@@ -1,5 +1,6 @@
 import { MongoServerError, type Db, type Document, type UpdateFilter } from 'mongodb';
 import { applyToDoc, CoalescedUpdate, getPath, type Doc } from './doc-ops';
+import { mapLimit } from '../../lib/map-limit';
 import { KeyedMutex } from './keyed-mutex';
 import {
   DUPLICATE_KEY,
@@ -78,10 +79,14 @@ export function guardedMongo(db: Db, position: Position, locks: KeyedMutex): Gua
  * written after the documents, positions last. A crash between the steps replays the
  * chunk; the high-water marks turn the repeated document updates into no-ops.
  */
+/** Reads and writes of one fold step in flight at once (FerretDB queues the rest on its pool anyway). */
+const IN_FLIGHT = 32;
+
 export class MongoStore implements RuntimeStore {
   readonly kind = 'mongo';
   private readonly handles: ReadonlySet<string>;
   private readonly folds: ReadonlySet<string>;
+  private readonly created = new Set<string>();
   /** Serialises writes per document across this processor's partitions (see KeyedMutex). */
   private readonly locks = new KeyedMutex();
 
@@ -114,12 +119,10 @@ export class MongoStore implements RuntimeStore {
     const wanted = new Map<string, DocKey>();
     for (const r of records) for (const k of fold.keys(r.event!)) wanted.set(keyOf(k.collection, k.id), k);
     const docs = new Map<string, Doc>();
-    await Promise.all(
-      [...wanted].map(async ([key, k]) => {
-        const doc = await this.db.collection<{ _id: string }>(k.collection).findOne({ _id: k.id });
-        if (doc) docs.set(key, doc);
-      }),
-    );
+    await mapLimit([...wanted], IN_FLIGHT, async ([key, k]) => {
+      const doc = await this.db.collection<{ _id: string }>(k.collection).findOne({ _id: k.id });
+      if (doc) docs.set(key, doc);
+    });
     const reader: DocReader = { get: (collection, id) => docs.get(keyOf(collection, id)) };
     const changes = new Map<string, { key: DocKey; position: Position; through: number; update: CoalescedUpdate }>();
     const emitted: Emitted = [];
@@ -146,14 +149,13 @@ export class MongoStore implements RuntimeStore {
         changes.set(ck, change);
       }
     }
-    await Promise.all(
-      [...changes.values()].map((c) =>
-        this.guarded(c.position).update(
-          c.key.collection,
-          c.key.id,
-          c.update.toUpdate(docs.get(keyOf(c.key.collection, c.key.id))!),
-          c.through,
-        ),
+    await this.ensureCollections(new Set([...changes.values()].map((c) => c.key.collection)));
+    await mapLimit([...changes.values()], IN_FLIGHT, (c) =>
+      this.guarded(c.position).update(
+        c.key.collection,
+        c.key.id,
+        c.update.toUpdate(docs.get(keyOf(c.key.collection, c.key.id))!),
+        c.through,
       ),
     );
     if (fold.afterFlush) {
@@ -166,6 +168,21 @@ export class MongoStore implements RuntimeStore {
       await fold.afterFlush(this.guarded(records[0]!.position), [...changed.values()]);
     }
     return emitted;
+  }
+
+  /**
+   * Creates the collections a flush writes to before writing to them in parallel: on FerretDB v1, concurrent
+   * upserts that each create the same new collection deadlock the server (every later request hangs; measured,
+   * docs/decisions.md). Each collection is checked once per store.
+   */
+  private async ensureCollections(names: Set<string>): Promise<void> {
+    for (const name of names) {
+      if (this.created.has(name)) continue;
+      await this.db.createCollection(name).catch((e: unknown) => {
+        if (!(e instanceof MongoServerError && e.codeName === 'NamespaceExists')) throw e;
+      });
+      this.created.add(name);
+    }
   }
 
   private guarded(position: Position): GuardedMongo {

@@ -97,6 +97,9 @@ export class ProcessorRunner {
       heartbeatInterval: 3000,
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 4 * 1024 * 1024,
+      // A chunk is what one fetch returned (at most batchSize records): bounded by count, and by time through these.
+      minBytes: this.deps.runtime.fetchMinBytes,
+      maxWaitTimeInMs: this.deps.runtime.commitIntervalMs,
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {

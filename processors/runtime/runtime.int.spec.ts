@@ -23,7 +23,7 @@ import { ProcessorHost } from './host';
 import { mongoPositions } from './mongo-bookkeeping';
 import { MongoStore } from './mongo-store';
 import type { ProcessorDefinition } from './types';
-import { createCounterTable, mongoCounter, pgCounter } from './testing/counter';
+import { createCounterTable, mongoCounter, mongoFoldCounter, pgCounter } from './testing/counter';
 
 const ROOT = path.resolve(__dirname, '../..');
 const clock = systemClock;
@@ -279,6 +279,19 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
       (e: unknown) => e,
     );
     expect(String(second)).to.include('called twice');
+  });
+
+  it('a fold flushing hundreds of new documents into new collections at once: exact, and the server stays up', async () => {
+    // FerretDB v1 hung once on this shape (400 parallel upserts creating the same new collections); the store now
+    // creates collections first and bounds its parallelism. The hang did not recur on demand, so this checks
+    // exactness and liveness of the shape, not the fix itself.
+    const topic = await newTopic(1);
+    const events = tardies(400, 400);
+    await publish(topic, events);
+    const m = mongoSetup();
+    await startHost([mongoFoldCounter(m.name, topic)], undefined, m.db, testConfig({ RUNTIME_BATCH_SIZE: '500' }));
+    await eventually(async () => ((await mongoTotals(m.db)).events >= events.length ? true : undefined), 'fold', 30000);
+    expect(await mongoTotals(m.db)).to.deep.equal({ total: expectedTotal(events), events: events.length });
   });
 
   it('effects run after the projection for each applied event once, and never in a rebuild', async () => {
