@@ -33,7 +33,7 @@ export class EventStatusReader {
           const at: AppliedIn =
             d.store === 'postgres'
               ? { store: 'postgres', pool: this.pool, schema: this.at.pgSchema(d.name) }
-              : { store: 'mongo', db: this.mongo };
+              : { store: 'mongo', pool: this.pool, db: this.mongo };
           applied[d.name] = await isApplied(at, this.at.group(d.name), eventId);
         }),
     );

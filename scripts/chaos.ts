@@ -147,7 +147,7 @@ async function main(): Promise<void> {
       const group = `${run}-${d.name}`;
       const markers = () =>
         appliedIds(
-          d.store === 'postgres' ? { store: 'postgres', pool: p.pool, schema: p.schema(d.name) } : { store: 'mongo', db: p.db },
+          d.store === 'postgres' ? { store: 'postgres', pool: p.pool, schema: p.schema(d.name) } : { store: 'mongo', pool: p.pool, db: p.db },
           group,
         );
       applied.push([

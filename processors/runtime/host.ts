@@ -83,7 +83,8 @@ export class ProcessorHost {
         return new PostgresStore(this.pool, this.opts.pgSchema?.(def) ?? projectionSchema(def.name), def, this.storeGroup(def));
       case 'mongo':
         this.mongo ??= createMongoClient(this.config);
-        return new MongoStore(this.mongoDb(def), def, this.storeGroup(def));
+        this.pool ??= createPgPool(this.config, {}, this.logger);
+        return new MongoStore(this.pool, this.mongoDb(def), def, this.storeGroup(def));
       case 'none':
         return new StatelessStore(def);
       default: {

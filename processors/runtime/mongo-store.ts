@@ -2,15 +2,9 @@ import { MongoServerError, type Db, type Document, type UpdateFilter } from 'mon
 import { applyToDoc, CoalescedUpdate, getPath, type Doc } from './doc-ops';
 import { mapLimit } from '../../lib/map-limit';
 import { KeyedMutex } from './keyed-mutex';
-import {
-  DUPLICATE_KEY,
-  GUARD_FIELD,
-  markAppliedMongo,
-  MONGO_COLLECTIONS,
-  mongoAppliedAmong,
-  mongoPosition,
-  positionId,
-} from './mongo-bookkeeping';
+import type pg from 'pg';
+import { DUPLICATE_KEY, GUARD_FIELD, MONGO_COLLECTIONS, mongoPosition, positionId } from './mongo-bookkeeping';
+import { MongoMarkers } from './mongo-markers';
 import {
   firstOccurrences,
   lastPositionsByPartition,
@@ -74,14 +68,14 @@ export function guardedMongo(db: Db, position: Position, locks: KeyedMutex): Gua
   };
 }
 
-/**
- * Mongo exactly-once bookkeeping: eventId markers (for duplicates at new offsets) are
- * written after the documents, positions last. A crash between the steps replays the
- * chunk; the high-water marks turn the repeated document updates into no-ops.
- */
 /** Reads and writes of one fold step in flight at once (FerretDB queues the rest on its pool anyway). */
 const IN_FLIGHT = 32;
 
+/**
+ * Mongo exactly-once bookkeeping: eventId markers (for duplicates at new offsets; in PostgreSQL, see
+ * mongo-markers.ts) are written after the documents, positions last. A crash between the steps replays the
+ * chunk; the high-water marks turn the repeated document updates into no-ops.
+ */
 export class MongoStore implements RuntimeStore {
   readonly kind = 'mongo';
   private readonly handles: ReadonlySet<string>;
@@ -89,18 +83,22 @@ export class MongoStore implements RuntimeStore {
   private readonly created = new Set<string>();
   /** Serialises writes per document across this processor's partitions (see KeyedMutex). */
   private readonly locks = new KeyedMutex();
+  private readonly markers: MongoMarkers;
 
   constructor(
+    pool: pg.Pool,
     private readonly db: Db,
     private readonly processor: MongoProcessor,
     private readonly group: string = processor.name,
   ) {
+    this.markers = new MongoMarkers(pool, db);
     this.handles = new Set(processor.handles);
     this.folds = new Set(processor.fold?.handles ?? []);
   }
 
   async init(): Promise<void> {
     for (const c of Object.values(MONGO_COLLECTIONS)) await this.db.createCollection(c).catch(() => undefined);
+    await this.markers.init();
     await this.processor.init?.(this.db);
   }
 
@@ -192,7 +190,7 @@ export class MongoStore implements RuntimeStore {
   async applyChunk(records: Ready[], ctx: (p: Position) => ProjectContext, outbound: Outbound | undefined): Promise<ChunkResult> {
     const candidates = firstOccurrences(records, this.handles);
     const ids = [...candidates].map((i) => records[i]!.event!.eventId);
-    const done = await mongoAppliedAmong(this.db, this.group, ids);
+    const done = await this.markers.among(this.group, ids);
     const outcomes: Outcome[] = [];
     const emitted: Emitted = [];
     const applied: Ready[] = [];
@@ -213,8 +211,7 @@ export class MongoStore implements RuntimeStore {
     if (outbound && this.processor.effect)
       for (const r of applied) emitted.push(...(await this.processor.effect(r.event!, this.guarded(r.position), ctx(r.position))));
     await publishNow(outbound, emitted);
-    await markAppliedMongo(
-      this.db,
+    await this.markers.mark(
       this.group,
       applied.map((r) => r.event!.eventId),
     );

@@ -474,7 +474,8 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
     // FerretDB v1 loses concurrent read-modify-write updates of one document; the store serialises them.
     const m = mongoSetup();
     const db = mongo.db(m.db);
-    const store = new MongoStore(db, mongoCounter(m.name, 'unused'));
+    const store = new MongoStore(pool, db, mongoCounter(m.name, 'unused'));
+    await store.init();
     const chunks = Array.from({ length: 6 }, (_, partition) =>
       Array.from({ length: 50 }, (_, i) => ({
         position: { topic: 't', partition, offset: i },

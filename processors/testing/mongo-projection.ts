@@ -1,6 +1,8 @@
 import type { Db, MongoClient } from 'mongodb';
+import type pg from 'pg';
 import { systemClock } from '../../lib/clock';
 import { createMongoClient } from '../../lib/clients/mongo';
+import { createPgPool } from '../../lib/clients/pg';
 import type { Config } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { randomName } from '../../test/support';
@@ -17,14 +19,17 @@ import type { Emitted, MongoProcessor, Position, ProjectContext } from '../runti
 export function throwawayMongoProjection(config: Config, def: MongoProcessor) {
   const logger = createLogger(config, 'it');
   let client: MongoClient | undefined;
+  let pool: pg.Pool | undefined;
   const dbs: string[] = [];
   before(async () => {
     client = createMongoClient(config);
     await client.connect();
+    pool = createPgPool(config, {}, logger);
   });
   after(async () => {
     for (const d of dbs) await client!.db(d).dropDatabase();
     await client!.close();
+    await pool?.end();
   });
   const ctx = (position: Position): ProjectContext => ({ processor: def.name, clock: systemClock, logger, position, replaying: false });
   /** A fresh database with the runtime's store on it. */
@@ -32,7 +37,7 @@ export function throwawayMongoProjection(config: Config, def: MongoProcessor) {
     const name = randomName(`it_${def.name}`).replace(/-/g, '_');
     dbs.push(name);
     const db = client!.db(name);
-    const s = new MongoStore(db, def, def.name);
+    const s = new MongoStore(pool!, db, def, def.name);
     await s.init();
     return { s, db };
   };
