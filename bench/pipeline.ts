@@ -29,18 +29,21 @@ import { fmt, pipelineSize } from './lib/setup';
  *   --weeks N                    BENCH_PIPELINE_WEEKS           weeks of grades and attendance offered (20)
  *   --sections N                 BENCH_PIPELINE_SECTIONS        sections of 26 students (80)
  *   --rate N                     BENCH_PIPELINE_RATE            offered events/s at most (10,000); 0 = as fast as possible
+ *   --seconds N                  BENCH_PIPELINE_SECONDS         stop offering after N seconds (0 = all weeks): a steady run,
+ *                                reported under its own figure names (`npm run bench:pipeline-steady`: 5,000/s for 60 s)
  *   --yardstick                  BENCH_PIPELINE_YARDSTICK=1     then run kafka-producer-perf-test and
  *                                kafka-consumer-perf-test on the same record count and size, side by side
  *                                (`npm run bench` always does, with the same sizing)
  *   --help
  */
-const HELP = `usage: npm run bench:pipeline -- [--processes | --in-process] [--weeks N] [--sections N] [--rate N] [--yardstick]
+const HELP = `usage: npm run bench:pipeline -- [--processes | --in-process] [--weeks N] [--sections N] [--rate N] [--seconds N] [--yardstick]
 
   --processes        each processor in its own Node process (default; BENCH_PIPELINE_PROCESSES=1)
   --in-process       all six processors in the bench's own process (BENCH_PIPELINE_PROCESSES=0)
   --weeks N          weeks of grades and attendance offered (BENCH_PIPELINE_WEEKS, default 20: ~1,000,000 events at 80 sections)
   --sections N       sections of 26 students (BENCH_PIPELINE_SECTIONS, default 80)
   --rate N           offered events/s at most (BENCH_PIPELINE_RATE, default 10,000; 0 = as fast as possible)
+  --seconds N        stop offering after N seconds (BENCH_PIPELINE_SECONDS, default 0 = all weeks): a steady run
   --yardstick        then Kafka's own producer and consumer perf tools on the same record count and size
                      (BENCH_PIPELINE_YARDSTICK=1; npm run bench always runs them)
   --help             this text
@@ -64,6 +67,7 @@ function options(argv: string[]): Options {
       weeks: { type: 'string' },
       sections: { type: 'string' },
       rate: { type: 'string' },
+      seconds: { type: 'string' },
       yardstick: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -78,13 +82,14 @@ function options(argv: string[]): Options {
     ['weeks', 'BENCH_PIPELINE_WEEKS'],
     ['sections', 'BENCH_PIPELINE_SECTIONS'],
     ['rate', 'BENCH_PIPELINE_RATE'],
+    ['seconds', 'BENCH_PIPELINE_SECONDS'],
   ] as const) {
     const v = values[flag];
     if (v !== undefined) env[name] = v;
   }
-  const { size, rate } = pipelineSize(env);
-  if (![size.weeks, size.sections].every((n) => Number.isInteger(n) && n > 0) || !(rate >= 0))
-    throw new Error('--weeks and --sections must be positive integers, --rate a number >= 0');
+  const { size, rate, seconds } = pipelineSize(env);
+  if (![size.weeks, size.sections].every((n) => Number.isInteger(n) && n > 0) || !(rate >= 0) || !(seconds >= 0))
+    throw new Error('--weeks and --sections must be positive integers, --rate and --seconds numbers >= 0');
   const flag = (v: boolean | undefined, name: string, dflt: boolean): boolean =>
     v ?? (env[name] === undefined || env[name] === '' ? dflt : !['0', 'false', 'no'].includes(env[name].toLowerCase()));
   return {
@@ -96,8 +101,10 @@ function options(argv: string[]): Options {
 
 async function main(): Promise<void> {
   const opts = options(process.argv.slice(2));
-  const { size, rate } = pipelineSize(opts.env);
+  const { size, rate, seconds: offerSeconds } = pipelineSize(opts.env);
   const { weeks, sections } = size;
+  // A steady run (bounded offer) reports under its own names, beside the as-fast-as-possible run in one report.
+  const label = offerSeconds > 0 ? `pipeline steady ${fmt(rate)}/s for ${offerSeconds} s` : 'pipeline';
   const config = loadConfig({ LOG_LEVEL: 'error', ...process.env });
   const mode = opts.processes ? 'one process per processor' : 'all processors in the bench process';
   // Processes: the run's processors are all "elsewhere" for the TestPipeline (topics, schemas, producer only).
@@ -139,9 +146,10 @@ async function main(): Promise<void> {
         if (offering) await watch.sample();
       }
     })();
-    for (let w = 0; w < weeks; w++) {
+    const more = (): boolean => offerSeconds === 0 || Date.now() - start < offerSeconds * 1000;
+    for (let w = 0; w < weeks && more(); w++) {
       const events = school.week(w);
-      for (let i = 0; i < events.length; i += 1000) {
+      for (let i = 0; i < events.length && more(); i += 1000) {
         const due = start + (offered / (rate || Infinity)) * 1000;
         if (due > Date.now()) await sleep(due - Date.now());
         await p.publisher.publish(...events.slice(i, i + 1000));
@@ -161,7 +169,7 @@ async function main(): Promise<void> {
     );
     process.stdout.write(`CPU meanwhile: ${formatCpuSplit(cpu)}\n`);
     process.stdout.write('| figure | value | target | met |\n|---|---|---|---|\n');
-    const note = `${fmt(offered)} events (${weeks} weeks, ${sections} sections) offered ${rate > 0 ? `at up to ${fmt(rate)}/s` : 'as fast as possible'}, ${mode}`;
+    const note = `${fmt(offered)} events (${offerSeconds > 0 ? `${offerSeconds} s of ${weeks} weeks` : `${weeks} weeks`}, ${sections} sections) offered ${rate > 0 ? `at up to ${fmt(rate)}/s` : 'as fast as possible'}, ${mode}`;
     for (const { name } of groups) {
       const n = (after[name] ?? 0) - (before[name] ?? 0);
       if (n === 0) {
@@ -174,7 +182,7 @@ async function main(): Promise<void> {
       process.stdout.write(
         `| ${name}: records consumed/s (${fmt(n)} records, caught up after about ${caughtUp.toFixed(0)} s) | ${fmt(perSecond)} | - | - |\n`,
       );
-      record({ figure: `pipeline ${name}: records consumed/s`, value: perSecond, unit: 'records/s', better: 'higher', note });
+      record({ figure: `${label} ${name}: records consumed/s`, value: perSecond, unit: 'records/s', better: 'higher', note });
     }
     process.stdout.write(
       `| end to end: offered events/s until every processor caught up | ${fmt(offered / seconds)} | 10,000 | ${offered / seconds >= 10000 ? 'yes' : 'no'} |\n`,
@@ -183,15 +191,15 @@ async function main(): Promise<void> {
       `| max consumer lag sampled (one group, records) | ${fmt(watch.maxLag)} | < 1,000 | ${watch.maxLag < 1000 ? 'yes' : 'no'} |\n`,
     );
     record({
-      figure: 'pipeline end to end: events/s until every processor caught up',
+      figure: `${label} end to end: events/s until every processor caught up`,
       value: offered / seconds,
       unit: 'events/s',
       target: 10000,
       better: 'higher',
-      yardstick: 'kafka',
+      yardstick: offerSeconds > 0 ? undefined : 'kafka',
       note,
     });
-    record({ figure: 'pipeline max consumer lag sampled', value: watch.maxLag, unit: 'records', target: 1000, better: 'lower', note });
+    record({ figure: `${label} max consumer lag sampled`, value: watch.maxLag, unit: 'records', target: 1000, better: 'lower', note });
   } finally {
     await workers?.stopAll();
     await admin.disconnect();

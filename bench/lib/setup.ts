@@ -64,7 +64,7 @@ export const fmt = (n: number): string => Math.round(n).toLocaleString('en');
  * bench:pipeline's school, from its env (defaults: 80 sections, 20 weeks, about 1,000,000 events).
  * Shared so `npm run bench` sizes Kafka's perf tests with the same events the pipeline offers.
  */
-export function pipelineSize(env: NodeJS.ProcessEnv = process.env): { size: SchoolSize; rate: number } {
+export function pipelineSize(env: NodeJS.ProcessEnv = process.env): { size: SchoolSize; rate: number; seconds: number } {
   return {
     size: {
       sections: Number(env.BENCH_PIPELINE_SECTIONS ?? 80),
@@ -74,5 +74,6 @@ export function pipelineSize(env: NodeJS.ProcessEnv = process.env): { size: Scho
       gradesPerCoursePerWeek: 5,
     },
     rate: Number(env.BENCH_PIPELINE_RATE ?? 10000),
+    seconds: Number(env.BENCH_PIPELINE_SECONDS ?? 0),
   };
 }
