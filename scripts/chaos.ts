@@ -147,7 +147,9 @@ async function main(): Promise<void> {
       const group = `${run}-${d.name}`;
       const markers = () =>
         appliedIds(
-          d.store === 'postgres' ? { store: 'postgres', pool: p.pool, schema: p.schema(d.name) } : { store: 'mongo', pool: p.pool, db: p.db },
+          d.store === 'postgres'
+            ? { store: 'postgres', pool: p.pool, schema: p.schema(d.name) }
+            : { store: 'mongo', pool: p.pool, db: p.db },
           group,
         );
       applied.push([
