@@ -1,12 +1,13 @@
 import path from 'node:path';
 import type { Rules } from '../../lib/config';
 import type { PostgresProcessor } from '../runtime/types';
-import { assignmentsLockKeys, HANDLES, projectAssignments } from './projection';
+import { assignmentsFold, assignmentsLockKeys, HANDLES, projectAssignments } from './projection';
 import { topicsOf } from '../runtime/topics';
 
 /**
  * assignments: store PostgreSQL (overlap checks and workload sums are range and
- * aggregate queries under locks). Emits schedule.conflict.detected and workload.updated.
+ * aggregate queries under locks; enrollments and conflicts are folded a chunk at a time).
+ * Emits schedule.conflict.detected and workload.updated.
  */
 export function createAssignments(rules: Rules): PostgresProcessor {
   return {
@@ -15,6 +16,7 @@ export function createAssignments(rules: Rules): PostgresProcessor {
     handles: HANDLES,
     store: 'postgres',
     project: projectAssignments(rules),
+    fold: assignmentsFold,
     lockKeys: assignmentsLockKeys,
   };
 }

@@ -2,9 +2,12 @@ import type { PoolClient } from 'pg';
 import type { Rules } from '../../lib/config';
 import type { EventType, EventPayloads, SchoolEvent } from '../../schemas/generated/events';
 import { RuleViolationError } from '../runtime/errors';
-import { unhandled } from '../shared/handled';
+import type { ChunkFold } from '../runtime/types';
+import { narrow, unhandled } from '../shared/handled';
 import { postgresProjection, type EmitSpec } from '../shared/emit';
+import { emptyState, foldAssignments, FOLDED, type AssignmentsState } from './fold';
 import { detectConflicts, validSlot, workload, type Slot } from './handlers';
+import { flushAssignments } from './store';
 
 /** The locks projectAssignments takes for an event (the runtime takes a chunk's locks up front, in order). */
 export function assignmentsLockKeys(event: SchoolEvent): string[] {
@@ -36,14 +39,10 @@ async function workloadOf(tx: PoolClient, teacher: string, rules: Rules, at: str
   return spec;
 }
 
-export const HANDLES = [
-  'teacher.assigned.to.course',
-  'teacher.assignment.removed',
-  'schedule.created',
-  'schedule.conflict.detected',
-  'student.enrolled',
-] as const satisfies readonly EventType[];
-type Handled = (typeof HANDLES)[number];
+/** Applied one by one (they read and lock the teacher's and the section's rows); the others are folded (fold.ts). */
+const PER_EVENT = ['teacher.assigned.to.course', 'teacher.assignment.removed', 'schedule.created'] as const satisfies readonly EventType[];
+type Handled = (typeof PER_EVENT)[number];
+export const HANDLES = [...PER_EVENT, ...FOLDED] as const satisfies readonly EventType[];
 
 async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules): Promise<EmitSpec[]> {
   switch (event.eventType) {
@@ -93,27 +92,20 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient, rules: Rules)
       // rebuild reading the partitions in another interleaving would see the pair from the other side.
       return detectConflicts(p, existing.rows);
     }
-    case 'schedule.conflict.detected': {
-      const p = event.payload;
-      await tx.query('insert into conflicts values ($1, $2, $3, $4) on conflict do nothing', [
-        p.scheduleId,
-        p.conflictingScheduleId,
-        p.conflictType,
-        event.timestamp,
-      ]);
-      return [];
-    }
-    case 'student.enrolled':
-      // The earliest enrollment wins whatever order the partitions are read in.
-      await tx.query(
-        `insert into eligible_sections values ($1, $2)
-         on conflict (section_id) do update set first_enrollment_at = least(eligible_sections.first_enrollment_at, excluded.first_enrollment_at)`,
-        [event.payload.sectionId, event.timestamp],
-      );
-      return [];
     default:
       return unhandled(event);
   }
 }
 
-export const projectAssignments = (rules: Rules): ReturnType<typeof postgresProjection> => postgresProjection(HANDLES, decide, rules);
+export const projectAssignments = (rules: Rules): ReturnType<typeof postgresProjection> => postgresProjection(PER_EVENT, decide, rules);
+
+/** Enrollments and conflicts a chunk at a time: nothing to load, one statement per table. */
+export const assignmentsFold: ChunkFold<AssignmentsState> = {
+  handles: FOLDED,
+  load: () => Promise.resolve(emptyState()),
+  fold(state, event) {
+    foldAssignments(state, narrow(event, FOLDED));
+    return [];
+  },
+  flush: flushAssignments,
+};
