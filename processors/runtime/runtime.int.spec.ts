@@ -12,6 +12,7 @@ import { createSchemaRegistry } from '../../lib/clients/registry';
 import { createLogger } from '../../lib/logger';
 import { EventCodec } from '../../schemas/codec';
 import { buildEvent } from '../../schemas/envelope';
+import { EXAMPLE_PAYLOADS } from '../../schemas/examples';
 import type { SchoolEvent } from '../../schemas/generated/events';
 import { createEventProducer, EventPublisher } from '../../schemas/publisher';
 import { dlqTopic, parkedTopic } from '../../topics/catalog';
@@ -21,6 +22,7 @@ import { IsolatedPostgres } from '../../test/support/postgres';
 import { classify } from './errors';
 import { ProcessorHost } from './host';
 import { mongoPositions } from './mongo-bookkeeping';
+import { pgPositions } from './pg-bookkeeping';
 import { MongoStore } from './mongo-store';
 import type { ProcessorDefinition } from './types';
 import { createCounterTable, mongoCounter, mongoFoldCounter, pgCounter } from './testing/counter';
@@ -279,6 +281,25 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
       (e: unknown) => e,
     );
     expect(String(second)).to.include('called twice');
+  });
+
+  it('a run of records it does not handle: counted, not a store write per chunk, and the last position is stored', async () => {
+    const topic = await newTopic(1);
+    const marks = Array.from({ length: 3000 }, () =>
+      buildEvent('attendance.marked', EXAMPLE_PAYLOADS['attendance.marked'], { sourceService: 'it', clock }),
+    );
+    await publish(topic, marks);
+    const p = pgSetup();
+    await createCounterTable(pool, p.schema);
+    const host = await startHost([pgCounter(p.name, topic)], p.schema);
+    const stored = async () => (await pgPositions(pool, p.schema, p.name)).find((x) => x.topic === topic)?.next;
+    await eventually(async () => ((await stored()) === marks.length ? true : undefined), 'the last position stored', 30000);
+    const ignored = (await host.metrics.events.get()).values.filter((v) => v.labels.outcome === 'ignored');
+    expect(ignored.reduce((s, v) => s + v.value, 0)).to.equal(marks.length);
+    // 30 chunks of 100 records; the store is called for the first, then at most once a second, and for the last.
+    const chunks = (await host.metrics.latency.get()).values.find((v) => v.metricName === 'processor_chunk_duration_seconds_count')?.value;
+    expect(chunks).to.be.within(2, 10);
+    expect(await pgTotals(p.schema)).to.deep.equal({ total: 0, events: 0 });
   });
 
   it('a fold flushing hundreds of new documents into new collections at once: exact, and the server stays up', async () => {
