@@ -181,6 +181,12 @@ const schema = {
       default: 6,
       env: 'RUNTIME_PARTITIONS_CONCURRENCY',
     },
+    writer: {
+      doc: "Store writes: 'partition' = each partition's chunks in their own transaction, in parallel; 'instance' = one writer per processor instance, merging the chunks partitions hand in meanwhile into one transaction (group commit)",
+      format: ['partition', 'instance'],
+      default: 'instance',
+      env: 'RUNTIME_WRITER',
+    },
     commitIntervalMs: {
       doc: "Longest the broker holds a fetch to fill it up to fetchMinBytes (Kafka's fetch.max.wait.ms): with fetchMinBytes, the time bound of a chunk, as Kafka Streams' commit.interval.ms",
       format: 'nat',
@@ -345,6 +351,7 @@ type ConfigShape = {
   runtime: {
     batchSize: number;
     partitionsConcurrency: number;
+    writer: 'partition' | 'instance';
     commitIntervalMs: number;
     fetchMinBytes: number;
     retryInitialMs: number;

@@ -9,8 +9,9 @@ import type { EventPublisher } from '../../schemas/publisher';
 import { backoffMs, CircuitBreaker, type CircuitState } from './breaker';
 import { headerString, sendDeadLetter } from './dead-letters';
 import { classify, isContention, OutboxSendError, StoppingError } from './errors';
+import { GroupWriter, MergedFailure } from './group-writer';
 import type { RuntimeMetrics } from './metrics';
-import type { Outbound, Ready, RuntimeStore } from './store';
+import type { ChunkResult, Outbound, Ready, RuntimeStore } from './store';
 import type { Position, ProcessorDefinition, ProjectContext } from './types';
 
 export interface RunnerDeps {
@@ -73,6 +74,7 @@ export class ProcessorRunner {
   readonly group: string;
   private readonly topics: string[];
   private readonly handles: ReadonlySet<string>;
+  private readonly writer: GroupWriter | undefined;
 
   constructor(
     readonly def: ProcessorDefinition,
@@ -81,6 +83,13 @@ export class ProcessorRunner {
     this.group = deps.groupId ?? def.name;
     this.topics = def.topics.map(deps.topicName ?? ((t) => t));
     this.handles = new Set(def.handles);
+    this.writer =
+      deps.runtime.writer === 'instance'
+        ? new GroupWriter(
+            (records) => deps.store.applyChunk(records, this.ctx, this.outbound),
+            deps.runtime.batchSize * deps.runtime.partitionsConcurrency,
+          )
+        : undefined;
     this.breaker = new CircuitBreaker({
       failures: deps.runtime.breakerFailures,
       openMs: deps.runtime.breakerOpenMs,
@@ -283,7 +292,7 @@ export class ProcessorRunner {
       const result = await this.retrying(
         () => {
           attempts++;
-          return this.deps.store.applyChunk(ready, this.ctx, this.outbound);
+          return this.write(ready);
         },
         heartbeat,
         true,
@@ -307,6 +316,18 @@ export class ProcessorRunner {
         true,
       );
       return 0;
+    }
+  }
+
+  /** Through the instance's one writer when configured; a merged call that failed for good is retried alone. */
+  private async write(ready: Ready[]): Promise<ChunkResult> {
+    if (!this.writer) return this.deps.store.applyChunk(ready, this.ctx, this.outbound);
+    try {
+      return await this.writer.submit(ready);
+    } catch (e) {
+      if (!(e instanceof MergedFailure)) throw e;
+      if (classify(e.cause) === 'transient') throw e.cause;
+      return this.deps.store.applyChunk(ready, this.ctx, this.outbound);
     }
   }
 

@@ -352,6 +352,23 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
     expect(ran).to.have.length(events.length); // the rebuild projected everything and sent nothing
   });
 
+  it('one writer merging the chunks of six partitions: poison in some of them dead-letters exactly the poison', async () => {
+    const topic = await newTopic(6);
+    const events = tardies(1200, 50);
+    const poison = [17, 480, 1001].map((i) => events[i]!);
+    for (const e of poison) e.payload.minutesLate = -1;
+    await publish(topic, events);
+    const p = pgSetup();
+    await createCounterTable(pool, p.schema);
+    await startHost([pgCounter(p.name, topic)], p.schema, undefined, testConfig({ RUNTIME_BATCH_SIZE: '100', RUNTIME_WRITER: 'instance' }));
+    const good = events.filter((e) => !poison.includes(e));
+    await eventually(async () => ((await pgTotals(p.schema)).events >= good.length ? true : undefined), 'good records', 60000);
+    const dead = await readAll(kafka, dlqTopic(topic), poison.length);
+    expect(dead.map((d) => d.headers?.['dlq.eventId']?.toString()).sort()).to.deep.equal(poison.map((e) => e.eventId).sort());
+    expect(await topicSize(kafka, dlqTopic(topic))).to.equal(poison.length);
+    expect(await pgTotals(p.schema)).to.deep.equal({ total: expectedTotal(good), events: good.length });
+  });
+
   it('dead-letters poison records with every header and processes the records after them', async () => {
     const topic = await newTopic(1);
     const before = tardies(5);
