@@ -53,10 +53,24 @@ async function main(): Promise<void> {
     ['no-op handler', noop, counts.noop, 50_000],
     ['Postgres projection', pgCounter(`bench-pg-${randomUUID()}`, topic, 0, false), counts.postgres, undefined],
     ['Postgres projection, load → fold → flush', pgFoldCounter(`bench-fold-${randomUUID()}`, topic), counts.fold, 50_000],
+    // The same counter merged by one writer per instance (what the six processors declare): no lock contention to
+    // save here, so this shows what merging costs an uncontended processor.
+    [
+      'Postgres projection, load → fold → flush, one writer per instance',
+      { ...pgFoldCounter(`bench-fold-one-${randomUUID()}`, topic), writer: 'instance' },
+      counts.fold,
+      undefined,
+    ],
     ['Mongo projection (FerretDB)', mongoCounter(`bench-mongo-${randomUUID()}`, topic), counts.mongo, undefined],
     [
       'Mongo projection (FerretDB), load → fold → flush',
       mongoFoldCounter(`bench-mongo-fold-${randomUUID()}`, topic),
+      counts.mongo,
+      undefined,
+    ],
+    [
+      'Mongo projection (FerretDB), load → fold → flush, one writer per instance',
+      { ...mongoFoldCounter(`bench-mongo-fold-one-${randomUUID()}`, topic), writer: 'instance' },
       counts.mongo,
       undefined,
     ],

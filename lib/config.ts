@@ -182,9 +182,9 @@ const schema = {
       env: 'RUNTIME_PARTITIONS_CONCURRENCY',
     },
     writer: {
-      doc: "Store writes: 'partition' = each partition's chunks in their own transaction, in parallel; 'instance' = one writer per processor instance, merging the chunks partitions hand in meanwhile into one transaction (group commit)",
-      format: ['partition', 'instance'],
-      default: 'instance',
+      doc: "Store writes: 'auto' = as each processor declares (one writer for those whose partitions lock the same keys); 'partition' = every processor writes each partition's chunks in their own transaction, in parallel; 'instance' = every processor has one writer, merging the chunks partitions hand in meanwhile into one transaction (group commit)",
+      format: ['auto', 'partition', 'instance'],
+      default: 'auto',
       env: 'RUNTIME_WRITER',
     },
     commitIntervalMs: {
@@ -351,7 +351,7 @@ type ConfigShape = {
   runtime: {
     batchSize: number;
     partitionsConcurrency: number;
-    writer: 'partition' | 'instance';
+    writer: 'auto' | 'partition' | 'instance';
     commitIntervalMs: number;
     fetchMinBytes: number;
     retryInitialMs: number;

@@ -13,6 +13,7 @@ export const academic: PostgresProcessor = {
   topics: topicsOf(HANDLES),
   handles: HANDLES,
   store: 'postgres',
+  writer: 'instance', // saga events of one section arrive on every partition and lock its seats
   project: projectAcademic,
   // No up-front chunk locks (lockKeys) here: measured with npm run bench:saga, taking every enrollment lock of a
   // chunk first serialised academic's chunks (27 sagas/s, p99 59 s) more than per-event locking (35/s, p99 43 s).

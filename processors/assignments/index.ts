@@ -15,6 +15,7 @@ export function createAssignments(rules: Rules): PostgresProcessor {
     topics: topicsOf(HANDLES),
     handles: HANDLES,
     store: 'postgres',
+    writer: 'instance', // merged chunks: fewer per-chunk transactions (measured on bench:pipeline, docs/decisions.md)
     project: projectAssignments(rules),
     fold: assignmentsFold,
     lockKeys: assignmentsLockKeys,

@@ -14,6 +14,7 @@ export function createAttendance(rules: Rules): PostgresProcessor {
     topics: topicsOf(HANDLES),
     handles: HANDLES,
     store: 'postgres',
+    writer: 'instance', // its chunks on different partitions lock the same students' rows
     project: projectAttendance,
     fold: attendanceFold(rules),
     lockKeys: attendanceLockKeys,

@@ -83,8 +83,9 @@ export class ProcessorRunner {
     this.group = deps.groupId ?? def.name;
     this.topics = def.topics.map(deps.topicName ?? ((t) => t));
     this.handles = new Set(def.handles);
+    const writer = deps.runtime.writer === 'auto' ? (def.writer ?? 'partition') : deps.runtime.writer;
     this.writer =
-      deps.runtime.writer === 'instance'
+      writer === 'instance'
         ? new GroupWriter(
             (records) => deps.store.applyChunk(records, this.ctx, this.outbound),
             deps.runtime.batchSize * deps.runtime.partitionsConcurrency,

@@ -35,6 +35,12 @@ interface Base {
   topics: readonly string[];
   /** Event types with a handler; other types on the topics are acknowledged and counted as ignored. */
   handles: readonly EventType[];
+  /**
+   * How its store writes are scheduled (RUNTIME_WRITER=auto): 'partition' (default), each partition's chunks in
+   * their own transaction, in parallel; 'instance', one writer merging the partitions' chunks (group commit),
+   * for processors whose chunks on different partitions lock the same keys (docs/decisions.md).
+   */
+  writer?: 'partition' | 'instance';
 }
 
 /**

@@ -12,6 +12,7 @@ export const users: MongoProcessor = {
   topics: topicsOf(HANDLES),
   handles: HANDLES,
   store: 'mongo',
+  writer: 'instance', // merged chunks: fewer per-chunk writes (measured on bench:pipeline, docs/decisions.md)
   fold: usersFold,
   project: projectUsers,
   init: createUsersIndexes,
