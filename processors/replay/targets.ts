@@ -38,10 +38,7 @@ export function replayHost(
   o: { group: string; liveGroup: string; target: Target; topicName?: (t: string) => string; bound?: Offsets },
 ): ProcessorHost {
   const bound = o.bound;
-  // A rebuild writes each partition's chunks in parallel unless told otherwise: measured with bench:replay, merging
-  // (what the live processors declare) made the grades rebuild ~10-20 % slower (docs/decisions.md).
-  const writer = config.runtime.writer === 'auto' ? 'partition' : config.runtime.writer;
-  return new ProcessorHost([def], { ...config, runtime: { ...config.runtime, writer } }, logger, {
+  return new ProcessorHost([def], config, logger, {
     opsPort: 0,
     groupId: () => o.group,
     storeGroup: () => o.liveGroup,

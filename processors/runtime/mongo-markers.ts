@@ -85,7 +85,9 @@ export class MongoMarkers {
       if (batch.length >= 5000) await flush();
     }
     await flush();
-    await legacy.drop().catch(() => undefined); // a concurrent adopter dropped it first
+    await legacy.drop().catch((e: unknown) => {
+      if (!(e instanceof MongoServerError && e.codeName === 'NamespaceNotFound')) throw e; // a concurrent adopter dropped it first
+    });
   }
 }
 

@@ -83,7 +83,9 @@ export class ProcessorRunner {
     this.group = deps.groupId ?? def.name;
     this.topics = def.topics.map(deps.topicName ?? ((t) => t));
     this.handles = new Set(def.handles);
-    const writer = deps.runtime.writer === 'auto' ? (def.writer ?? 'partition') : deps.runtime.writer;
+    // auto: what the processor declares, live; a rebuild writes per partition (measured faster with bench:replay,
+    // docs/decisions.md).
+    const writer = deps.runtime.writer !== 'auto' ? deps.runtime.writer : deps.replaying ? 'partition' : (def.writer ?? 'partition');
     this.writer =
       writer === 'instance'
         ? new GroupWriter(

@@ -38,7 +38,8 @@ interface Base {
   /**
    * How its store writes are scheduled (RUNTIME_WRITER=auto): 'partition' (default), each partition's chunks in
    * their own transaction, in parallel; 'instance', one writer merging the partitions' chunks (group commit),
-   * for processors whose chunks on different partitions lock the same keys (docs/decisions.md).
+   * for processors whose chunks on different partitions lock the same keys (docs/decisions.md). Live only: a
+   * rebuild writes per partition.
    */
   writer?: 'partition' | 'instance';
 }
