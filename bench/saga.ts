@@ -2,8 +2,11 @@ import { systemClock } from '../lib/clock';
 import { loadConfig } from '../lib/config';
 import { buildEvent } from '../schemas/envelope';
 import type { SchoolEvent } from '../schemas/generated/events';
+import { createKafka } from '../lib/clients/kafka';
+import { groupLag } from '../scripts/lag';
 import { eventually } from '../test/support';
-import { TestPipeline } from '../test/support/pipeline';
+import { isolatedGroups, TestPipeline } from '../test/support/pipeline';
+import { CpuWatch, formatCpuSplit } from './lib/cpu';
 import { record } from './lib/report';
 import { fmt } from './lib/setup';
 
@@ -16,7 +19,8 @@ async function main(): Promise<void> {
   const rate = Number(process.env.BENCH_SAGA_RATE ?? 100);
   const seconds = Number(process.env.BENCH_SAGA_SECONDS ?? 20);
   const n = rate * seconds;
-  const p = new TestPipeline(loadConfig({ LOG_LEVEL: 'error', ...process.env }));
+  const config = loadConfig({ LOG_LEVEL: 'error', ...process.env });
+  const p = new TestPipeline(config);
   await p.start();
   try {
     const year = `${p.run}-Y`;
@@ -87,6 +91,21 @@ async function main(): Promise<void> {
       500,
     );
 
+    // Each group's lag (committed vs end offsets) once a second until every saga ended: the saga runs at the
+    // speed of its slowest hop, and that hop is the group whose lag grows.
+    const groups = isolatedGroups(config, p.run, ['users', 'academic', 'grades', 'attendance', 'notifications', 'assignments']);
+    const admin = createKafka(config).admin();
+    await admin.connect();
+    const maxLag: Record<string, number> = {};
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        await new Promise((r) => setTimeout(r, 1000));
+        for (const [g, lag] of Object.entries(await groupLag(admin, groups).catch(() => ({})))) maxLag[g] = Math.max(maxLag[g] ?? 0, lag);
+      }
+    })();
+    const cpuWatch = new CpuWatch(new Map([[process.pid, 'bench + all processors']]));
+    cpuWatch.start();
     process.stdout.write(`submitting ${fmt(n)} enrollments at ${rate}/s…\n`);
     const submitted = new Map<string, number>();
     const t0 = Date.now();
@@ -137,9 +156,12 @@ async function main(): Promise<void> {
       );
       throw e;
     });
-    const m = await p.host.metrics.registry.metrics();
-    const busy = m.split('\n').filter((l) => /^processor_chunk_duration_seconds_(sum|count)/.test(l) || /^processor_retries_total/.test(l));
-    process.stdout.write(`time in store transactions per processor:\n${busy.join('\n')}\n`);
+    sampling = false;
+    await sampler;
+    process.stdout.write(`CPU while sagas ran: ${formatCpuSplit(cpuWatch.stop())}\n`);
+    await admin.disconnect();
+    const retries = (await p.host.metrics.registry.metrics()).split('\n').filter((l) => /^processor_retries_total/.test(l));
+    process.stdout.write(`max consumer lag sampled per group (records): ${JSON.stringify(maxLag)}\n${retries.join('\n')}\n`);
     const end = Math.max(...rows.map((r) => r.updated_at.getTime()));
     const lat = rows.map((r) => r.updated_at.getTime() - (submitted.get(r.enrollment_id) ?? 0)).sort((a, b) => a - b);
     const pct = (q: number): number => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]!;

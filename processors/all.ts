@@ -6,7 +6,7 @@ import { createAttendance, migrations as attendanceMigrations } from './attendan
 import { createGrades, migrations as gradesMigrations } from './grades';
 import { createChannels } from './notifications/channels';
 import { createNotifications } from './notifications';
-import type { ProcessorDefinition } from './runtime/types';
+import type { Lookup, ProcessorDefinition } from './runtime/types';
 import { users } from './users';
 
 /** Every processor of the pipeline, built from validated config. */
@@ -28,3 +28,8 @@ export const PG_MIGRATIONS: Record<string, string> = {
   grades: gradesMigrations,
   attendance: attendanceMigrations,
 };
+
+/** What the Mongo processors look documents up by (FerretDB needs its own indexes for these: deploy/ferretdb). */
+export function mongoLookups(defs: readonly ProcessorDefinition[]): Lookup[] {
+  return defs.flatMap((d) => (d.store === 'mongo' ? (d.lookups ?? []) : []));
+}

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../lib/config';
 import { pgUrlForDatabase, withPgClient } from '../../lib/clients/pg';
+import { ensureFerretDbLookupIndexes, pipelineLookups } from '../ferretdb/indexes';
 import { ensureApicurio, ensureFerretDb, ensureKafka, ensurePostgres } from './install';
 import { probeKafka, probeMongo, probePostgres, probeRegistry, type Probe } from './probes';
 
@@ -123,12 +124,6 @@ export async function ensureDatabases(config: Config, names: string[]): Promise<
   });
 }
 
-/** Makes `_id` lookups on FerretDB indexed (deploy/ferretdb/id-index.sql says why). */
-export async function ensureFerretDbIdIndexes(config: Config): Promise<void> {
-  const sql = fs.readFileSync(path.join(__dirname, '..', 'ferretdb', 'id-index.sql'), 'utf8');
-  await withPgClient(pgUrlForDatabase(config.pg.url, 'ferretdb'), (client) => client.query(sql));
-}
-
 export function projectionsDatabase(config: Config): string {
   return new URL(config.pg.url).pathname.replace(/^\//, '') || 'postgres';
 }
@@ -141,7 +136,8 @@ export const ferretdb: Service = {
   async start(config, paths, log) {
     const bin = ensureFerretDb(paths.cache, log);
     await ensureDatabases(config, ['ferretdb']);
-    await ensureFerretDbIdIndexes(config);
+    // Lookups by _id and by each declared field served by indexes (deploy/ferretdb/lookup-indexes.sql says why).
+    await ensureFerretDbLookupIndexes(pgUrlForDatabase(config.pg.url, 'ferretdb'), pipelineLookups(config));
     const state = path.join(paths.root, 'ferretdb');
     fs.mkdirSync(state, { recursive: true });
     const { host, port } = this.endpoint(config);

@@ -126,7 +126,7 @@ describe('local stack (real servers)', () => {
       expect((err as MongoServerError).code).to.equal(11000);
     });
 
-    it('serves an _id lookup from an index on a collection created now (deploy/ferretdb/id-index.sql)', async () => {
+    it('serves an _id lookup from an index on a collection created now (deploy/ferretdb/lookup-indexes.sql)', async () => {
       const docs = client.db(dbName).collection<{ _id: string; n: number }>('markers');
       await docs.insertMany(Array.from({ length: 5000 }, (_, n) => ({ _id: `EVT-${n}`, n })));
       expect(await docs.findOne({ _id: 'EVT-4321' })).to.deep.equal({ _id: 'EVT-4321', n: 4321 });

@@ -94,11 +94,15 @@ export class MongoStore implements RuntimeStore {
     this.markers = new MongoMarkers(pool, db);
     this.handles = new Set(processor.handles);
     this.folds = new Set(processor.fold?.handles ?? []);
+    const unapplied = processor.handles.filter((t) => !this.folds.has(t));
+    if (unapplied.length && !processor.project) throw new Error(`${processor.name}: neither folded nor projected: ${unapplied.join(', ')}`);
   }
 
   async init(): Promise<void> {
     for (const c of Object.values(MONGO_COLLECTIONS)) await this.db.createCollection(c).catch(() => undefined);
     await this.markers.init();
+    for (const l of this.processor.lookups ?? [])
+      await this.db.collection(l.collection).createIndex(Object.fromEntries(l.fields.map((f) => [f, 1])));
     await this.processor.init?.(this.db);
   }
 
@@ -201,7 +205,7 @@ export class MongoStore implements RuntimeStore {
       else if (!candidates.has(i) || done.has(r.event.eventId)) outcomes.push('duplicate');
       else {
         if (this.folds.has(r.event.eventType)) folded.push(r);
-        else emitted.push(...(await this.processor.project(r.event, this.guarded(r.position), ctx(r.position))));
+        else emitted.push(...(await this.processor.project!(r.event, this.guarded(r.position), ctx(r.position))));
         applied.push(r);
         outcomes.push('applied');
       }

@@ -75,6 +75,12 @@ export interface PostgresProcessor extends Base {
   lockKeys?(event: SchoolEvent): string[];
 }
 
+/** An index of a Mongo projection: equality lookups on `fields` (in this order) of `collection`. */
+export interface Lookup {
+  collection: string;
+  fields: readonly string[];
+}
+
 /** A document a Mongo fold reads or writes. */
 export interface DocKey {
   collection: string;
@@ -106,9 +112,18 @@ export interface MongoProcessor extends Base {
   store: 'mongo';
   /** Event types applied a chunk at a time (the others go through `project`, one by one). */
   fold?: MongoChunkFold;
-  /** Applies one event with single-document updates guarded by per-partition high-water marks. */
-  project(event: SchoolEvent, mongo: GuardedMongo, ctx: ProjectContext): Promise<Emitted>;
-  /** Indexes the projection's queries need; created at start (idempotent). */
+  /**
+   * Applies one event with single-document updates guarded by per-partition high-water marks; needed only
+   * for handled types the fold does not cover.
+   */
+  project?(event: SchoolEvent, mongo: GuardedMongo, ctx: ProjectContext): Promise<Emitted>;
+  /**
+   * The fields its reads look documents up by, besides `_id` (the processor's and its API queries'): the
+   * runtime creates each as an index at start on MongoDB; on FerretDB v1, whose own indexes cannot serve
+   * its filters, `npm run ferretdb:indexes` (and the local stack) adds the GIN indexes that can.
+   */
+  lookups?: readonly Lookup[];
+  /** Other start-up work on its database (idempotent). */
   init?(db: Db): Promise<void>;
   /**
    * A side effect outside the stores (delivering a notification), run by the runtime after the chunk's

@@ -24,7 +24,7 @@ export interface Profile {
 }
 
 /** One guarded single-document update (the runtime's fold applies and coalesces them). */
-export type DocUpdate = RuntimeDocUpdate & { collection: 'users' | 'student360' };
+export type DocUpdate = RuntimeDocUpdate & { collection: 'users' | 'student360' | 'enrollment_refs' };
 
 export interface Decision {
   updates: DocUpdate[];
@@ -98,8 +98,24 @@ export function onStudentEnrolled(e: SchoolEvent<'student.enrolled'>, student: P
       sectionId: p.sectionId,
       academicYearId: p.academicYearId,
     });
-  // The 360's enrollment follows from the recorded outcome (enrollmentView), not from this decision.
-  return { updates: [], emit: [result] };
+  // The 360's enrollment follows from the recorded facts (enrollmentView at query time), not from this decision.
+  const ref = { studentUserId: p.studentUserId, sectionId: p.sectionId, academicYearId: p.academicYearId, requestedAt: e.timestamp };
+  return { updates: [{ collection: 'enrollment_refs', id: p.enrollmentId, set: ref }], emit: [result] };
+}
+
+/** Step 2's own outcome, as the 360 needs it: whether the student existed (a deactivated one did). */
+export function onValidationOutcome(
+  e: SchoolEvent<'enrollment.user.validated'> | SchoolEvent<'enrollment.user.validation.failed'>,
+): Decision {
+  const found = e.eventType === 'enrollment.user.validated' || e.payload.reason !== 'USER_NOT_FOUND';
+  return { updates: found ? [{ collection: 'enrollment_refs', id: e.payload.enrollmentId, set: { studentFound: true } }] : [], emit: [] };
+}
+
+/** The saga's end. */
+export function onEnrollmentEnded(e: SchoolEvent<'enrollment.completed'> | SchoolEvent<'enrollment.failed'>): Decision {
+  const set: Partial<EnrollmentRef> =
+    e.eventType === 'enrollment.completed' ? { outcome: 'COMPLETED', finalSectionId: e.payload.sectionId } : { outcome: 'FAILED' };
+  return { updates: [{ collection: 'enrollment_refs', id: e.payload.enrollmentId, set }], emit: [] };
 }
 
 /** CompensateUserValidation: the section step failed, or its compensation ran, so the validation no longer stands. */
@@ -112,7 +128,8 @@ export function compensateValidation(enrollmentId: string, studentUserId: string
 
 /**
  * What users remembers of one enrollment (collection enrollment_refs), each field written by one kind of
- * event: the request (student.enrolled), whether step 2 found the student (its own outcome), the end.
+ * event: the request (student.enrolled), whether step 2 found the student (its own outcome), the end. The
+ * fields are disjoint per event kind, so the events commute whatever partition or topic they come from.
  */
 export interface EnrollmentRef {
   _id: string;

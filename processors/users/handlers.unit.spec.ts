@@ -1,6 +1,15 @@
 import { expect } from 'chai';
 import { anEvent, given } from '../testing/gwt';
-import { enrollmentView, onStudentEnrolled, onUserCreated, onUserDeactivated, type EnrollmentRef, type Profile } from './handlers';
+import {
+  enrollmentView,
+  onEnrollmentEnded,
+  onStudentEnrolled,
+  onUserCreated,
+  onUserDeactivated,
+  onValidationOutcome,
+  type EnrollmentRef,
+  type Profile,
+} from './handlers';
 
 const student: Profile = {
   _id: 'USR-2025-000001',
@@ -33,6 +42,41 @@ describe('users handlers', () => {
         .thenSatisfies((d) => expect(d.emit[0]?.payload).to.include({ reason }));
     });
   }
+  it('step 2 records the request on the enrollment, whatever its outcome', () => {
+    for (const profile of [student, undefined])
+      given<Profile | undefined>(profile)
+        .when(enrolled, onStudentEnrolled)
+        .thenSatisfies((d) =>
+          expect(d.updates).to.deep.equal([
+            {
+              collection: 'enrollment_refs',
+              id: enrolled.payload.enrollmentId,
+              set: {
+                studentUserId: enrolled.payload.studentUserId,
+                sectionId: enrolled.payload.sectionId,
+                academicYearId: enrolled.payload.academicYearId,
+                requestedAt: enrolled.timestamp,
+              },
+            },
+          ]),
+        );
+  });
+  it("step 2's outcome records whether the student existed (a deactivated one did)", () => {
+    const id = anEvent('enrollment.user.validated').payload.enrollmentId;
+    const found = { collection: 'enrollment_refs', id, set: { studentFound: true } };
+    expect(onValidationOutcome(anEvent('enrollment.user.validated')).updates).to.deep.equal([found]);
+    expect(
+      onValidationOutcome(anEvent('enrollment.user.validation.failed', { enrollmentId: id, reason: 'USER_DEACTIVATED' })).updates,
+    ).to.deep.equal([found]);
+    expect(
+      onValidationOutcome(anEvent('enrollment.user.validation.failed', { enrollmentId: id, reason: 'USER_NOT_FOUND' })).updates,
+    ).to.deep.equal([]);
+  });
+  it("the saga's end records the outcome and the final section", () => {
+    const done = anEvent('enrollment.completed', { sectionId: 'SEC-B' });
+    expect(onEnrollmentEnded(done).updates[0]?.set).to.deep.equal({ outcome: 'COMPLETED', finalSectionId: 'SEC-B' });
+    expect(onEnrollmentEnded(anEvent('enrollment.failed')).updates[0]?.set).to.deep.equal({ outcome: 'FAILED' });
+  });
   it('creates a 360 document only for students', () => {
     expect(onUserCreated(anEvent('user.created').payload).updates.map((u) => u.collection)).to.deep.equal(['users', 'student360']);
     expect(

@@ -1,6 +1,6 @@
 import type { MongoProcessor } from '../runtime/types';
-import { HANDLES, projectUsers, usersFold } from './projection';
-import { createUsersIndexes } from './queries';
+import { HANDLES, usersFold } from './projection';
+import { USERS_LOOKUPS } from './queries';
 import { topicsOf } from '../runtime/topics';
 
 /**
@@ -14,8 +14,7 @@ export const users: MongoProcessor = {
   store: 'mongo',
   writer: 'instance', // merged chunks: fewer per-chunk writes (measured on bench:pipeline, docs/decisions.md)
   fold: usersFold,
-  project: projectUsers,
-  init: createUsersIndexes,
+  lookups: USERS_LOOKUPS,
 };
 
 // `node dist/processors/users` runs this processor on its own (imported lazily: run.ts imports this file).

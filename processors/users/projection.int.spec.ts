@@ -5,6 +5,7 @@ import type { Ready } from '../runtime/store';
 import { anEvent } from '../testing/gwt';
 import { throwawayMongoProjection } from '../testing/mongo-projection';
 import { users } from '.';
+import { usersQueries } from './queries';
 
 /** The users projection's profile events on throwaway databases of the real FerretDB: exact documents, and chunking never changes them. */
 describe('users projection (load, fold, flush; real FerretDB)', function () {
@@ -105,5 +106,84 @@ describe('users projection (load, fold, flush; real FerretDB)', function () {
     expect(c).to.deep.include(expected);
     expect(await content(each.db)).to.deep.equal(c);
     expect(await content(reversed.db)).to.deep.equal(c);
+  });
+
+  describe('the saga steps', () => {
+    const at = (t: string) => ({ timestamp: `2025-03-0${t}T08:00:00.000Z` });
+    const enrolled = (enrollmentId: string, studentUserId: string, day: string) =>
+      anEvent('student.enrolled', { enrollmentId, studentUserId, sectionId: 'SEC-A', academicYearId: 'Y' }, at(day));
+    // Step 2's input on one partition, the saga's later events (from other processors) on another.
+    const requests = [enrolled('E-1', 'S-1', '1'), enrolled('E-2', 'NOBODY', '2'), enrolled('E-3', 'S-1', '3')];
+    const later = [
+      anEvent('enrollment.user.validated', { enrollmentId: 'E-1', studentUserId: 'S-1', sectionId: 'SEC-A', academicYearId: 'Y' }),
+      anEvent('enrollment.user.validation.failed', { enrollmentId: 'E-2', studentUserId: 'NOBODY', reason: 'USER_NOT_FOUND' }),
+      anEvent('enrollment.user.validated', { enrollmentId: 'E-3', studentUserId: 'S-1', sectionId: 'SEC-A', academicYearId: 'Y' }),
+      anEvent('enrollment.completed', { enrollmentId: 'E-1', sectionId: 'SEC-B' }),
+      anEvent('enrollment.failed', { enrollmentId: 'E-2' }),
+      anEvent('enrollment.section.assignment.failed', { enrollmentId: 'E-3', message: 'section full' }),
+      anEvent('enrollment.failed', { enrollmentId: 'E-3' }),
+    ];
+    const refs = [
+      {
+        _id: 'E-1',
+        studentUserId: 'S-1',
+        sectionId: 'SEC-A',
+        academicYearId: 'Y',
+        requestedAt: at('1').timestamp,
+        studentFound: true,
+        outcome: 'COMPLETED',
+        finalSectionId: 'SEC-B',
+      },
+      { _id: 'E-2', studentUserId: 'NOBODY', sectionId: 'SEC-A', academicYearId: 'Y', requestedAt: at('2').timestamp, outcome: 'FAILED' },
+      {
+        _id: 'E-3',
+        studentUserId: 'S-1',
+        sectionId: 'SEC-A',
+        academicYearId: 'Y',
+        requestedAt: at('3').timestamp,
+        studentFound: true,
+        outcome: 'FAILED',
+      },
+    ];
+
+    it('validates, compensates and records each enrollment: exact documents and events', async () => {
+      const s = await store();
+      await apply(s, on([student('S-1', 'Ana')]), 500);
+      const out = await apply(s, [...on(requests, 'academic-events', 2), ...on(later, 'user-events', 3)], 500);
+      expect((await content(s.db)).enrollment_refs).to.deep.equal(refs);
+      expect(out.map((e) => [e.eventType, (e.payload as { enrollmentId: string }).enrollmentId])).to.deep.equal([
+        ['enrollment.user.validated', 'E-1'],
+        ['enrollment.user.validation.failed', 'E-2'],
+        ['enrollment.user.validated', 'E-3'],
+        ['enrollment.user.validation.compensated', 'E-3'],
+      ]);
+      expect(out[1]?.payload).to.include({ reason: 'USER_NOT_FOUND' });
+      expect(out[3]?.payload).to.include({ studentUserId: 'S-1', reason: 'section full' });
+      // The 360 answers the latest requested enrollment whose student existed.
+      expect((await usersQueries(s.db).student360('S-1'))?.enrollment).to.deep.equal({
+        enrollmentId: 'E-3',
+        sectionId: 'SEC-A',
+        academicYearId: 'Y',
+        status: 'FAILED',
+      });
+    });
+
+    it('one chunk = one chunk per event = the later events read before the requests', async () => {
+      const states = [];
+      for (const [first, second, size] of [
+        [on(requests, 'academic-events', 2), on(later, 'user-events', 3), 500],
+        [on(requests, 'academic-events', 2), on(later, 'user-events', 3), 1],
+        [on(later, 'user-events', 3), on(requests, 'academic-events', 2), 2],
+      ] as const) {
+        const s = await store();
+        await apply(s, on([student('S-1', 'Ana')]), 500);
+        await apply(s, [...first], size);
+        await apply(s, [...second], size);
+        states.push((await content(s.db)).enrollment_refs);
+      }
+      expect(states[0]).to.deep.equal(refs);
+      expect(states[1]).to.deep.equal(refs);
+      expect(states[2]).to.deep.equal(refs);
+    });
   });
 });

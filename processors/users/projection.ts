@@ -1,6 +1,6 @@
 import type { EventType, SchoolEvent } from '../../schemas/generated/events';
 import type { GuardedMongo } from '../runtime/mongo-store';
-import type { DocKey, Emitted, MongoChunkFold, ProjectContext } from '../runtime/types';
+import type { DocKey, MongoChunkFold } from '../runtime/types';
 import { narrow, unhandled } from '../shared/handled';
 import { toEvents } from '../shared/emit';
 import * as h from './handlers';
@@ -21,25 +21,17 @@ export const HANDLES = [
 ] as const satisfies readonly EventType[];
 type Handled = (typeof HANDLES)[number];
 
-/** Profile events are folded a chunk at a time (one read and at most one write per document); the saga's, one by one. */
-export const FOLDED = [
-  'user.created',
-  'user.updated',
-  'user.deactivated',
-  'user.role.changed',
-  'student.parent.linked',
-] as const satisfies readonly Handled[];
-type Folded = (typeof FOLDED)[number];
-type PerEvent = Exclude<Handled, Folded>;
-const PER_EVENT = HANDLES.filter((t): t is PerEvent => !(FOLDED as readonly string[]).includes(t));
 const LINK_FIELDS = ['parents', 'children'];
 
 const doc = (collection: h.DocUpdate['collection'], id: string): DocKey => ({ collection, id });
 
+const ref = (enrollmentId: string): DocKey => doc('enrollment_refs', enrollmentId);
+
+/** Every event is folded a chunk at a time: one read and at most one write per document and chunk. */
 export const usersFold: MongoChunkFold = {
-  handles: FOLDED,
+  handles: HANDLES,
   keys(input) {
-    const event = narrow(input, FOLDED);
+    const event = narrow(input, HANDLES);
     switch (event.eventType) {
       case 'user.created':
       case 'user.updated':
@@ -53,13 +45,24 @@ export const usersFold: MongoChunkFold = {
           doc('users', event.payload.parentUserId),
           doc('student360', event.payload.studentUserId),
         ];
+      case 'student.enrolled':
+        return [doc('users', event.payload.studentUserId), ref(event.payload.enrollmentId)];
+      case 'enrollment.user.validated':
+      case 'enrollment.user.validation.failed':
+      case 'enrollment.section.assignment.failed':
+      case 'enrollment.section.assignment.compensated':
+      case 'enrollment.completed':
+      case 'enrollment.failed':
+        return [ref(event.payload.enrollmentId)];
       default:
         return unhandled(event);
     }
   },
   fold(docs, input, ctx) {
-    const event: SchoolEvent<Folded> = narrow(input, FOLDED);
+    const event: SchoolEvent<Handled> = narrow(input, HANDLES);
     const profile = (id: string): h.Profile | undefined => docs.get('users', id) as h.Profile | undefined;
+    const studentOf = (enrollmentId: string): string | undefined =>
+      (docs.get('enrollment_refs', enrollmentId) as h.EnrollmentRef | undefined)?.studentUserId;
     let d: h.Decision;
     switch (event.eventType) {
       case 'user.created':
@@ -77,6 +80,23 @@ export const usersFold: MongoChunkFold = {
       case 'student.parent.linked':
         d = h.onParentLinked(event.payload);
         break;
+      case 'student.enrolled':
+        d = h.onStudentEnrolled(event, profile(event.payload.studentUserId));
+        break;
+      case 'enrollment.user.validated':
+      case 'enrollment.user.validation.failed':
+        d = h.onValidationOutcome(event);
+        break;
+      case 'enrollment.section.assignment.failed':
+        d = h.compensateValidation(event.payload.enrollmentId, studentOf(event.payload.enrollmentId), event.payload.message);
+        break;
+      case 'enrollment.section.assignment.compensated':
+        d = h.compensateValidation(event.payload.enrollmentId, studentOf(event.payload.enrollmentId), event.payload.reason);
+        break;
+      case 'enrollment.completed':
+      case 'enrollment.failed':
+        d = h.onEnrollmentEnded(event);
+        break;
       default:
         return unhandled(event);
     }
@@ -89,67 +109,6 @@ export const usersFold: MongoChunkFold = {
     }
   },
 };
-
-async function decide(event: SchoolEvent<PerEvent>, mongo: GuardedMongo): Promise<h.Decision> {
-  const profile = (id: string): Promise<h.Profile | undefined> =>
-    mongo.db
-      .collection<h.Profile>('users')
-      .findOne({ _id: id })
-      .then((d) => d ?? undefined);
-  const refs = mongo.db.collection<h.EnrollmentRef>('enrollment_refs');
-  const studentOf = async (enrollmentId: string): Promise<string | undefined> => (await refs.findOne({ _id: enrollmentId }))?.studentUserId;
-  /** Records a fact about an enrollment, then recomputes the 360's current enrollment from all of them. */
-  const remember = async (enrollmentId: string, set: Partial<h.EnrollmentRef>, student: string | undefined): Promise<h.Decision> => {
-    await mongo.update('enrollment_refs', enrollmentId, { $set: set });
-    if (student) {
-      // A recomputation from the refs: idempotent, so it needs no high-water mark. Another instance (owning
-      // another partition) may change a ref between our read and our write, so it is repeated until the refs
-      // read after the write give the view written: the last writer always leaves the current view.
-      await mongo.exclusive('student360', student, async () => {
-        const current = async () => h.enrollmentView(await refs.find({ studentUserId: student }).toArray());
-        let written = '';
-        for (let view = await current(); view && JSON.stringify(view) !== written; view = await current()) {
-          await mongo.db
-            .collection<{ _id: string }>('student360')
-            .updateOne({ _id: student }, { $set: { enrollment: view } }, { upsert: true });
-          written = JSON.stringify(view);
-        }
-      });
-    }
-    return { updates: [], emit: [] };
-  };
-  switch (event.eventType) {
-    case 'student.enrolled': {
-      const p = event.payload;
-      await remember(
-        p.enrollmentId,
-        { studentUserId: p.studentUserId, sectionId: p.sectionId, academicYearId: p.academicYearId, requestedAt: event.timestamp },
-        p.studentUserId,
-      );
-      return h.onStudentEnrolled(event, await profile(p.studentUserId));
-    }
-    case 'enrollment.user.validated':
-      return remember(event.payload.enrollmentId, { studentFound: true }, event.payload.studentUserId);
-    case 'enrollment.user.validation.failed':
-      return event.payload.reason === 'USER_NOT_FOUND'
-        ? { updates: [], emit: [] }
-        : remember(event.payload.enrollmentId, { studentFound: true }, event.payload.studentUserId);
-    case 'enrollment.section.assignment.failed':
-      return h.compensateValidation(event.payload.enrollmentId, await studentOf(event.payload.enrollmentId), event.payload.message);
-    case 'enrollment.section.assignment.compensated':
-      return h.compensateValidation(event.payload.enrollmentId, await studentOf(event.payload.enrollmentId), event.payload.reason);
-    case 'enrollment.completed':
-      return remember(
-        event.payload.enrollmentId,
-        { outcome: 'COMPLETED', finalSectionId: event.payload.sectionId },
-        await studentOf(event.payload.enrollmentId),
-      );
-    case 'enrollment.failed':
-      return remember(event.payload.enrollmentId, { outcome: 'FAILED' }, await studentOf(event.payload.enrollmentId));
-    default:
-      return unhandled(event);
-  }
-}
 
 /**
  * Links of one user arrive from several partitions (a parent's children are keyed by each child), and
@@ -167,11 +126,4 @@ async function keepSorted(mongo: GuardedMongo, collection: string, id: string, f
     }
     if (Object.keys(set).length) await mongo.db.collection(collection).updateOne({ _id: id } as never, { $set: set });
   });
-}
-
-export async function projectUsers(event: SchoolEvent, mongo: GuardedMongo, ctx: ProjectContext): Promise<Emitted> {
-  const d = await decide(narrow(event, PER_EVENT), mongo);
-  // The saga's decisions write through `remember` (a recomputed view); document updates come only from the fold.
-  if (d.updates.length) throw new Error(`${event.eventType}: per-event decisions write through remember, not updates`);
-  return toEvents(event, d.emit, ctx);
 }

@@ -1,7 +1,8 @@
 import type { Db } from 'mongodb';
+import type { Lookup } from '../runtime/types';
 import type { UserType } from '../../schemas/generated/events';
 import { GUARD_FIELD } from '../runtime/mongo-bookkeeping';
-import type { Profile } from './handlers';
+import { enrollmentView, type EnrollmentRef, type EnrollmentView, type Profile } from './handlers';
 
 const hidden = { projection: { [GUARD_FIELD]: 0 } };
 
@@ -29,12 +30,22 @@ export function usersQueries(db: Db) {
         return { userId: id, exists: !!u, active: u?.status === 'ACTIVE', student: u?.userType === 'STUDENT' };
       });
     },
-    student360: (studentUserId: string) => db.collection<{ _id: string }>('student360').findOne({ _id: studentUserId }, hidden),
+    /** The 360 document with its current enrollment, which follows from the student's enrollment facts (enrollmentView). */
+    async student360(studentUserId: string) {
+      const [doc, refs] = await Promise.all([
+        db.collection<{ _id: string; enrollment?: EnrollmentView }>('student360').findOne({ _id: studentUserId }, hidden),
+        db.collection<EnrollmentRef>('enrollment_refs').find({ studentUserId }).toArray(),
+      ]);
+      const enrollment = enrollmentView(refs);
+      // Documents written before the view moved to query time still carry a copy; the refs are the source now.
+      if (doc) delete doc.enrollment;
+      return doc && enrollment ? { ...doc, enrollment } : doc;
+    },
   };
 }
 
-/** The indexes the byType query and the 360's enrollment view need (the runtime creates a processor's indexes at start). */
-export async function createUsersIndexes(db: Db): Promise<void> {
-  await db.collection('users').createIndex({ userType: 1, _id: 1 });
-  await db.collection('enrollment_refs').createIndex({ studentUserId: 1 });
-}
+/** What the byType query and the 360's enrollment view look documents up by. */
+export const USERS_LOOKUPS: readonly Lookup[] = [
+  { collection: 'users', fields: ['userType', '_id'] },
+  { collection: 'enrollment_refs', fields: ['studentUserId'] },
+];

@@ -271,9 +271,7 @@ describe('enrollment saga (all processors, real stack)', function () {
       { userId: usr('nobody'), exists: false, active: false, student: false },
     ]);
     const s360 = await eventually(async () => {
-      const doc = await p.db
-        .collection<{ _id: string; enrollment?: { status: string }; parents?: string[] }>('student360')
-        .findOne({ _id: usr('ana') });
+      const doc = (await usersQueries(p.db).student360(usr('ana'))) as { enrollment?: { status: string }; parents?: string[] } | null;
       return doc?.enrollment?.status === 'COMPLETED' ? doc : undefined;
     }, "the student 360's enrollment to show COMPLETED");
     expect(s360?.parents).to.deep.equal([usr('mum')]);
