@@ -81,6 +81,13 @@ export class CoalescedUpdate {
     for (const [p, v] of Object.entries(u.push ?? {})) this.push.set(p, [...(this.push.get(p) ?? []), v]);
   }
 
+  /** Applying it twice leaves what applying it once does: only $set and $addToSet, on unrelated paths. */
+  idempotent(): boolean {
+    if (this.inc.size || this.push.size) return false;
+    const paths = [...this.set.keys(), ...this.addToSet.keys()];
+    return !paths.some((a, i) => paths.some((b, j) => i < j && related(a, b)));
+  }
+
   /** The top-level fields it writes. */
   fields(): string[] {
     const paths = [...this.set.keys(), ...this.addToSet.keys(), ...this.inc.keys(), ...this.push.keys()];

@@ -70,4 +70,20 @@ describe('document updates of a Mongo fold', () => {
     expect(update).to.deep.equal({ $set: { profile: { status: 'DEACTIVATED', email: 'f' }, n: 6 } });
     expect(serverSide(before, update)).to.deep.equal(folded);
   });
+
+  it('is idempotent (may be written without reading the document) only with $set and $addToSet on unrelated paths', () => {
+    const of = (...updates: DocUpdate[]): CoalescedUpdate => {
+      const c = new CoalescedUpdate();
+      for (const x of updates) c.add(x);
+      return c;
+    };
+    const setAndAdd = of(u({ set: { a: 1, 'b.c': 2 } }), u({ addToSet: { tags: 't' } }), u({ set: { a: 3 } }));
+    expect(setAndAdd.idempotent()).to.equal(true);
+    const update = setAndAdd.toUpdate({ _id: 'x' });
+    const once = serverSide({ _id: 'x', tags: ['s'] }, update);
+    expect(serverSide(once, update)).to.deep.equal(once);
+    expect(of(u({ inc: { n: 1 } })).idempotent()).to.equal(false);
+    expect(of(u({ push: { log: 'x' } })).idempotent()).to.equal(false);
+    expect(of(u({ set: { profile: {} } }), u({ set: { 'profile.status': 'A' } })).idempotent()).to.equal(false);
+  });
 });

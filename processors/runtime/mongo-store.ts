@@ -15,7 +15,7 @@ import {
   type Ready,
   type RuntimeStore,
 } from './store';
-import type { DocKey, DocReader, Emitted, MongoProcessor, Position, ProjectContext } from './types';
+import type { DocKey, DocReader, Emitted, MongoChunkFold, MongoProcessor, Position, ProjectContext } from './types';
 
 /**
  * What a Mongo projection may do: read freely, write only through `update`, which
@@ -68,6 +68,18 @@ export function guardedMongo(db: Db, position: Position, locks: KeyedMutex): Gua
   };
 }
 
+const keyOf = (k: DocKey): string => `${k.collection}\u0000${k.id}`;
+
+interface FoldChange {
+  key: DocKey;
+  /** The first record whose updates it carries, and the last one's offset. */
+  position: Position;
+  through: number;
+  update: CoalescedUpdate;
+  /** Written without the document having been read. */
+  blind: boolean;
+}
+
 /** Reads and writes of one fold step in flight at once (FerretDB queues the rest on its pool anyway). */
 const IN_FLIGHT = 32;
 
@@ -111,30 +123,74 @@ export class MongoStore implements RuntimeStore {
   }
 
   /**
-   * Load → fold → flush of the chunk's events of the fold's types, in their order: one read per document
-   * (in parallel; FerretDB v1 answers an `$in` by scanning the whole collection, docs/decisions.md), the
-   * events folded over the copies, then one guarded update per changed document and source partition.
+   * Load → fold → flush of the chunk's events of the fold's types, in their order: one read per document a
+   * decision reads (in parallel; FerretDB v1 answers an `$in` by scanning the whole collection,
+   * docs/decisions.md), the events folded over the copies, then one guarded update per changed document and
+   * source partition. A document no decision reads is written blind, without a read, when its chunk's update
+   * is idempotent; otherwise it is read too and the chunk folded again (the fold is pure).
    */
   private async applyFold(records: Ready[], ctx: (p: Position) => ProjectContext): Promise<Emitted> {
     const fold = this.processor.fold!;
-    const keyOf = (collection: string, id: string): string => `${collection}\u0000${id}`;
-    const wanted = new Map<string, DocKey>();
-    for (const r of records) for (const k of fold.keys(r.event!)) wanted.set(keyOf(k.collection, k.id), k);
+    const loaded = new Map<string, Doc | undefined>();
+    const load = async (keys: Iterable<DocKey>): Promise<void> => {
+      const unread = new Map([...keys].filter((k) => !loaded.has(keyOf(k))).map((k) => [keyOf(k), k]));
+      await mapLimit([...unread.values()], IN_FLIGHT, async (k) => {
+        loaded.set(keyOf(k), (await this.db.collection<{ _id: string }>(k.collection).findOne({ _id: k.id })) ?? undefined);
+      });
+    };
+    await load(records.flatMap((r) => fold.keys(r.event!)));
+    let pass = this.foldChunk(fold, records, loaded, ctx);
+    if (pass.unsafeBlind.length) {
+      await load(pass.unsafeBlind);
+      pass = this.foldChunk(fold, records, loaded, ctx);
+    }
+    const { changes, docs, emitted } = pass;
+    await this.ensureCollections(new Set([...changes.values()].map((c) => c.key.collection)));
+    await mapLimit([...changes.values()], IN_FLIGHT, (c) =>
+      // A blind update carries no in-memory filter of events applied before a crash, so its guard is the
+      // last offset it carries: re-applying an idempotent update is harmless, skipping its tail would not be.
+      this.guarded(c.blind ? { ...c.position, offset: c.through } : c.position).update(
+        c.key.collection,
+        c.key.id,
+        c.update.toUpdate(docs.get(keyOf(c.key))!),
+        c.through,
+      ),
+    );
+    if (fold.afterFlush) {
+      const changed = new Map<string, DocKey & { fields: string[] }>();
+      for (const c of changes.values()) {
+        const key = keyOf(c.key);
+        const seen = changed.get(key);
+        changed.set(key, { ...c.key, fields: [...new Set([...(seen?.fields ?? []), ...c.update.fields()])] });
+      }
+      await fold.afterFlush(this.guarded(records[0]!.position), [...changed.values()]);
+    }
+    return emitted;
+  }
+
+  /** Folds the chunk over fresh copies of the loaded documents; which documents it writes blind but must read. */
+  private foldChunk(
+    fold: MongoChunkFold,
+    records: Ready[],
+    loaded: ReadonlyMap<string, Doc | undefined>,
+    ctx: (p: Position) => ProjectContext,
+  ) {
     const docs = new Map<string, Doc>();
-    await mapLimit([...wanted], IN_FLIGHT, async ([key, k]) => {
-      const doc = await this.db.collection<{ _id: string }>(k.collection).findOne({ _id: k.id });
-      if (doc) docs.set(key, doc);
-    });
-    const reader: DocReader = { get: (collection, id) => docs.get(keyOf(collection, id)) };
-    const changes = new Map<string, { key: DocKey; position: Position; through: number; update: CoalescedUpdate }>();
+    const copy = (key: string): Doc | undefined => {
+      if (!docs.has(key) && loaded.get(key)) docs.set(key, structuredClone(loaded.get(key)!));
+      return docs.get(key);
+    };
+    const reader: DocReader = { get: (collection, id) => copy(keyOf({ collection, id })) };
+    const changes = new Map<string, FoldChange>();
     const emitted: Emitted = [];
     for (const r of records) {
       const { updates, emit } = fold.fold(reader, r.event!, ctx(r.position));
       emitted.push(...emit);
       const mark = hwmField(r.position);
       for (const u of updates) {
-        const key = keyOf(u.collection, u.id);
-        const doc = docs.get(key) ?? { _id: u.id };
+        const key = keyOf(u);
+        const blind = !loaded.has(key);
+        const doc = copy(key) ?? { _id: u.id };
         docs.set(key, doc);
         const seen = getPath(doc, mark);
         if (typeof seen === 'number' && seen >= r.position.offset) continue; // applied before a crash
@@ -145,31 +201,15 @@ export class MongoStore implements RuntimeStore {
           position: r.position,
           through: r.position.offset,
           update: new CoalescedUpdate(),
+          blind,
         };
         change.through = r.position.offset;
         change.update.add(u);
         changes.set(ck, change);
       }
     }
-    await this.ensureCollections(new Set([...changes.values()].map((c) => c.key.collection)));
-    await mapLimit([...changes.values()], IN_FLIGHT, (c) =>
-      this.guarded(c.position).update(
-        c.key.collection,
-        c.key.id,
-        c.update.toUpdate(docs.get(keyOf(c.key.collection, c.key.id))!),
-        c.through,
-      ),
-    );
-    if (fold.afterFlush) {
-      const changed = new Map<string, DocKey & { fields: string[] }>();
-      for (const c of changes.values()) {
-        const key = keyOf(c.key.collection, c.key.id);
-        const seen = changed.get(key);
-        changed.set(key, { ...c.key, fields: [...new Set([...(seen?.fields ?? []), ...c.update.fields()])] });
-      }
-      await fold.afterFlush(this.guarded(records[0]!.position), [...changed.values()]);
-    }
-    return emitted;
+    const unsafeBlind = [...changes.values()].filter((c) => c.blind && !c.update.idempotent()).map((c) => c.key);
+    return { changes, docs, emitted, unsafeBlind };
   }
 
   /**

@@ -94,13 +94,16 @@ export interface DocReader {
 
 /**
  * Load → fold → flush for a Mongo projection. The runtime loads every document the chunk's events
- * name (`keys`), folds the events in order over the in-memory copies, and writes each changed
+ * read (`keys`), folds the events in order over the in-memory copies, and writes each changed
  * document once, guarded by the per-partition high-water marks (an event a document has already
  * seen changes nothing). Fields must be disjoint from those `project` writes.
  */
 export interface MongoChunkFold {
   handles: readonly EventType[];
-  /** Every document the event's decision reads or writes. */
+  /**
+   * Every document the event's decision reads. A document it only writes needs no read: the runtime writes
+   * it blind when the chunk's update of it is idempotent ($set, $addToSet) and reads it first otherwise.
+   */
   keys(event: SchoolEvent): DocKey[];
   /** Pure: the event's updates and the events it causes. Throws a permanent error to refuse it. */
   fold(docs: DocReader, event: SchoolEvent, ctx: ProjectContext): { updates: DocUpdate[]; emit: Emitted };

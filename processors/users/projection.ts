@@ -33,26 +33,21 @@ export const usersFold: MongoChunkFold = {
   keys(input) {
     const event = narrow(input, HANDLES);
     switch (event.eventType) {
-      case 'user.created':
-      case 'user.updated':
-      case 'user.deactivated':
-        return [doc('users', event.payload.userId), doc('student360', event.payload.userId)];
+      case 'user.created': // these only write
       case 'user.role.changed':
-        return [doc('users', event.payload.userId)];
       case 'student.parent.linked':
-        return [
-          doc('users', event.payload.studentUserId),
-          doc('users', event.payload.parentUserId),
-          doc('student360', event.payload.studentUserId),
-        ];
-      case 'student.enrolled':
-        return [doc('users', event.payload.studentUserId), ref(event.payload.enrollmentId)];
       case 'enrollment.user.validated':
       case 'enrollment.user.validation.failed':
-      case 'enrollment.section.assignment.failed':
-      case 'enrollment.section.assignment.compensated':
       case 'enrollment.completed':
       case 'enrollment.failed':
+        return [];
+      case 'user.updated': // whether the user is a student
+      case 'user.deactivated':
+        return [doc('users', event.payload.userId)];
+      case 'student.enrolled':
+        return [doc('users', event.payload.studentUserId)];
+      case 'enrollment.section.assignment.failed': // the enrollment's student
+      case 'enrollment.section.assignment.compensated':
         return [ref(event.payload.enrollmentId)];
       default:
         return unhandled(event);
