@@ -77,13 +77,20 @@ describe('HTTP API commands and queries (e2e)', function () {
     expect((await get(`/api/v1/users/${T}`)).roles).to.deep.equal(['TEACHER', 'ADMIN']);
     await command('POST', `/api/v1/users/${S}/parents`, { parentUserId: PARENT, relationship: 'MOTHER' });
     expect((await get(`/api/v1/users/${PARENT}`)).children).to.deep.equal([S]);
+    // Resources speak the contract: ids by name, no storage fields (responses are validated against openapi.yaml too).
+    expect(await get(`/api/v1/users/${PARENT}`))
+      .to.include({ userId: PARENT })
+      .and.not.have.any.keys('_id', '_hwm');
+    const s360 = await get(`/api/v1/users/${S}/student360`);
+    expect(s360).to.deep.include({ userId: S, parents: [PARENT] });
+    expect((s360.profile as Record<string, unknown>).firstName).to.equal('Anita');
     await command('POST', '/api/v1/users/STU-GONE/deactivate', { reason: 'moved away' });
     expect(await get('/api/v1/users/STU-GONE')).to.include({ status: 'DEACTIVATED' });
 
     const students = await get('/api/v1/users/type/STUDENT?limit=1');
     expect((students.items as unknown[]).length).to.equal(1);
     const next = await get(`/api/v1/users/type/STUDENT?limit=1&cursor=${String(students.nextCursor)}`);
-    expect((next.items as Array<{ _id: string }>)[0]!._id).to.not.equal((students.items as Array<{ _id: string }>)[0]!._id);
+    expect((next.items as Array<{ userId: string }>)[0]!.userId).to.not.equal((students.items as Array<{ userId: string }>)[0]!.userId);
     const v = await api.call('POST', '/api/v1/users/bulk-validate', { token: admin, body: { userIds: [S, 'NOPE', 'STU-GONE'] } });
     expect(v.body.results).to.deep.equal([
       { userId: S, exists: true, active: true, student: true },

@@ -60,7 +60,7 @@ export function queryHandlers(): Record<string, { dependency: Dependency; run: H
     listUsersByType: q('users', async ({ deps, params, query }) => {
       const limit = Number(query.limit);
       const items = await deps.q.users.byType(params.userType as UserType, decodeCursor(query.cursor, isString), limit);
-      return ok({ items, nextCursor: items.length === limit ? encodeCursor(items[items.length - 1]!._id) : null });
+      return ok({ items, nextCursor: items.length === limit ? encodeCursor(items[items.length - 1]!.userId) : null });
     }),
     bulkValidateUsers: q('users', async ({ deps, body }) => ok({ results: await deps.q.users.bulkValidate(body.userIds as string[]) })),
     getSection: q('academic', async ({ deps, params }) => found('section', await deps.q.academic.section(params.sectionId!))),
@@ -136,7 +136,7 @@ export function queryHandlers(): Record<string, { dependency: Dependency; run: H
     getNotification: q('notifications', async ({ deps, params, authorizeResource }) => {
       const n = await deps.q.notifications.notification(params.notificationId!);
       if (!n) throw notFound(`notification ${params.notificationId} not found`);
-      await authorizeResource(String((n as Record<string, unknown>).recipientUserId));
+      await authorizeResource(n.recipientUserId);
       return ok(n);
     }),
     getEventStatus: q('events', async ({ deps, params, authorizeResource }) => {

@@ -36,14 +36,72 @@ export interface QueryRoute {
   paginated?: boolean;
 }
 
-const obj = (required: string[], properties: Record<string, JsonSchema> = {}): JsonSchema => ({
-  type: 'object',
-  required,
-  properties,
-});
 const id = ID_SCHEMA;
 const str = { type: 'string', maxLength: 200 };
 const list = (items: JsonSchema): JsonSchema => ({ type: 'array', items });
+
+/**
+ * A response resource: exactly these properties (`optional` may be absent), nothing else, so no storage
+ * field (`_id`, a guard mark, a column name) can reach a client unnoticed (responses are validated).
+ */
+const resource = (properties: Record<string, JsonSchema>, optional: string[] = []): JsonSchema => ({
+  type: 'object',
+  additionalProperties: false,
+  required: Object.keys(properties).filter((k) => !optional.includes(k)),
+  properties,
+});
+const text = { type: 'string' };
+const nullable = (t: string): JsonSchema => ({ type: [t, 'null'] });
+const int = { type: 'integer' };
+const num = { type: 'number' };
+const bool = { type: 'boolean' };
+const time = { type: 'string' }; // timestamps as ISO strings
+const texts = list(text);
+const profileFields = {
+  userType: { type: 'string', enum: ['STUDENT', 'TEACHER', 'PARENT', 'ADMIN'] },
+  firstName: text,
+  lastName: text,
+  email: text,
+  phone: nullable('string'),
+  birthDate: nullable('string'),
+  roles: texts,
+  status: { type: 'string', enum: ['ACTIVE', 'DEACTIVATED'] },
+};
+const user = resource({ userId: id, ...profileFields, deactivationReason: text, parents: texts, children: texts }, [
+  'deactivationReason',
+  'parents',
+  'children',
+]);
+const student360 = resource(
+  {
+    userId: id,
+    profile: resource(profileFields),
+    parents: texts,
+    enrollment: resource({ enrollmentId: id, sectionId: id, academicYearId: id, status: text }),
+    averages: { type: 'object', additionalProperties: { type: 'object', additionalProperties: num } },
+    attendance: { type: 'object', additionalProperties: int },
+  },
+  ['parents', 'enrollment', 'averages', 'attendance'],
+);
+const notification = resource(
+  {
+    notificationId: id,
+    recipientUserId: id,
+    channel: text,
+    templateId: nullable('string'),
+    subject: text,
+    bulkId: nullable('string'),
+    status: text,
+    history: list(resource({ status: text, at: time, attempt: int, error: text }, ['attempt', 'error'])),
+  },
+  ['templateId', 'bulkId'],
+);
+const sagaState = {
+  enrollmentId: id,
+  status: text,
+  currentStep: text,
+  updatedAt: time,
+};
 
 export const COMMANDS: CommandRoute[] = [
   {
@@ -222,9 +280,8 @@ export const COMMANDS: CommandRoute[] = [
   },
 ];
 
-const user = obj(['_id', 'userType', 'status']);
-const page = (item: JsonSchema): JsonSchema =>
-  obj(['items', 'nextCursor'], { items: list(item), nextCursor: { type: ['string', 'null'] } });
+const page = (item: JsonSchema): JsonSchema => resource({ items: list(item), nextCursor: nullable('string') });
+const items = (item: JsonSchema): JsonSchema => resource({ items: list(item) });
 const cursorQuery = {
   cursor: { type: 'string', maxLength: 512, pattern: '^[A-Za-z0-9_-]*$' },
   limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
@@ -247,7 +304,7 @@ export const QUERIES: QueryRoute[] = [
     summary: "A student's 360 view",
     dependency: 'users',
     params: { userId: id },
-    response: obj(['_id']),
+    response: student360,
   },
   {
     operationId: 'listUsersByType',
@@ -272,7 +329,7 @@ export const QUERIES: QueryRoute[] = [
       required: ['userIds'],
       properties: { userIds: { type: 'array', minItems: 1, maxItems: 500, items: id } },
     },
-    response: obj(['results'], { results: list(obj(['userId', 'exists', 'active', 'student'])) }),
+    response: resource({ results: list(resource({ userId: id, exists: bool, active: bool, student: bool })) }),
   },
   {
     operationId: 'getSection',
@@ -281,7 +338,15 @@ export const QUERIES: QueryRoute[] = [
     summary: 'A section with seats and courses',
     dependency: 'academic',
     params: { sectionId: id },
-    response: obj(['sectionId', 'capacity', 'seatsTaken', 'courses']),
+    response: resource({
+      sectionId: id,
+      academicYearId: text,
+      name: text,
+      gradeLevel: int,
+      capacity: int,
+      seatsTaken: int,
+      courses: list(resource({ courseId: id, courseName: text, weeklyHours: int })),
+    }),
   },
   {
     operationId: 'getCourse',
@@ -290,7 +355,11 @@ export const QUERIES: QueryRoute[] = [
     summary: 'A course and the sections teaching it',
     dependency: 'academic',
     params: { courseId: id },
-    response: obj(['courseId', 'sections']),
+    response: resource({
+      courseId: id,
+      courseName: text,
+      sections: list(resource({ courseId: id, courseName: text, sectionId: id, weeklyHours: int })),
+    }),
   },
   {
     operationId: 'listStudentEnrollments',
@@ -299,7 +368,17 @@ export const QUERIES: QueryRoute[] = [
     summary: "A student's enrollments, newest first",
     dependency: 'academic',
     params: { studentId: id },
-    response: obj(['items'], { items: list(obj(['enrollmentId', 'status'])) }),
+    response: items(
+      resource({
+        ...sagaState,
+        sectionId: id,
+        academicYearId: text,
+        failedStep: nullable('string'),
+        failureReason: nullable('string'),
+        active: bool,
+        enrollmentDate: text,
+      }),
+    ),
   },
   {
     operationId: 'getEnrollmentSaga',
@@ -308,7 +387,14 @@ export const QUERIES: QueryRoute[] = [
     summary: 'The enrollment saga: state and timeline',
     dependency: 'academic',
     params: { enrollmentId: id },
-    response: obj(['enrollmentId', 'status', 'timeline']),
+    response: resource({
+      ...sagaState,
+      studentUserId: id,
+      sectionId: id,
+      failedStep: nullable('string'),
+      failureReason: nullable('string'),
+      timeline: list(resource({ step: text, outcome: text, eventType: text, eventId: text, detail: nullable('string'), at: time })),
+    }),
   },
   {
     operationId: 'listEnrollments',
@@ -317,7 +403,7 @@ export const QUERIES: QueryRoute[] = [
     summary: 'Enrollment sagas by status and step (cursor pagination)',
     dependency: 'academic',
     query: { ...cursorQuery, status: str, step: str },
-    response: page(obj(['enrollmentId', 'status'])),
+    response: page(resource({ ...sagaState, studentUserId: id })),
     paginated: true,
   },
   {
@@ -327,7 +413,7 @@ export const QUERIES: QueryRoute[] = [
     summary: "A teacher's active assignments",
     dependency: 'assignments',
     params: { teacherId: id },
-    response: obj(['items'], { items: list(obj(['sectionId', 'courseId'])) }),
+    response: items(resource({ assignmentId: text, sectionId: id, courseId: id, weeklyHours: int })),
   },
   {
     operationId: 'listSectionTeachers',
@@ -336,7 +422,7 @@ export const QUERIES: QueryRoute[] = [
     summary: "A section's teachers",
     dependency: 'assignments',
     params: { sectionId: id },
-    response: obj(['items'], { items: list(obj(['teacherUserId', 'courseId'])) }),
+    response: items(resource({ teacherUserId: id, courseId: id, weeklyHours: int })),
   },
   {
     operationId: 'validateAvailability',
@@ -355,7 +441,10 @@ export const QUERIES: QueryRoute[] = [
         endMinute: { type: 'integer', minimum: 1, maximum: 1440 },
       },
     },
-    response: obj(['available', 'conflicts']),
+    response: resource({
+      available: bool,
+      conflicts: list(resource({ scheduleId: text, sectionId: id, startMinute: int, endMinute: int })),
+    }),
   },
   {
     operationId: 'calculateAverage',
@@ -384,7 +473,7 @@ export const QUERIES: QueryRoute[] = [
         },
       },
     },
-    response: obj(['average', 'gradeCount'], { average: { type: ['number', 'null'] } }),
+    response: resource({ average: nullable('number'), gradeCount: int }),
   },
   {
     operationId: 'getStudentPeriodGrades',
@@ -393,7 +482,12 @@ export const QUERIES: QueryRoute[] = [
     summary: "A student's grades and averages in a period",
     dependency: 'grades',
     params: { studentId: id, periodId: id },
-    response: obj(['studentUserId', 'periodId', 'grades', 'averages']),
+    response: resource({
+      studentUserId: id,
+      periodId: id,
+      grades: list(resource({ gradeId: text, courseId: id, evaluationType: text, score: num, maxScore: num, recordedAt: time })),
+      averages: list(resource({ courseId: id, average: num, gradeCount: int })),
+    }),
   },
   {
     operationId: 'getAttendanceSummary',
@@ -402,7 +496,17 @@ export const QUERIES: QueryRoute[] = [
     summary: "A student's attendance summary",
     dependency: 'attendance',
     params: { studentId: id },
-    response: obj(['studentUserId']),
+    response: resource({
+      studentUserId: id,
+      sectionId: text,
+      present: int,
+      absent: int,
+      late: int,
+      excused: int,
+      unjustifiedAbsences: int,
+      tardies: int,
+      updatedAt: time,
+    }),
   },
   {
     operationId: 'getTemplate',
@@ -411,7 +515,7 @@ export const QUERIES: QueryRoute[] = [
     summary: 'A notification template',
     dependency: 'notifications',
     params: { templateId: id },
-    response: obj(['templateId', 'subject', 'channels']),
+    response: resource({ templateId: text, subject: text, channels: texts }),
   },
   {
     operationId: 'getNotification',
@@ -420,7 +524,7 @@ export const QUERIES: QueryRoute[] = [
     summary: 'A notification and its status history',
     dependency: 'notifications',
     params: { notificationId: id },
-    response: obj(['_id']),
+    response: notification,
   },
   {
     operationId: 'getEventStatus',
@@ -429,7 +533,7 @@ export const QUERIES: QueryRoute[] = [
     summary: 'Whether each processor has applied an event the API published',
     dependency: 'events',
     params: { eventId: { type: 'string', format: 'uuid' } },
-    response: obj(['eventId', 'eventType', 'applied', 'complete']),
+    response: resource({ eventId: text, eventType: text, applied: { type: 'object', additionalProperties: bool }, complete: bool }),
   },
 ];
 

@@ -2,22 +2,25 @@ import type { Db } from 'mongodb';
 import type { Lookup } from '../runtime/types';
 import type { UserType } from '../../schemas/generated/events';
 import { GUARD_FIELD } from '../runtime/mongo-bookkeeping';
-import { enrollmentView, type EnrollmentRef, type EnrollmentView, type Profile } from './handlers';
+import { enrollmentView, type EnrollmentRef, type Profile } from './handlers';
+import { student360Resource, userResource } from './resources';
 
 const hidden = { projection: { [GUARD_FIELD]: 0 } };
 
 /** Reads of the users read models (Mongo); each is one read by _id or one indexed range. */
 export function usersQueries(db: Db) {
   return {
-    user: (userId: string) => db.collection<Profile>('users').findOne({ _id: userId }, hidden),
-    /** Users of one type, keyset-paginated by _id. */
-    byType: (userType: UserType, after: string | undefined, limit: number) =>
-      db
-        .collection<Profile>('users')
-        .find(after ? { userType, _id: { $gt: after } } : { userType }, hidden)
-        .sort({ _id: 1 })
-        .limit(limit)
-        .toArray(),
+    user: async (userId: string) => userResource(await db.collection<Profile>('users').findOne({ _id: userId }, hidden)),
+    /** Users of one type, keyset-paginated by id. */
+    byType: async (userType: UserType, after: string | undefined, limit: number) =>
+      (
+        await db
+          .collection<Profile>('users')
+          .find(after ? { userType, _id: { $gt: after } } : { userType }, hidden)
+          .sort({ _id: 1 })
+          .limit(limit)
+          .toArray()
+      ).flatMap((d) => userResource(d) ?? []),
     /** POST /users/bulk-validate: which of these ids are active students. */
     async bulkValidate(userIds: string[]) {
       const found = await db
@@ -27,19 +30,19 @@ export function usersQueries(db: Db) {
       const byId = new Map(found.map((u) => [u._id, u]));
       return userIds.map((id) => {
         const u = byId.get(id);
-        return { userId: id, exists: !!u, active: u?.status === 'ACTIVE', student: u?.userType === 'STUDENT' };
+        return { userId: id, exists: !!u?.userType, active: u?.status === 'ACTIVE', student: u?.userType === 'STUDENT' };
       });
     },
-    /** The 360 document with its current enrollment, which follows from the student's enrollment facts (enrollmentView). */
+    /**
+     * The 360 with its current enrollment, which follows from the student's enrollment facts (enrollmentView);
+     * a copy older documents still carry is not read.
+     */
     async student360(studentUserId: string) {
       const [doc, refs] = await Promise.all([
-        db.collection<{ _id: string; enrollment?: EnrollmentView }>('student360').findOne({ _id: studentUserId }, hidden),
+        db.collection<{ _id: string }>('student360').findOne({ _id: studentUserId }, hidden),
         db.collection<EnrollmentRef>('enrollment_refs').find({ studentUserId }).toArray(),
       ]);
-      const enrollment = enrollmentView(refs);
-      // Documents written before the view moved to query time still carry a copy; the refs are the source now.
-      if (doc) delete doc.enrollment;
-      return doc && enrollment ? { ...doc, enrollment } : doc;
+      return student360Resource(doc, enrollmentView(refs));
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { AttendanceStatus } from '../../schemas/generated/events';
+import type { Student360Resource } from './resources';
 
 export interface PeriodAverage {
   periodId: string;
@@ -13,8 +14,7 @@ export interface AttendanceCounts {
   excused: number;
 }
 
-export type Student360 = Record<string, unknown> & {
-  _id: string;
+export type Student360 = Student360Resource & {
   averages?: Record<string, Record<string, number>>;
   attendance?: Partial<Record<AttendanceStatus, number>>;
 };
@@ -27,11 +27,8 @@ export type Student360 = Record<string, unknown> & {
  * Same fields as the document had: averages by period and course, counts of marks by status
  * (only statuses that occurred).
  */
-export function composeStudent360(doc: Student360, averages: PeriodAverage[], summary: AttendanceCounts | undefined): Student360 {
-  // Documents written before the split still carry the old copies; the projections are the source now.
+export function composeStudent360(doc: Student360Resource, averages: PeriodAverage[], summary: AttendanceCounts | undefined): Student360 {
   const out: Student360 = { ...doc };
-  delete out.averages;
-  delete out.attendance;
   if (averages.length) {
     const byPeriod: Record<string, Record<string, number>> = {};
     for (const a of averages) (byPeriod[a.periodId] ??= {})[a.courseId] = a.average;
