@@ -183,7 +183,13 @@ describe('HTTP API security (e2e)', function () {
       const before = await sizes();
       const r = await api.call('POST', '/api/v1/grades', { token: admin, body: { ...grade, score: 25 } });
       expect(r.status).to.equal(400);
-      expect(r.body.errors).to.deep.equal([{ field: 'body.score', message: 'score 25 is outside 0..20' }]);
+      expect(r.body.errors).to.deep.equal([{ field: 'body.score', message: 'score 25 is outside 0..20', rule: 'GRADE_SCORE_RANGE' }]);
+      // A maxScore beyond the configured bound (RULE_MAX_SCORE, 1000 by default), however consistent the score.
+      const huge = await api.call('POST', '/api/v1/grades', { token: admin, body: { ...grade, score: 1e308, maxScore: 1e308 } });
+      expect(huge.status).to.equal(400);
+      expect(huge.body.errors).to.deep.equal([
+        { field: 'body.maxScore', message: 'maxScore must be > 0 and at most 1000, got 1e+308', rule: 'GRADE_MAX_SCORE' },
+      ]);
       const after = await sizes();
       const target = EVENT_DEFINITIONS['grade.recorded'].topic;
       expect(after[target], `${target} end offsets`).to.deep.equal(before[target]);

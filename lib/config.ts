@@ -54,6 +54,13 @@ convict.addFormat({
     }
   },
 });
+convict.addFormat({
+  name: 'positive-number',
+  validate(value: unknown) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new Error('must be a finite number > 0');
+  },
+  coerce: (v: string): unknown => Number(v),
+});
 urlFormat('mongo-url', ['mongodb']);
 urlFormat('pg-url', ['postgres', 'postgresql']);
 
@@ -247,6 +254,12 @@ const schema = {
       default: { EXAM: 0.4, PROJECT: 0.25, QUIZ: 0.15, HOMEWORK: 0.15, PARTICIPATION: 0.05 },
       env: 'RULE_EVALUATION_WEIGHTS',
     },
+    maxScore: {
+      doc: 'Largest maxScore a grade may have (rule GRADE_MAX_SCORE, docs/invariants.md)',
+      format: 'positive-number',
+      default: 1000,
+      env: 'RULE_MAX_SCORE',
+    },
     maxWeeklyHours: {
       doc: 'Teacher weekly hours above which workload.updated is flagged overloaded',
       format: 'nat',
@@ -371,6 +384,7 @@ type ConfigShape = {
     absencesInWindow: number;
     absenceWindowDays: number;
     tardiesPerMonth: number;
+    maxScore: number;
   };
   saga: { deadlineMs: number; checkIntervalMs: number };
   notifications: { smtpUrl: string; from: string; webhookUrl: string; timeoutMs: number; maxAttempts: number };

@@ -2,15 +2,16 @@ import { validSlot } from '../../processors/assignments/handlers';
 import { checkGrade } from '../../processors/grades/handlers';
 import type { EventPayloads, EventType } from '../../schemas/generated/events';
 import type { FieldError } from '../http/problem';
+import type { Rules } from '../../lib/config';
 
 /**
  * Business rules a processor would otherwise reject into the dead-letter topic: checked
  * before publishing, with the processors' own functions, so the client hears of it (400).
  */
-const RULES: { [K in EventType]?: (p: EventPayloads[K]) => FieldError[] } = {
-  'grade.recorded': (p) => {
-    const c = checkGrade(p);
-    return c.ok ? [] : [{ field: 'body.score', message: c.reason }];
+const RULES: { [K in EventType]?: (p: EventPayloads[K], rules: Rules) => FieldError[] } = {
+  'grade.recorded': (p, rules) => {
+    const c = checkGrade(p, rules.maxScore);
+    return c.ok ? [] : [{ field: `body.${c.field}`, message: c.reason, rule: c.rule }];
   },
   'schedule.created': (p) => {
     const bad = validSlot(p);
@@ -21,7 +22,7 @@ const RULES: { [K in EventType]?: (p: EventPayloads[K]) => FieldError[] } = {
   'academic.year.started': (p) => (p.endDate >= p.startDate ? [] : [{ field: 'body.endDate', message: 'must not be before startDate' }]),
 };
 
-export function ruleErrors<T extends EventType>(type: T, payload: EventPayloads[T]): FieldError[] {
+export function ruleErrors<T extends EventType>(type: T, payload: EventPayloads[T], rules: Rules): FieldError[] {
   const rule = RULES[type];
-  return rule ? rule(payload) : [];
+  return rule ? rule(payload, rules) : [];
 }

@@ -5,6 +5,8 @@ import type { Logger } from '../../lib/logger';
 export interface FieldError {
   field: string;
   message: string;
+  /** The rule of the school it breaks (docs/invariants.md), where it has a code. */
+  rule?: string;
 }
 
 /** An HTTP answer other than success, with a stable code; rendered as application/problem+json. */

@@ -166,7 +166,7 @@ export function buildOpenApi(): JsonSchema {
               items: {
                 type: 'object',
                 required: ['field', 'message'],
-                properties: { field: { type: 'string' }, message: { type: 'string' } },
+                properties: { field: { type: 'string' }, message: { type: 'string' }, rule: { type: 'string' } },
               },
             },
           },

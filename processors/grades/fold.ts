@@ -67,7 +67,8 @@ function adjust(sums: TypeSums, type: EvaluationType, points: number, grades: nu
 }
 
 /** A refusal, or the grade and average after the event; `averaged` when the sums give an average (some grade has weight). */
-export type Folded = { violation: string } | { grade: StoredGrade; average: AverageState; averaged: boolean; emit: EmitSpec[] };
+export type Folded =
+  { violation: string; rule?: string } | { grade: StoredGrade; average: AverageState; averaged: boolean; emit: EmitSpec[] };
 
 function settle(grade: StoredGrade, before: AverageState | undefined, sums: TypeSums, rules: Rules): Folded {
   const average = averageOf(sums, rules.evaluationWeights);
@@ -87,8 +88,8 @@ export function foldGradeRecorded(
   state: { grade: StoredGrade | undefined; average: AverageState | undefined },
   rules: Rules,
 ): Folded {
-  const check = checkGrade(p);
-  if (!check.ok) return { violation: `grade ${p.gradeId}: ${check.reason}` };
+  const check = checkGrade(p, rules.maxScore);
+  if (!check.ok) return { violation: `grade ${p.gradeId}: ${check.reason}`, rule: check.rule };
   if (state.grade) return { violation: `grade ${p.gradeId} was already recorded; use grade.updated to change it` };
   const grade: StoredGrade = {
     gradeId: p.gradeId,
@@ -120,8 +121,9 @@ export function foldGradeUpdated(
   // period would leave that average's sums unlocked and wrong.
   if (averageKeyOf(p) !== averageKeyOf(old))
     return { violation: `grade ${p.gradeId} belongs to ${old.studentUserId}/${old.courseId}/${old.periodId}, not to the correction's` };
-  const check = checkGrade({ score: p.newScore, maxScore: old.maxScore });
-  if (!check.ok) return { violation: `grade ${p.gradeId}: ${check.reason}` };
+  // The bound applies to new grades; a correction keeps the grade's own maxScore, whatever the bound is now.
+  const check = checkGrade({ score: p.newScore, maxScore: old.maxScore }, Math.max(rules.maxScore, old.maxScore));
+  if (!check.ok) return { violation: `grade ${p.gradeId}: ${check.reason}`, rule: check.rule };
   const grade: StoredGrade = { ...old, score: p.newScore, updatedAt: at };
   const delta = pointsOf(p.newScore, old.maxScore) - pointsOf(old.score, old.maxScore);
   const sums = adjust(state.average?.sums ?? {}, old.evaluationType, delta, 0);

@@ -1,6 +1,7 @@
 import type { Rules } from '../../lib/config';
 import type { EvaluationType, EventPayloads } from '../../schemas/generated/events';
 import { emit, type EmitSpec } from '../shared/emit';
+import type { RuleCode } from '../shared/invariants';
 
 /**
  * Grades: grade records, weighted period averages and performance alerts; saga step 4
@@ -78,11 +79,21 @@ export function decideAverage(
   return { average, emit: out };
 }
 
-export type GradeCheck = { ok: true } | { ok: false; reason: string };
+export type GradeCheck =
+  | { ok: true }
+  | { ok: false; rule: Extract<RuleCode, 'GRADE_MAX_SCORE' | 'GRADE_SCORE_RANGE'>; field: 'maxScore' | 'score'; reason: string };
 
-export function checkGrade(p: { score: number; maxScore: number }): GradeCheck {
-  if (!(p.maxScore > 0)) return { ok: false, reason: `maxScore must be > 0, got ${p.maxScore}` };
-  if (p.score < 0 || p.score > p.maxScore) return { ok: false, reason: `score ${p.score} is outside 0..${p.maxScore}` };
+/** Rules GRADE_MAX_SCORE and GRADE_SCORE_RANGE (docs/invariants.md): finite, 0 < maxScore ≤ the bound, 0 ≤ score ≤ maxScore. */
+export function checkGrade(p: { score: number; maxScore: number }, maxScoreBound: number): GradeCheck {
+  if (!Number.isFinite(p.maxScore) || !(p.maxScore > 0) || p.maxScore > maxScoreBound)
+    return {
+      ok: false,
+      rule: 'GRADE_MAX_SCORE',
+      field: 'maxScore',
+      reason: `maxScore must be > 0 and at most ${maxScoreBound}, got ${p.maxScore}`,
+    };
+  if (!Number.isFinite(p.score) || p.score < 0 || p.score > p.maxScore)
+    return { ok: false, rule: 'GRADE_SCORE_RANGE', field: 'score', reason: `score ${p.score} is outside 0..${p.maxScore}` };
   return { ok: true };
 }
 

@@ -53,10 +53,22 @@ describe('grades handlers', () => {
     expect(drop.emit.map((e) => (e.payload as { alertType?: string }).alertType).filter(Boolean)).to.deep.equal(['SHARP_DROP']);
   });
 
-  it('rejects impossible scores', () => {
-    expect(checkGrade({ score: 21, maxScore: 20 })).to.deep.equal({ ok: false, reason: 'score 21 is outside 0..20' });
-    expect(checkGrade({ score: 1, maxScore: 0 })).to.have.property('ok', false);
-    expect(checkGrade({ score: 0, maxScore: 20 })).to.deep.equal({ ok: true });
+  it('rejects impossible scores, each with its rule code', () => {
+    const rule = (score: number, maxScore: number) => {
+      const c = checkGrade({ score, maxScore }, 1000);
+      return c.ok ? 'ok' : c.rule;
+    };
+    expect(checkGrade({ score: 21, maxScore: 20 }, 1000)).to.deep.equal({
+      ok: false,
+      rule: 'GRADE_SCORE_RANGE',
+      field: 'score',
+      reason: 'score 21 is outside 0..20',
+    });
+    expect([rule(0, 20), rule(20, 20), rule(1000, 1000)]).to.deep.equal(['ok', 'ok', 'ok']);
+    expect([rule(1, 0), rule(1, -5), rule(1e308, 1e308), rule(1, 1001), rule(1, Infinity), rule(1, NaN)]).to.deep.equal(
+      Array(6).fill('GRADE_MAX_SCORE'),
+    );
+    expect([rule(-1, 20), rule(21, 20), rule(NaN, 20)]).to.deep.equal(Array(3).fill('GRADE_SCORE_RANGE'));
   });
 
   describe('step 4', () => {

@@ -119,4 +119,23 @@ describe('grades projection (load, fold, flush; real PostgreSQL)', function () {
     expect(await content(whole.schema)).to.deep.equal(expected);
     expect(strip(await content(interleaved.schema))).to.deep.equal(strip(expected));
   });
+
+  it('refuses a grade that breaks a rule, naming the rule (dead-lettered by the runtime with it), and changes nothing', async () => {
+    const s = await store();
+    const grade = (gradeId: string, score: number, maxScore: number): Ready => ({
+      event: anEvent('grade.recorded', { gradeId, studentUserId: 'S-1', courseId: 'MATH', periodId: 'T1', score, maxScore }),
+      position: { topic: 'grades-events', partition: 0, offset: Number(gradeId.slice(2)) },
+    });
+    for (const [bad, rule] of [
+      [grade('G-1', 1e308, 1e308), 'GRADE_MAX_SCORE'],
+      [grade('G-2', 21, 20), 'GRADE_SCORE_RANGE'],
+    ] as const) {
+      const error = await apply(s, [bad], 1).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, rule).to.include({ code: 'RULE_VIOLATION', rule });
+    }
+    expect(await content(s.schema)).to.deep.equal({ grades: [], sums: [], averages: [] });
+  });
 });

@@ -159,7 +159,7 @@ export function gradesFold(rules: Rules): ChunkFold<GradesState> {
         e.eventType === 'grade.recorded'
           ? foldGradeRecorded(e.payload, e.timestamp, view, rules)
           : foldGradeUpdated(e.payload, e.timestamp, view, rules);
-      if ('violation' in r) throw new RuleViolationError(r.violation);
+      if ('violation' in r) throw new RuleViolationError(r.violation, r.rule);
       state.grades.set(r.grade.gradeId, r.grade);
       state.changedGrades.add(r.grade.gradeId);
       const k = averageKeyOf(r.grade);

@@ -1,11 +1,14 @@
 import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
 import { AppError } from '../../lib/errors';
+import { RuleViolationError } from './errors';
 import { dlqTopic, parkedTopic } from '../../topics/catalog';
 
 /** Header names of a dead letter; the DLQ tool and downstream readers rely on them. */
 export const DLQ = {
   errorClass: 'dlq.error.class',
   errorCode: 'dlq.error.code',
+  /** The rule a record broke (RuleViolationError with a rule code, docs/invariants.md). */
+  rule: 'dlq.rule',
   errorMessage: 'dlq.error.message',
   errorStack: 'dlq.error.stack',
   attempts: 'dlq.attempts',
@@ -59,6 +62,7 @@ export function deadLetterRecord(input: DeadLetterInput): { topic: string; key: 
   };
   set(DLQ.errorClass, err.name);
   set(DLQ.errorCode, error instanceof AppError ? error.code : undefined);
+  set(DLQ.rule, error instanceof RuleViolationError ? error.rule : undefined);
   set(DLQ.errorMessage, err.message.slice(0, 2000));
   set(DLQ.errorStack, (err.stack ?? '').slice(0, 4000));
   set(DLQ.attempts, input.attempts);

@@ -51,9 +51,16 @@ export function isContention(error: unknown): boolean {
 }
 
 /** A business rule that will never pass for this record: dead-letter it. */
+/** A record breaks a rule of the school; `rule` names it where the rule has a code (docs/invariants.md). */
 export class RuleViolationError extends AppError {
   readonly code = 'RULE_VIOLATION';
   readonly retriable = false;
+  constructor(
+    message: string,
+    readonly rule?: string,
+  ) {
+    super(message);
+  }
 }
 
 /** The runtime is stopping: abandon the in-flight work without storing a position past it. */
