@@ -1,7 +1,7 @@
 import type { Config } from '../../lib/config';
 import type { MongoProcessor } from '../runtime/types';
 import type { Channels } from './channels';
-import { deliverNotification, HANDLES, projectNotifications } from './projection';
+import { deliverNotification, HANDLES, notificationsFold } from './projection';
 import { topicsOf } from '../runtime/topics';
 
 /**
@@ -16,7 +16,7 @@ export function createNotifications(channels: Channels, config: Pick<Config, 'no
     handles: HANDLES,
     store: 'mongo',
     writer: 'instance', // merged chunks: fewer per-chunk writes (measured on bench:pipeline, docs/decisions.md)
-    project: projectNotifications(config),
+    fold: notificationsFold(config),
     effect: deliverNotification(channels, config),
   };
 }

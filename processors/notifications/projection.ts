@@ -1,7 +1,8 @@
 import type { Config } from '../../lib/config';
-import type { EventType, EventPayloads, SchoolEvent } from '../../schemas/generated/events';
+import type { EventPayloads, EventType, SchoolEvent } from '../../schemas/generated/events';
 import type { GuardedMongo } from '../runtime/mongo-store';
-import type { Emitted, ProjectContext } from '../runtime/types';
+import type { DocUpdate } from '../runtime/doc-ops';
+import type { DocKey, DocReader, Emitted, MongoChunkFold, ProjectContext } from '../runtime/types';
 import { emit, toEvents, type EmitSpec } from '../shared/emit';
 import { narrow, unhandled } from '../shared/handled';
 import { DeliveryError, type Channels } from './channels';
@@ -17,13 +18,6 @@ import { addressOf, alertRequests, lifecycleEvents, welcomeRequests, type Attemp
 interface Delivery {
   _id: string;
   attempts: Attempt[];
-}
-
-interface LogEntry {
-  _id: string;
-  status: string;
-  history: Array<{ status: string; at: string; attempt?: number; error?: string }>;
-  bulkId?: string | null;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -60,41 +54,6 @@ async function deliver(
   return attempts;
 }
 
-async function appendHistory(mongo: GuardedMongo, id: string, entry: LogEntry['history'][number], status: string): Promise<void> {
-  await mongo.update('notifications', id, { $set: { status }, $push: { history: entry } });
-}
-
-async function recipient(mongo: GuardedMongo, id: string): Promise<Recipient | undefined> {
-  return (await mongo.db.collection<Recipient>('recipients').findOne({ _id: id })) ?? undefined;
-}
-
-/**
- * The student's linked parents that are known recipients, by id. One `findOne` per parent, not one `$in`:
- * FerretDB v1 pushes only equality down to PostgreSQL, so an `$in` reads the whole recipients collection for
- * every alert (measured: 66 ms of FerretDB CPU per lookup at 1,700 recipients, 220 ms at 6,000; two findOne
- * 0.7 ms), which made notifications the slowest processor of bench:pipeline. On MongoDB both are indexed.
- */
-async function parentsOf(mongo: GuardedMongo, studentId: string): Promise<Recipient[]> {
-  const ids = [...new Set((await recipient(mongo, studentId))?.parents ?? [])].sort();
-  const found = await Promise.all(ids.map((id) => recipient(mongo, id)));
-  return found.filter((r): r is Recipient => r !== undefined);
-}
-
-/** A bulk request completes when every one of its notifications reached a final state; exactly one of them reports it. */
-async function bulkFinal(mongo: GuardedMongo, notificationId: string, bulkId: string | null | undefined, ok: boolean): Promise<EmitSpec[]> {
-  if (!bulkId) return [];
-  await mongo.update('bulks', bulkId, { $inc: { [ok ? 'succeeded' : 'failed']: 1 } });
-  const bulks = mongo.db.collection<{ _id: string; total?: number; succeeded?: number; failed?: number; completedBy?: string }>('bulks');
-  const bulk = await mongo.exclusive('bulks', bulkId, async () => {
-    const b = await bulks.findOne({ _id: bulkId });
-    if (!b?.total || (b.succeeded ?? 0) + (b.failed ?? 0) < b.total) return undefined;
-    if (!b.completedBy) await bulks.updateOne({ _id: bulkId }, { $set: { completedBy: notificationId } });
-    return b.completedBy && b.completedBy !== notificationId ? undefined : b;
-  });
-  if (!bulk?.total) return [];
-  return [emit('bulk.notification.completed', { bulkId, total: bulk.total, succeeded: bulk.succeeded ?? 0, failed: bulk.failed ?? 0 })];
-}
-
 export const HANDLES = [
   'user.created',
   'user.updated',
@@ -116,11 +75,16 @@ type Handled = (typeof HANDLES)[number];
  */
 export function deliverNotification(channels: Channels, config: Pick<Config, 'notifications'>) {
   const maxAttempts = config.notifications.maxAttempts;
-  return async (event: SchoolEvent, mongo: GuardedMongo, ctx: ProjectContext): Promise<Emitted> => {
+  return async (event: SchoolEvent, mongo: GuardedMongo, ctx: ProjectContext, docs?: DocReader): Promise<Emitted> => {
     if (event.eventType !== 'notification.requested') return [];
     const p = event.payload;
-    const done = await mongo.db.collection<Delivery>('deliveries').findOne({ _id: p.notificationId });
-    const attempts = done?.attempts ?? (await deliver(channels, p, addressOf(p, await recipient(mongo, p.recipientUserId)), maxAttempts));
+    // The fold read both (notification.requested's keys); a redelivered request finds its recorded attempts.
+    const read = async <T>(collection: string, id: string): Promise<T | undefined> =>
+      (docs ? docs.get(collection, id) : ((await mongo.db.collection<{ _id: string }>(collection).findOne({ _id: id })) ?? undefined)) as
+        T | undefined;
+    const done = await read<Delivery>('deliveries', p.notificationId);
+    const attempts =
+      done?.attempts ?? (await deliver(channels, p, addressOf(p, await read<Recipient>('recipients', p.recipientUserId)), maxAttempts));
     if (!done) await mongo.update('deliveries', p.notificationId, { $set: { attempts } });
     const specs = lifecycleEvents(p.notificationId, p.channel, attempts, maxAttempts);
     const enrollmentId = p.variables.enrollmentId;
@@ -140,95 +104,190 @@ export function deliverNotification(channels: Channels, config: Pick<Config, 'no
   };
 }
 
-/** The notification log, bulks and recipients, from events only (a rebuild reproduces them). */
-export function projectNotifications(config: Pick<Config, 'notifications'>) {
-  return async (input: SchoolEvent, mongo: GuardedMongo, ctx: ProjectContext): Promise<Emitted> => {
-    const event: SchoolEvent<Handled> = narrow(input, HANDLES);
-    const specs: EmitSpec[] = [];
-    switch (event.eventType) {
-      case 'user.created':
-        await mongo.update('recipients', event.payload.userId, {
-          $set: { email: event.payload.email, firstName: event.payload.firstName, userType: event.payload.userType },
-        });
-        break;
-      case 'user.updated':
-        if (event.payload.email) await mongo.update('recipients', event.payload.userId, { $set: { email: event.payload.email } });
-        break;
-      case 'student.parent.linked':
-        await mongo.update('recipients', event.payload.studentUserId, { $addToSet: { parents: event.payload.parentUserId } });
-        break;
-      case 'enrollment.attendance.initialized': {
-        // Saga step 6 starts: request the welcome; its delivery outcome reports the step.
-        const channel = config.notifications.smtpUrl ? 'EMAIL' : 'LOG';
-        for (const r of welcomeRequests(
-          event.payload,
-          await recipient(mongo, event.payload.studentUserId),
-          await parentsOf(mongo, event.payload.studentUserId),
-          channel,
-        )) {
-          specs.push(emit('notification.requested', r, r.notificationId));
+const doc = (collection: 'recipients' | 'notifications' | 'bulks' | 'deliveries', id: string): DocKey => ({ collection, id });
+
+/** The student's linked parents as the documents read show them (sorted, each once). */
+const parentIdsOf = (docs: DocReader, studentId: string): string[] =>
+  [...new Set((docs.get('recipients', studentId) as Recipient | undefined)?.parents ?? [])].sort();
+
+interface Bulk {
+  total?: number;
+  succeeded?: number;
+  failed?: number;
+  completedBy?: string;
+}
+
+/**
+ * A bulk request completes when every one of its notifications reached a final state; the notification whose
+ * final state completes it reports it (once: the bulk remembers who did).
+ */
+function bulkFinal(docs: DocReader, notificationId: string, ok: boolean): { updates: DocUpdate[]; emit: EmitSpec[] } {
+  const bulkId = (docs.get('notifications', notificationId) as { bulkId?: string | null } | undefined)?.bulkId;
+  if (!bulkId) return { updates: [], emit: [] };
+  const b = (docs.get('bulks', bulkId) ?? {}) as Bulk;
+  const succeeded = (b.succeeded ?? 0) + (ok ? 1 : 0);
+  const failed = (b.failed ?? 0) + (ok ? 0 : 1);
+  const updates: DocUpdate[] = [{ collection: 'bulks', id: bulkId, inc: { [ok ? 'succeeded' : 'failed']: 1 } }];
+  if (!b.total || succeeded + failed < b.total || b.completedBy) return { updates, emit: [] };
+  updates.push({ collection: 'bulks', id: bulkId, set: { completedBy: notificationId } });
+  return { updates, emit: [emit('bulk.notification.completed', { bulkId, total: b.total, succeeded, failed })] };
+}
+
+const history = (id: string, status: string, entry: Record<string, unknown>): DocUpdate => ({
+  collection: 'notifications',
+  id,
+  set: { status },
+  push: { history: entry },
+});
+
+/**
+ * The notification log (one document per notification with its status history), bulks and recipients, from
+ * events only (a rebuild reproduces them), folded a chunk at a time: each document read once and written at
+ * most once per chunk. Sending is the effect step (deliverNotification).
+ */
+export function notificationsFold(config: Pick<Config, 'notifications'>): MongoChunkFold {
+  return {
+    handles: HANDLES,
+    keys(input) {
+      const event = narrow(input, HANDLES);
+      switch (event.eventType) {
+        case 'user.created': // these only write
+        case 'user.updated':
+          return [];
+        case 'student.parent.linked': // the parent, for a welcome or alert later in the chunk
+          return [doc('recipients', event.payload.parentUserId)];
+        case 'enrollment.attendance.initialized':
+        case 'student.performance.alert':
+        case 'attendance.pattern.alert':
+          return [doc('recipients', event.payload.studentUserId)];
+        case 'notification.requested': // its log entry, and for the effect its recipient and recorded attempts
+          return [
+            doc('notifications', event.payload.notificationId),
+            doc('recipients', event.payload.recipientUserId),
+            doc('deliveries', event.payload.notificationId),
+          ];
+        case 'notification.sent':
+        case 'notification.delivered':
+        case 'notification.failed':
+          return [doc('notifications', event.payload.notificationId)];
+        default:
+          return unhandled(event);
+      }
+    },
+    moreKeys(loaded, input) {
+      const event = narrow(input, HANDLES);
+      switch (event.eventType) {
+        case 'enrollment.attendance.initialized':
+        case 'student.performance.alert':
+        case 'attendance.pattern.alert':
+          return parentIdsOf(loaded, event.payload.studentUserId).map((id) => doc('recipients', id));
+        case 'notification.delivered':
+        case 'notification.failed': {
+          const bulkId = (loaded.get('notifications', event.payload.notificationId) as { bulkId?: string | null } | undefined)?.bulkId;
+          return bulkId ? [doc('bulks', bulkId)] : [];
         }
-        break;
+        case 'user.created':
+        case 'user.updated':
+        case 'student.parent.linked':
+        case 'notification.requested':
+        case 'notification.sent':
+          return [];
+        default:
+          return unhandled(event);
       }
-      case 'student.performance.alert':
-      case 'attendance.pattern.alert': {
-        const kind = event.eventType === 'student.performance.alert' ? 'performance' : 'attendance';
-        const text =
-          event.eventType === 'student.performance.alert'
-            ? `${event.payload.studentUserId}: ${event.payload.alertType} in ${event.payload.courseId} (${event.payload.periodId}), average ${event.payload.average}`
-            : `${event.payload.studentUserId}: ${event.payload.patternType}, ${event.payload.count} between ${event.payload.fromDate} and ${event.payload.toDate}`;
-        for (const r of alertRequests(kind, event.payload, text, await parentsOf(mongo, event.payload.studentUserId)))
-          specs.push(emit('notification.requested', r, r.notificationId));
-        break;
-      }
-      case 'notification.requested': {
-        const p = event.payload;
-        const bulkTotal = Number(p.variables._bulkTotal ?? 0);
-        await mongo.update('notifications', p.notificationId, {
-          $set: {
-            recipientUserId: p.recipientUserId,
-            channel: p.channel,
-            templateId: p.templateId,
-            subject: p.subject,
-            bulkId: p.bulkId,
-            status: 'REQUESTED',
-          },
-          $push: { history: { status: 'REQUESTED', at: event.timestamp } },
-        });
-        if (p.bulkId && bulkTotal > 0) await mongo.update('bulks', p.bulkId, { $set: { total: bulkTotal } });
-        break; // sending it is the effect step (deliverNotification)
-      }
-      case 'notification.sent':
-        await appendHistory(
-          mongo,
-          event.payload.notificationId,
-          { status: 'SENT', at: event.timestamp, attempt: event.payload.attempt },
-          'SENT',
-        );
-        break;
-      case 'notification.delivered': {
-        await appendHistory(mongo, event.payload.notificationId, { status: 'DELIVERED', at: event.timestamp }, 'DELIVERED');
-        const log = await mongo.db.collection<LogEntry>('notifications').findOne({ _id: event.payload.notificationId });
-        specs.push(...(await bulkFinal(mongo, event.payload.notificationId, log?.bulkId, true)));
-        break;
-      }
-      case 'notification.failed': {
-        const p = event.payload;
-        await appendHistory(
-          mongo,
-          p.notificationId,
-          { status: 'FAILED', at: event.timestamp, attempt: p.attempt, error: `${p.errorCode}: ${p.errorMessage}` },
-          p.willRetry ? 'RETRYING' : 'FAILED',
-        );
-        if (!p.willRetry) {
-          const log = await mongo.db.collection<LogEntry>('notifications').findOne({ _id: p.notificationId });
-          specs.push(...(await bulkFinal(mongo, p.notificationId, log?.bulkId, false)));
+    },
+    fold(docs, input, ctx) {
+      const event: SchoolEvent<Handled> = narrow(input, HANDLES);
+      const recipient = (id: string): Recipient | undefined => docs.get('recipients', id) as Recipient | undefined;
+      const parents = (studentId: string): Recipient[] => parentIdsOf(docs, studentId).flatMap((id) => recipient(id) ?? []);
+      const updates: DocUpdate[] = [];
+      const specs: EmitSpec[] = [];
+      switch (event.eventType) {
+        case 'user.created':
+          updates.push({
+            collection: 'recipients',
+            id: event.payload.userId,
+            set: { email: event.payload.email, firstName: event.payload.firstName, userType: event.payload.userType },
+          });
+          break;
+        case 'user.updated':
+          if (event.payload.email)
+            updates.push({ collection: 'recipients', id: event.payload.userId, set: { email: event.payload.email } });
+          break;
+        case 'student.parent.linked':
+          updates.push({ collection: 'recipients', id: event.payload.studentUserId, addToSet: { parents: event.payload.parentUserId } });
+          break;
+        case 'enrollment.attendance.initialized': {
+          // Saga step 6 starts: request the welcome; its delivery outcome reports the step.
+          const channel = config.notifications.smtpUrl ? 'EMAIL' : 'LOG';
+          const { studentUserId } = event.payload;
+          for (const r of welcomeRequests(event.payload, recipient(studentUserId), parents(studentUserId), channel))
+            specs.push(emit('notification.requested', r, r.notificationId));
+          break;
         }
-        break;
+        case 'student.performance.alert':
+        case 'attendance.pattern.alert': {
+          const kind = event.eventType === 'student.performance.alert' ? 'performance' : 'attendance';
+          const text =
+            event.eventType === 'student.performance.alert'
+              ? `${event.payload.studentUserId}: ${event.payload.alertType} in ${event.payload.courseId} (${event.payload.periodId}), average ${event.payload.average}`
+              : `${event.payload.studentUserId}: ${event.payload.patternType}, ${event.payload.count} between ${event.payload.fromDate} and ${event.payload.toDate}`;
+          for (const r of alertRequests(kind, event.payload, text, parents(event.payload.studentUserId)))
+            specs.push(emit('notification.requested', r, r.notificationId));
+          break;
+        }
+        case 'notification.requested': {
+          const p = event.payload;
+          const bulkTotal = Number(p.variables._bulkTotal ?? 0);
+          updates.push({
+            collection: 'notifications',
+            id: p.notificationId,
+            set: {
+              recipientUserId: p.recipientUserId,
+              channel: p.channel,
+              templateId: p.templateId,
+              subject: p.subject,
+              bulkId: p.bulkId,
+              status: 'REQUESTED',
+            },
+            push: { history: { status: 'REQUESTED', at: event.timestamp } },
+          });
+          if (p.bulkId && bulkTotal > 0) updates.push({ collection: 'bulks', id: p.bulkId, set: { total: bulkTotal } });
+          break; // sending it is the effect step (deliverNotification)
+        }
+        case 'notification.sent':
+          updates.push(
+            history(event.payload.notificationId, 'SENT', { status: 'SENT', at: event.timestamp, attempt: event.payload.attempt }),
+          );
+          break;
+        case 'notification.delivered': {
+          updates.push(history(event.payload.notificationId, 'DELIVERED', { status: 'DELIVERED', at: event.timestamp }));
+          const b = bulkFinal(docs, event.payload.notificationId, true);
+          updates.push(...b.updates);
+          specs.push(...b.emit);
+          break;
+        }
+        case 'notification.failed': {
+          const p = event.payload;
+          updates.push(
+            history(p.notificationId, p.willRetry ? 'RETRYING' : 'FAILED', {
+              status: 'FAILED',
+              at: event.timestamp,
+              attempt: p.attempt,
+              error: `${p.errorCode}: ${p.errorMessage}`,
+            }),
+          );
+          if (!p.willRetry) {
+            const b = bulkFinal(docs, p.notificationId, false);
+            updates.push(...b.updates);
+            specs.push(...b.emit);
+          }
+          break;
+        }
+        default:
+          return unhandled(event);
       }
-      default:
-        return unhandled(event);
-    }
-    return toEvents(event, specs, ctx);
+      return { updates, emit: toEvents(event, specs, ctx) };
+    },
   };
 }

@@ -129,7 +129,7 @@ export class MongoStore implements RuntimeStore {
    * source partition. A document no decision reads is written blind, without a read, when its chunk's update
    * is idempotent; otherwise it is read too and the chunk folded again (the fold is pure).
    */
-  private async applyFold(records: Ready[], ctx: (p: Position) => ProjectContext): Promise<Emitted> {
+  private async applyFold(records: Ready[], ctx: (p: Position) => ProjectContext): Promise<{ emitted: Emitted; docs: DocReader }> {
     const fold = this.processor.fold!;
     const loaded = new Map<string, Doc | undefined>();
     const load = async (keys: Iterable<DocKey>): Promise<void> => {
@@ -139,6 +139,10 @@ export class MongoStore implements RuntimeStore {
       });
     };
     await load(records.flatMap((r) => fold.keys(r.event!)));
+    if (fold.moreKeys) {
+      const first: DocReader = { get: (collection, id) => loaded.get(keyOf({ collection, id })) };
+      await load(records.flatMap((r) => fold.moreKeys!(first, r.event!)));
+    }
     let pass = this.foldChunk(fold, records, loaded, ctx);
     if (pass.unsafeBlind.length) {
       await load(pass.unsafeBlind);
@@ -165,7 +169,10 @@ export class MongoStore implements RuntimeStore {
       }
       await fold.afterFlush(this.guarded(records[0]!.position), [...changed.values()]);
     }
-    return emitted;
+    // What the effect step sees: each document as the fold left it (or as read, if no event touched it).
+    const final = (collection: string, id: string): Doc | undefined =>
+      docs.get(keyOf({ collection, id })) ?? loaded.get(keyOf({ collection, id }));
+    return { emitted, docs: { get: final } };
   }
 
   /** Folds the chunk over fresh copies of the loaded documents; which documents it writes blind but must read. */
@@ -250,10 +257,12 @@ export class MongoStore implements RuntimeStore {
         outcomes.push('applied');
       }
     }
-    if (folded.length) emitted.push(...(await this.applyFold(folded, ctx)));
+    const fold = folded.length ? await this.applyFold(folded, ctx) : undefined;
+    if (fold) emitted.push(...fold.emitted);
     // Effects run only when something can leave: a rebuild (no outbound) reproduces the state, not the sending.
     if (outbound && this.processor.effect)
-      for (const r of applied) emitted.push(...(await this.processor.effect(r.event!, this.guarded(r.position), ctx(r.position))));
+      for (const r of applied)
+        emitted.push(...(await this.processor.effect(r.event!, this.guarded(r.position), ctx(r.position), fold?.docs)));
     await publishNow(outbound, emitted);
     await this.markers.mark(
       this.group,

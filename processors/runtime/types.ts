@@ -105,6 +105,11 @@ export interface MongoChunkFold {
    * it blind when the chunk's update of it is idempotent ($set, $addToSet) and reads it first otherwise.
    */
   keys(event: SchoolEvent): DocKey[];
+  /**
+   * Documents the event reads that only the first round's documents name (the parents listed in a loaded
+   * student's document): read in a second round, before folding.
+   */
+  moreKeys?(loaded: DocReader, event: SchoolEvent): DocKey[];
   /** Pure: the event's updates and the events it causes. Throws a permanent error to refuse it. */
   fold(docs: DocReader, event: SchoolEvent, ctx: ProjectContext): { updates: DocUpdate[]; emit: Emitted };
   /** Run after the flush with each changed document and the top-level fields written (e.g. re-sorting arrays other partitions add to). */
@@ -132,8 +137,9 @@ export interface MongoProcessor extends Base {
    * A side effect outside the stores (delivering a notification), run by the runtime after the chunk's
    * `project` calls, for each event applied in it, and never in a rebuild. At-least-once: a crash before the
    * positions are stored runs it again, so it must be idempotent by eventId (it may record that in `mongo`).
+   * For a folded event, `docs` are the chunk's documents as the fold left them.
    */
-  effect?(event: SchoolEvent, mongo: GuardedMongo, ctx: ProjectContext): Promise<Emitted>;
+  effect?(event: SchoolEvent, mongo: GuardedMongo, ctx: ProjectContext, docs?: DocReader): Promise<Emitted>;
 }
 
 export interface StatelessProcessor extends Base {
