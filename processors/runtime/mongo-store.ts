@@ -187,7 +187,13 @@ export class MongoStore implements RuntimeStore {
       if (!docs.has(key) && loaded.get(key)) docs.set(key, structuredClone(loaded.get(key)!));
       return docs.get(key);
     };
-    const reader: DocReader = { get: (collection, id) => copy(keyOf({ collection, id })) };
+    // A decision sees only documents that were read: one written blind is not known whole.
+    const reader: DocReader = {
+      get: (collection, id) => {
+        const key = keyOf({ collection, id });
+        return loaded.has(key) ? copy(key) : undefined;
+      },
+    };
     const changes = new Map<string, FoldChange>();
     const emitted: Emitted = [];
     for (const r of records) {

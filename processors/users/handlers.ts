@@ -8,8 +8,8 @@ import { emit, type EmitSpec } from '../shared/emit';
  * Pure: (event, state) → document updates + events.
  */
 
-export interface Profile {
-  _id: string;
+/** A user's own fields, as user.created gives them (and the 360 and the API answer them). */
+export interface ProfileFields {
   userType: UserType;
   firstName: string;
   lastName: string;
@@ -18,6 +18,10 @@ export interface Profile {
   birthDate: string | null;
   roles: Role[];
   status: 'ACTIVE' | 'DEACTIVATED';
+}
+
+export interface Profile extends ProfileFields {
+  _id: string;
   deactivationReason?: string;
   parents?: string[];
   children?: string[];

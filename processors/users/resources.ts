@@ -1,22 +1,10 @@
-import type { Role, UserType } from '../../schemas/generated/events';
-import type { EnrollmentView, Profile } from './handlers';
+import type { EnrollmentView, Profile, ProfileFields } from './handlers';
 
 /**
  * The API's resources from the users documents: named fields of the contract only (`userId`, never the
  * storage's `_id` or the runtime's guard marks). A document without a profile is not a user: the read
  * models keep one for a user another event named (a parent link) before the user was created.
  */
-export interface ProfileFields {
-  userType: UserType;
-  firstName: string;
-  lastName: string;
-  email: string;
-  phone: string | null;
-  birthDate: string | null;
-  roles: Role[];
-  status: 'ACTIVE' | 'DEACTIVATED';
-}
-
 export interface UserResource extends ProfileFields {
   userId: string;
   deactivationReason?: string;
