@@ -75,12 +75,6 @@ async function eventState(tx: PoolClient, event: SchoolEvent<Handled>, enrollmen
   };
 }
 
-/** Row locks keep concurrent partitions from deciding on the same seat or saga at once. */
-async function lockEnrollment(tx: PoolClient, id: string): Promise<Enrollment | undefined> {
-  const r = await tx.query<EnrollmentRow>('select * from enrollments where enrollment_id = $1 for update', [id]);
-  return r.rows[0] ? toEnrollment(r.rows[0]) : undefined;
-}
-
 async function loadSection(tx: PoolClient, id: string): Promise<Section | undefined> {
   const r = await tx.query<{ id: string; academic_year_id: string; capacity: number; seats_taken: number }>(
     'select id, academic_year_id, capacity, seats_taken from sections where id = $1 for update',
@@ -214,10 +208,13 @@ export const HANDLES = [
 ] as const satisfies readonly EventType[];
 type Handled = (typeof HANDLES)[number];
 
-async function decide(event: SchoolEvent<Handled>, tx: PoolClient, replaying: boolean, state?: EventState): Promise<Decision> {
-  // The enrollment as read with the event's state (locked), or read now (a parked event retried).
-  const loadEnrollment = (id: string): Promise<Enrollment | undefined> =>
-    state ? Promise.resolve(state.enrollment) : lockEnrollment(tx, id);
+/** `enrollment`: the event's enrollment as its state read it (row-locked), for events that name one. */
+async function decide(
+  event: SchoolEvent<Handled>,
+  tx: PoolClient,
+  replaying: boolean,
+  enrollment: Enrollment | undefined,
+): Promise<Decision> {
   switch (event.eventType) {
     case 'academic.year.started':
       return { changes: [{ kind: 'upsertYear', year: event.payload }], emit: [] };
@@ -226,23 +223,18 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient, replaying: bo
     case 'course.assigned':
       return { changes: [{ kind: 'upsertCourse', course: event.payload }], emit: [] };
     case 'student.enrolled':
-      return onStudentEnrolled(event, await loadEnrollment(event.payload.enrollmentId));
-    case 'enrollment.user.validated': {
+      return onStudentEnrolled(event, enrollment);
+    case 'enrollment.user.validated':
       if (replaying) return { changes: [], emit: [] }; // the recorded outcome (below) decides during a rebuild
-      const enr = await loadEnrollment(event.payload.enrollmentId);
-      return onUserValidated(event, enr, enr ? await loadSection(tx, enr.sectionId) : undefined);
-    }
+      return onUserValidated(event, enrollment, enrollment ? await loadSection(tx, enrollment.sectionId) : undefined);
     case 'student.transferred': {
-      const enr = await loadEnrollment(event.payload.enrollmentId);
-      const d = onStudentTransferred(event, enr, await loadSection(tx, event.payload.toSectionId));
+      const d = onStudentTransferred(event, enrollment, await loadSection(tx, event.payload.toSectionId));
       if ('refused' in d) throw new RuleViolationError(`transfer refused: ${d.refused}`);
       return d;
     }
     case 'enrollment.section.assigned':
-    case 'enrollment.section.assignment.failed': {
-      const enr = await loadEnrollment(event.payload.enrollmentId);
-      return replaying && enr?.status === 'PENDING' ? replayedAssignment(event, enr) : decideSaga(event, enr);
-    }
+    case 'enrollment.section.assignment.failed':
+      return replaying && enrollment?.status === 'PENDING' ? replayedAssignment(event, enrollment) : decideSaga(event, enrollment);
     case 'enrollment.user.validation.failed':
     case 'enrollment.user.validation.compensated':
     case 'enrollment.section.assignment.compensated':
@@ -257,7 +249,7 @@ async function decide(event: SchoolEvent<Handled>, tx: PoolClient, replaying: bo
     case 'enrollment.completed':
     case 'enrollment.failed':
     case 'enrollment.deadline.expired':
-      return decideSaga(event, await loadEnrollment(event.payload.enrollmentId));
+      return decideSaga(event, enrollment);
     default:
       return unhandled(event);
   }
@@ -311,30 +303,14 @@ const AFTER_STEP: Partial<Record<EventType, EventType>> = {
  * Whether an event must wait: a rebuild reads the topics in another interleaving than live did;
  * applying each saga event after its cause keeps it on live's path.
  */
-async function mustWait(
-  event: SchoolEvent<Handled>,
-  enrollmentId: string,
-  tx: PoolClient,
-  replaying: boolean,
-  appliedNow: ReadonlySet<string>,
-  state: EventState | undefined,
-): Promise<boolean> {
+function mustWait(event: SchoolEvent<Handled>, replaying: boolean, appliedNow: ReadonlySet<string>, state: EventState): boolean {
   if (event.eventType === 'student.enrolled' || event.eventType === 'student.transferred') return false;
-  const known = state
-    ? !!state.enrollment
-    : !!(await tx.query('select 1 from enrollments where enrollment_id = $1', [enrollmentId])).rowCount;
-  if (!known) return true; // it overtook its student.enrolled (another topic)
-  const step = AFTER_STEP[event.eventType];
-  if (step)
-    return state
-      ? !state.stepDone
-      : !(await tx.query('select 1 from saga_timeline where enrollment_id = $1 and event_type = $2', [enrollmentId, step])).rowCount;
+  if (!state.enrollment) return true; // it overtook its student.enrolled (another topic)
+  if (AFTER_STEP[event.eventType]) return !state.stepDone;
   if (!event.causationId || appliedNow.has(event.causationId)) return false;
   // Live, academic's own events follow their cause, applied in the same transaction.
   if (OWN.has(event.eventType) && !replaying) return false;
-  if (state) return !state.causeApplied;
-  const cause = await tx.query('select 1 from saga_timeline where enrollment_id = $1 and event_id = $2', [enrollmentId, event.causationId]);
-  return !cause.rowCount;
+  return !state.causeApplied;
 }
 
 /**
@@ -357,11 +333,12 @@ async function attempt(
   tx: PoolClient,
   ctx: ProjectContext,
   appliedNow: ReadonlySet<string>,
-  state?: EventState,
+  /** Read just before, for an event that names an enrollment (parked ones are read again when retried). */
+  state: EventState | undefined,
 ): Promise<Attempt> {
   const enrollmentId = 'enrollmentId' in event.payload ? event.payload.enrollmentId : undefined;
-  if (enrollmentId && (await mustWait(event, enrollmentId, tx, ctx.replaying, appliedNow, state))) return { applied: false };
-  const decision = await decide(event, tx, ctx.replaying, state);
+  if (state && mustWait(event, ctx.replaying, appliedNow, state)) return { applied: false };
+  const decision = await decide(event, tx, ctx.replaying, state?.enrollment);
   if (ctx.replaying && enrollmentId && decision.emit.length && !(await confirmed(tx, enrollmentId, event.eventId)))
     return { applied: false };
   await record(event, decision, tx);
@@ -381,10 +358,16 @@ async function attempt(
 }
 
 /** Retrying a parked event must not fail the batch: a transfer refused now stays parked, as it was never applied. */
-async function retry(event: SchoolEvent<Handled>, tx: PoolClient, ctx: ProjectContext, appliedNow: ReadonlySet<string>): Promise<Attempt> {
+async function retry(
+  event: SchoolEvent<Handled>,
+  enrollmentId: string,
+  tx: PoolClient,
+  ctx: ProjectContext,
+  appliedNow: ReadonlySet<string>,
+): Promise<Attempt> {
   await tx.query('savepoint retry_parked');
   try {
-    const a = await attempt(event, tx, ctx, appliedNow);
+    const a = await attempt(event, tx, ctx, appliedNow, await eventState(tx, event, enrollmentId));
     await tx.query('release savepoint retry_parked');
     return a;
   } catch (e) {
@@ -398,7 +381,7 @@ async function handle(event: SchoolEvent<Handled>, tx: PoolClient, ctx: ProjectC
   const enrollmentId = 'enrollmentId' in event.payload ? event.payload.enrollmentId : undefined;
   const appliedNow = new Set<string>();
   if (!enrollmentId) {
-    const only = await attempt(event, tx, ctx, appliedNow);
+    const only = await attempt(event, tx, ctx, appliedNow, undefined);
     return only.applied ? only.emitted : [];
   }
   // One enrollment's events come from several topics and partitions: its lock (taken here) serialises them,
@@ -425,7 +408,7 @@ async function handle(event: SchoolEvent<Handled>, tx: PoolClient, ctx: ProjectC
       .map((r) => narrow(r.event, HANDLES))
       .sort((a, b) => a.timestamp.localeCompare(b.timestamp) || a.eventId.localeCompare(b.eventId));
     for (const early of ordered) {
-      const a = await retry(early, tx, ctx, appliedNow);
+      const a = await retry(early, enrollmentId, tx, ctx, appliedNow);
       if (!a.applied) continue;
       await tx.query('delete from saga_inbox where enrollment_id = $1 and event_id = $2', [enrollmentId, early.eventId]);
       emitted.push(...a.emitted);
