@@ -1,22 +1,22 @@
 import path from 'node:path';
 import type { PostgresProcessor } from '../runtime/types';
-import { HANDLES, projectAcademic } from './projection';
+import { academicFold, HANDLES } from './fold';
 import { topicsOf } from '../runtime/topics';
 
 /**
  * academic: store PostgreSQL (relations: years, sections with seats, courses, enrollments
- * and their saga timeline; seat counting needs row locks and transactions).
+ * and their saga timeline; seat counting needs one writer per section at a time).
  * Reads academic-events and the saga events of every topic; emits saga steps 3 and the end.
+ * Every event is folded a chunk at a time (load → fold → flush, fold.ts); saga events that overtook
+ * their cause wait in the causal inbox (inbox.ts).
  */
 export const academic: PostgresProcessor = {
   name: 'academic',
   topics: topicsOf(HANDLES),
   handles: HANDLES,
   store: 'postgres',
-  writer: 'instance', // saga events of one section arrive on every partition and lock its seats
-  project: projectAcademic,
-  // No up-front chunk locks (lockKeys) here: measured with npm run bench:saga, taking every enrollment lock of a
-  // chunk first serialised academic's chunks (27 sagas/s, p99 59 s) more than per-event locking (35/s, p99 43 s).
+  writer: 'instance', // saga events of one section arrive on every partition and change its seats
+  fold: academicFold,
 };
 
 export const migrations = path.join(__dirname, 'migrations');

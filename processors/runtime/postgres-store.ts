@@ -33,6 +33,8 @@ export class PostgresStore implements RuntimeStore {
   ) {
     this.handles = new Set(processor.handles);
     this.folds = new Set(processor.fold?.handles ?? []);
+    const unapplied = processor.handles.filter((t) => !this.folds.has(t));
+    if (unapplied.length && !processor.project) throw new Error(`${processor.name}: neither folded nor projected: ${unapplied.join(', ')}`);
     this.outbox = new Outbox(pool, quoteIdent(schema), this.group);
   }
 
@@ -93,7 +95,7 @@ export class PostgresStore implements RuntimeStore {
         else if (!candidates.has(i) || !fresh.has(r.event.eventId)) outcomes.push('duplicate');
         else {
           if (this.folds.has(r.event.eventType)) folded.push(r);
-          else emitted.push(...(await this.processor.project(r.event, client, ctx(r.position))));
+          else emitted.push(...(await this.processor.project!(r.event, client, ctx(r.position))));
           outcomes.push('applied');
         }
       }

@@ -65,8 +65,11 @@ export interface PostgresProcessor extends Base {
   store: 'postgres';
   /** Event types applied a chunk at a time (the others go through `project`, one by one). */
   fold?: ChunkFold<unknown>;
-  /** Applies one event inside the runtime's transaction (projection changes + position commit together). */
-  project(event: SchoolEvent, tx: PoolClient, ctx: ProjectContext): Promise<Emitted>;
+  /**
+   * Applies one event inside the runtime's transaction (projection changes + position commit together); needed
+   * only for handled types the fold does not cover.
+   */
+  project?(event: SchoolEvent, tx: PoolClient, ctx: ProjectContext): Promise<Emitted>;
   /**
    * The advisory lock keys `project` will take for an event. The store takes every key of a
    * chunk first, in sorted order, so concurrent chunks (other partitions) queue instead of
