@@ -142,6 +142,20 @@ describe('academic projection (load, fold, flush; real PostgreSQL)', function ()
     expect(emittedFor('E-2')).to.deep.equal(['enrollment.compensated', 'enrollment.failed', 'enrollment.section.assignment.failed']);
   });
 
+  it('chunks of four partitions applied concurrently count every seat once (sorted locks, no lost update)', async () => {
+    const s = await store();
+    const students = [...Array(24).keys()].map((i) => enrolled(i + 1));
+    await apply(s, ready([...setup(10), ...students]), 100);
+    const validated = students.map((e) => step(e, 'enrollment.user.validated'));
+    const partitions = [0, 1, 2, 3].map((p) => validated.filter((_, i) => i % 4 === p));
+    await Promise.all(partitions.map((events) => apply(s, ready(events), 2)));
+    const c = await content(s.schema);
+    expect((c.sections[0] as { seats_taken: number }).seats_taken).to.equal(10);
+    const seated = (c.enrollments as Array<{ status: string; seat_held: boolean }>).filter((e) => e.seat_held);
+    expect(seated.map((e) => e.status)).to.deep.equal(Array(10).fill('SEATED'));
+    expect((c.enrollments as Array<{ status: string }>).filter((e) => e.status === 'COMPENSATING')).to.have.length(14);
+  });
+
   it('one chunk of everything, one chunk per event and a step overtaking its cause give the same rows', async () => {
     const single = await store();
     const { records } = await playSagas(single, 3, 5); // one record per chunk

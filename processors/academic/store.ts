@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { EventPayloads, SchoolEvent } from '../../schemas/generated/events';
 import { columns } from '../runtime/columns';
+import { oneStatement, type Statement } from '../runtime/sql';
 import { CausalInbox } from './inbox';
 import type { Enrollment, Section } from './handlers';
 
@@ -10,7 +11,7 @@ export interface SectionRow extends Section {
   homeroom: string | null;
 }
 
-/** A timeline entry as the decisions read it back: which events of an enrollment were applied, of which type. */
+/** A saga timeline entry the chunk writes. */
 export interface TimelineRow {
   enrollmentId: string;
   eventId: string;
@@ -40,95 +41,61 @@ export interface AcademicState {
   inbox: CausalInbox;
 }
 
-/** Every enrollment and section id an event (or a parked one) names. */
 const enrollmentOf = (e: SchoolEvent): string | undefined => ('enrollmentId' in e.payload ? e.payload.enrollmentId : undefined);
-function sectionsNamed(e: SchoolEvent): string[] {
-  const p = e.payload as Partial<Record<'sectionId' | 'toSectionId' | 'fromSectionId', unknown>>;
-  return [p.sectionId, p.toSectionId, p.fromSectionId].filter((s): s is string => typeof s === 'string');
-}
+/** The payload fields that name a section (of the chunk's events and of parked ones). */
+const SECTION_FIELDS = ['sectionId', 'toSectionId', 'fromSectionId'] as const;
+const sectionsNamed = (e: SchoolEvent): string[] => {
+  const p: Record<string, unknown> = { ...e.payload };
+  return SECTION_FIELDS.map((f) => p[f]).filter((s): s is string => typeof s === 'string');
+};
 
-/** Transaction-scoped advisory locks on sorted keys (same hashing as the runtime's chunk locks). */
-async function lock(tx: PoolClient, keys: Iterable<string>): Promise<void> {
-  const sorted = [...new Set(keys)].sort();
-  if (sorted.length) await tx.query('select pg_advisory_xact_lock(hashtext(current_schema() || k)) from unnest($1::text[]) k', [sorted]);
-}
-
-interface EnrollmentLoad {
-  id: string;
-  enrollment: Enrollment | null;
-  applied: Array<[string, string]>;
-  parked: SchoolEvent[];
+interface Loaded {
+  enrollments: Array<{ id: string; enrollment: Enrollment | null; applied: Array<[string, string]>; parked: SchoolEvent[] }>;
+  sections: SectionRow[];
+  sectionsRead: string[];
 }
 
 /**
- * The chunk's enrollments (with their applied event ids and parked events), then their sections: each set
- * locked in sorted order before it is read (enrollments before sections, so concurrent chunks — a rebuild's
- * partitions, a second instance — queue instead of deadlocking). Four round trips for the whole chunk.
+ * The chunk's enrollments (with their applied saga events and parked events) and every section they or the
+ * events name, each locked before it is read, in one round trip (academic_load, migration 005).
  */
 export async function loadAcademic(tx: PoolClient, events: SchoolEvent[]): Promise<AcademicState> {
   const enrollmentIds = [...new Set(events.map(enrollmentOf).filter((id): id is string => id !== undefined))];
-  await lock(
-    tx,
-    enrollmentIds.map((id) => `enrollment:${id}`),
-  );
-  const loaded = enrollmentIds.length
-    ? await tx.query<EnrollmentLoad>(
-        `select k.id,
-           case when e.enrollment_id is null then null else jsonb_build_object(
-             'enrollmentId', e.enrollment_id, 'studentUserId', e.student_user_id, 'sectionId', e.section_id,
-             'academicYearId', e.academic_year_id, 'status', e.status, 'currentStep', e.current_step, 'failedStep', e.failed_step,
-             'failureReason', e.failure_reason, 'seatHeld', e.seat_held, 'active', e.active, 'compensated', e.compensated,
-             'warnings', e.warnings, 'deadlineExpired', e.deadline_expired) end enrollment,
-           (select coalesce(jsonb_agg(jsonb_build_array(t.event_id, t.event_type)), '[]') from saga_timeline t where t.enrollment_id = k.id) applied,
-           (select coalesce(jsonb_agg(i.event), '[]') from saga_inbox i where i.enrollment_id = k.id) parked
-         from unnest($1::text[]) k (id) left join enrollments e on e.enrollment_id = k.id`,
-        [enrollmentIds],
-      )
-    : { rows: [] };
-  const state: AcademicState = {
-    enrollments: new Map(),
+  const sectionIds = [...new Set(events.flatMap(sectionsNamed))];
+  const r = await tx.query<{ loaded: Loaded }>('select academic_load($1, $2, $3) loaded', [enrollmentIds, sectionIds, SECTION_FIELDS]);
+  const loaded = r.rows[0]!.loaded;
+  const inbox = new CausalInbox();
+  const enrollments = new Map<string, Enrollment>();
+  const applied = new Map<string, Map<string, string>>();
+  for (const e of loaded.enrollments) {
+    if (e.enrollment) enrollments.set(e.id, e.enrollment);
+    applied.set(e.id, new Map(e.applied));
+    inbox.load(e.parked.map((event) => ({ enrollmentId: e.id, event })));
+  }
+  return {
+    enrollments,
     created: new Map(),
     touched: new Map(),
-    sections: new Map(),
-    sectionsRead: new Set(),
+    sections: new Map(loaded.sections.map((sec) => [sec.id, sec])),
+    sectionsRead: new Set(loaded.sectionsRead),
     changedSections: new Set(),
     years: new Map(),
     courses: new Map(),
-    applied: new Map(),
+    applied,
     timeline: [],
-    inbox: new CausalInbox(),
+    inbox,
   };
-  const sectionIds = new Set(events.flatMap(sectionsNamed));
-  for (const r of loaded.rows) {
-    if (r.enrollment) {
-      state.enrollments.set(r.id, r.enrollment);
-      sectionIds.add(r.enrollment.sectionId);
-    }
-    state.applied.set(r.id, new Map(r.applied));
-    state.inbox.load(r.parked.map((event) => ({ enrollmentId: r.id, event })));
-    for (const p of r.parked) for (const s of sectionsNamed(p)) sectionIds.add(s);
-  }
-  await lock(
-    tx,
-    [...sectionIds].map((id) => `section:${id}`),
-  );
-  const sections = sectionIds.size
-    ? await tx.query<SectionRow>(
-        `select id, academic_year_id "academicYearId", name, grade_level "gradeLevel", capacity, homeroom, seats_taken "seatsTaken"
-         from sections where id = any($1::text[])`,
-        [[...sectionIds]],
-      )
-    : { rows: [] };
-  for (const s of sections.rows) state.sections.set(s.id, s);
-  state.sectionsRead = sectionIds;
-  return state;
 }
 
-/** Everything the chunk changed: one statement per table (and per kind of change). */
+/** Everything the chunk changed, in one statement (a write per table and kind of change). */
 export async function flushAcademic(tx: PoolClient, s: AcademicState): Promise<void> {
+  const writes: Statement[] = [];
+  const write = (text: string, values: unknown[]): void => {
+    writes.push({ text, values });
+  };
   const years = [...s.years.values()].map((y) => ({ ...y, periods: JSON.stringify(y.gradingPeriods) }));
   if (years.length)
-    await tx.query(
+    write(
       `insert into academic_years (id, name, start_date, end_date, grading_periods)
        select * from unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::jsonb[])
        on conflict (id) do update set name = excluded.name, start_date = excluded.start_date, end_date = excluded.end_date,
@@ -137,7 +104,7 @@ export async function flushAcademic(tx: PoolClient, s: AcademicState): Promise<v
     );
   const sections = [...s.changedSections].map((id) => s.sections.get(id)!);
   if (sections.length)
-    await tx.query(
+    write(
       `insert into sections (id, academic_year_id, name, grade_level, capacity, homeroom, seats_taken)
        select * from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::int[])
        on conflict (id) do update set academic_year_id = excluded.academic_year_id, name = excluded.name, grade_level = excluded.grade_level,
@@ -146,15 +113,15 @@ export async function flushAcademic(tx: PoolClient, s: AcademicState): Promise<v
     );
   const courses = [...s.courses.values()];
   if (courses.length)
-    await tx.query(
+    write(
       `insert into section_courses (section_id, course_id, course_name, weekly_hours)
        select * from unnest($1::text[], $2::text[], $3::text[], $4::int[])
        on conflict (section_id, course_id) do update set course_name = excluded.course_name, weekly_hours = excluded.weekly_hours`,
       columns(courses, ['sectionId', 'courseId', 'courseName', 'weeklyHours']),
     );
-  await flushEnrollments(tx, s);
+  writes.push(...enrollmentWrites(s));
   if (s.timeline.length)
-    await tx.query(
+    write(
       `insert into saga_timeline (enrollment_id, event_id, event_type, step, outcome, detail, at)
        select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
        on conflict do nothing`,
@@ -162,18 +129,24 @@ export async function flushAcademic(tx: PoolClient, s: AcademicState): Promise<v
     );
   const { parked, released } = s.inbox.changes();
   if (released.length)
-    await tx.query(
+    write(
       'delete from saga_inbox i using unnest($1::text[], $2::text[]) r (enrollment_id, event_id) where i.enrollment_id = r.enrollment_id and i.event_id = r.event_id',
       columns(released, ['enrollmentId', 'eventId']),
     );
   if (parked.length)
-    await tx.query(
+    write(
       `insert into saga_inbox (enrollment_id, event_id, event) select * from unnest($1::text[], $2::text[], $3::jsonb[]) on conflict do nothing`,
       [parked.map((p) => p.enrollmentId), parked.map((p) => p.event.eventId), parked.map((p) => JSON.stringify(p.event))],
     );
+  const all = oneStatement(writes);
+  if (all) await tx.query(all.text, all.values);
 }
 
-async function flushEnrollments(tx: PoolClient, s: AcademicState): Promise<void> {
+function enrollmentWrites(s: AcademicState): Statement[] {
+  const writes: Statement[] = [];
+  const write = (text: string, values: unknown[]): void => {
+    writes.push({ text, values });
+  };
   const rows = [...s.touched].map(([id, at]) => {
     const e = s.enrollments.get(id)!;
     return { ...e, compensated: JSON.stringify(e.compensated), warnings: JSON.stringify(e.warnings), at };
@@ -196,7 +169,7 @@ async function flushEnrollments(tx: PoolClient, s: AcademicState): Promise<void>
       return { ...r, ...c.enrollment, correlationId: c.correlationId, createdAt: c.at };
     });
   if (created.length)
-    await tx.query(
+    write(
       `insert into enrollments (enrollment_id, student_user_id, section_id, academic_year_id, enrollment_date, enrollment_type, previous_institution,
          correlation_id, status, current_step, failed_step, failure_reason, seat_held, active, compensated, warnings, deadline_expired, created_at, updated_at)
        select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
@@ -217,7 +190,7 @@ async function flushEnrollments(tx: PoolClient, s: AcademicState): Promise<void>
     );
   const changed = rows.filter((r) => !s.created.has(r.enrollmentId));
   if (changed.length)
-    await tx.query(
+    write(
       `update enrollments e set section_id = c.section_id, status = c.status, current_step = c.current_step, failed_step = c.failed_step,
          failure_reason = c.failure_reason, seat_held = c.seat_held, active = c.active, compensated = c.compensated, warnings = c.warnings,
          deadline_expired = c.deadline_expired, updated_at = c.at
@@ -227,4 +200,5 @@ async function flushEnrollments(tx: PoolClient, s: AcademicState): Promise<void>
        where e.enrollment_id = c.enrollment_id`,
       columns(changed, ['enrollmentId', 'sectionId', ...state, 'at']),
     );
+  return writes;
 }
