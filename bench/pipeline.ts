@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCli, runCli, UsageError } from '../lib/cli';
 import { systemClock } from '../lib/clock';
 import { loadConfig, type Config } from '../lib/config';
 import { createKafka } from '../lib/clients/kafka';
@@ -59,8 +59,10 @@ interface Options {
 }
 
 function options(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
+  const { values } = parseCli({
+    name: 'bench:pipeline',
+    help: HELP,
+    argv,
     options: {
       processes: { type: 'boolean' },
       'in-process': { type: 'boolean' },
@@ -69,14 +71,9 @@ function options(argv: string[]): Options {
       rate: { type: 'string' },
       seconds: { type: 'string' },
       yardstick: { type: 'boolean' },
-      help: { type: 'boolean' },
     },
   });
-  if (values.help) {
-    process.stdout.write(HELP);
-    process.exit(0);
-  }
-  if (values.processes && values['in-process']) throw new Error('--processes and --in-process exclude each other');
+  if (values.processes && values['in-process']) throw new UsageError('--processes and --in-process exclude each other');
   const env = { ...process.env };
   for (const [flag, name] of [
     ['weeks', 'BENCH_PIPELINE_WEEKS'],
@@ -89,7 +86,7 @@ function options(argv: string[]): Options {
   }
   const { size, rate, seconds } = pipelineSize(env);
   if (![size.weeks, size.sections].every((n) => Number.isInteger(n) && n > 0) || !(rate >= 0) || !(seconds >= 0))
-    throw new Error('--weeks and --sections must be positive integers, --rate and --seconds numbers >= 0');
+    throw new UsageError('--weeks and --sections must be positive integers, --rate and --seconds numbers >= 0');
   const flag = (v: boolean | undefined, name: string, dflt: boolean): boolean =>
     v ?? (env[name] === undefined || env[name] === '' ? dflt : !['0', 'false', 'no'].includes(env[name].toLowerCase()));
   return {
@@ -263,7 +260,4 @@ async function drain(lags: () => Promise<Record<string, number>>, watch = new La
   }
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`bench:pipeline: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exit(1);
-});
+runCli('bench:pipeline', main);

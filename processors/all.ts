@@ -9,7 +9,10 @@ import { createNotifications } from './notifications';
 import type { Lookup, ProcessorDefinition } from './runtime/types';
 import { users } from './users';
 
-/** Every processor of the pipeline, built from validated config. */
+/** The processors' names, for command lines and harnesses that need them before any config is loaded. */
+export const PROCESSOR_NAMES: readonly string[] = ['users', 'academic', 'assignments', 'grades', 'attendance', 'notifications'];
+
+/** Every processor of the pipeline, built from validated config (in PROCESSOR_NAMES' order). */
 export function createProcessors(config: Config, logger: Logger): ProcessorDefinition[] {
   return [
     users,

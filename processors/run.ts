@@ -6,7 +6,8 @@ import { createLogger, type Logger } from '../lib/logger';
 import { migrate } from '../lib/migrate';
 import { systemClock } from '../lib/clock';
 import { sagaDeadlinesTask } from './academic/deadlines';
-import { createProcessors, PG_MIGRATIONS } from './all';
+import { parseCli, runCli, UsageError } from '../lib/cli';
+import { createProcessors, PG_MIGRATIONS, PROCESSOR_NAMES } from './all';
 import { ProcessorHost, runUntilSignal } from './runtime/host';
 import { projectionSchema } from './runtime/names';
 
@@ -64,4 +65,16 @@ export async function runMain(names: string[]): Promise<void> {
   }
 }
 
-if (require.main === module) void runMain(process.argv.slice(2));
+const HELP = `usage: npm run processors -- [name…]      (built: node dist/processors/run.js [name…], node dist/processors/<name>)
+
+Runs the named processors (default all: ${PROCESSOR_NAMES.join(', ')}) in one process: checks their topics
+exist, migrates their projections, then consumes until SIGTERM or SIGINT (graceful stop). Settings come from
+the environment (see README, configuration).`;
+
+if (require.main === module)
+  runCli('processors', () => {
+    const { positionals } = parseCli({ name: 'processors', help: HELP, options: {}, allowPositionals: true });
+    const unknown = positionals.filter((n) => !PROCESSOR_NAMES.includes(n));
+    if (unknown.length) throw new UsageError(`unknown processor(s) ${unknown.join(', ')}; known: ${PROCESSOR_NAMES.join(', ')}`);
+    void runMain(positionals);
+  });

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseCli, runCli } from '../lib/cli';
 import { loadConfig } from '../lib/config';
 import { compare, type CompatIssue } from './compat';
 import { EVENT_DEFINITIONS, EVENT_TYPES } from './generated/events';
@@ -59,28 +60,30 @@ export function schemasAtRevision(rev: string): Map<string, Record<string, unkno
   }
 }
 
-if (require.main === module) {
-  const schemas = EVENT_TYPES.map((t) => ({ subject: subjectOf(t), schema: EVENT_DEFINITIONS[t].schema }));
-  const i = process.argv.indexOf('--against-git');
-  const rev = i > 0 ? process.argv[i + 1] : undefined;
-  const released = rev ? schemasAtRevision(rev) : undefined;
-  const previousOf = released ? (subject: string) => Promise.resolve(released.get(subject)) : undefined;
-  process.stdout.write(`comparing with ${rev ? `git revision ${rev}` : 'the registry (latest version of each subject)'}\n`);
-  checkAll(loadConfig().registry.url, schemas, previousOf)
-    .then((rows) => {
-      let bad = 0;
-      for (const r of rows) {
-        process.stdout.write(`${r.status.padEnd(13)} ${r.subject}\n`);
-        for (const i of r.issues) {
-          bad++;
-          process.stdout.write(`  ${i.direction}: ${i.message}\n`);
-        }
+const HELP = `usage: npm run schemas:check -- [--against-git <revision>]
+
+Checks every event schema of this checkout for FULL compatibility (old readers read new data, new readers
+read old data) with the last released version of its subject: the schema registry's latest (REGISTRY_URL),
+or the schemas of a git revision. Exit 1 on an incompatible change, naming subject and field.
+  --against-git REV   compare with the schemas at this revision instead of the registry`;
+
+if (require.main === module)
+  runCli('schemas:check', async () => {
+    const { values } = parseCli({ name: 'schemas:check', help: HELP, options: { 'against-git': { type: 'string' } } });
+    const schemas = EVENT_TYPES.map((t) => ({ subject: subjectOf(t), schema: EVENT_DEFINITIONS[t].schema }));
+    const rev = values['against-git'];
+    const released = rev ? schemasAtRevision(rev) : undefined;
+    const previousOf = released ? (subject: string) => Promise.resolve(released.get(subject)) : undefined;
+    process.stdout.write(`comparing with ${rev ? `git revision ${rev}` : 'the registry (latest version of each subject)'}\n`);
+    const rows = await checkAll(loadConfig().registry.url, schemas, previousOf);
+    let bad = 0;
+    for (const r of rows) {
+      process.stdout.write(`${r.status.padEnd(13)} ${r.subject}\n`);
+      for (const i of r.issues) {
+        bad++;
+        process.stdout.write(`  ${i.direction}: ${i.message}\n`);
       }
-      process.stdout.write(bad ? `${bad} incompatible change(s)\n` : `${rows.length} subjects compatible\n`);
-      if (bad) process.exit(1);
-    })
-    .catch((e: unknown) => {
-      process.stderr.write(`schemas:check: ${e instanceof Error ? e.message : String(e)}\n`);
-      process.exit(1);
-    });
-}
+    }
+    process.stdout.write(bad ? `${bad} incompatible change(s)\n` : `${rows.length} subjects compatible\n`);
+    if (bad) process.exitCode = 1;
+  });

@@ -3,7 +3,7 @@ import { describeMachine } from '../bench/lib/machine';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { numberFlag, parseCli, runCli } from '../lib/cli';
 import { startService, stopService, up } from '../deploy/local/stack';
 import { createKafka } from '../lib/clients/kafka';
 import { systemClock } from '../lib/clock';
@@ -37,8 +37,22 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * and dead letters are matched against the injected poison. Exit 0 only when nothing was lost
  * or applied twice and the dead letters are exactly the poison.
  */
+const HELP = `usage: npm run chaos -- [--events N] [--enrollments M] [--fault-every S] [--max-minutes T] [--keep-on-failure]
+
+A long mixed load through all six processors (each its own process; isolated topics, groups and stores on
+the loopback stack) while broker, database and process faults are injected every S seconds; then every
+projection is verified against a rebuild and the dead letters against the injected poison. Exit 0 only
+when nothing was lost or applied twice. Writes bench/results/chaos-<date>.md.
+  --events N          events to publish (default 1000000)
+  --enrollments M     enrollment sagas among them (default 2000)
+  --fault-every S     seconds between faults (default 20)
+  --max-minutes T     give up after T minutes (default 120)
+  --keep-on-failure   keep the run's topics and stores when it fails`;
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseCli({
+    name: 'chaos',
+    help: HELP,
     options: {
       events: { type: 'string', default: '1000000' },
       enrollments: { type: 'string', default: '2000' },
@@ -47,14 +61,9 @@ async function main(): Promise<void> {
       'keep-on-failure': { type: 'boolean', default: false },
     },
   });
-  const [target, enrollments, faultEvery, maxMinutes] = [
-    values.events,
-    values.enrollments,
-    values['fault-every'],
-    values['max-minutes'],
-  ].map(Number) as [number, number, number, number];
-  if (![target, enrollments, faultEvery, maxMinutes].every((n) => Number.isFinite(n) && n > 0))
-    throw new Error('--events, --enrollments, --fault-every and --max-minutes must be positive numbers');
+  const [target, enrollments, faultEvery, maxMinutes] = (['events', 'enrollments', 'fault-every', 'max-minutes'] as const).map((f) =>
+    numberFlag(f, values[f], 1)!,
+  ) as [number, number, number, number];
   const deadline = Date.now() + maxMinutes * 60_000;
   const config = loadConfig({ LOG_LEVEL: 'error', ...process.env });
   if (!config.kafka.brokers.every((b) => /^(127\.0\.0\.1|localhost):/.test(b))) throw new Error('chaos only targets a loopback stack');
@@ -316,7 +325,4 @@ async function drain(
   }
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`chaos: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+runCli('chaos', main);

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { parseArgs } from 'node:util';
+import { numberFlag, parseCli, runCli, UsageError } from '../lib/cli';
 import { createApp } from '../api/app';
 import { loadJwtKeys, mintToken } from '../api/auth/jwt';
 import { createApiDeps } from '../api/deps';
@@ -10,7 +10,7 @@ import { createKafka } from '../lib/clients/kafka';
 import { createMongoClient } from '../lib/clients/mongo';
 import { createPgPool } from '../lib/clients/pg';
 import { createSchemaRegistry } from '../lib/clients/registry';
-import { AppError } from '../lib/errors';
+import { ConfigError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
 import { readToEnd } from '../lib/read-to-end';
 import { status, up } from '../deploy/local/stack';
@@ -38,18 +38,29 @@ import { SchoolGenerator } from './school';
  */
 const say = (m: string): void => void process.stdout.write(`${m}\n`);
 
+const HELP = `usage: npm run demo -- [--weeks N] [--sections N] [--exit]
+
+The main job on the local stack: starts it (stack:up), creates topics and schemas, runs every processor and
+the API, generates a school (enrollments, some failing for real reasons; weeks of grades and attendance),
+prints a summary and serves until Ctrl-C.
+  --weeks N      weeks of grades and attendance, 1..20 (default 3)
+  --sections N   sections of the school, 3..80 (default 8)
+  --exit         stop after the summary instead of serving`;
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseCli({
+    name: 'demo',
+    help: HELP,
     options: {
       exit: { type: 'boolean', default: false },
       weeks: { type: 'string', default: '3' },
       sections: { type: 'string', default: '8' },
     },
   });
-  const weeks = Number(values.weeks);
-  const sections = Number(values.sections);
-  if (!(weeks >= 1 && weeks <= 20) || !(sections >= 3 && sections <= 80))
-    throw new AppErrorUsage('--weeks must be 1..20 and --sections 3..80');
+  const weeks = numberFlag('weeks', values.weeks, 1)!;
+  const sections = numberFlag('sections', values.sections, 3)!;
+  if (!(weeks <= 20 && Number.isInteger(weeks)) || !(sections <= 80 && Number.isInteger(sections)))
+    throw new UsageError('--weeks must be a whole number 1..20 and --sections 3..80');
   const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   const logger = createLogger(config, 'demo');
 
@@ -88,7 +99,7 @@ async function main(): Promise<void> {
   const api = await createApiDeps(config, logger, systemClock, keys, liveLocator(config));
   const server = await new Promise<http.Server>((resolve, reject) => {
     const srv = createApp(api.deps).listen(config.api.port, '127.0.0.1', () => resolve(srv));
-    srv.once('error', (e) => reject(new AppErrorUsage(`API port ${config.api.port} is taken (${e.message}); set API_PORT`)));
+    srv.once('error', (e) => reject(new ConfigError(`API port ${config.api.port} is taken (${e.message}); set API_PORT`)));
   });
   closers.push(async () => {
     await new Promise((r) => server.close(r));
@@ -248,12 +259,4 @@ async function summary(
   }
 }
 
-class AppErrorUsage extends AppError {
-  readonly code = 'USAGE';
-  readonly retriable = false;
-}
-
-main().catch((e: unknown) => {
-  process.stderr.write(`demo: ${e instanceof AppError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exit(1);
-});
+runCli('demo', main);

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCli, runCli } from '../lib/cli';
 import { configSchema, loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { createProcessors } from '../processors/all';
@@ -587,8 +587,18 @@ function kustomizationResources(dir: string): string[] {
   return res;
 }
 
+const HELP = `usage: npm run k8s:validate -- [--kubernetes-version V] [--no-self-test] [dir…]
+
+Validates the Kubernetes manifests (default deploy/k8s) offline: each file and the kustomize build against
+the Kubernetes JSON schemas (strict) and the KEDA CRD, and their consistency with the code; then breaks known
+objects and checks each broken variant is rejected (the self-test). Tools are cached under STACK_CACHE_DIR.
+  --kubernetes-version V   schema version (default ${KUBERNETES_VERSION})
+  --no-self-test           skip the self-test`;
+
 function main(): void {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCli({
+    name: 'k8s:validate',
+    help: HELP,
     allowPositionals: true,
     options: {
       'kubernetes-version': { type: 'string', default: KUBERNETES_VERSION },
@@ -676,11 +686,4 @@ function main(): void {
   out('k8s:validate: all manifests valid');
 }
 
-if (require.main === module) {
-  try {
-    main();
-  } catch (e) {
-    process.stderr.write(`k8s:validate: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  }
-}
+if (require.main === module) runCli('k8s:validate', main);

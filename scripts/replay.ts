@@ -1,23 +1,27 @@
-import { parseArgs } from 'node:util';
+import { parseCli, runCli, timeFlag, UsageError } from '../lib/cli';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
-import { PG_MIGRATIONS } from '../processors/all';
+import { PG_MIGRATIONS, PROCESSOR_NAMES } from '../processors/all';
 import { rebuild } from '../processors/replay/rebuild';
 import { renderProgress } from '../processors/replay/progress';
 
-const USAGE =
-  'usage: npm run replay -- --projection <name> | --all [--from earliest | --from-time <iso>] [--until <iso> [--snapshot <label>]] [--dry-run] [--drop-old]';
+const HELP = `usage: npm run replay -- --projection <name> | --all [--from earliest | --from-time <iso>] [--until <iso> [--snapshot <label>]] [--dry-run] [--drop-old]
 
-function date(v: string | undefined, flag: string): Date | undefined {
-  if (v === undefined) return undefined;
-  const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw new Error(`${flag} must be an ISO-8601 instant, got ${JSON.stringify(v)}`);
-  return d;
-}
+Rebuilds projections from the topics into a new version, verifies it caught up, and switches it live.
+  --projection NAME   a projection (repeatable): ${PROCESSOR_NAMES.join(', ')}
+  --all               every Postgres projection (${Object.keys(PG_MIGRATIONS).join(', ')})
+  --from earliest     from the start of the topics (default)
+  --from-time ISO     from the first records at or after this time
+  --until ISO         stop at this time and keep a read-only snapshot instead of switching
+  --snapshot LABEL    name of that snapshot
+  --dry-run           print the plan only
+  --drop-old          drop the previous version after the switch`;
 
 /** `npm run replay`: rebuild Postgres projections from the topics (see processors/replay/rebuild.ts). */
-async function main(): Promise<void> {
-  const { values } = parseArgs({
+runCli('replay', async () => {
+  const { values } = parseCli({
+    name: 'replay',
+    help: HELP,
     options: {
       projection: { type: 'string', multiple: true },
       all: { type: 'boolean' },
@@ -30,9 +34,12 @@ async function main(): Promise<void> {
     },
   });
   const names = values.all ? Object.keys(PG_MIGRATIONS) : (values.projection ?? []);
-  if (!names.length) throw new Error(USAGE);
-  if (values.from !== undefined && values.from !== 'earliest')
-    throw new Error(`--from accepts only "earliest" (or use --from-time); ${USAGE}`);
+  if (!names.length) throw new UsageError('give --projection <name> or --all');
+  const unknown = names.filter((n) => !PROCESSOR_NAMES.includes(n));
+  if (unknown.length) throw new UsageError(`unknown projection ${unknown.join(', ')}; known: ${PROCESSOR_NAMES.join(', ')}`);
+  if (values.from !== undefined && values.from !== 'earliest') throw new UsageError('--from accepts only "earliest" (or use --from-time)');
+  const fromTime = timeFlag('from-time', values['from-time']);
+  const until = timeFlag('until', values.until);
   const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   const logger = createLogger(config, 'replay');
   const tty = process.stderr.isTTY;
@@ -43,8 +50,8 @@ async function main(): Promise<void> {
     let last = 0;
     const r = await rebuild(config, logger, {
       name,
-      fromTime: date(values['from-time'], '--from-time'),
-      until: date(values.until, '--until'),
+      fromTime,
+      until,
       snapshot: values.snapshot,
       dryRun: values['dry-run'],
       dropOld: values['drop-old'],
@@ -64,9 +71,4 @@ async function main(): Promise<void> {
         `${name}: ${r.records.toLocaleString('en')} records in ${r.seconds.toFixed(1)} s → ${r.switched ? `${r.target} is live (previous kept as ${r.oldSchema ?? 'dropped'})` : `${r.target} (read-only snapshot)`}\n`,
       );
   }
-}
-
-main().catch((e: unknown) => {
-  process.stderr.write(`\nreplay: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
 });

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseCli, runCli, UsageError } from '../../lib/cli';
 import { loadConfig, type Config } from '../../lib/config';
 import { withPgClient } from '../../lib/clients/pg';
 import { createLogger } from '../../lib/logger';
@@ -32,17 +33,16 @@ export function pipelineLookups(config: Config): Lookup[] {
 }
 
 // `npm run ferretdb:indexes -- <postgres URL of FerretDB's database>` (deploy/README.md).
-if (require.main === module) {
-  const url = process.argv[2] ?? process.env.FERRETDB_PG_URL;
-  if (!url) {
-    process.stderr.write('usage: npm run ferretdb:indexes -- postgres://<superuser>@<host>/<FerretDB database> (or FERRETDB_PG_URL)\n');
-    process.exit(2);
-  }
-  ensureFerretDbLookupIndexes(url, pipelineLookups(loadConfig({ ...process.env, LOG_LEVEL: 'error' }))).then(
-    () => process.stdout.write('FerretDB lookup indexes in place\n'),
-    (e: unknown) => {
-      process.stderr.write(`ferretdb:indexes failed: ${e instanceof Error ? e.message : String(e)}\n`);
-      process.exit(1);
-    },
-  );
-}
+const HELP = `usage: npm run ferretdb:indexes -- <postgres URL of FerretDB's database>   (or FERRETDB_PG_URL)
+
+Creates, in the PostgreSQL database behind FerretDB v1, the expression indexes that serve the lookups every
+Mongo projection declares (FerretDB's own indexes cannot). Idempotent; needs a role that may create indexes.`;
+
+if (require.main === module)
+  runCli('ferretdb:indexes', async () => {
+    const { positionals } = parseCli({ name: 'ferretdb:indexes', help: HELP, options: {}, allowPositionals: true });
+    const url = positionals[0] ?? process.env.FERRETDB_PG_URL;
+    if (!url || positionals.length > 1) throw new UsageError('give one postgres:// URL (or set FERRETDB_PG_URL)');
+    await ensureFerretDbLookupIndexes(url, pipelineLookups(loadConfig({ ...process.env, LOG_LEVEL: 'error' })));
+    process.stdout.write('FerretDB lookup indexes in place\n');
+  });

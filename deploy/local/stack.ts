@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseCli, runCli, UsageError } from '../../lib/cli';
 import { loadConfig, type Config } from '../../lib/config';
-import { AppError, StackError } from '../../lib/errors';
+import { StackError } from '../../lib/errors';
 import { portOpen } from './probes';
 import { SERVICES, ensureDatabases, logFile, projectionsDatabase, type Paths, type Service } from './services';
 
@@ -170,18 +171,23 @@ export async function status(config: Config): Promise<boolean> {
   return allUp;
 }
 
+const HELP = `usage: npm run stack:up | stack:down | stack:status
+
+The local stack without Docker (STACK.md): PostgreSQL, Kafka (KRaft), FerretDB and the schema registry,
+installed on first use into STACK_CACHE_DIR and run from STACK_DIR on 127.0.0.1.
+  stack:up       start what is not answering yet (installs on first use)
+  stack:down     stop the services this project started (and only those)
+  stack:status   one line per service; exit 1 unless all answer`;
+
 async function main(): Promise<void> {
-  const cmd = process.argv[2];
+  const { positionals } = parseCli({ name: 'stack', help: HELP, options: {}, allowPositionals: true });
+  const [cmd, ...rest] = positionals;
+  if (rest.length) throw new UsageError(`unexpected ${rest.join(' ')}`);
   const config = loadConfig();
   if (cmd === 'up') await up(config);
   else if (cmd === 'down') await down(config);
   else if (cmd === 'status') process.exitCode = (await status(config)) ? 0 : 1;
-  else throw new StackError(`usage: stack.ts up|down|status (got ${cmd ?? 'nothing'})`);
+  else throw new UsageError(`give up, down or status (got ${cmd ?? 'nothing'})`);
 }
 
-if (require.main === module) {
-  main().catch((e: unknown) => {
-    process.stderr.write(`stack: ${e instanceof AppError ? e.message : ((e as Error).stack ?? String(e))}\n`);
-    process.exit(1);
-  });
-}
+if (require.main === module) runCli('stack', main);

@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
+import { parseCli, runCli, timeFlag, UsageError } from '../../lib/cli';
 import { loadConfig } from '../../lib/config';
 import { createKafka } from '../../lib/clients/kafka';
-import { AppError } from '../../lib/errors';
 import { createLogger } from '../../lib/logger';
 import { DOMAIN_TOPICS, dlqTopic, parkedTopic } from '../../topics/catalog';
 import { matches, readDeadLetters, redrive, type DeadLetter, type DeadLetterFilter } from './dlq';
@@ -10,18 +9,6 @@ const USAGE = `usage: npm run dlq -- <command> [options]
   list     [--topic T] [--event-type E] [--error-class C] [--since ISO] [--until ISO] [--parked]
   show     <id>                      (id = <dlq topic>:<partition>:<offset>, as printed by list)
   redrive  <id>... | --all [filters] [--rate N]  (N records/s, default 50) [--dry-run]`;
-
-class UsageError extends AppError {
-  readonly code = 'USAGE';
-  readonly retriable = false;
-}
-
-function parseDate(name: string, v: string | undefined): Date | undefined {
-  if (v === undefined) return undefined;
-  const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`--${name} must be an ISO-8601 time, got ${JSON.stringify(v)}`);
-  return d;
-}
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 
@@ -36,8 +23,10 @@ function summary(d: DeadLetter): string {
   ].join('  ');
 }
 
-async function main(): Promise<void> {
-  const { positionals, values } = parseArgs({
+runCli('dlq', async () => {
+  const { positionals, values } = parseCli({
+    name: 'dlq',
+    help: USAGE,
     allowPositionals: true,
     options: {
       topic: { type: 'string' },
@@ -60,8 +49,8 @@ async function main(): Promise<void> {
     sourceTopic: values.topic,
     eventType: values['event-type'],
     errorClass: values['error-class'],
-    since: parseDate('since', values.since),
-    until: parseDate('until', values.until),
+    since: timeFlag('since', values.since),
+    until: timeFlag('until', values.until),
   };
   const config = loadConfig();
   const kafka = createKafka(config, createLogger(config, 'dlq'));
@@ -96,14 +85,10 @@ async function main(): Promise<void> {
         await producer.disconnect();
       }
     }
-  } else throw new UsageError(USAGE);
-}
+  } else
+    throw new UsageError(command ? `unknown command ${command}; commands: list, show, redrive` : 'give a command: list, show or redrive');
+});
 
 function missing(id: string): never {
   throw new UsageError(`no dead letter ${id}`);
 }
-
-main().catch((e: unknown) => {
-  process.stderr.write(`dlq: ${e instanceof AppError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exit(e instanceof UsageError ? 2 : 1);
-});

@@ -1,3 +1,4 @@
+import { PROCESSOR_NAMES } from '../../processors/all';
 import type { Db, MongoClient } from 'mongodb';
 import type pg from 'pg';
 import type { Admin, Producer } from 'kafkajs';
@@ -24,7 +25,7 @@ import { createEventProducer, EventPublisher } from '../../schemas/publisher';
 import { eventually, randomName } from './index';
 import { committedOffsets, endOffsets, partitionKey, type PartitionOffsets } from './kafka';
 
-export const PROCESSOR_NAMES = ['users', 'academic', 'assignments', 'grades', 'attendance', 'notifications'];
+export { PROCESSOR_NAMES };
 
 /** The consumer group of a processor in an isolated run. */
 const groupOf = (run: string, processor: string): string => `${run}-${processor}`;
@@ -36,7 +37,11 @@ const topicOf = (run: string, topic: string): string => `${run}.${topic}`;
  * The consumer group and topics (the run's copies) of each named processor of an isolated run, wherever the
  * processors run (this process or workers of their own), for lag and offset queries.
  */
-export function isolatedGroups(config: Config, run: string, names: string[]): Array<{ name: string; groupId: string; topics: string[] }> {
+export function isolatedGroups(
+  config: Config,
+  run: string,
+  names: readonly string[],
+): Array<{ name: string; groupId: string; topics: string[] }> {
   return createProcessors(config, createLogger(config, 'groups'))
     .filter((d) => names.includes(d.name))
     .map((d) => ({ name: d.name, groupId: groupOf(run, d.name), topics: d.topics.map((t) => topicOf(run, t)) }));
@@ -46,7 +51,7 @@ export function isolatedGroups(config: Config, run: string, names: string[]): Ar
 export function isolatedHost(
   config: Config,
   run: string,
-  names: string[],
+  names: readonly string[],
   logger: ReturnType<typeof createLogger>,
   opsPort = 0,
 ): ProcessorHost {
@@ -78,7 +83,7 @@ export class TestPipeline {
   constructor(
     readonly config: Config,
     /** Processors left out (a saga that needs them stalls: deadline tests; all of them: processors run elsewhere). */
-    private readonly without: string[] = [],
+    private readonly without: readonly string[] = [],
     readonly run = randomName('e2e').replace(/-/g, '_'),
   ) {}
 

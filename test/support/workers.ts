@@ -12,7 +12,7 @@ export class Workers {
   private readonly procs = new Map<string, ChildProcess>();
   constructor(
     private readonly run: string,
-    private readonly names: string[],
+    private readonly names: readonly string[],
     private readonly logDir: string,
   ) {
     fs.mkdirSync(logDir, { recursive: true });
