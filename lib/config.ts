@@ -207,7 +207,7 @@ const schema = {
       env: 'RUNTIME_FETCH_MIN_BYTES',
     },
     retryInitialMs: {
-      doc: 'First retry delay for a transient failure (doubles each attempt)',
+      doc: 'First retry step for a transient failure (doubles each attempt; the delay is a random point in the upper half of the step)',
       format: 'nat',
       default: 1000,
       env: 'RUNTIME_RETRY_INITIAL_MS',

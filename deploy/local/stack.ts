@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseCli, runCli, UsageError } from '../../lib/cli';
@@ -30,13 +31,45 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * What identifies a running process beyond its pid (which the system reuses, e.g. after a reboot): its start
+ * time and command line, as `ps` prints them (Linux and macOS alike).
+ */
+export function processIdentity(pid: number): string | undefined {
+  const r = spawnSync('ps', ['-ww', '-o', 'lstart=', '-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
+  const out = r.status === 0 ? r.stdout.trim() : '';
+  return out || undefined;
+}
+
+/** The pid file: the pid, then the identity it had when we started it. */
+function writePidFile(paths: Paths, s: Service, pid: number): void {
+  fs.mkdirSync(path.dirname(pidFile(paths, s)), { recursive: true });
+  fs.writeFileSync(pidFile(paths, s), `${pid}\n${processIdentity(pid) ?? ''}\n`);
+}
+
+/**
+ * The pid of a service we started and that still runs, or undefined. A live pid whose identity differs from
+ * the recorded one is another process now (a pid reused after a reboot): never ours, never signalled. Pid
+ * files written before identities were recorded count when the command line names this stack's directories.
+ */
 function recordedPid(paths: Paths, s: Service): number | undefined {
+  let lines: string[];
   try {
-    const pid = Number(fs.readFileSync(pidFile(paths, s), 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+    lines = fs.readFileSync(pidFile(paths, s), 'utf8').split('\n');
   } catch {
     return undefined;
   }
+  const pid = Number(lines[0]?.trim());
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return undefined;
+  const now = processIdentity(pid);
+  const recorded = lines[1]?.trim();
+  const ours = recorded ? now === recorded : !!now && (now.includes(paths.root) || now.includes(paths.cache));
+  if (!ours) {
+    say(`${s.name.padEnd(9)} pid ${pid} from ${pidFile(paths, s)} is another process now (${now ?? 'unknown'}): left alone`);
+    fs.rmSync(pidFile(paths, s), { force: true });
+    return undefined;
+  }
+  return pid;
 }
 
 async function stateOf(config: Config, s: Service): Promise<State> {
@@ -97,8 +130,7 @@ async function upOne(config: Config, paths: Paths, s: Service): Promise<void> {
   }
   const t0 = Date.now();
   const pid = await s.start(config, paths, (m) => say(`${s.name.padEnd(9)} ${m}`));
-  fs.mkdirSync(path.dirname(pidFile(paths, s)), { recursive: true });
-  fs.writeFileSync(pidFile(paths, s), `${pid}\n`);
+  writePidFile(paths, s, pid);
   await waitReady(config, paths, s, pid);
   say(
     `${s.name.padEnd(9)} ready on ${host}:${port} (pid ${pid}, ${((Date.now() - t0) / 1000).toFixed(1)} s, log ${logFile(paths, s.name)})`,

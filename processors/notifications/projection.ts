@@ -7,6 +7,7 @@ import { emit, toEvents, type EmitSpec } from '../shared/emit';
 import { narrow, unhandled } from '../shared/handled';
 import { DeliveryError, type Channels } from './channels';
 import { addressOf, alertRequests, lifecycleEvents, welcomeRequests, type Attempt, type Recipient } from './handlers';
+import { backoffMs } from '../runtime/breaker';
 
 /**
  * The notification log (one document per notification, with its status history) is
@@ -48,7 +49,7 @@ async function deliver(
     } catch (e) {
       const code = e instanceof DeliveryError ? e.code : 'DELIVERY_ERROR';
       attempts.push({ attempt, ok: false, errorCode: code, errorMessage: e instanceof Error ? e.message : String(e) });
-      if (attempt < maxAttempts) await sleep(200 * 2 ** (attempt - 1));
+      if (attempt < maxAttempts) await sleep(backoffMs(attempt, 200, 5000));
     }
   }
   return attempts;

@@ -54,7 +54,12 @@ export class CircuitBreaker {
   }
 }
 
-/** Exponential backoff: initial, 2x, 4x, ... capped at max (1, 2, 4, 8, 16 s by default). */
-export function backoffMs(attempt: number, initialMs: number, maxMs: number): number {
-  return Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
+/**
+ * Exponential backoff with equal jitter: the step doubles from `initialMs` up to `maxMs` (1, 2, 4, 8, 16 s by
+ * default), and the delay is a random point in its upper half, so instances that failed together (an outage
+ * of a shared server) do not all retry at the same instants, and none retries sooner than half a step.
+ */
+export function backoffMs(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+  const step = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(step / 2 + random() * (step / 2));
 }

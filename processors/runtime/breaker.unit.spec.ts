@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { seededRandom } from '../../lib/rng';
 import { backoffMs, CircuitBreaker } from './breaker';
 import { classify, isContention } from './errors';
 import { EventValidationError, RegistryUnavailableError } from '../../lib/errors';
@@ -53,8 +54,20 @@ describe('circuit breaker', () => {
 });
 
 describe('backoff and failure classes', () => {
-  it('doubles from 1 s up to the 16 s cap', () => {
-    expect([1, 2, 3, 4, 5, 6, 7].map((a) => backoffMs(a, 1000, 16000))).to.deep.equal([1000, 2000, 4000, 8000, 16000, 16000, 16000]);
+  it('doubles from 1 s up to the 16 s cap, each delay in the upper half of its step', () => {
+    const attempts = [1, 2, 3, 4, 5, 6, 7];
+    expect(attempts.map((a) => backoffMs(a, 1000, 16000, () => 0))).to.deep.equal([500, 1000, 2000, 4000, 8000, 8000, 8000]);
+    expect(attempts.map((a) => backoffMs(a, 1000, 16000, () => 1))).to.deep.equal([1000, 2000, 4000, 8000, 16000, 16000, 16000]);
+  });
+
+  it('spreads the retries of instances that failed together (jitter)', () => {
+    const rnd = seededRandom(7);
+    const delays = Array.from({ length: 200 }, () => backoffMs(3, 1000, 16000, rnd));
+    expect(Math.min(...delays)).to.be.at.least(2000);
+    expect(Math.max(...delays)).to.be.at.most(4000);
+    expect(new Set(delays).size, 'distinct delays among 200 instances').to.be.greaterThan(150);
+    // Default source: Math.random, not a constant.
+    expect(new Set(Array.from({ length: 50 }, () => backoffMs(5, 1000, 16000))).size).to.be.greaterThan(1);
   });
 
   it('treats connection failures as transient and record problems as permanent', () => {
