@@ -8,6 +8,10 @@ import { StackError } from '../../lib/errors';
 export const KAFKA_VERSION = '3.9.2';
 export const APICURIO_VERSION = '3.0.9';
 export const FERRETDB_VERSION = '1.24.2';
+/** PostgreSQL major version the stack is tested with (the newest installed is used; Debian 12's is 15). */
+export const POSTGRES_MAJOR = '15';
+/** The Compose specification's JSON schema, from the module docker compose itself loads files with. */
+export const COMPOSE_GO_VERSION = '2.16.2';
 
 const here = __dirname;
 
@@ -19,7 +23,7 @@ export function requireTool(cmd: string, how: string): void {
   if (!has(cmd)) throw new StackError(`missing prerequisite: ${cmd} is not on PATH; ${how}`);
 }
 
-function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; what: string }): string {
+export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; what: string }): string {
   const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) {
     const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
@@ -140,4 +144,21 @@ function findPgBin(): string | undefined {
     .filter((v) => fs.existsSync(path.join(root, v, 'bin', 'initdb')))
     .sort((a, b) => Number(b) - Number(a));
   return versions[0] ? path.join(root, versions[0], 'bin') : undefined;
+}
+
+/** The Compose specification's JSON schema (compose-go's schema/compose-spec.json), from the Go module proxy. */
+export function ensureComposeSchema(cacheDir: string, log: (m: string) => void): string {
+  const file = path.join(cacheDir, `compose-spec-${COMPOSE_GO_VERSION}.json`);
+  if (fs.existsSync(file)) return file;
+  requireTool('go', 'install Go 1.22+ (https://go.dev/dl or Debian: apt-get install -y golang)');
+  log(`downloading the Compose specification schema (compose-go v${COMPOSE_GO_VERSION}) from the Go module proxy`);
+  const mod = JSON.parse(
+    run('go', ['mod', 'download', '-json', `github.com/compose-spec/compose-go/v2@v${COMPOSE_GO_VERSION}`], {
+      cwd: os.tmpdir(),
+      what: 'downloading compose-go',
+    }),
+  ) as { Dir: string };
+  fs.mkdirSync(cacheDir, { recursive: true });
+  fs.copyFileSync(path.join(mod.Dir, 'schema', 'compose-spec.json'), file);
+  return file;
 }
