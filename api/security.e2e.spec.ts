@@ -242,12 +242,16 @@ describe('HTTP API security (e2e)', function () {
         await limited.stop().catch(() => undefined);
       }
     });
-    it('/metrics has the latency histogram per route and status; /health, /ready and /docs answer', async () => {
+    it('/metrics has the latency histogram per route and status; /health, /ready, /docs and both contracts answer', async () => {
       const m = await fetch(`${api.base}/metrics`).then((r) => r.text());
       expect(m).to.match(/http_request_duration_seconds_bucket\{.*route="\/api\/v1\/grades".*status="400"/);
       expect((await api.call('GET', '/health')).status).to.equal(200);
       expect((await api.call('GET', '/ready')).body).to.deep.equal({ status: 'ready', checks: { postgres: true, mongo: true } });
       expect((await fetch(`${api.base}/docs`)).status).to.equal(200);
+      const asyncapi = await fetch(`${api.base}/asyncapi.yaml`);
+      expect(asyncapi.status).to.equal(200);
+      expect(asyncapi.headers.get('content-type')).to.match(/^application\/yaml/);
+      expect(await asyncapi.text()).to.match(/^asyncapi: 3\.0\.0$/m);
     });
   });
 

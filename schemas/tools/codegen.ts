@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { generateAsyncApi } from './asyncapi';
 import { assembleAll, SCHEMAS_DIR, type AvroSchema, type EventSource } from './assemble';
 
 /**
  * `npm run schemas:gen`: writes schemas/generated/events.ts (TypeScript types and the
- * assembled schemas) and docs/events.md (the catalog for downstream consumers).
+ * assembled schemas), docs/events.md (the catalog for downstream consumers) and docs/asyncapi.yaml
+ * (the same catalog as an AsyncAPI 3.0 document, for their tools).
  * With --check, fails when either file is stale instead of writing it.
  */
 
@@ -220,6 +222,7 @@ function main(): void {
   const outputs: Array<[string, string]> = [
     [path.join(SCHEMAS_DIR, 'generated', 'events.ts'), generateTypes(events)],
     [path.join(SCHEMAS_DIR, '..', 'docs', 'events.md'), generateDocs(events)],
+    [path.join(SCHEMAS_DIR, '..', 'docs', 'asyncapi.yaml'), generateAsyncApi(events)],
   ];
   let stale = false;
   for (const [file, content] of outputs) {
