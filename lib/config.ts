@@ -330,6 +330,14 @@ const schema = {
       env: 'STACK_CACHE_DIR',
     },
     readyTimeoutMs: { doc: 'How long stack:up waits for each service', format: 'nat', default: 120000, env: 'STACK_READY_TIMEOUT_MS' },
+    kafkaVersion: {
+      doc: 'Apache Kafka version of the native stack (empty: the pinned one, deploy/local/install.ts); npm run test:kafka4 sets a 4.x',
+      format: (v: unknown) => {
+        if (typeof v !== 'string' || !/^(\d+\.\d+\.\d+)?$/.test(v)) throw new Error('must be a version like 4.1.2, or empty');
+      },
+      default: '',
+      env: 'STACK_KAFKA_VERSION',
+    },
   },
 };
 
@@ -388,7 +396,7 @@ type ConfigShape = {
   };
   saga: { deadlineMs: number; checkIntervalMs: number };
   notifications: { smtpUrl: string; from: string; webhookUrl: string; timeoutMs: number; maxAttempts: number };
-  stack: { dir: string; cacheDir: string; readyTimeoutMs: number };
+  stack: { dir: string; cacheDir: string; readyTimeoutMs: number; kafkaVersion: string };
 };
 
 export type Rules = Config['rules'];

@@ -42,6 +42,7 @@ describe('command-line tools (int: real processes, no servers needed)', function
     'bench:pipeline',
     'processors',
     'lag',
+    'test:kafka4',
   ];
   for (const script of SCRIPTS) {
     it(`${script} --help: usage on stdout, exit 0, nothing connected`, async () => {

@@ -32,14 +32,14 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; env?: Nod
   return r.stdout;
 }
 
-/** Kafka broker + kafka-tools jars from Maven Central into <cache>/kafka-<v>/lib. */
-export function ensureKafka(cacheDir: string, log: (m: string) => void): string {
-  const libDir = path.join(cacheDir, `kafka-${KAFKA_VERSION}`, 'lib');
+/** Kafka broker + kafka-tools jars from Maven Central into <cache>/kafka-<v>/lib (4.x with log4j2, as it ships). */
+export function ensureKafka(cacheDir: string, log: (m: string) => void, version = KAFKA_VERSION): string {
+  const libDir = path.join(cacheDir, `kafka-${version}`, 'lib');
   const marker = path.join(libDir, '.complete');
   if (fs.existsSync(marker)) return libDir;
   requireTool('java', 'install a JDK 17+ (Debian: apt-get install -y openjdk-17-jre-headless)');
   requireTool('mvn', 'install Apache Maven (Debian: apt-get install -y maven)');
-  log(`installing Apache Kafka ${KAFKA_VERSION} jars from Maven Central into ${libDir}`);
+  log(`installing Apache Kafka ${version} jars from Maven Central into ${libDir}`);
   fs.mkdirSync(libDir, { recursive: true });
   run(
     'mvn',
@@ -49,7 +49,8 @@ export function ensureKafka(cacheDir: string, log: (m: string) => void): string 
       '-Dstyle.color=never',
       '-f',
       path.join(here, 'kafka-pom.xml'),
-      `-Dkafka.version=${KAFKA_VERSION}`,
+      `-Dkafka.version=${version}`,
+      ...(Number(version.split('.')[0]) >= 4 ? ['-Pkafka4'] : []),
       'dependency:copy-dependencies',
       `-DoutputDirectory=${libDir}`,
       '-DincludeScope=runtime',

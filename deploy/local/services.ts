@@ -205,7 +205,7 @@ export const kafka: Service = {
   probe: probeKafka,
   stopSignal: 'SIGTERM',
   start(config, paths, log) {
-    const lib = ensureKafka(paths.cache, log);
+    const lib = ensureKafka(paths.cache, log, config.stack.kafkaVersion || undefined);
     const dir = path.join(paths.root, 'kafka');
     const data = path.join(dir, 'data');
     fs.mkdirSync(dir, { recursive: true });
@@ -240,6 +240,12 @@ export const kafka: Service = {
       log4j,
       'log4j.rootLogger=WARN, stdout\nlog4j.logger.kafka.server.KafkaServer=INFO\nlog4j.logger.kafka.server.KafkaRaftServer=INFO\nlog4j.appender.stdout=org.apache.log4j.ConsoleAppender\nlog4j.appender.stdout.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n\n',
     );
+    // Kafka 4 reads log4j2's configuration instead (same levels and layout).
+    const log4j2 = path.join(dir, 'log4j2.properties');
+    fs.writeFileSync(
+      log4j2,
+      'rootLogger.level=WARN\nrootLogger.appenderRef.stdout.ref=STDOUT\nappender.stdout.type=Console\nappender.stdout.name=STDOUT\nappender.stdout.layout.type=PatternLayout\nappender.stdout.layout.pattern=[%d] %p %m (%c)%n\nlogger.raft.name=kafka.server.KafkaRaftServer\nlogger.raft.level=INFO\n',
+    );
     const cp = `${lib}/*`;
     if (!fs.existsSync(path.join(data, 'meta.properties'))) {
       // 16 random bytes, base64url (Kafka's cluster id form). A leading '-' would read as an option: avoid it.
@@ -251,6 +257,7 @@ export const kafka: Service = {
           '-cp',
           cp,
           `-Dlog4j.configuration=file:${log4j}`,
+          `-Dlog4j2.configurationFile=${log4j2}`,
           'kafka.tools.StorageTool',
           'format',
           `--cluster-id=${clusterId}`,
@@ -269,6 +276,7 @@ export const kafka: Service = {
         '-cp',
         cp,
         `-Dlog4j.configuration=file:${log4j}`,
+        `-Dlog4j2.configurationFile=${log4j2}`,
         'kafka.Kafka',
         props,
       ]),

@@ -9,7 +9,7 @@ import { createKafka } from '../../lib/clients/kafka';
 import { createMongoClient } from '../../lib/clients/mongo';
 import { createPgPool, pgUrlForDatabase, withPgClient } from '../../lib/clients/pg';
 import { eventually, randomName, testConfig } from '../../test/support';
-import { ensureKafka } from './install';
+import { ensureKafka, KAFKA_VERSION } from './install';
 
 /** Proves each server of the local stack is the real program, through the project's own clients. */
 describe('local stack (real servers)', () => {
@@ -31,7 +31,7 @@ describe('local stack (real servers)', () => {
 
     /** Runs one of Kafka's own admin tools (the jars the stack installed) against the broker and returns its output. */
     async function kafkaTool(mainClass: string, ...args: string[]): Promise<string> {
-      const lib = ensureKafka(config.stack.cacheDir, () => undefined);
+      const lib = ensureKafka(config.stack.cacheDir, () => undefined, version);
       const bootstrap = config.kafka.brokers.join(',');
       const { stdout } = await promisify(execFile)('java', ['-cp', `${lib}/*`, mainClass, '--bootstrap-server', bootstrap, ...args], {
         timeout: 60000,
@@ -39,7 +39,11 @@ describe('local stack (real servers)', () => {
       return stdout;
     }
 
-    it('is Apache Kafka 3.9 in KRaft mode', async () => {
+    /** The broker the stack runs: the pinned version, or STACK_KAFKA_VERSION (npm run test:kafka4). */
+    const version = config.stack.kafkaVersion || KAFKA_VERSION;
+    const minor = version.split('.').slice(0, 2).join('\\.');
+
+    it(`is Apache Kafka ${version} in KRaft mode`, async () => {
       const cluster = await admin.describeCluster();
       expect(cluster.brokers).to.have.length(1);
       const nodeId = cluster.brokers[0]!.nodeId;
@@ -51,8 +55,8 @@ describe('local stack (real servers)', () => {
           features,
         );
       expect(metadata, features).to.not.equal(null);
-      expect(metadata![1], 'highest metadata.version the broker supports').to.match(/^3\.9-IV\d+$/);
-      expect(metadata![2], 'metadata.version the cluster runs').to.match(/^3\.9-IV\d+$/);
+      expect(metadata![1], 'highest metadata.version the broker supports').to.match(new RegExp(`^${minor}-IV\\d+$`));
+      expect(metadata![2], 'metadata.version the cluster runs').to.match(new RegExp(`^${minor}-IV\\d+$`));
       // KRaft: the broker answers DescribeQuorum, led by this very node; it has roles and no ZooKeeper.
       const quorum = await kafkaTool('org.apache.kafka.tools.MetadataQuorumCommand', 'describe', '--status');
       expect(quorum).to.match(new RegExp(`^ClusterId:\\s+${cluster.clusterId}$`, 'm'));
