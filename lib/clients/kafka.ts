@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type Admin, type KafkaConfig, type LogEntry } from 'kafkajs';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
+import { RETRIABLE_KAFKA_MESSAGES } from './kafka-errors';
 
 /**
  * The one place that constructs the Kafka client. kafkajs is in maintenance mode
@@ -16,7 +17,10 @@ export function createKafka(config: Pick<Config, 'kafka'>, logger?: Logger, over
     logCreator: () => (entry: LogEntry) => {
       if (!logger) return;
       const { message, ...extra } = entry.log;
-      const level = entry.level <= logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug';
+      // A response kafkajs retries by itself (the group coordinator loading at start, a leader election) is not
+      // an error for whoever reads our logs: if the retries run out, the call fails and that failure is logged.
+      const retried = typeof extra.error === 'string' && RETRIABLE_KAFKA_MESSAGES.has(extra.error);
+      const level = entry.level <= logLevel.ERROR && !retried ? 'error' : entry.level <= logLevel.WARN && !retried ? 'warn' : 'debug';
       logger.log(level, message, { kafkajs: entry.namespace, ...extra });
     },
     ...overrides,
