@@ -43,6 +43,8 @@ describe('command-line tools (int: real processes, no servers needed)', function
     'processors',
     'lag',
     'test:kafka4',
+    'compose:validate',
+    'rules:test',
   ];
   for (const script of SCRIPTS) {
     it(`${script} --help: usage on stdout, exit 0, nothing connected`, async () => {

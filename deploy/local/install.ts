@@ -163,3 +163,22 @@ export function ensureComposeSchema(cacheDir: string, log: (m: string) => void):
   fs.copyFileSync(path.join(mod.Dir, 'schema', 'compose-spec.json'), file);
   return file;
 }
+
+/**
+ * promtool (rule checks and rule unit tests): from PATH, else from Debian's `prometheus` package, downloaded
+ * (apt-get download needs no root) and unpacked into the cache without installing anything.
+ */
+export function ensurePromtool(cacheDir: string, log: (m: string) => void): string {
+  if (has('promtool')) return 'promtool';
+  const dir = path.join(cacheDir, 'prometheus-deb');
+  const bin = path.join(dir, 'root', 'usr', 'bin', 'promtool');
+  if (fs.existsSync(bin)) return bin;
+  requireTool('apt-get', "install Prometheus's promtool (https://prometheus.io/download), or run on Debian/Ubuntu");
+  log("downloading Debian's prometheus package for promtool");
+  fs.mkdirSync(dir, { recursive: true });
+  run('apt-get', ['download', '-qq', 'prometheus'], { cwd: dir, what: 'apt-get download prometheus' });
+  const deb = fs.readdirSync(dir).find((f) => /^prometheus_.*\.deb$/.test(f));
+  if (!deb) throw new StackError(`apt-get download prometheus left no .deb in ${dir}`);
+  run('dpkg-deb', ['-x', path.join(dir, deb), path.join(dir, 'root')], { what: 'unpacking prometheus' });
+  return bin;
+}

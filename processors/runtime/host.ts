@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { Db, MongoClient } from 'mongodb';
 import type pg from 'pg';
-import type { Producer } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import { systemClock, type Clock } from '../../lib/clock';
 import type { Config } from '../../lib/config';
 import { createKafka } from '../../lib/clients/kafka';
@@ -60,6 +60,7 @@ export class ProcessorHost {
   /** The tasks' producer (saga deadlines); each processor has its own (see start). */
   private readonly producer;
   private readonly producers: Producer[] = [];
+  private admin: Admin | undefined;
 
   constructor(
     private readonly defs: ProcessorDefinition[],
@@ -137,6 +138,11 @@ export class ProcessorHost {
         }),
       );
     }
+    // Lag at every scrape, from the broker, for the partitions each runner holds (not only when a chunk applies).
+    const admin = this.kafka.admin();
+    await admin.connect();
+    this.admin = admin;
+    this.metrics.lagSource = async () => (await Promise.all(this.runners.map((r) => r.lag(admin)))).flat();
     this.server = await startOpsServer(this.opts.opsPort ?? this.config.metrics.port, this.metrics.registry, {
       alive: () => !this.stopping,
       readiness: () => ({
@@ -166,6 +172,8 @@ export class ProcessorHost {
     this.stopping = true;
     for (const t of this.tasks) await t.stop();
     await Promise.all(this.runners.map((r) => r.stop()));
+    this.metrics.lagSource = undefined;
+    await this.admin?.disconnect();
     await this.producer.disconnect();
     for (const p of this.producers) await p.disconnect();
     await this.pool?.end();

@@ -1,7 +1,21 @@
 import client from 'prom-client';
+import type { CircuitState } from './breaker';
+
+/** One partition's lag as a runner sees it. */
+export interface LagSample {
+  processor: string;
+  topic: string;
+  partition: number;
+  lag: number;
+}
 
 /** Metrics of one process (one registry, passed in; no global default registry). */
 export class RuntimeMetrics {
+  /**
+   * Where the lag comes from at each scrape (set by the host once its runners exist): the broker's end offsets
+   * against the positions each runner holds, whatever progress it makes.
+   */
+  lagSource: (() => Promise<LagSample[]>) | undefined;
   readonly registry = new client.Registry();
   readonly events = new client.Counter({
     name: 'processor_events_total',
@@ -16,11 +30,18 @@ export class RuntimeMetrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
-  readonly lag = new client.Gauge({
+  readonly lag: client.Gauge<'processor' | 'topic' | 'partition'> = new client.Gauge({
     name: 'processor_consumer_lag',
-    help: 'Records behind the partition high watermark after the last applied chunk',
+    help: "Records of a partition this instance is assigned that it has not applied: the broker's end offset minus the position the runner holds, read at every scrape (so it grows while a partition is stuck retrying); partitions no longer assigned have no series",
     labelNames: ['processor', 'topic', 'partition'],
     registers: [this.registry],
+    collect: async () => {
+      // The broker unreachable: keep the last values (the scrape still answers; alerts on the process cover it).
+      const samples = await this.lagSource?.().catch(() => undefined);
+      if (!samples) return;
+      this.lag.reset(); // series of partitions that moved away in a rebalance go
+      for (const s of samples) this.lag.set({ processor: s.processor, topic: s.topic, partition: String(s.partition) }, s.lag);
+    },
   });
   readonly deadLetters = new client.Counter({
     name: 'processor_dead_letters_total',
@@ -36,10 +57,16 @@ export class RuntimeMetrics {
   });
   readonly circuit = new client.Gauge({
     name: 'processor_circuit_state',
-    help: 'Store circuit breaker: 0 closed, 1 half-open, 2 open',
-    labelNames: ['processor', 'store'],
+    help: 'Store circuit breaker: 1 for the state it is in, 0 for the others (state = closed, half_open, open)',
+    labelNames: ['processor', 'store', 'state'],
     registers: [this.registry],
   });
+
+  /** One series per state, exactly one of them 1. */
+  setCircuit(processor: string, store: string, state: CircuitState): void {
+    for (const s of ['closed', 'half-open', 'open'] as const)
+      this.circuit.set({ processor, store, state: s.replace('-', '_') }, s === state ? 1 : 0);
+  }
 
   constructor() {
     client.collectDefaultMetrics({ register: this.registry });

@@ -1,4 +1,4 @@
-import type { Batch, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Batch, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Clock } from '../../lib/clock';
 import type { Config } from '../../lib/config';
 import { AppError } from '../../lib/errors';
@@ -10,7 +10,7 @@ import { backoffMs, CircuitBreaker, type CircuitState } from './breaker';
 import { headerString, sendDeadLetter } from './dead-letters';
 import { classify, isContention, OutboxSendError, StoppingError } from './errors';
 import { GroupWriter, MergedFailure } from './group-writer';
-import type { RuntimeMetrics } from './metrics';
+import type { LagSample, RuntimeMetrics } from './metrics';
 import type { ChunkResult, Outbound, Ready, RuntimeStore } from './store';
 import type { Position, ProcessorDefinition, ProjectContext } from './types';
 
@@ -45,8 +45,6 @@ interface Item {
   deadLettered?: boolean;
 }
 
-const CIRCUIT_VALUE: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
-
 /**
  * A chunk of records this processor only skips (types it does not handle) stores its positions at most this
  * often per partition while more records are known to follow: on a shared topic most chunks are such, and each
@@ -67,6 +65,8 @@ export class ProcessorRunner {
   private paused = false;
   private readonly breaker: CircuitBreaker;
   private readonly positions = new Map<string, number | undefined>();
+  /** Partitions of this instance, by topic (from the last group join). */
+  private assignment: Record<string, number[]> = {};
   /** When the store last recorded a partition's position (see SKIPPED_POSITIONS_EVERY_MS). */
   private readonly storedAt = new Map<string, number>();
   /** The outbox may hold rows this process did not commit (set at start and on every assignment). */
@@ -128,10 +128,12 @@ export class ProcessorRunner {
       this.joined = true;
       this.leftovers = true; // a crashed instance's partitions may come with committed, unsent outbox rows
       this.positions.clear(); // a rebalance may hand us partitions another instance advanced
+      this.assignment = e.payload.memberAssignment;
       this.deps.logger.info('joined group', { processor: this.def.name, group: this.group, assignment: e.payload.memberAssignment });
     });
     consumer.on(consumer.events.CRASH, (e) => {
       this.joined = false;
+      this.assignment = {};
       this.deps.logger.error('consumer crashed', { processor: this.def.name, error: String(e.payload.error), restart: e.payload.restart });
     });
     await consumer.connect();
@@ -156,6 +158,31 @@ export class ProcessorRunner {
     this.stopping = true;
     await this.consumer?.disconnect();
     this.joined = false;
+    this.assignment = {};
+  }
+
+  /**
+   * Each assigned partition's lag: the broker's end offset minus the next offset to apply (the position this
+   * runner holds, or the group's committed offset, whichever is further, at least the partition's start).
+   * Read when asked, so a partition stuck retrying shows its lag growing while records keep arriving.
+   */
+  async lag(admin: Admin): Promise<LagSample[]> {
+    const topics = Object.keys(this.assignment).filter((t) => this.assignment[t]?.length);
+    if (!this.joined || !topics.length) return [];
+    const committed = new Map<string, number>();
+    for (const t of await admin.fetchOffsets({ groupId: this.group, topics }))
+      for (const p of t.partitions) committed.set(`${t.topic}\u0000${p.partition}`, Number(p.offset));
+    const out: LagSample[] = [];
+    for (const topic of topics) {
+      const mine = new Set(this.assignment[topic]);
+      for (const p of await admin.fetchTopicOffsets(topic)) {
+        if (!mine.has(p.partition)) continue;
+        const key = `${topic}\u0000${p.partition}`;
+        const next = Math.max(this.positions.get(key) ?? -1, committed.get(key) ?? -1, Number(p.low));
+        out.push({ processor: this.def.name, topic, partition: p.partition, lag: Math.max(0, Number(p.high) - next) });
+      }
+    }
+    return out;
   }
 
   private async storedPosition(topic: string, partition: number): Promise<number | undefined> {
@@ -225,10 +252,6 @@ export class ProcessorRunner {
       k.resolveOffset(last);
       await k.commitOffsetsIfNecessary();
       await k.heartbeat();
-      this.deps.metrics.lag.set(
-        { processor: this.def.name, topic, partition: String(partition) },
-        Math.max(0, Number(batch.highWatermark) - Number(last) - 1),
-      );
     }
   }
 
@@ -438,7 +461,7 @@ export class ProcessorRunner {
     if (outcome === 'success') this.breaker.success();
     else this.breaker.failure();
     const state = this.breaker.current;
-    this.deps.metrics.circuit.set({ processor: this.def.name, store: this.deps.store.kind }, CIRCUIT_VALUE[state]);
+    this.deps.metrics.setCircuit(this.def.name, this.deps.store.kind, state);
     if (state === 'open' && !this.paused) {
       this.paused = true;
       this.consumer?.pause(this.topics.map((topic) => ({ topic })));
@@ -455,7 +478,7 @@ export class ProcessorRunner {
       if (this.stopping) throw new StoppingError('stopping');
       await this.sleep(Math.min(this.breaker.waitMs(), 1000), heartbeat);
     }
-    this.deps.metrics.circuit.set({ processor: this.def.name, store: this.deps.store.kind }, CIRCUIT_VALUE[this.breaker.current]);
+    this.deps.metrics.setCircuit(this.def.name, this.deps.store.kind, this.breaker.current);
   }
 
   /** Sleeps in steps of at most one second, heartbeating, and wakes early on stop. */

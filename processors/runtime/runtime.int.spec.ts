@@ -436,6 +436,12 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
       (await h.metrics.events.get()).values.filter((v) => v.labels.outcome === 'applied').reduce((s, v) => s + v.value, 0);
     expect(await applied(a)).to.be.above(0);
     expect(await applied(b)).to.be.above(0);
+    // Each instance's lag series are its own partitions only: those that moved away in the rebalance are gone.
+    const partitions = async (h: ProcessorHost): Promise<string[]> =>
+      (await h.metrics.lag.get()).values.filter((v) => v.labels.topic === topic).map((v) => String(v.labels.partition));
+    const [pa, pb] = [await partitions(a), await partitions(b)];
+    expect(pa.length, `a holds ${pa.join(',')}`).to.be.within(1, 5);
+    expect([...pa, ...pb].sort()).to.deep.equal(['0', '1', '2', '3', '4', '5']);
   });
 
   it('PostgreSQL stopped for 20 s under load: the circuit opens, nothing is skipped, everything is applied once', async () => {
@@ -456,10 +462,17 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
     const outageStart = Date.now();
     try {
       const during = tardies(1000, 20, 3000);
-      await publish(topic, during); // load continues while the store is down
+      // The lag, as a scrape reads it: the broker's end offsets against the stuck positions.
+      const lag = async (): Promise<number> =>
+        (await host.metrics.lag.get()).values.filter((v) => v.labels.processor === p.name).reduce((n, v) => n + v.value, 0);
+      await publish(topic, during.slice(0, 500)); // load continues while the store is down
       await eventually(() => Promise.resolve(host.runners[0]!.circuit === 'open' ? true : undefined), 'the circuit to open', 20000);
-      const circuit = (await host.metrics.circuit.get()).values.find((v) => v.labels.processor === p.name);
-      expect(circuit?.value).to.equal(2);
+      const states = (await host.metrics.circuit.get()).values.filter((v) => v.labels.processor === p.name);
+      expect(Object.fromEntries(states.map((v) => [v.labels.state, v.value]))).to.deep.equal({ closed: 0, half_open: 0, open: 1 });
+      const stuck = await lag();
+      expect(stuck, 'lag while stuck').to.be.at.least(500);
+      await publish(topic, during.slice(500));
+      expect(await lag(), 'lag grows at the next scrape while stuck').to.equal(stuck + 500);
       await new Promise((r) => setTimeout(r, Math.max(0, 20000 - (Date.now() - outageStart))));
     } finally {
       await server.start();
