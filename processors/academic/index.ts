@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { PostgresProcessor } from '../runtime/types';
 import { academicFold, HANDLES } from './fold';
 import { topicsOf } from '../runtime/topics';
+import { SAGA_GAUGES } from './metrics';
 
 /**
  * academic: store PostgreSQL (relations: years, sections with seats, courses, enrollments
@@ -17,6 +18,7 @@ export const academic: PostgresProcessor = {
   store: 'postgres',
   writer: 'instance', // saga events of one section arrive on every partition and change its seats
   fold: academicFold,
+  gauges: SAGA_GAUGES, // the saga's state as metrics (processors/academic/metrics.ts)
 };
 
 export const migrations = path.join(__dirname, 'migrations');

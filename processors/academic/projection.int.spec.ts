@@ -5,7 +5,9 @@ import { testConfig } from '../../test/support';
 import type { Ready } from '../runtime/store';
 import { anEvent, testClock } from '../testing/gwt';
 import { throwawayProjection, type ThrowawayStore } from '../testing/pg-projection';
+import { readStoreGauge } from '../runtime/store-gauges';
 import { academic, migrations } from '.';
+import { SAGA_GAUGES } from './metrics';
 
 /**
  * The academic projection on throwaway schemas of the real PostgreSQL: exact rows and derived events of sagas,
@@ -140,6 +142,37 @@ describe('academic projection (load, fold, flush; real PostgreSQL)', function ()
         .sort();
     expect(emittedFor('E-1')).to.deep.equal(['enrollment.completed', 'enrollment.section.assigned']);
     expect(emittedFor('E-2')).to.deep.equal(['enrollment.compensated', 'enrollment.failed', 'enrollment.section.assignment.failed']);
+  });
+
+  it('the saga gauges read the projection: statuses, failures by step, what is in flight and for how long', async () => {
+    const s = await store();
+    await playSagas(s, 1, 2); // E-1 completes, E-2 fails at ASSIGN_TO_SECTION (section full)
+    await apply(s, ready([enrolled(3)]), 1); // E-3 waits for its user validation
+    const read = async (name: string): Promise<Array<Record<string, string | number>>> => {
+      const series = await readStoreGauge(
+        pool(),
+        s.schema,
+        SAGA_GAUGES.find((g) => g.name === name)!,
+      );
+      return series.map((x) => ({ ...x.labels, value: x.value })).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    };
+    expect(await read('school_sagas')).to.deep.equal([
+      { status: 'COMPLETED', value: 1 },
+      { status: 'FAILED', value: 1 },
+      { status: 'PENDING', value: 1 },
+    ]);
+    expect(await read('school_sagas_failed')).to.deep.equal([{ status: 'FAILED', failed_step: 'ASSIGN_TO_SECTION', value: 1 }]);
+    expect(await read('school_sagas_in_flight')).to.deep.equal([{ step: 'VALIDATE_USER', value: 1 }]);
+    const oldest = await read('school_saga_oldest_in_flight_seconds');
+    expect(oldest.map((o) => o.step)).to.deep.equal(['VALIDATE_USER']);
+    // The test events carry a fixed time in the past (2025-03-15): the saga has waited since then.
+    expect(oldest[0]!.value).to.be.greaterThan((Date.now() - Date.parse('2025-03-15T08:31:00Z')) / 1000);
+    // Both ended sagas ended now (academic stamps its own events with the clock) and started at the test events'
+    // fixed time: every quantile is that span.
+    const span = (Date.now() - Date.parse('2025-03-15T08:30:00Z')) / 1000;
+    const quantiles = await read('school_saga_completion_seconds');
+    expect(quantiles.map((q) => q.quantile)).to.deep.equal(['0.5', '0.95', '0.99']);
+    for (const q of quantiles) expect(q.value).to.be.closeTo(span, 120);
   });
 
   it('chunks of four partitions applied concurrently count every seat once (sorted locks, no lost update)', async () => {

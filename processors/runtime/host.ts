@@ -14,6 +14,7 @@ import { EVENT_DEFINITIONS, type SchoolEvent } from '../../schemas/generated/eve
 import { createEventProducer, EventPublisher } from '../../schemas/publisher';
 import { startOpsServer } from './http';
 import { RuntimeMetrics } from './metrics';
+import { registerStoreGauges } from './store-gauges';
 import { MongoStore } from './mongo-store';
 import { projectionDb, projectionSchema } from './names';
 import { PostgresStore } from './postgres-store';
@@ -79,9 +80,12 @@ export class ProcessorHost {
 
   private storeFor(def: ProcessorDefinition): RuntimeStore {
     switch (def.store) {
-      case 'postgres':
+      case 'postgres': {
         this.pool ??= createPgPool(this.config, {}, this.logger);
-        return new PostgresStore(this.pool, this.opts.pgSchema?.(def) ?? projectionSchema(def.name), def, this.storeGroup(def));
+        const schema = this.opts.pgSchema?.(def) ?? projectionSchema(def.name);
+        if (def.gauges) registerStoreGauges(this.metrics.registry, this.pool, schema, def.gauges);
+        return new PostgresStore(this.pool, schema, def, this.storeGroup(def));
+      }
       case 'mongo':
         this.mongo ??= createMongoClient(this.config);
         this.pool ??= createPgPool(this.config, {}, this.logger);

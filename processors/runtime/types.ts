@@ -61,8 +61,22 @@ export interface ChunkFold<S> {
   flush(tx: PoolClient, state: S): Promise<void>;
 }
 
+/**
+ * A gauge read from the processor's own projection at every scrape (e.g. the sagas in flight by step): `sql`
+ * runs in the projection's schema and returns one row per series, with a text column per label and a
+ * numeric column `value`.
+ */
+export interface StoreGauge {
+  name: string;
+  help: string;
+  labels: readonly string[];
+  sql: string;
+}
+
 export interface PostgresProcessor extends Base {
   store: 'postgres';
+  /** Gauges over its projection, exported with the process's metrics. */
+  gauges?: readonly StoreGauge[];
   /** Event types applied a chunk at a time (the others go through `project`, one by one). */
   fold?: ChunkFold<unknown>;
   /**
