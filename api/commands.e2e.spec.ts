@@ -301,6 +301,27 @@ describe('HTTP API commands and queries (e2e)', function () {
     );
     const summary = await get(`/api/v1/attendance/student/${S}/summary`, await api.token(S, 'student'));
     expect(summary).to.include({ present: 1, late: 1, absent: 0, excused: 0, unjustifiedAbsences: 0, tardies: 1 });
+
+    // Transferred to SEC2: a mark there counts in SEC2's own summary, and SEC's history stays as it was.
+    await command('POST', '/api/v1/attendance/marks', { studentUserId: S, sectionId: SEC2, date: '2025-03-10', status: 'PRESENT' });
+    const both = await eventually(async () => {
+      const x = await get(`/api/v1/attendance/student/${S}/summary`);
+      return (x.sections as unknown[]).length === 2 ? x : undefined;
+    }, 'the SEC2 summary');
+    expect(both).to.include({ sectionId: SEC2, present: 2, late: 1, tardies: 1 });
+    expect(
+      (both.sections as Array<{ sectionId: string; present: number; late: number; tardies: number }>).map((x) => [
+        x.sectionId,
+        x.present,
+        x.late,
+        x.tardies,
+      ]),
+    ).to.deep.equal([
+      [SEC2, 1, 0, 0],
+      [SEC, 1, 1, 1],
+    ]);
+    const s360 = await get(`/api/v1/users/${S}/student360`);
+    expect(s360.attendanceBySection).to.deep.equal({ [SEC2]: { PRESENT: 1 }, [SEC]: { PRESENT: 1, LATE: 1 } });
   });
 
   it('notifications: request, send-immediate and bulk reach the SMTP server and are DELIVERED; the log and templates are queryable', async () => {

@@ -72,6 +72,7 @@ const user = resource({ userId: id, ...profileFields, deactivationReason: text, 
   'parents',
   'children',
 ]);
+const attendanceCounts = { present: int, absent: int, late: int, excused: int, unjustifiedAbsences: int, tardies: int };
 const student360 = resource(
   {
     userId: id,
@@ -80,8 +81,9 @@ const student360 = resource(
     enrollment: resource({ enrollmentId: id, sectionId: id, academicYearId: id, status: text }),
     averages: { type: 'object', additionalProperties: { type: 'object', additionalProperties: num } },
     attendance: { type: 'object', additionalProperties: int },
+    attendanceBySection: { type: 'object', additionalProperties: { type: 'object', additionalProperties: int } },
   },
-  ['parents', 'enrollment', 'averages', 'attendance'],
+  ['parents', 'enrollment', 'averages', 'attendance', 'attendanceBySection'],
 );
 const notification = resource(
   {
@@ -493,19 +495,15 @@ export const QUERIES: QueryRoute[] = [
     operationId: 'getAttendanceSummary',
     method: 'get',
     path: '/api/v1/attendance/student/{studentId}/summary',
-    summary: "A student's attendance summary",
+    summary: "A student's attendance summary: totals over their sections, and each section's own counts",
     dependency: 'attendance',
     params: { studentId: id },
     response: resource({
       studentUserId: id,
       sectionId: text,
-      present: int,
-      absent: int,
-      late: int,
-      excused: int,
-      unjustifiedAbsences: int,
-      tardies: int,
+      ...attendanceCounts,
       updatedAt: time,
+      sections: list(resource({ sectionId: id, ...attendanceCounts, updatedAt: time })),
     }),
   },
   {

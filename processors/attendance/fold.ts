@@ -47,10 +47,14 @@ export interface Summary {
   updatedAt: string;
 }
 
+/** A summary is a student's in one section: a transfer keeps both histories. */
+export const summaryKey = (student: string, section: string): string => `${student}\u0000${section}`;
+
 export interface AttendanceState {
   marks: Map<string, Mark>;
   absences: Map<string, Absence>;
   tardies: Map<string, Tardy>;
+  /** By summaryKey(student, section). */
   summaries: Map<string, Summary>;
   changed: { marks: Set<string>; absences: Set<string>; tardies: Set<string>; summaries: Set<string> };
 }
@@ -72,9 +76,10 @@ const COUNT: Record<AttendanceStatus, 'present' | 'absent' | 'late' | 'excused'>
   EXCUSED: 'excused',
 };
 
-/** The student's summary after `change`, stamped with the section and time of the event that moved it. */
+/** The student's summary in the section after `change`, stamped with the time of the event that moved it. */
 function touch(s: AttendanceState, student: string, section: string, at: string, change: (x: Summary) => void): void {
-  const x = s.summaries.get(student) ?? {
+  const key = summaryKey(student, section);
+  const x = s.summaries.get(key) ?? {
     studentUserId: student,
     sectionId: section,
     present: 0,
@@ -85,10 +90,10 @@ function touch(s: AttendanceState, student: string, section: string, at: string,
     tardies: 0,
     updatedAt: at,
   };
-  const next = { ...x, sectionId: section, updatedAt: at };
+  const next = { ...x, updatedAt: at };
   change(next);
-  s.summaries.set(student, next);
-  s.changed.summaries.add(student);
+  s.summaries.set(key, next);
+  s.changed.summaries.add(key);
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   foldJustified,
   foldMarked,
   foldTardiness,
+  summaryKey,
   type AttendanceState,
   type Folded,
   type Summary,
@@ -34,24 +35,25 @@ const emitted = (r: Folded) => {
     'count' in e.payload ? e.payload.count : null,
   ]);
 };
-const counts = (s: AttendanceState, student = 'S-1') => {
-  const x = s.summaries.get(student);
+const counts = (s: AttendanceState, student = 'S-1', section = 'SEC-1') => {
+  const x = s.summaries.get(summaryKey(student, section));
   return (
     x && { present: x.present, absent: x.absent, late: x.late, excused: x.excused, unjustified: x.unjustifiedAbsences, tardies: x.tardies }
   );
 };
 
 /** The summary's definition, counted from the rows (what the per-event projection recomputed after every event). */
-function recount(s: AttendanceState, student: string): Omit<Summary, 'studentUserId' | 'sectionId' | 'updatedAt'> {
-  const marks = [...s.marks.values()].filter((m) => m.studentUserId === student);
+function recount(s: AttendanceState, student: string, section: string): Omit<Summary, 'studentUserId' | 'sectionId' | 'updatedAt'> {
+  const mine = (r: { studentUserId: string; sectionId: string }): boolean => r.studentUserId === student && r.sectionId === section;
+  const marks = [...s.marks.values()].filter(mine);
   const n = (status: AttendanceStatus) => marks.filter((m) => m.status === status).length;
   return {
     present: n('PRESENT'),
     absent: n('ABSENT'),
     late: n('LATE'),
     excused: n('EXCUSED'),
-    unjustifiedAbsences: [...s.absences.values()].filter((a) => a.studentUserId === student && !a.justified).length,
-    tardies: [...s.tardies.values()].filter((t) => t.studentUserId === student).length,
+    unjustifiedAbsences: [...s.absences.values()].filter((a) => mine(a) && !a.justified).length,
+    tardies: [...s.tardies.values()].filter(mine).length,
   };
 }
 
@@ -63,6 +65,16 @@ describe('attendance fold (summaries by deltas, windowed patterns)', () => {
     emitted(foldMarked(s, mark('A-1', '2025-03-10', 'LATE'), at, rules));
     expect(counts(s)).to.deep.equal({ present: 0, absent: 0, late: 1, excused: 0, unjustified: 0, tardies: 0 });
     expect(s.changed.marks).to.deep.equal(new Set(['A-1']));
+  });
+
+  it('summaries are per student and section: marks in a second section (a transfer) leave the first one as it was', () => {
+    const s = emptyState();
+    emitted(foldMarked(s, mark('A-1', '2025-03-10', 'PRESENT'), at, rules));
+    emitted(foldMarked(s, mark('A-2', '2025-03-10', 'ABSENT'), at, rules));
+    emitted(foldMarked(s, { ...mark('A-3', '2025-03-11', 'LATE'), sectionId: 'SEC-2' }, at, rules));
+    expect(counts(s, 'S-1', 'SEC-1')).to.deep.equal({ present: 1, absent: 1, late: 0, excused: 0, unjustified: 0, tardies: 0 });
+    expect(counts(s, 'S-1', 'SEC-2')).to.deep.equal({ present: 0, absent: 0, late: 1, excused: 0, unjustified: 0, tardies: 0 });
+    expect([...s.changed.summaries].sort()).to.deep.equal([summaryKey('S-1', 'SEC-1'), summaryKey('S-1', 'SEC-2')]);
   });
 
   it('a correction cannot move a mark to another student, date or section', () => {
@@ -151,9 +163,7 @@ describe('attendance fold (summaries by deltas, windowed patterns)', () => {
           emitted(foldMarked(s, mark(`A-${i}`, date, pick(statuses), student), at, rules));
         }
       }
-      for (const student of students) {
-        const x = s.summaries.get(student);
-        if (!x) continue;
+      for (const x of s.summaries.values()) {
         const stored = {
           present: x.present,
           absent: x.absent,
@@ -162,7 +172,7 @@ describe('attendance fold (summaries by deltas, windowed patterns)', () => {
           unjustifiedAbsences: x.unjustifiedAbsences,
           tardies: x.tardies,
         };
-        expect(stored, `seed ${seed}, ${student}`).to.deep.equal(recount(s, student));
+        expect(stored, `seed ${seed}, ${x.studentUserId} in ${x.sectionId}`).to.deep.equal(recount(s, x.studentUserId, x.sectionId));
       }
     }
   });
@@ -251,7 +261,7 @@ describe('attendance fold (summaries by deltas, windowed patterns)', () => {
       given(after((s) => foldMarked(s, mark('A-1', '2025-03-10', 'ABSENT'), at, rules)))
         .when(mark('A-1', '2025-03-10', 'PRESENT'), (p, s) => {
           const next = structuredClone(s);
-          return { folded: foldMarked(next, p, later, rules), summary: next.summaries.get('S-1') };
+          return { folded: foldMarked(next, p, later, rules), summary: next.summaries.get(summaryKey('S-1', 'SEC-1')) };
         })
         .then({
           folded: { emit: [] },

@@ -27,7 +27,7 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
     tardies: await rows(schema, `select tardiness_id, to_char(date, 'YYYY-MM-DD') d, minutes_late from {s}.tardies order by 1`),
     summaries: await rows(
       schema,
-      `select student_user_id, section_id, present, absent, late, excused, unjustified_absences, tardies from {s}.summaries order by 1`,
+      `select student_user_id, section_id, present, absent, late, excused, unjustified_absences, tardies from {s}.summaries order by 1, 2`,
     ),
   });
   /** The summaries' definition as the per-event projection recounted it after every event, from the stored rows. */
@@ -35,14 +35,21 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
     rows(
       schema,
       `select s.student_user_id, s.section_id,
-         (select count(*)::int from {s}.marks where student_user_id = s.student_user_id and status = 'PRESENT') present,
-         (select count(*)::int from {s}.marks where student_user_id = s.student_user_id and status = 'ABSENT') absent,
-         (select count(*)::int from {s}.marks where student_user_id = s.student_user_id and status = 'LATE') late,
-         (select count(*)::int from {s}.marks where student_user_id = s.student_user_id and status = 'EXCUSED') excused,
-         (select count(*)::int from {s}.absences where student_user_id = s.student_user_id and not justified) unjustified_absences,
-         (select count(*)::int from {s}.tardies where student_user_id = s.student_user_id) tardies
-       from {s}.summaries s order by 1`,
+         (select count(*)::int from {s}.marks where student_user_id = s.student_user_id and section_id = s.section_id and status = 'PRESENT') present,
+         (select count(*)::int from {s}.marks where student_user_id = s.student_user_id and section_id = s.section_id and status = 'ABSENT') absent,
+         (select count(*)::int from {s}.marks where student_user_id = s.student_user_id and section_id = s.section_id and status = 'LATE') late,
+         (select count(*)::int from {s}.marks where student_user_id = s.student_user_id and section_id = s.section_id and status = 'EXCUSED') excused,
+         (select count(*)::int from {s}.absences where student_user_id = s.student_user_id and section_id = s.section_id and not justified) unjustified_absences,
+         (select count(*)::int from {s}.tardies where student_user_id = s.student_user_id and section_id = s.section_id) tardies
+       from {s}.summaries s order by 1, 2`,
     );
+  /** A directory with the migrations up to number `last` (to start a schema as an older version left it). */
+  const upTo = (last: number): string => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'att-mig-'));
+    for (const f of fs.readdirSync(migrations).filter((f) => Number(f.slice(0, 3)) <= last))
+      fs.copyFileSync(path.join(migrations, f), path.join(dir, f));
+    return dir;
+  };
   const at = (events: SchoolEvent[], partition = 0): Ready[] =>
     events.map((event, offset) => ({ event, position: { topic: 'attendance-events', partition, offset } }));
   const mark = (attendanceId: string, studentUserId: string, date: string, status: AttendanceStatus) =>
@@ -152,8 +159,7 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
 
   it('002 recounts a summary the per-event projection left stale, keeps section and time, and changes nothing when run again', async () => {
     const schema = schemaName();
-    const first = fs.mkdtempSync(path.join(os.tmpdir(), 'att-mig-'));
-    fs.copyFileSync(path.join(migrations, '001_attendance.sql'), path.join(first, '001_attendance.sql'));
+    const first = upTo(1);
     await migrate(pool(), schema, first);
     fs.rmSync(first, { recursive: true });
     await rows(
@@ -163,7 +169,9 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
        insert into {s}.tardies values ('T-1', 'S-1', 'SEC-1', '2025-03-04', 5);
        insert into {s}.summaries values ('S-1', 'SEC-2', 0, 2, 0, 0, 2, 0, '2025-03-06T10:00:00Z'), ('S-2', 'SEC-1', 1, 0, 0, 0, 0, 0, '2025-03-06T11:00:00Z')`,
     );
-    expect(await migrate(pool(), schema, migrations)).to.deep.equal(['002_summaries_recount.sql']);
+    const second = upTo(2);
+    expect(await migrate(pool(), schema, second)).to.deep.equal(['002_summaries_recount.sql']);
+    fs.rmSync(second, { recursive: true });
     const summaries = `select student_user_id, section_id, present, absent, late, excused, unjustified_absences, tardies, to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') at from {s}.summaries order by 1`;
     const expected = [
       {
@@ -200,6 +208,63 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
       client.release();
     }
     expect(await rows(schema, summaries)).to.deep.equal(expected);
+  });
+
+  it('003 splits each summary by section (a transfer keeps both histories), counted from the rows, keeping its time', async () => {
+    const schema = schemaName();
+    const old = upTo(2);
+    await migrate(pool(), schema, old);
+    fs.rmSync(old, { recursive: true });
+    await rows(
+      schema,
+      `insert into {s}.marks values ('A-1', 'S-1', 'SEC-1', '2025-03-03', 'ABSENT', 'T-1'), ('A-2', 'S-1', 'SEC-2', '2025-03-20', 'LATE', 'T-1'),
+         ('A-3', 'S-1', 'SEC-2', '2025-03-21', 'PRESENT', 'T-1'), ('A-4', 'S-2', 'SEC-1', '2025-03-03', 'PRESENT', 'T-1');
+       insert into {s}.absences values ('B-1', 'S-1', 'SEC-1', '2025-03-03', null, 'T-1', false, null);
+       insert into {s}.tardies values ('T-1', 'S-1', 'SEC-2', '2025-03-20', 5);
+       insert into {s}.summaries values ('S-1', 'SEC-2', 1, 1, 1, 0, 1, 1, '2025-03-21T10:00:00Z'), ('S-2', 'SEC-1', 1, 0, 0, 0, 0, 0, '2025-03-03T11:00:00Z')`,
+    );
+    expect(await migrate(pool(), schema, migrations)).to.deep.equal(['003_summaries_per_section.sql']);
+    expect(
+      await rows(
+        schema,
+        `select student_user_id, section_id, present, absent, late, excused, unjustified_absences, tardies,
+           to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI') at from {s}.summaries order by 1, 2`,
+      ),
+    ).to.deep.equal([
+      {
+        student_user_id: 'S-1',
+        section_id: 'SEC-1',
+        present: 0,
+        absent: 1,
+        late: 0,
+        excused: 0,
+        unjustified_absences: 1,
+        tardies: 0,
+        at: '2025-03-21 10:00',
+      },
+      {
+        student_user_id: 'S-1',
+        section_id: 'SEC-2',
+        present: 1,
+        absent: 0,
+        late: 1,
+        excused: 0,
+        unjustified_absences: 0,
+        tardies: 1,
+        at: '2025-03-21 10:00',
+      },
+      {
+        student_user_id: 'S-2',
+        section_id: 'SEC-1',
+        present: 1,
+        absent: 0,
+        late: 0,
+        excused: 0,
+        unjustified_absences: 0,
+        tardies: 0,
+        at: '2025-03-03 11:00',
+      },
+    ]);
   });
 
   /** A month of marks, absences, corrections, justifications and tardies of 6 students over 3 partitions. */

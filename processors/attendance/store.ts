@@ -3,7 +3,7 @@ import type { Rules } from '../../lib/config';
 import type { SchoolEvent } from '../../schemas/generated/events';
 import { columns } from '../runtime/columns';
 import { monthEnd } from './handlers';
-import { emptyState, windowStart, type Absence, type AttendanceState, type Mark, type Summary, type Tardy } from './fold';
+import { emptyState, summaryKey, windowStart, type Absence, type AttendanceState, type Mark, type Summary, type Tardy } from './fold';
 
 type Folded = SchoolEvent<'attendance.marked' | 'absence.recorded' | 'tardiness.recorded' | 'absence.justified'>;
 
@@ -53,7 +53,7 @@ async function byIdOrRange<R extends QueryResultRow>(
 /**
  * Everything a chunk's folded events need, one query per table: the marks, absences and tardies they
  * name by id, the absent days of the absence window (absences) or month (tardies) before each event
- * for the students concerned, and their summaries.
+ * for the students concerned, and their summaries (every section of theirs).
  */
 export async function loadAttendance(tx: PoolClient, events: Folded[], rules: Rules): Promise<AttendanceState> {
   const s = emptyState();
@@ -97,7 +97,7 @@ export async function loadAttendance(tx: PoolClient, events: Folded[], rules: Ru
      from summaries where student_user_id = any($1::text[])`,
     [[...students]],
   );
-  for (const x of summaries.rows) s.summaries.set(x.studentUserId, x);
+  for (const x of summaries.rows) s.summaries.set(summaryKey(x.studentUserId, x.sectionId), x);
   return s;
 }
 
@@ -133,7 +133,7 @@ export async function flushAttendance(tx: PoolClient, s: AttendanceState): Promi
     await tx.query(
       `insert into summaries (student_user_id, section_id, present, absent, late, excused, unjustified_absences, tardies, updated_at)
        select * from unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[], $9::timestamptz[])
-       on conflict (student_user_id) do update set section_id = excluded.section_id, present = excluded.present, absent = excluded.absent,
+       on conflict (student_user_id, section_id) do update set present = excluded.present, absent = excluded.absent,
          late = excluded.late, excused = excluded.excused, unjustified_absences = excluded.unjustified_absences, tardies = excluded.tardies,
          updated_at = excluded.updated_at`,
       columns(summaries, [

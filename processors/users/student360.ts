@@ -17,7 +17,22 @@ export interface AttendanceCounts {
 export type Student360 = Student360Resource & {
   averages?: Record<string, Record<string, number>>;
   attendance?: Partial<Record<AttendanceStatus, number>>;
+  /** The same counts per section (a transferred student has one entry per section). */
+  attendanceBySection?: Record<string, Partial<Record<AttendanceStatus, number>>>;
 };
+
+/** Counts of marks by status, only the statuses that occurred (undefined when none did). */
+function countsOf(summary: AttendanceCounts): Partial<Record<AttendanceStatus, number>> | undefined {
+  const counts: Partial<Record<AttendanceStatus, number>> = {};
+  const add = (status: AttendanceStatus, n: number): void => {
+    if (n > 0) counts[status] = n;
+  };
+  add('PRESENT', summary.present);
+  add('ABSENT', summary.absent);
+  add('LATE', summary.late);
+  add('EXCUSED', summary.excused);
+  return Object.keys(counts).length ? counts : undefined;
+}
 
 /**
  * The student 360 as the API answers it: the users document (profile, parents, current
@@ -27,7 +42,11 @@ export type Student360 = Student360Resource & {
  * Same fields as the document had: averages by period and course, counts of marks by status
  * (only statuses that occurred).
  */
-export function composeStudent360(doc: Student360Resource, averages: PeriodAverage[], summary: AttendanceCounts | undefined): Student360 {
+export function composeStudent360(
+  doc: Student360Resource,
+  averages: PeriodAverage[],
+  summary: (AttendanceCounts & { sections?: Array<AttendanceCounts & { sectionId: string }> }) | undefined,
+): Student360 {
   const out: Student360 = { ...doc };
   if (averages.length) {
     const byPeriod: Record<string, Record<string, number>> = {};
@@ -35,15 +54,15 @@ export function composeStudent360(doc: Student360Resource, averages: PeriodAvera
     out.averages = byPeriod;
   }
   if (summary) {
-    const counts: Partial<Record<AttendanceStatus, number>> = {};
-    const add = (status: AttendanceStatus, n: number): void => {
-      if (n > 0) counts[status] = n;
-    };
-    add('PRESENT', summary.present);
-    add('ABSENT', summary.absent);
-    add('LATE', summary.late);
-    add('EXCUSED', summary.excused);
-    if (Object.keys(counts).length) out.attendance = counts;
+    const counts = countsOf(summary);
+    if (counts) out.attendance = counts;
+    const bySection = Object.fromEntries(
+      (summary.sections ?? []).flatMap((s) => {
+        const c = countsOf(s);
+        return c ? [[s.sectionId, c] as const] : [];
+      }),
+    );
+    if (Object.keys(bySection).length) out.attendanceBySection = bySection;
   }
   return out;
 }

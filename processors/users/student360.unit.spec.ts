@@ -33,6 +33,17 @@ describe('student 360 composed at query time', () => {
     });
   });
 
+  it('a student marked in two sections (a transfer): the totals, and each section on its own', () => {
+    const sections = [
+      { sectionId: 'SEC-2', present: 2, absent: 0, late: 1, excused: 0 },
+      { sectionId: 'SEC-1', present: 1, absent: 1, late: 0, excused: 0 },
+      { sectionId: 'SEC-3', present: 0, absent: 0, late: 0, excused: 0 },
+    ];
+    const s = composeStudent360(doc, [], { present: 3, absent: 1, late: 1, excused: 0, sections });
+    expect(s.attendance).to.deep.equal({ PRESENT: 3, ABSENT: 1, LATE: 1 });
+    expect(s.attendanceBySection).to.deep.equal({ 'SEC-2': { PRESENT: 2, LATE: 1 }, 'SEC-1': { PRESENT: 1, ABSENT: 1 } });
+  });
+
   it('leaves both out when the projections know nothing of the student yet', () => {
     expect(composeStudent360(doc, [], undefined)).to.deep.equal(doc);
     expect(composeStudent360(doc, [], { present: 0, absent: 0, late: 0, excused: 0 })).to.deep.equal(doc);
