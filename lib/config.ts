@@ -179,6 +179,12 @@ const schema = {
   },
   metrics: {
     port: { doc: "First port for processors' /metrics, /health, /ready", format: 'port', default: 9464, env: 'METRICS_PORT' },
+    prometheusUrl: {
+      doc: 'Prometheus of the local stack (stack:up starts it with the alert rules; it scrapes the processors and the API)',
+      format: 'http-url',
+      default: 'http://127.0.0.1:9090',
+      env: 'PROMETHEUS_URL',
+    },
   },
   runtime: {
     batchSize: { doc: 'Max records applied in one store transaction', format: 'nat', default: 500, env: 'RUNTIME_BATCH_SIZE' },
@@ -368,7 +374,7 @@ type ConfigShape = {
       number
     >;
   };
-  metrics: { port: number };
+  metrics: { port: number; prometheusUrl: string };
   runtime: {
     batchSize: number;
     partitionsConcurrency: number;

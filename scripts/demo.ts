@@ -253,6 +253,7 @@ async function summary(
     say(`| dead letters (all topics, all time) | ${dead} |`);
     say(`| max consumer lag observed (records, one group) | ${maxLag} |`);
     say(`| processors | ${defs.map((d) => d.name).join(', ')} |`);
+    say(`| metrics and alerts | Prometheus ${config.metrics.prometheusUrl} (alerts: /alerts; it scrapes the processors and the API) |`);
   } finally {
     await pool.end();
     await mongo.close();

@@ -169,16 +169,25 @@ export function ensureComposeSchema(cacheDir: string, log: (m: string) => void):
  * (apt-get download needs no root) and unpacked into the cache without installing anything.
  */
 export function ensurePromtool(cacheDir: string, log: (m: string) => void): string {
-  if (has('promtool')) return 'promtool';
+  return has('promtool') ? 'promtool' : path.join(ensurePrometheusPackage(cacheDir, log), 'usr', 'bin', 'promtool');
+}
+
+/** The Prometheus server of the local stack, from the same package. */
+export function ensurePrometheus(cacheDir: string, log: (m: string) => void): string {
+  return path.join(ensurePrometheusPackage(cacheDir, log), 'usr', 'bin', 'prometheus');
+}
+
+/** Debian's prometheus package unpacked under the cache (apt-get download needs no root); its root directory. */
+function ensurePrometheusPackage(cacheDir: string, log: (m: string) => void): string {
   const dir = path.join(cacheDir, 'prometheus-deb');
-  const bin = path.join(dir, 'root', 'usr', 'bin', 'promtool');
-  if (fs.existsSync(bin)) return bin;
-  requireTool('apt-get', "install Prometheus's promtool (https://prometheus.io/download), or run on Debian/Ubuntu");
-  log("downloading Debian's prometheus package for promtool");
+  const root = path.join(dir, 'root');
+  if (fs.existsSync(path.join(root, 'usr', 'bin', 'prometheus'))) return root;
+  requireTool('apt-get', 'install Prometheus 2.x with promtool (https://prometheus.io/download), or run on Debian/Ubuntu');
+  log("downloading Debian's prometheus package (Prometheus and promtool)");
   fs.mkdirSync(dir, { recursive: true });
   run('apt-get', ['download', '-qq', 'prometheus'], { cwd: dir, what: 'apt-get download prometheus' });
   const deb = fs.readdirSync(dir).find((f) => /^prometheus_.*\.deb$/.test(f));
   if (!deb) throw new StackError(`apt-get download prometheus left no .deb in ${dir}`);
-  run('dpkg-deb', ['-x', path.join(dir, deb), path.join(dir, 'root')], { what: 'unpacking prometheus' });
-  return bin;
+  run('dpkg-deb', ['-x', path.join(dir, deb), root], { what: 'unpacking prometheus' });
+  return root;
 }

@@ -27,6 +27,11 @@ export const probeRegistry: Probe = async (config) => {
   if (!Array.isArray(body)) throw new Error('GET /subjects did not answer a JSON array');
 };
 
+export const probePrometheus: Probe = async (config) => {
+  const res = await fetch(`${config.metrics.prometheusUrl.replace(/\/$/, '')}/-/ready`, { signal: AbortSignal.timeout(3000) });
+  if (res.status !== 200) throw new Error(`GET /-/ready answered ${res.status}`);
+};
+
 export const probeMongo: Probe = async (config) => {
   const client = createMongoClient(config, { serverSelectionTimeoutMS: 1500, connectTimeoutMS: 1500 });
   try {

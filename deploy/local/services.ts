@@ -2,11 +2,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { stringify } from 'yaml';
 import type { Config } from '../../lib/config';
 import { pgUrlForDatabase, withPgClient } from '../../lib/clients/pg';
 import { ensureFerretDbLookupIndexes, pipelineLookups } from '../ferretdb/indexes';
-import { ensureApicurio, ensureFerretDb, ensureKafka, ensurePostgres } from './install';
-import { probeKafka, probeMongo, probePostgres, probeRegistry, type Probe } from './probes';
+import { ensureApicurio, ensureFerretDb, ensureKafka, ensurePostgres, ensurePrometheus } from './install';
+import { probeKafka, probeMongo, probePostgres, probePrometheus, probeRegistry, type Probe } from './probes';
 
 export interface Paths {
   root: string; // .stack
@@ -284,5 +285,53 @@ export const kafka: Service = {
   },
 };
 
+/** The processors' and the API's targets beside the fixed ports: a process elsewhere writes a file here (file_sd). */
+export const prometheusTargetsDir = (paths: Paths): string => path.join(paths.root, 'prometheus', 'targets');
+
+/**
+ * Prometheus with the project's rules (deploy/observability/alerts.yaml), scraping every 5 s the processors
+ * (the ops port `npm run processors` and the demo use) and the API, plus any target file in
+ * prometheusTargetsDir. Debian's package, unpacked under the cache.
+ */
+export const prometheus: Service = {
+  name: 'prometheus',
+  endpoint: (c) => urlHostPort(c.metrics.prometheusUrl, 9090),
+  probe: probePrometheus,
+  stopSignal: 'SIGTERM',
+  start(config, paths, log) {
+    const bin = ensurePrometheus(paths.cache, log);
+    const dir = path.join(paths.root, 'prometheus');
+    const targets = prometheusTargetsDir(paths);
+    fs.mkdirSync(targets, { recursive: true });
+    const job = (name: string, port: number, files: string) => ({
+      job_name: name,
+      static_configs: [{ targets: [`127.0.0.1:${port}`] }],
+      file_sd_configs: [{ files: [path.join(targets, files)], refresh_interval: '5s' }],
+    });
+    const conf = path.join(dir, 'prometheus.yml');
+    fs.writeFileSync(
+      conf,
+      stringify({
+        global: { scrape_interval: '5s', evaluation_interval: '5s' },
+        rule_files: [path.resolve(__dirname, '..', 'observability', 'alerts.yaml')],
+        scrape_configs: [
+          job('school-processors', config.metrics.port, 'processors-*.json'),
+          job('school-api', config.api.port, 'api-*.json'),
+        ],
+      }),
+    );
+    const { host, port } = this.endpoint(config);
+    return Promise.resolve(
+      spawnServer(paths, 'prometheus', bin, [
+        `--config.file=${conf}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        '--storage.tsdb.retention.time=2d',
+        `--web.listen-address=${host}:${port}`,
+        '--log.level=warn',
+      ]),
+    );
+  },
+};
+
 /** Start order matters: the registry and FerretDB keep their data in PostgreSQL. */
-export const SERVICES: Service[] = [postgres, kafka, registry, ferretdb];
+export const SERVICES: Service[] = [postgres, kafka, registry, ferretdb, prometheus];

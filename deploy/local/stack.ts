@@ -65,7 +65,7 @@ function recordedPid(paths: Paths, s: Service): number | undefined {
   const recorded = lines[1]?.trim();
   const ours = recorded ? now === recorded : !!now && (now.includes(paths.root) || now.includes(paths.cache));
   if (!ours) {
-    say(`${s.name.padEnd(9)} pid ${pid} from ${pidFile(paths, s)} is another process now (${now ?? 'unknown'}): left alone`);
+    say(`${s.name.padEnd(10)} pid ${pid} from ${pidFile(paths, s)} is another process now (${now ?? 'unknown'}): left alone`);
     fs.rmSync(pidFile(paths, s), { force: true });
     return undefined;
   }
@@ -117,7 +117,7 @@ async function upOne(config: Config, paths: Paths, s: Service): Promise<void> {
   const state = await stateOf(config, s);
   if (state === 'answering') {
     const pid = recordedPid(paths, s);
-    say(`${s.name.padEnd(9)} already answering on ${host}:${port}${pid ? ` (pid ${pid}, ours)` : ' (not started by us: left alone)'}`);
+    say(`${s.name.padEnd(10)} already answering on ${host}:${port}${pid ? ` (pid ${pid}, ours)` : ' (not started by us: left alone)'}`);
     return;
   }
   if (state === 'taken') {
@@ -129,11 +129,11 @@ async function upOne(config: Config, paths: Paths, s: Service): Promise<void> {
     throw new StackError(`${s.name}: ${host}:${port} does not answer and is not on this machine, so stack:up cannot start it`);
   }
   const t0 = Date.now();
-  const pid = await s.start(config, paths, (m) => say(`${s.name.padEnd(9)} ${m}`));
+  const pid = await s.start(config, paths, (m) => say(`${s.name.padEnd(10)} ${m}`));
   writePidFile(paths, s, pid);
   await waitReady(config, paths, s, pid);
   say(
-    `${s.name.padEnd(9)} ready on ${host}:${port} (pid ${pid}, ${((Date.now() - t0) / 1000).toFixed(1)} s, log ${logFile(paths, s.name)})`,
+    `${s.name.padEnd(10)} ready on ${host}:${port} (pid ${pid}, ${((Date.now() - t0) / 1000).toFixed(1)} s, log ${logFile(paths, s.name)})`,
   );
 }
 
@@ -150,7 +150,11 @@ export async function up(config: Config): Promise<void> {
   // Kafka does not depend on PostgreSQL; the registry and FerretDB store their data in it.
   await Promise.all([upOne(config, paths, byName('postgres')), upOne(config, paths, byName('kafka'))]);
   await ensureDatabases(config, [projectionsDatabase(config)]);
-  await Promise.all([upOne(config, paths, byName('registry')), upOne(config, paths, byName('ferretdb'))]);
+  await Promise.all([
+    upOne(config, paths, byName('registry')),
+    upOne(config, paths, byName('ferretdb')),
+    upOne(config, paths, byName('prometheus')),
+  ]);
 }
 
 /** Stops one service if `up` started it; returns false when it is not ours (left alone). */
@@ -166,11 +170,11 @@ export async function stopService(config: Config, name: string): Promise<boolean
   const deadline = Date.now() + 30000;
   while (alive(pid) && Date.now() < deadline) await sleep(200);
   if (alive(pid)) {
-    say(`${s.name.padEnd(9)} did not stop within 30 s: SIGKILL`);
+    say(`${s.name.padEnd(10)} did not stop within 30 s: SIGKILL`);
     process.kill(pid, 'SIGKILL');
   }
   fs.rmSync(pidFile(paths, s), { force: true });
-  say(`${s.name.padEnd(9)} stopped (pid ${pid})`);
+  say(`${s.name.padEnd(10)} stopped (pid ${pid})`);
   return true;
 }
 
@@ -197,7 +201,7 @@ export async function status(config: Config): Promise<boolean> {
     const pid = recordedPid(paths, s);
     allUp &&= state === 'answering';
     say(
-      `${s.name.padEnd(9)} ${`${host}:${port}`.padEnd(16)} ${state.padEnd(10)} ${pid ? `pid ${pid} (ours)` : state === 'answering' ? 'external' : ''}`,
+      `${s.name.padEnd(10)} ${`${host}:${port}`.padEnd(16)} ${state.padEnd(10)} ${pid ? `pid ${pid} (ours)` : state === 'answering' ? 'external' : ''}`,
     );
   }
   return allUp;
