@@ -4,8 +4,6 @@ import { createKafka } from '../lib/clients/kafka';
 import { AppError, TopicConfigError } from '../lib/errors';
 import { createLogger, type Logger } from '../lib/logger';
 import { migrate } from '../lib/migrate';
-import { systemClock } from '../lib/clock';
-import { sagaDeadlinesTask } from './academic/deadlines';
 import { parseCli, runCli, UsageError } from '../lib/cli';
 import { createProcessors, PG_MIGRATIONS, PROCESSOR_NAMES } from './all';
 import { ProcessorHost, runUntilSignal } from './runtime/host';
@@ -38,8 +36,9 @@ async function requireTopics(config: Config, logger: Logger, topics: string[]): 
 }
 
 /**
- * Entry point: `node dist/processors/<name>` runs one processor, `node dist/processors/run.js [names…]`
- * runs several (all by default) in one process. Migrates first, then serves until SIGTERM/SIGINT.
+ * The processes' one entry point: `node dist/processors/run.js <name>` runs one processor (a deployment
+ * each), `node dist/processors/run.js` all of them in one process. Migrates first, then serves until
+ * SIGTERM/SIGINT. Processor modules never import this file: they are data (definitions), this runs them.
  */
 export async function runMain(names: string[]): Promise<void> {
   const config = loadConfigOrExit();
@@ -55,17 +54,14 @@ export async function runMain(names: string[]): Promise<void> {
       logger,
       defs.map((d) => d.name),
     );
-    const host = new ProcessorHost(defs, config, logger);
-    if (defs.some((d) => d.name === 'academic'))
-      host.addTask(sagaDeadlinesTask(host, config, projectionSchema('academic'), systemClock, logger));
-    await runUntilSignal(host, config, logger);
+    await runUntilSignal(new ProcessorHost(defs, config, logger), config, logger);
   } catch (e) {
     logger.error('processor host failed to start', { error: e instanceof AppError ? e.message : e instanceof Error ? e.stack : String(e) });
     process.exit(1);
   }
 }
 
-const HELP = `usage: npm run processors -- [name…]      (built: node dist/processors/run.js [name…], node dist/processors/<name>)
+const HELP = `usage: npm run processors -- [name…]      (built: node dist/processors/run.js [name…])
 
 Runs the named processors (default all: ${PROCESSOR_NAMES.join(', ')}) in one process: checks their topics
 exist, migrates their projections, then consumes until SIGTERM or SIGINT (graceful stop). Settings come from

@@ -14,7 +14,6 @@ import { ConfigError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
 import { readToEnd } from '../lib/read-to-end';
 import { status, up } from '../deploy/local/stack';
-import { sagaDeadlinesTask } from '../processors/academic/deadlines';
 import { createProcessors } from '../processors/all';
 import { migrateAll } from '../processors/run';
 import { ProcessorHost } from '../processors/runtime/host';
@@ -79,7 +78,6 @@ async function main(): Promise<void> {
   say('== 3/7 processors');
   const defs = createProcessors(config, logger);
   const host = new ProcessorHost(defs, config, logger);
-  host.addTask(sagaDeadlinesTask(host, config, projectionSchema('academic'), systemClock, logger));
   let stopping = false;
   const closers: Array<() => Promise<void>> = [];
   const stop = async (code: number): Promise<never> => {

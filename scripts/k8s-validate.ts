@@ -286,12 +286,14 @@ export function checkConsistency(docs: Doc[], facts: CodeFacts): string[] {
     const annotations = spec.template.metadata?.annotations ?? {};
     for (const c of pod.containers) {
       const cw = `${where} container ${c.name}`;
-      const [cmd, script] = c.command ?? [];
+      const [cmd, script, ...args] = c.command ?? [];
       let port: number | undefined;
-      const proc = /^dist\/processors\/([a-z-]+)\/index\.js$/.exec(script ?? '')?.[1];
+      // One processor per deployment: `node dist/processors/run.js <name>` (the one entry point of processors).
+      const proc = script === 'dist/processors/run.js' ? (args.length === 1 ? args[0] : '') : undefined;
       if (cmd !== 'node') err(cw, `command must run node, got ${JSON.stringify(c.command)}`);
       else if (proc !== undefined) {
-        if (!facts.processors.has(proc)) err(cw, `${script} is not a processor (known: ${[...facts.processors.keys()].join(', ')})`);
+        if (!facts.processors.has(proc))
+          err(cw, `${JSON.stringify(args)} is not one processor (known: ${[...facts.processors.keys()].join(', ')})`);
         else if (!fs.existsSync(path.join(ROOT, 'processors', proc, 'index.ts'))) err(cw, `processors/${proc}/index.ts does not exist`);
         if (processorDeployment.has(proc)) err(cw, `processor ${proc} is already run by ${processorDeployment.get(proc)}`);
         processorDeployment.set(proc, d.metadata.name ?? '');

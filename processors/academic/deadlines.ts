@@ -5,7 +5,7 @@ import type { Logger } from '../../lib/logger';
 import { buildEvent, deterministicEventId } from '../../schemas/envelope';
 import type { SagaStep, SchoolEvent } from '../../schemas/generated/events';
 import { createPgPool } from '../../lib/clients/pg';
-import type { ProcessorHost } from '../runtime/host';
+import type { ProcessorTask } from '../runtime/types';
 import { quoteIdent } from '../runtime/sql';
 
 /**
@@ -14,16 +14,10 @@ import { quoteIdent } from '../runtime/sql';
  * The id is deterministic per stall (enrollment and time of its last progress), so several
  * checkers, or repeated ticks, publish the same event; academic decides what it means.
  */
-/** Saga deadlines as a host task, with its own pool on the academic projection's schema. */
-export function sagaDeadlinesTask(
-  host: ProcessorHost,
-  config: Config,
-  schema: string,
-  clock: Clock,
-  logger: Logger,
-): { start(): void; stop(): Promise<void> } {
+/** Saga deadlines as academic's background task, with its own pool on the projection's schema. */
+export const sagaDeadlinesTask: ProcessorTask = ({ config, schema, publish, clock, logger }) => {
   const pool = createPgPool(config, { max: 2 }, logger);
-  const deadlines = new SagaDeadlines(pool, schema, (events) => host.publish(events), config.saga, clock, logger);
+  const deadlines = new SagaDeadlines(pool, schema, publish, config.saga, clock, logger);
   return {
     start: () => deadlines.start(),
     stop: async () => {
@@ -31,7 +25,7 @@ export function sagaDeadlinesTask(
       await pool.end();
     },
   };
-}
+};
 
 export class SagaDeadlines {
   private timer: NodeJS.Timeout | undefined;

@@ -3,6 +3,7 @@ import type { PostgresProcessor } from '../runtime/types';
 import { academicFold, HANDLES } from './fold';
 import { topicsOf } from '../runtime/topics';
 import { SAGA_GAUGES } from './metrics';
+import { sagaDeadlinesTask } from './deadlines';
 
 /**
  * academic: store PostgreSQL (relations: years, sections with seats, courses, enrollments
@@ -19,9 +20,7 @@ export const academic: PostgresProcessor = {
   writer: 'instance', // saga events of one section arrive on every partition and change its seats
   fold: academicFold,
   gauges: SAGA_GAUGES, // the saga's state as metrics (processors/academic/metrics.ts)
+  tasks: [sagaDeadlinesTask], // a saga without progress for SAGA_DEADLINE_MS fails (deadlines.ts)
 };
 
 export const migrations = path.join(__dirname, 'migrations');
-
-// `node dist/processors/academic` runs this processor on its own (imported lazily: run.ts imports this file).
-if (require.main === module) void import('../run').then((m) => m.runMain(['academic']));

@@ -23,6 +23,3 @@ export function createAssignments(rules: Rules): PostgresProcessor {
 }
 
 export const migrations = path.join(__dirname, 'migrations');
-
-// `node dist/processors/assignments` runs this processor on its own (imported lazily: run.ts imports this file).
-if (require.main === module) void import('../run').then((m) => m.runMain(['assignments']));

@@ -22,6 +22,3 @@ export function createAttendance(rules: Rules): PostgresProcessor {
 }
 
 export const migrations = path.join(__dirname, 'migrations');
-
-// `node dist/processors/attendance` runs this processor on its own (imported lazily: run.ts imports this file).
-if (require.main === module) void import('../run').then((m) => m.runMain(['attendance']));

@@ -22,6 +22,3 @@ export function createGrades(rules: Rules): PostgresProcessor {
 }
 
 export const migrations = path.join(__dirname, 'migrations');
-
-// `node dist/processors/grades` runs this processor on its own (imported lazily: run.ts imports this file).
-if (require.main === module) void import('../run').then((m) => m.runMain(['grades']));

@@ -20,6 +20,3 @@ export function createNotifications(channels: Channels, config: Pick<Config, 'no
     effect: deliverNotification(channels, config),
   };
 }
-
-// `node dist/processors/notifications` runs this processor on its own (imported lazily: run.ts imports this file).
-if (require.main === module) void import('../run').then((m) => m.runMain(['notifications']));

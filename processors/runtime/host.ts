@@ -155,11 +155,24 @@ export class ProcessorHost {
       }),
     });
     await Promise.all(this.runners.map((r) => r.start()));
+    // The processors' declared tasks (a rebuild runs none: it must not publish).
+    if (!this.opts.replaying)
+      for (const def of this.defs)
+        for (const task of def.tasks ?? [])
+          this.addTask(
+            task({
+              config: this.config,
+              schema: this.opts.pgSchema?.(def) ?? projectionSchema(def.name),
+              publish: (events) => this.publish(events),
+              clock: this.opts.clock ?? systemClock,
+              logger: this.logger.child({ processor: def.name }),
+            }),
+          );
     for (const t of this.tasks) t.start();
     this.logger.info('processors started', { processors: this.defs.map((d) => d.name), opsPort: this.port });
   }
 
-  /** A timer-driven task (e.g. saga deadlines) started after the consumers and stopped before them. */
+  /** A timer-driven task started after the consumers and stopped before them (processors declare theirs in `tasks`). */
   addTask(task: { start(): void; stop(): Promise<void> }): void {
     this.tasks.push(task);
   }

@@ -29,9 +29,25 @@ export interface ProjectContext {
 /** What applying one event produces besides store changes: the events it causes. */
 export type Emitted = SchoolEvent[];
 
+/** What a processor's background task is given by the host that runs it. */
+export interface TaskContext {
+  config: import('../../lib/config').Config;
+  /** The Postgres schema of the processor's projection (live, or a test run's). */
+  schema: string;
+  /** Publishes through the host's producer and topic mapping. */
+  publish: (events: SchoolEvent[]) => Promise<void>;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** A timer-driven task of a processor (e.g. saga deadlines): started after its consumers, stopped before them; never in a rebuild. */
+export type ProcessorTask = (ctx: TaskContext) => { start(): void; stop(): Promise<void> };
+
 interface Base {
   /** Consumer group and metrics label. */
   name: string;
+  /** Background tasks the host runs beside the consumer (declared here, so no entry point wires them). */
+  tasks?: readonly ProcessorTask[];
   topics: readonly string[];
   /** Event types with a handler; other types on the topics are acknowledged and counted as ignored. */
   handles: readonly EventType[];

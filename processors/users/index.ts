@@ -16,6 +16,3 @@ export const users: MongoProcessor = {
   fold: usersFold,
   lookups: USERS_LOOKUPS,
 };
-
-// `node dist/processors/users` runs this processor on its own (imported lazily: run.ts imports this file).
-if (require.main === module) void import('../run').then((m) => m.runMain(['users']));

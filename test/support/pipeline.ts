@@ -11,7 +11,6 @@ import { createSchemaRegistry } from '../../lib/clients/registry';
 import { systemClock } from '../../lib/clock';
 import { createLogger } from '../../lib/logger';
 import { migrate } from '../../lib/migrate';
-import { sagaDeadlinesTask } from '../../processors/academic/deadlines';
 import { createProcessors, PG_MIGRATIONS } from '../../processors/all';
 import { appliedIds } from '../../processors/runtime/bookkeeping';
 import { ProcessorHost } from '../../processors/runtime/host';
@@ -63,7 +62,6 @@ export function isolatedHost(
     mongoDb: () => projectionDb(config, run),
     topicName: (t) => topicOf(run, t),
   });
-  if (names.includes('academic')) host.addTask(sagaDeadlinesTask(host, config, projectionSchema('academic', run), systemClock, logger));
   return host;
 }
 
