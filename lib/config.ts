@@ -68,6 +68,12 @@ const schema = {
   env: { doc: 'Runtime environment', format: ['development', 'test', 'production'], default: 'development', env: 'NODE_ENV' },
   log: {
     level: { doc: 'Log level', format: ['error', 'warn', 'info', 'debug'], default: 'info', env: 'LOG_LEVEL' },
+    format: {
+      doc: "Log lines: 'json' (one object per line, for collectors), 'text' (for people), 'auto' = text when stderr is a terminal, else json",
+      format: ['auto', 'json', 'text'],
+      default: 'auto',
+      env: 'LOG_FORMAT',
+    },
   },
   kafka: {
     brokers: {
@@ -350,7 +356,7 @@ const schema = {
 export type Config = ReturnType<convict.Config<ConfigShape>['getProperties']>;
 type ConfigShape = {
   env: 'development' | 'test' | 'production';
-  log: { level: 'error' | 'warn' | 'info' | 'debug' };
+  log: { level: 'error' | 'warn' | 'info' | 'debug'; format: 'auto' | 'json' | 'text' };
   kafka: { brokers: string[]; clientId: string; connectionTimeoutMs: number; requestTimeoutMs: number };
   registry: { url: string };
   mongo: { url: string; db: string; maxPoolSize: number };

@@ -217,7 +217,7 @@ function codeFacts(kafkaScalerSource: string): CodeFacts {
   };
   walk(configSchema);
   const config = loadConfig({});
-  const defs = createProcessors(config, createLogger({ log: { level: 'error' } }, 'k8s-validate'));
+  const defs = createProcessors(config, createLogger({ log: { level: 'error', format: 'json' } }, 'k8s-validate'));
   return {
     configEnv,
     sensitiveEnv,
