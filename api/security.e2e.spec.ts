@@ -190,6 +190,12 @@ describe('HTTP API security (e2e)', function () {
       expect(huge.body.errors).to.deep.equal([
         { field: 'body.maxScore', message: 'maxScore must be > 0 and at most 1000, got 1e+308', rule: 'GRADE_MAX_SCORE' },
       ]);
+      const tardy = await api.call('POST', '/api/v1/attendance/tardiness', {
+        token: admin,
+        body: { studentUserId: 'S1', sectionId: 'SEC-1', date: '2025-03-07', minutesLate: 0 },
+      });
+      expect(tardy.status).to.equal(400);
+      expect(tardy.body.errors).to.deep.equal([{ field: 'body.minutesLate', message: 'must be > 0', rule: 'TARDINESS_MINUTES' }]);
       const after = await sizes();
       const target = EVENT_DEFINITIONS['grade.recorded'].topic;
       expect(after[target], `${target} end offsets`).to.deep.equal(before[target]);

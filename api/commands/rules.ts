@@ -17,7 +17,8 @@ const RULES: { [K in EventType]?: (p: EventPayloads[K], rules: Rules) => FieldEr
     const bad = validSlot(p);
     return bad ? [{ field: 'body.endMinute', message: bad }] : [];
   },
-  'tardiness.recorded': (p) => (p.minutesLate > 0 ? [] : [{ field: 'body.minutesLate', message: 'must be > 0' }]),
+  'tardiness.recorded': (p) =>
+    p.minutesLate > 0 ? [] : [{ field: 'body.minutesLate', message: 'must be > 0', rule: 'TARDINESS_MINUTES' }],
   'section.created': (p) => (p.capacity > 0 ? [] : [{ field: 'body.capacity', message: 'must be > 0' }]),
   'academic.year.started': (p) => (p.endDate >= p.startDate ? [] : [{ field: 'body.endDate', message: 'must not be before startDate' }]),
 };

@@ -75,7 +75,7 @@ function decide(event: SchoolEvent<Handled>, s: AcademicState, replaying: boolea
       return onUserValidated(event, enrollment, enrollment ? s.sections.get(enrollment.sectionId) : undefined);
     case 'student.transferred': {
       const d = onStudentTransferred(event, enrollment, s.sections.get(event.payload.toSectionId));
-      if ('refused' in d) throw new RuleViolationError(`transfer refused: ${d.refused}`);
+      if ('refused' in d) throw new RuleViolationError(`transfer refused: ${d.refused}`, d.rule);
       return d;
     }
     case 'enrollment.section.assigned':

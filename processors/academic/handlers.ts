@@ -1,6 +1,7 @@
 import type { EventPayloads, SagaStep, SchoolEvent } from '../../schemas/generated/events';
 import { emit, type EmitSpec } from '../shared/emit';
 import { unhandled } from '../shared/handled';
+import type { RuleCode } from '../shared/invariants';
 
 /**
  * Academic: years, sections (seats), courses per section, and enrollments, which are
@@ -334,11 +335,13 @@ export function onStudentTransferred(
   e: SchoolEvent<'student.transferred'>,
   enr: Enrollment | undefined,
   to: Section | undefined,
-): Decision | { refused: string } {
-  if (!enr || enr.status !== 'COMPLETED') return { refused: `enrollment ${e.payload.enrollmentId} is not a completed enrollment` };
-  if (!to) return { refused: `section ${e.payload.toSectionId} does not exist` };
+): Decision | { refused: string; rule: RuleCode } {
+  if (!enr || enr.status !== 'COMPLETED')
+    return { refused: `enrollment ${e.payload.enrollmentId} is not a completed enrollment`, rule: 'TRANSFER_NOT_COMPLETED' };
+  if (!to) return { refused: `section ${e.payload.toSectionId} does not exist`, rule: 'TRANSFER_SECTION_UNKNOWN' };
   if (enr.sectionId === to.id) return none;
-  if (to.seatsTaken >= to.capacity) return { refused: `section ${to.id} is full (${to.seatsTaken} of ${to.capacity} seats taken)` };
+  if (to.seatsTaken >= to.capacity)
+    return { refused: `section ${to.id} is full (${to.seatsTaken} of ${to.capacity} seats taken)`, rule: 'TRANSFER_SECTION_FULL' };
   const changes: Change[] = [{ kind: 'seats', sectionId: to.id, delta: 1 }];
   if (enr.seatHeld) changes.push({ kind: 'seats', sectionId: enr.sectionId, delta: -1 });
   changes.push({ kind: 'patchEnrollment', enrollmentId: enr.enrollmentId, patch: { sectionId: to.id, seatHeld: true } });

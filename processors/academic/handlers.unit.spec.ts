@@ -216,7 +216,12 @@ describe('academic handlers', () => {
     it('refuses a full target section and an unknown enrollment', () => {
       const full = onStudentTransferred(anEvent('student.transferred'), completed, section({ id: 'SEC-2025-5B', seatsTaken: 30 }));
       expect(full).to.have.property('refused').that.matches(/full/);
-      expect(onStudentTransferred(anEvent('student.transferred'), undefined, section())).to.have.property('refused');
+      expect(full).to.have.property('rule', 'TRANSFER_SECTION_FULL');
+      expect(onStudentTransferred(anEvent('student.transferred'), undefined, section())).to.have.property('rule', 'TRANSFER_NOT_COMPLETED');
+      expect(onStudentTransferred(anEvent('student.transferred'), completed, undefined)).to.have.property(
+        'rule',
+        'TRANSFER_SECTION_UNKNOWN',
+      );
     });
   });
 });

@@ -1,6 +1,7 @@
 import type { Rules } from '../../lib/config';
 import type { AttendanceStatus, EventPayloads } from '../../schemas/generated/events';
 import type { EmitSpec } from '../shared/emit';
+import type { RuleCode } from '../shared/invariants';
 import { absencePattern, tardinessPattern } from './handlers';
 
 /**
@@ -67,7 +68,7 @@ export const emptyState = (): AttendanceState => ({
   changed: { marks: new Set(), absences: new Set(), tardies: new Set(), summaries: new Set() },
 });
 
-export type Folded = { emit: EmitSpec[] } | { violation: string };
+export type Folded = { emit: EmitSpec[] } | { violation: string; rule: RuleCode };
 
 const COUNT: Record<AttendanceStatus, 'present' | 'absent' | 'late' | 'excused'> = {
   PRESENT: 'present',
@@ -124,6 +125,7 @@ export function foldMarked(s: AttendanceState, p: EventPayloads['attendance.mark
   if (before && (before.studentUserId !== p.studentUserId || before.date !== p.date || before.sectionId !== p.sectionId))
     return {
       violation: `attendance ${p.attendanceId} is ${before.studentUserId}'s mark of ${before.date} in ${before.sectionId}; a correction cannot move it`,
+      rule: 'ATTENDANCE_MARK_FIXED',
     };
   s.marks.set(p.attendanceId, { ...p });
   s.changed.marks.add(p.attendanceId);
@@ -149,7 +151,7 @@ export function foldAbsence(s: AttendanceState, p: EventPayloads['absence.record
 }
 
 export function foldTardiness(s: AttendanceState, p: EventPayloads['tardiness.recorded'], at: string, rules: Rules): Folded {
-  if (p.minutesLate <= 0) return { violation: `tardiness ${p.tardinessId}: minutesLate must be > 0` };
+  if (p.minutesLate <= 0) return { violation: `tardiness ${p.tardinessId}: minutesLate must be > 0`, rule: 'TARDINESS_MINUTES' };
   const fresh = !s.tardies.has(p.tardinessId);
   if (fresh) {
     s.tardies.set(p.tardinessId, {
@@ -171,8 +173,9 @@ export function foldTardiness(s: AttendanceState, p: EventPayloads['tardiness.re
 
 export function foldJustified(s: AttendanceState, p: EventPayloads['absence.justified'], at: string): Folded {
   const a = s.absences.get(p.absenceId);
-  if (!a) return { violation: `absence ${p.absenceId} does not exist` };
-  if (a.studentUserId !== p.studentUserId) return { violation: `absence ${p.absenceId} is ${a.studentUserId}'s, not ${p.studentUserId}'s` };
+  if (!a) return { violation: `absence ${p.absenceId} does not exist`, rule: 'ABSENCE_JUSTIFY_UNKNOWN' };
+  if (a.studentUserId !== p.studentUserId)
+    return { violation: `absence ${p.absenceId} is ${a.studentUserId}'s, not ${p.studentUserId}'s`, rule: 'ABSENCE_JUSTIFY_UNKNOWN' };
   s.absences.set(p.absenceId, { ...a, justified: true, justification: p.justification });
   s.changed.absences.add(p.absenceId);
   // An alert already raised stays in the record; later counts exclude the justified day.

@@ -83,7 +83,7 @@ describe('attendance fold (summaries by deltas, windowed patterns)', () => {
     expect(foldMarked(s, mark('A-1', '2025-03-11', 'ABSENT'), at, rules))
       .to.have.property('violation')
       .that.matches(/cannot move it/);
-    expect(foldMarked(s, mark('A-1', '2025-03-10', 'ABSENT', 'S-2'), at, rules)).to.have.property('violation');
+    expect(foldMarked(s, mark('A-1', '2025-03-10', 'ABSENT', 'S-2'), at, rules)).to.have.property('rule', 'ATTENDANCE_MARK_FIXED');
   });
 
   it('the third absent day within 14 days raises one alert; a fourth does not raise another', () => {
@@ -114,11 +114,15 @@ describe('attendance fold (summaries by deltas, windowed patterns)', () => {
 
   it('refuses a justification of a missing absence or of another student’s', () => {
     const s = emptyState();
-    expect(foldJustified(s, justify('B-9'), at)).to.deep.equal({ violation: 'absence B-9 does not exist' });
+    expect(foldJustified(s, justify('B-9'), at)).to.deep.equal({
+      violation: 'absence B-9 does not exist',
+      rule: 'ABSENCE_JUSTIFY_UNKNOWN',
+    });
     emitted(foldAbsence(s, absence('B-1', '2025-03-05', 'S-2'), at, rules));
     expect(foldJustified(s, justify('B-1', 'S-1'), at))
       .to.have.property('violation')
       .that.matches(/S-2's, not S-1's/);
+    expect(foldJustified(s, justify('B-1', 'S-1'), at)).to.have.property('rule', 'ABSENCE_JUSTIFY_UNKNOWN');
   });
 
   it('the fourth tardy of a month raises one alert; tardies of another month do not count', () => {
@@ -132,6 +136,7 @@ describe('attendance fold (summaries by deltas, windowed patterns)', () => {
     expect(counts(s)?.tardies).to.equal(5);
     expect(foldTardiness(s, tardy('T-5', '2025-03-21', 0), at, rules)).to.deep.equal({
       violation: 'tardiness T-5: minutesLate must be > 0',
+      rule: 'TARDINESS_MINUTES',
     });
   });
 

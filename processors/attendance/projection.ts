@@ -72,7 +72,7 @@ export function attendanceFold(rules: Rules): ChunkFold<AttendanceState> {
     fold(state, input, ctx) {
       const event = narrow(input, FOLDED);
       const r = foldOne(state, event, rules);
-      if ('violation' in r) throw new RuleViolationError(r.violation);
+      if ('violation' in r) throw new RuleViolationError(r.violation, r.rule);
       return toEvents(event, r.emit, ctx);
     },
     flush: flushAttendance,

@@ -1,6 +1,7 @@
 import type { Rules } from '../../lib/config';
 import type { EvaluationType, EventPayloads } from '../../schemas/generated/events';
 import type { EmitSpec } from '../shared/emit';
+import type { RuleCode } from '../shared/invariants';
 import { checkGrade, decideAverage } from './handlers';
 
 /**
@@ -68,7 +69,7 @@ function adjust(sums: TypeSums, type: EvaluationType, points: number, grades: nu
 
 /** A refusal, or the grade and average after the event; `averaged` when the sums give an average (some grade has weight). */
 export type Folded =
-  { violation: string; rule?: string } | { grade: StoredGrade; average: AverageState; averaged: boolean; emit: EmitSpec[] };
+  { violation: string; rule: RuleCode } | { grade: StoredGrade; average: AverageState; averaged: boolean; emit: EmitSpec[] };
 
 function settle(grade: StoredGrade, before: AverageState | undefined, sums: TypeSums, rules: Rules): Folded {
   const average = averageOf(sums, rules.evaluationWeights);
@@ -90,7 +91,7 @@ export function foldGradeRecorded(
 ): Folded {
   const check = checkGrade(p, rules.maxScore);
   if (!check.ok) return { violation: `grade ${p.gradeId}: ${check.reason}`, rule: check.rule };
-  if (state.grade) return { violation: `grade ${p.gradeId} was already recorded; use grade.updated to change it` };
+  if (state.grade) return { violation: `grade ${p.gradeId} was already recorded; use grade.updated to change it`, rule: 'GRADE_DUPLICATE' };
   const grade: StoredGrade = {
     gradeId: p.gradeId,
     studentUserId: p.studentUserId,
@@ -116,11 +117,14 @@ export function foldGradeUpdated(
   rules: Rules,
 ): Folded {
   const old = state.grade;
-  if (!old) return { violation: `grade ${p.gradeId} does not exist` };
+  if (!old) return { violation: `grade ${p.gradeId} does not exist`, rule: 'GRADE_CORRECTION_UNKNOWN' };
   // The correction moves this grade's share of its own average; one naming another student, course or
   // period would leave that average's sums unlocked and wrong.
   if (averageKeyOf(p) !== averageKeyOf(old))
-    return { violation: `grade ${p.gradeId} belongs to ${old.studentUserId}/${old.courseId}/${old.periodId}, not to the correction's` };
+    return {
+      violation: `grade ${p.gradeId} belongs to ${old.studentUserId}/${old.courseId}/${old.periodId}, not to the correction's`,
+      rule: 'GRADE_CORRECTION_UNKNOWN',
+    };
   // The bound applies to new grades; a correction keeps the grade's own maxScore, whatever the bound is now.
   const check = checkGrade({ score: p.newScore, maxScore: old.maxScore }, Math.max(rules.maxScore, old.maxScore));
   if (!check.ok) return { violation: `grade ${p.gradeId}: ${check.reason}`, rule: check.rule };

@@ -69,14 +69,26 @@ describe('grades fold (running sums)', () => {
 
   it('refuses a second recording, a correction of an unknown grade, one naming another key, and an out-of-range score', () => {
     const a = ok(foldGradeRecorded(recorded('G-1', 'EXAM', 10), at, empty, rules));
-    expect(foldGradeRecorded(recorded('G-1', 'EXAM', 11), at, { grade: a.grade, average: a.average }, rules)).to.have.property('violation');
+    expect(foldGradeRecorded(recorded('G-1', 'EXAM', 11), at, { grade: a.grade, average: a.average }, rules)).to.have.property(
+      'rule',
+      'GRADE_DUPLICATE',
+    );
     const upd = (payload: object) =>
       anEvent('grade.updated', { gradeId: 'G-1', studentUserId: 'S-1', sectionId: 'SEC-1', courseId: 'MATH', periodId: 'T1', ...payload })
         .payload;
-    expect(foldGradeUpdated(upd({}), at, empty, rules)).to.deep.equal({ violation: 'grade G-1 does not exist' });
-    expect(foldGradeUpdated(upd({ periodId: 'T2' }), at, { grade: a.grade, average: a.average }, rules)).to.have.property('violation');
-    expect(foldGradeUpdated(upd({ newScore: 21 }), at, { grade: a.grade, average: a.average }, rules)).to.have.property('violation');
-    expect(foldGradeRecorded(recorded('G-9', 'EXAM', 5, 0), at, empty, rules)).to.have.property('violation');
+    expect(foldGradeUpdated(upd({}), at, empty, rules)).to.deep.equal({
+      violation: 'grade G-1 does not exist',
+      rule: 'GRADE_CORRECTION_UNKNOWN',
+    });
+    expect(foldGradeUpdated(upd({ periodId: 'T2' }), at, { grade: a.grade, average: a.average }, rules)).to.have.property(
+      'rule',
+      'GRADE_CORRECTION_UNKNOWN',
+    );
+    expect(foldGradeUpdated(upd({ newScore: 21 }), at, { grade: a.grade, average: a.average }, rules)).to.have.property(
+      'rule',
+      'GRADE_SCORE_RANGE',
+    );
+    expect(foldGradeRecorded(recorded('G-9', 'EXAM', 5, 0), at, empty, rules)).to.have.property('rule', 'GRADE_MAX_SCORE');
   });
 
   it('the average of the sums equals weightedAverage of the rows, in any order of the same grades', () => {

@@ -6,6 +6,14 @@
 export const INVARIANTS = {
   GRADE_MAX_SCORE: "A grade's maxScore is a finite number, > 0 and at most RULE_MAX_SCORE (1000 by default).",
   GRADE_SCORE_RANGE: "A grade's score, and a correction's newScore, is a finite number within 0..maxScore.",
+  GRADE_DUPLICATE: 'A grade id is recorded once; a change to it is a correction (grade.updated).',
+  GRADE_CORRECTION_UNKNOWN: 'A correction refers to an existing grade, of the same student, course and period.',
+  ATTENDANCE_MARK_FIXED: 'A correction of an attendance mark keeps its student, date and section.',
+  TARDINESS_MINUTES: 'A tardiness lasts at least one minute (minutesLate > 0).',
+  ABSENCE_JUSTIFY_UNKNOWN: 'A justification refers to an existing absence of the same student.',
+  TRANSFER_NOT_COMPLETED: 'Only a COMPLETED enrollment is transferred.',
+  TRANSFER_SECTION_UNKNOWN: 'A transfer goes to an existing section.',
+  TRANSFER_SECTION_FULL: 'A transfer goes to a section with a free seat.',
 } as const;
 
 export type RuleCode = keyof typeof INVARIANTS;
