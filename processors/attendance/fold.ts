@@ -2,7 +2,7 @@ import type { Rules } from '../../lib/config';
 import type { AttendanceStatus, EventPayloads } from '../../schemas/generated/events';
 import type { EmitSpec } from '../shared/emit';
 import type { RuleCode } from '../shared/invariants';
-import { absencePattern, tardinessPattern } from './handlers';
+import { absencePattern, initializeAttendance, tardinessPattern } from './handlers';
 
 /**
  * Attendance on load → fold → flush: pure functions over the chunk's loaded state. Summaries move by
@@ -58,6 +58,11 @@ export interface AttendanceState {
   /** By summaryKey(student, section). */
   summaries: Map<string, Summary>;
   changed: { marks: Set<string>; absences: Set<string>; tardies: Set<string>; summaries: Set<string> };
+  /** Schedule ids of the sections the chunk names (loaded and added); the new ones. */
+  schedules: Map<string, Set<string>>;
+  newSchedules: Array<{ sectionId: string; scheduleId: string }>;
+  /** Registers opened (saga step 5), by enrollment. */
+  registers: Map<string, { enrollmentId: string; studentUserId: string; sectionId: string; openedAt: string }>;
 }
 
 export const emptyState = (): AttendanceState => ({
@@ -66,7 +71,36 @@ export const emptyState = (): AttendanceState => ({
   tardies: new Map(),
   summaries: new Map(),
   changed: { marks: new Set(), absences: new Set(), tardies: new Set(), summaries: new Set() },
+  schedules: new Map(),
+  newSchedules: [],
+  registers: new Map(),
 });
+
+/** A section's schedule (what step 5 needs to know: whether the section has one). */
+export function foldSchedule(s: AttendanceState, p: EventPayloads['schedule.created']): Folded {
+  const ids = s.schedules.get(p.sectionId) ?? new Set<string>();
+  s.schedules.set(p.sectionId, ids);
+  if (!ids.has(p.scheduleId)) {
+    ids.add(p.scheduleId);
+    s.newSchedules.push({ sectionId: p.sectionId, scheduleId: p.scheduleId });
+  }
+  return { emit: [] };
+}
+
+/**
+ * Step 5's decision: a register needs a schedule. The register itself is opened from the outcome event
+ * (foldRegister), live and in a rebuild alike, so a rebuild never decides again from schedules another
+ * interleaving may not have read yet.
+ */
+export function foldGradesInitialized(s: AttendanceState, p: EventPayloads['enrollment.grades.initialized']): Folded {
+  return { emit: initializeAttendance(p, s.schedules.get(p.sectionId)?.size ?? 0) };
+}
+
+/** The register of an enrollment (a transfer moves it to the new section). */
+export function foldRegister(s: AttendanceState, p: EventPayloads['enrollment.attendance.initialized'], at: string): Folded {
+  s.registers.set(p.enrollmentId, { enrollmentId: p.enrollmentId, studentUserId: p.studentUserId, sectionId: p.sectionId, openedAt: at });
+  return { emit: [] };
+}
 
 export type Folded = { emit: EmitSpec[] } | { violation: string; rule: RuleCode };
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Rules } from '../../lib/config';
 import type { PostgresProcessor } from '../runtime/types';
-import { attendanceFold, attendanceLockKeys, HANDLES, projectAttendance } from './projection';
+import { attendanceFold, attendanceLockKeys, HANDLES } from './projection';
 import { topicsOf } from '../runtime/topics';
 
 /**
@@ -15,7 +15,6 @@ export function createAttendance(rules: Rules): PostgresProcessor {
     handles: HANDLES,
     store: 'postgres',
     writer: 'instance', // its chunks on different partitions lock the same students' rows
-    project: projectAttendance,
     fold: attendanceFold(rules),
     lockKeys: attendanceLockKeys,
   };

@@ -157,6 +157,39 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
     }
   });
 
+  it('saga step 5 and schedules on the fold: a register needs a schedule the chunk has read, however the chunk is cut', async () => {
+    const step = (enrollmentId: string, sectionId: string) =>
+      anEvent('enrollment.grades.initialized', { enrollmentId, studentUserId: `U-${enrollmentId}`, sectionId });
+    const schedule = anEvent('schedule.created', { scheduleId: 'SCH-1', sectionId: 'SEC-1' });
+    const events: SchoolEvent[] = [
+      step('E-0', 'SEC-1'), // before the section's schedule: no schedule yet
+      schedule,
+      { ...schedule, eventId: `${schedule.eventId}-again` }, // the same schedule again: one row
+      step('E-1', 'SEC-1'),
+      anEvent('enrollment.attendance.initialized', { enrollmentId: 'E-1', studentUserId: 'U-E-1', sectionId: 'SEC-1' }),
+    ];
+    const outcomes: Array<{ rows: unknown; emitted: string[] }> = [];
+    for (const size of [1, 100]) {
+      const s = await store();
+      const emitted = await apply(s, at(events), size);
+      outcomes.push({
+        rows: {
+          schedules: await rows(s.schema, 'select section_id, schedule_id from {s}.section_schedules order by 1, 2'),
+          registers: await rows(s.schema, 'select enrollment_id, student_user_id, section_id from {s}.registers order by 1'),
+        },
+        emitted: emitted.map((e) => `${(e.payload as { enrollmentId: string }).enrollmentId} ${e.eventType}`),
+      });
+    }
+    expect(outcomes[0]).to.deep.equal({
+      rows: {
+        schedules: [{ section_id: 'SEC-1', schedule_id: 'SCH-1' }],
+        registers: [{ enrollment_id: 'E-1', student_user_id: 'U-E-1', section_id: 'SEC-1' }],
+      },
+      emitted: ['E-0 enrollment.attendance.initialization.failed', 'E-1 enrollment.attendance.initialized'],
+    });
+    expect(outcomes[1]).to.deep.equal(outcomes[0]);
+  });
+
   it('002 recounts a summary the per-event projection left stale, keeps section and time, and changes nothing when run again', async () => {
     const schema = schemaName();
     const first = upTo(1);

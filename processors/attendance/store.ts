@@ -5,7 +5,15 @@ import { columns } from '../runtime/columns';
 import { monthEnd } from './handlers';
 import { emptyState, summaryKey, windowStart, type Absence, type AttendanceState, type Mark, type Summary, type Tardy } from './fold';
 
-type Folded = SchoolEvent<'attendance.marked' | 'absence.recorded' | 'tardiness.recorded' | 'absence.justified'>;
+type Folded = SchoolEvent<
+  | 'attendance.marked'
+  | 'absence.recorded'
+  | 'tardiness.recorded'
+  | 'absence.justified'
+  | 'schedule.created'
+  | 'enrollment.grades.initialized'
+  | 'enrollment.attendance.initialized'
+>;
 
 // Columns as the fold's types name them; the id column first (it selects the rows a chunk names).
 const MARK = `attendance_id "attendanceId", student_user_id "studentUserId", section_id "sectionId", status, marked_by "markedBy"`;
@@ -63,7 +71,15 @@ export async function loadAttendance(tx: PoolClient, events: Folded[], rules: Ru
   const students = new Set<string>();
   const windows: Array<{ student: string; from: string; to: string }> = [];
   const months: Array<{ student: string; from: string; to: string }> = [];
+  const sections = new Set<string>();
   for (const e of events) {
+    if (e.eventType === 'schedule.created' || e.eventType === 'enrollment.grades.initialized') sections.add(e.payload.sectionId);
+    if (
+      e.eventType === 'schedule.created' ||
+      e.eventType === 'enrollment.grades.initialized' ||
+      e.eventType === 'enrollment.attendance.initialized'
+    )
+      continue;
     const p = e.payload;
     students.add(p.studentUserId);
     switch (e.eventType) {
@@ -98,6 +114,13 @@ export async function loadAttendance(tx: PoolClient, events: Folded[], rules: Ru
     [[...students]],
   );
   for (const x of summaries.rows) s.summaries.set(summaryKey(x.studentUserId, x.sectionId), x);
+  if (sections.size) {
+    const schedules = await tx.query<{ sectionId: string; scheduleId: string }>(
+      'select section_id "sectionId", schedule_id "scheduleId" from section_schedules where section_id = any($1::text[])',
+      [[...sections]],
+    );
+    for (const x of schedules.rows) s.schedules.set(x.sectionId, (s.schedules.get(x.sectionId) ?? new Set<string>()).add(x.scheduleId));
+  }
   return s;
 }
 
@@ -147,5 +170,18 @@ export async function flushAttendance(tx: PoolClient, s: AttendanceState): Promi
         'tardies',
         'updatedAt',
       ]),
+    );
+  if (s.newSchedules.length)
+    await tx.query(
+      'insert into section_schedules (section_id, schedule_id) select * from unnest($1::text[], $2::text[]) on conflict do nothing',
+      columns(s.newSchedules, ['sectionId', 'scheduleId']),
+    );
+  const registers = [...s.registers.values()];
+  if (registers.length)
+    await tx.query(
+      `insert into registers (enrollment_id, student_user_id, section_id, opened_at)
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+       on conflict (enrollment_id) do update set section_id = excluded.section_id, opened_at = excluded.opened_at`,
+      columns(registers, ['enrollmentId', 'studentUserId', 'sectionId', 'openedAt']),
     );
 }
