@@ -1,12 +1,12 @@
 import path from 'node:path';
 import type { Rules } from '../../lib/config';
 import type { PostgresProcessor } from '../runtime/types';
-import { assignmentsFold, assignmentsLockKeys, HANDLES, projectAssignments } from './projection';
+import { assignmentsFold, assignmentsLockKeys, HANDLES } from './projection';
 import { topicsOf } from '../runtime/topics';
 
 /**
- * assignments: store PostgreSQL (overlap checks and workload sums are range and
- * aggregate queries under locks; enrollments and conflicts are folded a chunk at a time).
+ * assignments: store PostgreSQL (assignments, schedules, workloads, conflicts); every event folded a chunk
+ * at a time over the teachers' assignments and the schedules of the days concerned.
  * Emits schedule.conflict.detected and workload.updated.
  */
 export function createAssignments(rules: Rules): PostgresProcessor {
@@ -16,8 +16,7 @@ export function createAssignments(rules: Rules): PostgresProcessor {
     handles: HANDLES,
     store: 'postgres',
     writer: 'instance', // merged chunks: fewer per-chunk transactions (measured on bench:pipeline, docs/decisions.md)
-    project: projectAssignments(rules),
-    fold: assignmentsFold,
+    fold: assignmentsFold(rules),
     lockKeys: assignmentsLockKeys,
   };
 }
