@@ -1,12 +1,13 @@
 import path from 'node:path';
 import type { Rules } from '../../lib/config';
 import type { PostgresProcessor } from '../runtime/types';
-import { gradesFold, gradesLockKeys, HANDLES, projectGrades } from './projection';
+import { gradesFold, gradesLockKeys, HANDLES } from './projection';
 import { topicsOf } from '../runtime/topics';
 
 /**
- * grades: store PostgreSQL (grade records and averages are relational and recomputed
- * with aggregate reads). Emits period.average.calculated, student.performance.alert and saga step 4.
+ * grades: store PostgreSQL (grade records, running sums per student/course/period, the sections' courses
+ * and periods, step 4's base records). Every event folded a chunk at a time. Emits
+ * period.average.calculated, student.performance.alert and saga step 4.
  */
 export function createGrades(rules: Rules): PostgresProcessor {
   return {
@@ -15,7 +16,6 @@ export function createGrades(rules: Rules): PostgresProcessor {
     handles: HANDLES,
     store: 'postgres',
     writer: 'instance', // its chunks on different partitions lock the same students' rows
-    project: projectGrades,
     fold: gradesFold(rules),
     lockKeys: gradesLockKeys,
   };

@@ -120,6 +120,83 @@ describe('grades projection (load, fold, flush; real PostgreSQL)', function () {
     expect(strip(await content(interleaved.schema))).to.deep.equal(strip(expected));
   });
 
+  it("setup and saga step 4 on the fold: the decision reads the chunk's courses and periods; a compensation deletes what step 4 wrote", async () => {
+    const assigned = (enrollmentId: string) =>
+      anEvent('enrollment.section.assigned', { enrollmentId, studentUserId: `U-${enrollmentId}`, sectionId: 'SEC-9' });
+    const year = anEvent('academic.year.started', {
+      academicYearId: 'Y9',
+      gradingPeriods: [
+        { periodId: 'T2', name: 'T2', startDate: '2025-07-01', endDate: '2025-12-01' },
+        { periodId: 'T1', name: 'T1', startDate: '2025-03-01', endDate: '2025-06-30' },
+      ],
+    });
+    const initialized = (enrollmentId: string) =>
+      anEvent('enrollment.grades.initialized', {
+        enrollmentId,
+        studentUserId: `U-${enrollmentId}`,
+        sectionId: 'SEC-9',
+        courseIds: ['ART', 'MATH'],
+        periodIds: ['T1', 'T2'],
+      });
+    const events: SchoolEvent[] = [
+      assigned('E-0'), // before the section exists here: no courses
+      anEvent('section.created', { sectionId: 'SEC-9', academicYearId: 'Y9' }),
+      year,
+      anEvent('course.assigned', { sectionId: 'SEC-9', courseId: 'MATH' }),
+      anEvent('course.assigned', { sectionId: 'SEC-9', courseId: 'ART' }),
+      assigned('E-1'),
+      initialized('E-1'),
+      assigned('E-2'),
+      initialized('E-2'),
+      anEvent('enrollment.attendance.initialization.failed', {
+        enrollmentId: 'E-2',
+        sectionId: 'SEC-9',
+        reason: 'NO_SCHEDULE',
+        message: 'none',
+      }),
+      initialized('E-2'), // redelivered step 4 outcome after the compensation: no records again
+    ];
+    const outcomes: unknown[] = [];
+    for (const size of [1, 100]) {
+      const s = await store();
+      const emitted = await apply(
+        s,
+        events.map((event, offset) => ({ event, position: { topic: 'academic-events', partition: 0, offset } })),
+        size,
+      );
+      outcomes.push({
+        records: await rows(s.schema, 'base_records', 'enrollment_id, course_id, period_id'),
+        refs: await rows(s.schema, 'enrollment_refs', 'enrollment_id'),
+        emitted: emitted.map((e) => {
+          const p = e.payload as { enrollmentId: string; courseIds?: string[]; periodIds?: string[]; reason?: string };
+          return [p.enrollmentId, e.eventType, p.courseIds ?? p.reason ?? null, p.periodIds ?? null];
+        }),
+      });
+    }
+    const record = (courseId: string, periodId: string) => ({
+      enrollment_id: 'E-1',
+      student_user_id: 'U-E-1',
+      section_id: 'SEC-9',
+      course_id: courseId,
+      period_id: periodId,
+    });
+    expect(outcomes[0]).to.deep.equal({
+      records: [record('ART', 'T1'), record('ART', 'T2'), record('MATH', 'T1'), record('MATH', 'T2')],
+      refs: [
+        { enrollment_id: 'E-0', student_user_id: 'U-E-0', compensated: false },
+        { enrollment_id: 'E-1', student_user_id: 'U-E-1', compensated: false },
+        { enrollment_id: 'E-2', student_user_id: 'U-E-2', compensated: true },
+      ],
+      emitted: [
+        ['E-0', 'enrollment.grades.initialization.failed', 'NO_COURSES', null],
+        ['E-1', 'enrollment.grades.initialized', ['ART', 'MATH'], ['T1', 'T2']], // periods by start date
+        ['E-2', 'enrollment.grades.initialized', ['ART', 'MATH'], ['T1', 'T2']],
+        ['E-2', 'enrollment.grades.compensated', 'none', null],
+      ],
+    });
+    expect(outcomes[1]).to.deep.equal(outcomes[0]);
+  });
+
   it('refuses a grade that breaks a rule, naming the rule (dead-lettered by the runtime with it), and changes nothing', async () => {
     const s = await store();
     const grade = (gradeId: string, score: number, maxScore: number): Ready => ({

@@ -15,6 +15,7 @@ type GradeEvent = SchoolEvent<'grade.recorded' | 'grade.updated'>;
 
 /** The grades of the chunk by id, then the averages of their keys and of the events' keys: two queries. */
 export async function loadGrades(tx: PoolClient, events: GradeEvent[]): Promise<GradesState> {
+  if (!events.length) return { grades: new Map(), averages: new Map(), changedGrades: new Set(), changedAverages: new Set() };
   const ids = [...new Set(events.map((e) => e.payload.gradeId))];
   const grades = await tx.query<StoredGrade>(
     `select grade_id "gradeId", student_user_id "studentUserId", section_id "sectionId", course_id "courseId", period_id "periodId",

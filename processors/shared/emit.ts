@@ -1,8 +1,6 @@
 import { causedBy } from '../../schemas/envelope';
 import type { EventPayloads, EventType, SchoolEvent } from '../../schemas/generated/events';
-import type { PoolClient } from 'pg';
 import type { ProjectContext } from '../runtime/types';
-import { narrow } from './handled';
 
 /** An event a pure handler wants emitted; the projection turns it into a full event caused by the input. */
 export type EmitSpec = { [K in EventType]: { type: K; payload: EventPayloads[K]; discriminator?: string } }[EventType];
@@ -20,19 +18,4 @@ export function toEvents(cause: SchoolEvent, specs: EmitSpec[], ctx: ProjectCont
       discriminator: s.discriminator,
     }),
   );
-}
-
-/**
- * The `project` of a Postgres processor whose `decide` writes through the transaction and
- * returns what to emit (the runtime drops it in a rebuild).
- */
-export function postgresProjection<T extends EventType, R>(
-  handles: readonly T[],
-  decide: (event: SchoolEvent<T>, tx: PoolClient, rules: R) => Promise<EmitSpec[]>,
-  rules: R,
-): (event: SchoolEvent, tx: PoolClient, ctx: ProjectContext) => Promise<SchoolEvent[]> {
-  return async (event, tx, ctx) => {
-    const specs = await decide(narrow(event, handles), tx, rules);
-    return toEvents(event, specs, ctx);
-  };
 }
