@@ -43,10 +43,17 @@ export class RuntimeMetrics {
       for (const s of samples) this.lag.set({ processor: s.processor, topic: s.topic, partition: String(s.partition) }, s.lag);
     },
   });
+  readonly publishLatency = new client.Histogram({
+    name: 'processor_publish_duration_seconds',
+    help: "Time to send a chunk's derived events from the outbox (acks=all) and clear them, by processor",
+    labelNames: ['processor'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
   readonly deadLetters = new client.Counter({
     name: 'processor_dead_letters_total',
-    help: 'Records sent to a dead-letter (or parked) topic, by error class',
-    labelNames: ['processor', 'topic', 'error_class'],
+    help: 'Records sent to a dead-letter (or parked) topic, by error class and broken rule (docs/invariants.md; empty when none)',
+    labelNames: ['processor', 'topic', 'error_class', 'rule'],
     registers: [this.registry],
   });
   readonly retries = new client.Counter({

@@ -8,7 +8,7 @@ import type { SchoolEvent } from '../../schemas/generated/events';
 import type { EventPublisher } from '../../schemas/publisher';
 import { backoffMs, CircuitBreaker, type CircuitState } from './breaker';
 import { headerString, sendDeadLetter } from './dead-letters';
-import { classify, isContention, OutboxSendError, StoppingError } from './errors';
+import { classify, isContention, OutboxSendError, RuleViolationError, StoppingError } from './errors';
 import { GroupWriter, MergedFailure } from './group-writer';
 import type { LagSample, RuntimeMetrics } from './metrics';
 import type { ChunkResult, Outbound, Ready, RuntimeStore } from './store';
@@ -298,6 +298,7 @@ export class ProcessorRunner {
     const outbound = this.outbound;
     if (!store.drainOutbox || !outbound || (!emitted && !this.leftovers)) return;
     this.leftovers = false;
+    const t0 = process.hrtime.bigint();
     await this.retrying(
       () =>
         store.drainOutbox!(outbound).catch((e: unknown) => {
@@ -307,6 +308,7 @@ export class ProcessorRunner {
         }),
       heartbeat,
     );
+    this.deps.metrics.publishLatency.observe({ processor: this.def.name }, Number(process.hrtime.bigint() - t0) / 1e9);
   }
 
   /** Applies items; a permanent failure in a multi-record chunk is isolated by applying one record at a time. */
@@ -406,7 +408,8 @@ export class ProcessorRunner {
       heartbeat,
     );
     const errorClass = error instanceof Error ? error.name : 'Error';
-    this.deps.metrics.deadLetters.inc({ processor: this.def.name, topic, error_class: errorClass });
+    const rule = error instanceof RuleViolationError ? (error.rule ?? '') : '';
+    this.deps.metrics.deadLetters.inc({ processor: this.def.name, topic, error_class: errorClass, rule });
     this.deps.metrics.events.inc({ processor: this.def.name, event_type: item.known.eventType ?? 'unknown', outcome: 'dead_lettered' });
     this.deps.logger.warn('dead-lettered a record', {
       processor: this.def.name,
