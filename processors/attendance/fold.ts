@@ -48,11 +48,23 @@ export interface Summary {
   updatedAt: string;
 }
 
+/** A mark's day: one mark per student, section and date (a second is a correction of the first). */
+export const dayKey = (m: { studentUserId: string; sectionId: string; date: string }): string =>
+  `${m.studentUserId}\u0000${m.sectionId}\u0000${m.date}`;
+
+/** Puts a mark into the chunk's state, indexed by id and by day. */
+export function putMark(s: AttendanceState, m: Mark): void {
+  s.marks.set(m.attendanceId, m);
+  if (!s.markByDay.has(dayKey(m))) s.markByDay.set(dayKey(m), m.attendanceId);
+}
+
 /** A summary is a student's in one section: a transfer keeps both histories. */
 export const summaryKey = (student: string, section: string): string => `${student}\u0000${section}`;
 
 export interface AttendanceState {
   marks: Map<string, Mark>;
+  /** dayKey → the id of the day's mark. */
+  markByDay: Map<string, string>;
   absences: Map<string, Absence>;
   tardies: Map<string, Tardy>;
   /** By summaryKey(student, section). */
@@ -67,6 +79,7 @@ export interface AttendanceState {
 
 export const emptyState = (): AttendanceState => ({
   marks: new Map(),
+  markByDay: new Map(),
   absences: new Map(),
   tardies: new Map(),
   summaries: new Map(),
@@ -155,14 +168,18 @@ export function windowStart(date: string, rules: Pick<Rules, 'absenceWindowDays'
 }
 
 export function foldMarked(s: AttendanceState, p: EventPayloads['attendance.marked'], at: string, rules: Rules): Folded {
-  const before = s.marks.get(p.attendanceId);
-  if (before && (before.studentUserId !== p.studentUserId || before.date !== p.date || before.sectionId !== p.sectionId))
+  const own = s.marks.get(p.attendanceId);
+  if (own && (own.studentUserId !== p.studentUserId || own.date !== p.date || own.sectionId !== p.sectionId))
     return {
-      violation: `attendance ${p.attendanceId} is ${before.studentUserId}'s mark of ${before.date} in ${before.sectionId}; a correction cannot move it`,
+      violation: `attendance ${p.attendanceId} is ${own.studentUserId}'s mark of ${own.date} in ${own.sectionId}; a correction cannot move it`,
       rule: 'ATTENDANCE_MARK_FIXED',
     };
-  s.marks.set(p.attendanceId, { ...p });
-  s.changed.marks.add(p.attendanceId);
+  // One mark per student, section and date: a second mark of the day (another id) corrects the first.
+  const sameDay = own ? undefined : s.markByDay.get(dayKey(p));
+  const before = own ?? (sameDay ? s.marks.get(sameDay) : undefined);
+  const id = before?.attendanceId ?? p.attendanceId;
+  putMark(s, { ...p, attendanceId: id });
+  s.changed.marks.add(id);
   touch(s, p.studentUserId, p.sectionId, at, (x) => {
     if (before) x[COUNT[before.status]] -= 1;
     x[COUNT[p.status]] += 1;

@@ -70,11 +70,25 @@ describe('attendance fold (summaries by deltas, windowed patterns)', () => {
   it('summaries are per student and section: marks in a second section (a transfer) leave the first one as it was', () => {
     const s = emptyState();
     emitted(foldMarked(s, mark('A-1', '2025-03-10', 'PRESENT'), at, rules));
-    emitted(foldMarked(s, mark('A-2', '2025-03-10', 'ABSENT'), at, rules));
+    emitted(foldMarked(s, mark('A-2', '2025-03-11', 'ABSENT'), at, rules));
     emitted(foldMarked(s, { ...mark('A-3', '2025-03-11', 'LATE'), sectionId: 'SEC-2' }, at, rules));
     expect(counts(s, 'S-1', 'SEC-1')).to.deep.equal({ present: 1, absent: 1, late: 0, excused: 0, unjustified: 0, tardies: 0 });
     expect(counts(s, 'S-1', 'SEC-2')).to.deep.equal({ present: 0, absent: 0, late: 1, excused: 0, unjustified: 0, tardies: 0 });
     expect([...s.changed.summaries].sort()).to.deep.equal([summaryKey('S-1', 'SEC-1'), summaryKey('S-1', 'SEC-2')]);
+  });
+
+  it('one mark per student, section and date: a second mark of the day (another id) corrects the first, never counts twice', () => {
+    const s = emptyState();
+    emitted(foldMarked(s, mark('A-1', '2025-03-10', 'PRESENT'), at, rules));
+    emitted(foldMarked(s, mark('A-2', '2025-03-10', 'ABSENT'), at, rules));
+    expect(counts(s)).to.deep.equal({ present: 0, absent: 1, late: 0, excused: 0, unjustified: 0, tardies: 0 });
+    expect([...s.marks.values()].map((m) => [m.attendanceId, m.status])).to.deep.equal([['A-1', 'ABSENT']]);
+    expect([...s.changed.marks]).to.deep.equal(['A-1']);
+    // The same day in another section, or another day, is another mark.
+    emitted(foldMarked(s, { ...mark('A-3', '2025-03-10', 'LATE'), sectionId: 'SEC-2' }, at, rules));
+    emitted(foldMarked(s, mark('A-4', '2025-03-11', 'PRESENT'), at, rules));
+    expect(counts(s)).to.deep.equal({ present: 1, absent: 1, late: 0, excused: 0, unjustified: 0, tardies: 0 });
+    expect(counts(s, 'S-1', 'SEC-2')).to.deep.include({ late: 1 });
   });
 
   it('a correction cannot move a mark to another student, date or section', () => {

@@ -157,6 +157,21 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
     }
   });
 
+  it('a second mark of a day under another id, in a later chunk, corrects the stored one: one row, one count', async () => {
+    const s = await store();
+    await apply(s, at([mark('A-1', 'S-1', '2025-03-10', 'PRESENT')]), 1);
+    await apply(s, at([mark('A-2', 'S-1', '2025-03-10', 'LATE'), mark('A-3', 'S-1', '2025-03-11', 'PRESENT')], 1), 10);
+    const c = await content(s.schema);
+    expect(c.marks).to.deep.equal([
+      { attendance_id: 'A-1', student_user_id: 'S-1', d: '2025-03-10', status: 'LATE' },
+      { attendance_id: 'A-3', student_user_id: 'S-1', d: '2025-03-11', status: 'PRESENT' },
+    ]);
+    expect(c.summaries).to.deep.equal([
+      { student_user_id: 'S-1', section_id: 'SEC-1', present: 1, absent: 0, late: 1, excused: 0, unjustified_absences: 0, tardies: 0 },
+    ]);
+    expect(c.summaries).to.deep.equal(await recount(s.schema));
+  });
+
   it('saga step 5 and schedules on the fold: a register needs a schedule the chunk has read, however the chunk is cut', async () => {
     const step = (enrollmentId: string, sectionId: string) =>
       anEvent('enrollment.grades.initialized', { enrollmentId, studentUserId: `U-${enrollmentId}`, sectionId });

@@ -3,7 +3,17 @@ import type { Rules } from '../../lib/config';
 import type { SchoolEvent } from '../../schemas/generated/events';
 import { columns } from '../runtime/columns';
 import { monthEnd } from './handlers';
-import { emptyState, summaryKey, windowStart, type Absence, type AttendanceState, type Mark, type Summary, type Tardy } from './fold';
+import {
+  emptyState,
+  putMark,
+  summaryKey,
+  windowStart,
+  type Absence,
+  type AttendanceState,
+  type Mark,
+  type Summary,
+  type Tardy,
+} from './fold';
 
 type Folded = SchoolEvent<
   | 'attendance.marked'
@@ -102,7 +112,17 @@ export async function loadAttendance(tx: PoolClient, events: Folded[], rules: Ru
   }
   const w = ranges(windows);
   const t = ranges(months);
-  for (const m of await byIdOrRange<Mark>(tx, 'marks', MARK, markIds, w, "status = 'ABSENT'")) s.marks.set(m.attendanceId, m);
+  for (const m of await byIdOrRange<Mark>(tx, 'marks', MARK, markIds, w, "status = 'ABSENT'")) putMark(s, m);
+  // The marks already on the days the chunk marks (a second mark of a day corrects the first).
+  const days = events.flatMap((e) => (e.eventType === 'attendance.marked' ? [e.payload] : []));
+  if (days.length) {
+    const sameDay = await tx.query<Mark>(
+      `select ${MARK}, to_char(date, 'YYYY-MM-DD') "date" from marks, unnest($1::text[], $2::text[], $3::date[]) k (s, sec, d)
+       where student_user_id = k.s and section_id = k.sec and date = k.d order by attendance_id`,
+      columns(days, ['studentUserId', 'sectionId', 'date']),
+    );
+    for (const m of sameDay.rows) putMark(s, m);
+  }
   for (const a of await byIdOrRange<Absence>(tx, 'absences', ABSENCE, absenceIds, w)) s.absences.set(a.absenceId, a);
   for (const x of await byIdOrRange<Tardy>(tx, 'tardies', TARDY, tardyIds, t)) s.tardies.set(x.tardinessId, x);
 

@@ -133,10 +133,13 @@ describe('derived events and read models (all processors, real stack)', function
       ].map((x) => [...x].sort().join()),
     ).to.include([...averages].sort().join());
     const alertEvents = events.filter((e): e is SchoolEvent<'student.performance.alert'> => e.eventType === 'student.performance.alert');
-    expect(alertEvents.map((e) => [e.payload.alertType, e.payload.alertId]).sort()).to.deep.equal([
-      ['BELOW_PASSING', `${usr('stu')}:CRS-MATH:T1:below`],
-      ['SHARP_DROP', `${usr('stu')}:CRS-MATH:T1:drop`],
-    ]);
+    // An alert each time the average crosses below passing: when the quiz arrives first (50, then 71.82, then
+    // 35.45) it crosses twice; in the other orders once. The sharp drop happens once in every order.
+    const quizFirst = [...averages].sort().join() === [50, 71.82, 35.45].sort().join();
+    const below = ['BELOW_PASSING', `${usr('stu')}:CRS-MATH:T1:below`];
+    expect(alertEvents.map((e) => [e.payload.alertType, e.payload.alertId]).sort()).to.deep.equal(
+      [...(quizFirst ? [below, below] : [below]), ['SHARP_DROP', `${usr('stu')}:CRS-MATH:T1:drop`]].sort(),
+    );
     // Which change crossed below passing, and which dropped sharply, depends on arrival; each came from one.
     expect(inputs.map((i) => i.eventId)).to.include.members(alertEvents.map((e) => e.causationId));
     const row = await p.pool.query(`select average, grade_count from "${p.schema('grades')}".period_averages where student_user_id = $1`, [
@@ -155,10 +158,9 @@ describe('derived events and read models (all processors, real stack)', function
     expect(s360.averages).to.deep.equal({ T1: { 'CRS-MATH': 35.45 } });
     // Each alert requested a notification to the linked parent.
     const requests = await derived('notification-events', ['notification.requested']);
-    expect(requests.map((r) => (r as SchoolEvent<'notification.requested'>).payload.recipientUserId)).to.deep.equal([
-      usr('dad'),
-      usr('dad'),
-    ]);
+    expect(requests.map((r) => (r as SchoolEvent<'notification.requested'>).payload.recipientUserId)).to.deep.equal(
+      alertEvents.map(() => usr('dad')),
+    );
     expect(requests.map((r) => r.causationId).sort()).to.deep.equal(alertEvents.map((e) => e.eventId).sort());
   });
 
