@@ -185,7 +185,14 @@ function ensurePrometheusPackage(cacheDir: string, log: (m: string) => void): st
   requireTool('apt-get', 'install Prometheus 2.x with promtool (https://prometheus.io/download), or run on Debian/Ubuntu');
   log("downloading Debian's prometheus package (Prometheus and promtool)");
   fs.mkdirSync(dir, { recursive: true });
-  run('apt-get', ['download', '-qq', 'prometheus'], { cwd: dir, what: 'apt-get download prometheus' });
+  try {
+    run('apt-get', ['download', '-qq', 'prometheus'], { cwd: dir, what: 'apt-get download prometheus' });
+  } catch (e) {
+    // A machine whose package lists were never fetched knows no prometheus package yet: fetch them (root) and retry.
+    if (process.getuid?.() !== 0) throw e;
+    run('apt-get', ['update', '-qq'], { what: 'apt-get update' });
+    run('apt-get', ['download', '-qq', 'prometheus'], { cwd: dir, what: 'apt-get download prometheus' });
+  }
   const deb = fs.readdirSync(dir).find((f) => /^prometheus_.*\.deb$/.test(f));
   if (!deb) throw new StackError(`apt-get download prometheus left no .deb in ${dir}`);
   run('dpkg-deb', ['-x', path.join(dir, deb), root], { what: 'unpacking prometheus' });
