@@ -4,6 +4,7 @@ import { createKafka } from '../lib/clients/kafka';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { createProcessors, PROCESSOR_NAMES } from '../processors/all';
+import { endOffsetsOnce, type PartitionEnds } from '../processors/runtime/end-offsets';
 
 export interface ConsumerGroupRef {
   name: string;
@@ -13,18 +14,9 @@ export interface ConsumerGroupRef {
 
 /** Records not yet consumed by each group over its topics (committed offsets vs end offsets), by name. */
 export async function groupLag(admin: Admin, groups: ConsumerGroupRef[]): Promise<Record<string, number>> {
-  const ends = new Map<string, number>();
-  for (const t of new Set(groups.flatMap((g) => g.topics)))
-    for (const p of await admin.fetchTopicOffsets(t)) ends.set(`${t}:${p.partition}`, Number(p.high));
+  const endsOf = endOffsetsOnce(admin);
   const out: Record<string, number> = {};
-  for (const g of groups) {
-    const committed = await admin.fetchOffsets({ groupId: g.groupId, topics: [...g.topics] });
-    let lag = 0;
-    for (const t of committed) {
-      for (const p of t.partitions) lag += Math.max(0, (ends.get(`${t.topic}:${p.partition}`) ?? 0) - Math.max(0, Number(p.offset)));
-    }
-    out[g.name] = lag;
-  }
+  for (const g of groups) out[g.name] = (await partitionLag(admin, g, endsOf)).reduce((n, r) => n + r.lag, 0);
   return out;
 }
 
@@ -32,11 +24,12 @@ export async function groupLag(admin: Admin, groups: ConsumerGroupRef[]): Promis
 export async function partitionLag(
   admin: Admin,
   group: ConsumerGroupRef,
+  endsOf: (topic: string) => Promise<PartitionEnds[]> = endOffsetsOnce(admin),
 ): Promise<Array<{ topic: string; partition: number; lag: number }>> {
   const committed = await admin.fetchOffsets({ groupId: group.groupId, topics: [...group.topics] });
   const rows: Array<{ topic: string; partition: number; lag: number }> = [];
   for (const t of committed) {
-    const ends = new Map((await admin.fetchTopicOffsets(t.topic)).map((p) => [p.partition, Number(p.high)]));
+    const ends = new Map((await endsOf(t.topic)).map((p) => [p.partition, p.high]));
     for (const p of t.partitions)
       rows.push({ topic: t.topic, partition: p.partition, lag: Math.max(0, (ends.get(p.partition) ?? 0) - Math.max(0, Number(p.offset))) });
   }
@@ -68,8 +61,9 @@ async function main(): Promise<void> {
   try {
     for (;;) {
       const lines: string[] = [];
+      const endsOf = endOffsetsOnce(admin);
       for (const d of defs) {
-        const rows = await partitionLag(admin, { name: d.name, groupId: d.name, topics: d.topics });
+        const rows = await partitionLag(admin, { name: d.name, groupId: d.name, topics: d.topics }, endsOf);
         if (values.partitions) for (const r of rows) lines.push(`${d.name.padEnd(14)} ${`${r.topic}[${r.partition}]`.padEnd(28)} ${r.lag}`);
         else lines.push(`${d.name.padEnd(14)} ${rows.reduce((n, r) => n + r.lag, 0)}`);
       }

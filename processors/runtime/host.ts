@@ -13,6 +13,7 @@ import { EventCodec } from '../../schemas/codec';
 import { EVENT_DEFINITIONS, type SchoolEvent } from '../../schemas/generated/events';
 import { createEventProducer, EventPublisher } from '../../schemas/publisher';
 import { startOpsServer } from './http';
+import { endOffsetsOnce } from './end-offsets';
 import { RuntimeMetrics } from './metrics';
 import { registerStoreGauges } from './store-gauges';
 import { MongoStore } from './mongo-store';
@@ -146,7 +147,11 @@ export class ProcessorHost {
     const admin = this.kafka.admin();
     await admin.connect();
     this.admin = admin;
-    this.metrics.lagSource = async () => (await Promise.all(this.runners.map((r) => r.lag(admin)))).flat();
+    // Several processors of one process read the same topics: each topic's end offsets asked once per scrape.
+    this.metrics.lagSource = async () => {
+      const endsOf = endOffsetsOnce(admin);
+      return (await Promise.all(this.runners.map((r) => r.lag(admin, endsOf)))).flat();
+    };
     this.server = await startOpsServer(this.opts.opsPort ?? this.config.metrics.port, this.metrics.registry, {
       alive: () => !this.stopping,
       readiness: () => ({

@@ -1,6 +1,9 @@
 import client from 'prom-client';
 import type { CircuitState } from './breaker';
 
+/** Buckets of the runtime's latency histograms (a millisecond to five seconds). */
+const SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
 /** One partition's lag as a runner sees it. */
 export interface LagSample {
   processor: string;
@@ -27,7 +30,7 @@ export class RuntimeMetrics {
     name: 'processor_chunk_duration_seconds',
     help: 'Time to apply one chunk of records in one store transaction, by processor',
     labelNames: ['processor'],
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    buckets: SECONDS_BUCKETS,
     registers: [this.registry],
   });
   readonly lag: client.Gauge<'processor' | 'topic' | 'partition'> = new client.Gauge({
@@ -47,7 +50,7 @@ export class RuntimeMetrics {
     name: 'processor_publish_duration_seconds',
     help: "Time to send a chunk's derived events from the outbox (acks=all) and clear them, by processor",
     labelNames: ['processor'],
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    buckets: SECONDS_BUCKETS,
     registers: [this.registry],
   });
   readonly deadLetters = new client.Counter({

@@ -10,6 +10,7 @@ import { backoffMs, CircuitBreaker, type CircuitState } from './breaker';
 import { headerString, sendDeadLetter } from './dead-letters';
 import { classify, isContention, OutboxSendError, RuleViolationError, StoppingError } from './errors';
 import { GroupWriter, MergedFailure } from './group-writer';
+import type { PartitionEnds } from './end-offsets';
 import type { LagSample, RuntimeMetrics } from './metrics';
 import type { ChunkResult, Outbound, Ready, RuntimeStore } from './store';
 import type { Position, ProcessorDefinition, ProjectContext } from './types';
@@ -166,7 +167,7 @@ export class ProcessorRunner {
    * runner holds, or the group's committed offset, whichever is further, at least the partition's start).
    * Read when asked, so a partition stuck retrying shows its lag growing while records keep arriving.
    */
-  async lag(admin: Admin): Promise<LagSample[]> {
+  async lag(admin: Admin, endsOf: (topic: string) => Promise<PartitionEnds[]>): Promise<LagSample[]> {
     const topics = Object.keys(this.assignment).filter((t) => this.assignment[t]?.length);
     if (!this.joined || !topics.length) return [];
     const committed = new Map<string, number>();
@@ -175,11 +176,11 @@ export class ProcessorRunner {
     const out: LagSample[] = [];
     for (const topic of topics) {
       const mine = new Set(this.assignment[topic]);
-      for (const p of await admin.fetchTopicOffsets(topic)) {
+      for (const p of await endsOf(topic)) {
         if (!mine.has(p.partition)) continue;
         const key = `${topic}\u0000${p.partition}`;
-        const next = Math.max(this.positions.get(key) ?? -1, committed.get(key) ?? -1, Number(p.low));
-        out.push({ processor: this.def.name, topic, partition: p.partition, lag: Math.max(0, Number(p.high) - next) });
+        const next = Math.max(this.positions.get(key) ?? -1, committed.get(key) ?? -1, p.low);
+        out.push({ processor: this.def.name, topic, partition: p.partition, lag: Math.max(0, p.high - next) });
       }
     }
     return out;
