@@ -332,6 +332,12 @@ const schema = {
       default: 3,
       env: 'NOTIFICATION_MAX_ATTEMPTS',
     },
+    concurrency: {
+      doc: 'Notifications delivered at once within a chunk (each to its own recipient; a redelivered one is never sent twice)',
+      format: 'nat',
+      default: 16,
+      env: 'NOTIFICATION_CONCURRENCY',
+    },
   },
   stack: {
     dir: { doc: 'Data and logs of the local native stack (git-ignored)', format: String, default: '.stack', env: 'STACK_DIR' },
@@ -407,7 +413,7 @@ type ConfigShape = {
     maxScore: number;
   };
   saga: { deadlineMs: number; checkIntervalMs: number };
-  notifications: { smtpUrl: string; from: string; webhookUrl: string; timeoutMs: number; maxAttempts: number };
+  notifications: { smtpUrl: string; from: string; webhookUrl: string; timeoutMs: number; maxAttempts: number; concurrency: number };
   stack: { dir: string; cacheDir: string; readyTimeoutMs: number; kafkaVersion: string };
 };
 

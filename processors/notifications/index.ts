@@ -18,5 +18,8 @@ export function createNotifications(channels: Channels, config: Pick<Config, 'no
     writer: 'instance', // merged chunks: fewer per-chunk writes (measured on bench:pipeline, docs/decisions.md)
     fold: notificationsFold(config),
     effect: deliverNotification(channels, config),
+    // Each delivery is independent (its own notification id and document): one slow channel call no longer
+    // holds up the chunk's others (the saga's slowest hop, bench:saga, docs/decisions.md).
+    effectConcurrency: config.notifications.concurrency,
   };
 }

@@ -266,9 +266,13 @@ export class MongoStore implements RuntimeStore {
     const fold = folded.length ? await this.applyFold(folded, ctx) : undefined;
     if (fold) emitted.push(...fold.emitted);
     // Effects run only when something can leave: a rebuild (no outbound) reproduces the state, not the sending.
-    if (outbound && this.processor.effect)
-      for (const r of applied)
-        emitted.push(...(await this.processor.effect(r.event!, this.guarded(r.position), ctx(r.position), fold?.docs)));
+    const processor = this.processor;
+    if (outbound && processor.effect) {
+      const results = await mapLimit(applied, Math.max(1, processor.effectConcurrency ?? 1), (r) =>
+        processor.effect!(r.event!, this.guarded(r.position), ctx(r.position), fold?.docs),
+      );
+      for (const e of results) emitted.push(...e);
+    }
     await publishNow(outbound, emitted);
     await this.markers.mark(
       this.group,

@@ -173,6 +173,11 @@ export interface MongoProcessor extends Base {
    * For a folded event, `docs` are the chunk's documents as the fold left them.
    */
   effect?(event: SchoolEvent, mongo: GuardedMongo, ctx: ProjectContext, docs?: DocReader): Promise<Emitted>;
+  /**
+   * How many effects of one chunk may run at once (default 1). Only for effects independent of each other's
+   * order (each notification to its own recipient); their events still leave in the chunk's order.
+   */
+  effectConcurrency?: number;
 }
 
 export interface StatelessProcessor extends Base {
