@@ -156,6 +156,16 @@ describe('HTTP API commands and queries (e2e)', function () {
       endMinute: 570,
       room: null,
     });
+    // SEC2 has a schedule too: a transfer there opens the student's attendance register (saga step 5 needs one).
+    await command('POST', '/api/v1/assignments/schedules', {
+      sectionId: SEC2,
+      courseId: 'MATH',
+      teacherUserId: 'TCH-2',
+      dayOfWeek: 'TUESDAY',
+      startMinute: 480,
+      endMinute: 570,
+      room: null,
+    });
     const busy = await api.call('POST', '/api/v1/assignments/validate-availability', {
       token: admin,
       body: { teacherUserId: T, dayOfWeek: 'MONDAY', startMinute: 500, endMinute: 520 },
@@ -175,7 +185,7 @@ describe('HTTP API commands and queries (e2e)', function () {
     expect((await get(`/api/v1/assignments/section/${SEC2}/teachers`)).items).to.deep.equal([]);
   });
 
-  it('enrollment: Location follows the saga to COMPLETED; a full section FAILS; a transfer is applied', async () => {
+  it('enrollment: Location follows the saga to COMPLETED; a full section FAILS', async () => {
     const ok = await api.call('POST', '/api/v1/academic/enrollments', {
       token: admin,
       body: {
@@ -225,20 +235,10 @@ describe('HTTP API commands and queries (e2e)', function () {
     expect((await get(`/api/v1/academic/enrollments/student/${S}`)).items).to.have.length(1);
     const list = await get('/api/v1/academic/enrollments?status=FAILED&limit=10');
     expect((list.items as Array<{ enrollmentId: string }>).map((i) => i.enrollmentId)).to.deep.equal(['ENR-2']);
-
-    await command('POST', '/api/v1/academic/enrollments/ENR-1/transfer', {
-      studentUserId: S,
-      fromSectionId: SEC,
-      toSectionId: SEC2,
-      academicYearId: '2025',
-      transferDate: '2025-05-12',
-      reason: 'family request',
-    });
-    expect(await get(`/api/v1/academic/sections/${SEC2}`)).to.include({ seatsTaken: 1 });
   });
 
-  it('grades and attendance: a teacher writes for their section; queries show grades, averages and the summary', async () => {
-    // After the transfer the student is in SEC2; the teacher teaches SEC (grades are per section of the record).
+  it('grades and attendance: a teacher writes for their section; a transfer; queries show grades, averages and the summary', async () => {
+    // The student is enrolled in SEC (ENR-1), which the teacher teaches: grades and marks need both.
     await command(
       'POST',
       '/api/v1/grades',
@@ -291,7 +291,6 @@ describe('HTTP API commands and queries (e2e)', function () {
       { studentUserId: S, sectionId: SEC, date: '2025-03-07', minutesLate: 5 },
       teacher,
     );
-    // admin: after the transfer the student is no longer in a section this teacher teaches (403 for them).
     expect(await get(`/api/v1/attendance/student/${S}/summary`)).to.include({ unjustifiedAbsences: 1 });
     await command(
       'POST',
@@ -302,6 +301,18 @@ describe('HTTP API commands and queries (e2e)', function () {
     const summary = await get(`/api/v1/attendance/student/${S}/summary`, await api.token(S, 'student'));
     expect(summary).to.include({ present: 1, late: 1, absent: 0, excused: 0, unjustifiedAbsences: 0, tardies: 1 });
 
+    await command('POST', '/api/v1/academic/enrollments/ENR-1/transfer', {
+      studentUserId: S,
+      fromSectionId: SEC,
+      toSectionId: SEC2,
+      academicYearId: '2025',
+      transferDate: '2025-05-12',
+      reason: 'family request',
+    });
+    expect(await get(`/api/v1/academic/sections/${SEC2}`)).to.include({ seatsTaken: 1 });
+    // Attendance moves the student's register when it reads its own repeated step 5: a mark in SEC2 sent before that
+    // would be dead-lettered (ATTENDANCE_STUDENT_NOT_ENROLLED; docs/invariants.md, "in flight").
+    await p.outcomesApplied('attendance', 'ENR-1', 'enrollment.attendance.initialized', 2);
     // Transferred to SEC2: a mark there counts in SEC2's own summary, and SEC's history stays as it was.
     await command('POST', '/api/v1/attendance/marks', { studentUserId: S, sectionId: SEC2, date: '2025-03-10', status: 'PRESENT' });
     const both = await eventually(async () => {
@@ -322,6 +333,59 @@ describe('HTTP API commands and queries (e2e)', function () {
     ]);
     const s360 = await get(`/api/v1/users/${S}/student360`);
     expect(s360.attendanceBySection).to.deep.equal({ [SEC2]: { PRESENT: 1 }, [SEC]: { PRESENT: 1, LATE: 1 } });
+  });
+
+  it('a grade or a mark for a student without a COMPLETED enrollment in the section: 409 naming the rule, nothing published', async () => {
+    // S was transferred to SEC2 (above); STU-2's enrollment in SEC failed (section full).
+    await p.settled();
+    const kafka = createKafka(p.config);
+    const topics = ['grades-events', 'attendance-events'].map((t) => p.topic(t));
+    const sizes = async () => Promise.all(topics.map((t) => topicSize(kafka, t)));
+    const before = await sizes();
+    const refused = async (url: string, body: Record<string, unknown>, token: string, errors: Array<{ field: string; rule: string }>) => {
+      const r = await api.call('POST', url, { token, body, headers: { prefer: 'wait=5' } });
+      expect(r.status, `${url} ${JSON.stringify(r.body)}`).to.equal(409);
+      expect(r.headers.get('content-type')).to.match(/^application\/problem\+json/);
+      expect(r.body).to.include({ code: 'RULE_VIOLATION', status: 409 });
+      expect((r.body.errors as Array<{ field: string; rule: string }>).map((e) => ({ field: e.field, rule: e.rule }))).to.deep.equal(
+        errors,
+      );
+    };
+    const grade = { sectionId: SEC, courseId: 'MATH', periodId: '2025-T1', evaluationType: 'EXAM', score: 12, maxScore: 20, comment: null };
+    const notEnrolled = (rule: string, field = 'body.studentUserId') => [{ field, rule }];
+    for (const student of [S, 'STU-2', 'STU-NOBODY'])
+      await refused('/api/v1/grades', { ...grade, studentUserId: student }, teacher, notEnrolled('GRADE_STUDENT_NOT_ENROLLED'));
+    const day = { sectionId: SEC, date: '2025-05-13' };
+    await refused(
+      '/api/v1/attendance/marks',
+      { ...day, studentUserId: S, status: 'PRESENT' },
+      teacher,
+      notEnrolled('ATTENDANCE_STUDENT_NOT_ENROLLED'),
+    );
+    await refused(
+      '/api/v1/attendance/absences',
+      { ...day, studentUserId: S, reason: null },
+      teacher,
+      notEnrolled('ATTENDANCE_STUDENT_NOT_ENROLLED'),
+    );
+    await refused(
+      '/api/v1/attendance/tardiness',
+      { ...day, studentUserId: S, minutesLate: 5 },
+      teacher,
+      notEnrolled('ATTENDANCE_STUDENT_NOT_ENROLLED'),
+    );
+    // Of several students, each one without an enrollment there is named; none of the marks is published.
+    await refused(
+      '/api/v1/attendance/mark-present',
+      { sectionId: SEC2, date: '2025-05-13', studentUserIds: [S, 'STU-2'] },
+      admin,
+      notEnrolled('ATTENDANCE_STUDENT_NOT_ENROLLED', 'body.studentUserIds[1]'),
+    );
+    // A payload rule is still a 400, checked first.
+    const bad = await api.call('POST', '/api/v1/grades', { token: teacher, body: { ...grade, studentUserId: 'STU-2', score: 25 } });
+    expect(bad.status).to.equal(400);
+    expect((bad.body.errors as Array<{ rule: string }>).map((e) => e.rule)).to.deep.equal(['GRADE_SCORE_RANGE']);
+    expect(await sizes(), 'grades-events and attendance-events end offsets').to.deep.equal(before);
   });
 
   it('notifications: request, send-immediate and bulk reach the SMTP server and are DELIVERED; the log and templates are queryable', async () => {

@@ -42,6 +42,31 @@ describe('HTTP API security (e2e)', function () {
       const parent = await api.call('GET', '/api/v1/users/P1', { token: admin });
       return (t.body.items as unknown[] | undefined)?.length && (parent.body.children as unknown[] | undefined)?.length ? true : undefined;
     }, 'relationships projected');
+    // S1 is enrolled in SEC-1 through the real saga: a grade or a mark needs a COMPLETED enrollment in its section.
+    await p.publish('academic.year.started', EXAMPLE_PAYLOADS['academic.year.started']);
+    await p.publish('section.created', { ...EXAMPLE_PAYLOADS['section.created'], sectionId: 'SEC-1' });
+    await p.publish('course.assigned', { ...EXAMPLE_PAYLOADS['course.assigned'], sectionId: 'SEC-1', courseId: 'C1' });
+    await p.publish('schedule.created', {
+      ...EXAMPLE_PAYLOADS['schedule.created'],
+      sectionId: 'SEC-1',
+      courseId: 'C1',
+      teacherUserId: 'T1',
+    });
+    await eventually(async () => {
+      const section = await api.call('GET', '/api/v1/academic/sections/SEC-1', { token: admin });
+      return (section.body.courses as unknown[] | undefined)?.length ? true : undefined;
+    }, 'SEC-1 and its course projected');
+    const enrollment = { ...EXAMPLE_PAYLOADS['student.enrolled'], enrollmentId: 'ENR-S1', studentUserId: 'S1', sectionId: 'SEC-1' };
+    await p.publish('student.enrolled', enrollment, enrollment.enrollmentId);
+    const ended = await eventually(
+      async () => {
+        const e = await p.enrollment('ENR-S1');
+        return e && ['COMPLETED', 'FAILED'].includes(e.status) ? e : undefined;
+      },
+      'the enrollment of S1 in SEC-1 to end',
+      60_000,
+    );
+    expect(ended.status, JSON.stringify(ended)).to.equal('COMPLETED');
   });
   after(async () => {
     await api.stop();

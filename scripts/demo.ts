@@ -146,6 +146,7 @@ async function main(): Promise<void> {
   say(`== 5/7 ${sections * 30 + Math.ceil(sections * 30 * 0.05) + 3} enrollments (sagas)`);
   await publish(school.enrollments());
   await settle('sagas');
+  school.seatAs(await completedEnrollments(config, tag));
   say(`== 6/7 ${weeks} week(s) of grades and daily attendance`);
   for (let w = 0; w < weeks; w++) {
     await publish(school.week(w));
@@ -175,6 +176,21 @@ async function main(): Promise<void> {
 /** The live read models the summary reads. */
 const ACADEMIC = quoteIdent(projectionSchema('academic'));
 const GRADES = quoteIdent(projectionSchema('grades'));
+
+/** Who sits where once the sagas ended: grades and marks go only to a student's section of a COMPLETED enrollment. */
+async function completedEnrollments(config: Config, tag: string): Promise<Array<{ student: string; section: string }>> {
+  const pool = createPgPool(config);
+  try {
+    const r = await pool.query<{ student: string; section: string }>(
+      `select student_user_id student, section_id section from ${ACADEMIC}.enrollments
+       where enrollment_id like $1 and status = 'COMPLETED' order by enrollment_id`,
+      [`ENR-${tag}-%`],
+    );
+    return r.rows;
+  } finally {
+    await pool.end();
+  }
+}
 
 async function firstCompletedStudent(config: Config, tag: string): Promise<string | undefined> {
   const pool = createPgPool(config);

@@ -30,6 +30,14 @@ export class SchoolGenerator {
   /** Students enrolled in working sections with room: their grades and attendance follow. */
   readonly seated: Array<{ student: string; section: string }> = [];
 
+  /**
+   * Seats the students where their enrollments really COMPLETED (an overflow enrollment may take a seat first):
+   * a grade or mark for a student without one in its section is refused (docs/invariants.md).
+   */
+  seatAs(completed: Array<{ student: string; section: string }>): void {
+    this.seated.splice(0, this.seated.length, ...completed);
+  }
+
   constructor(
     private readonly tag: string,
     private readonly size: SchoolSize,

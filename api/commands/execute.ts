@@ -74,6 +74,8 @@ async function waitApplied(deps: ApiDeps, events: SchoolEvent[], seconds: number
  * Publishes a command's events (after the broker acknowledged them) and answers 202 with
  * where to follow them; with an Idempotency-Key the first answer is kept and replayed;
  * with `Prefer: wait=N` the answer waits until the affected read models applied them.
+ * `check`: rules decided from the read models, run once the key is claimed (a replay answers
+ * as the first request did, whatever the read models say now) and before anything is published.
  */
 export async function execute(
   deps: ApiDeps,
@@ -82,6 +84,7 @@ export async function execute(
   operationId: string,
   events: SchoolEvent[],
   location: string,
+  check?: () => Promise<void>,
 ): Promise<Answer> {
   const key = req.get('idempotency-key');
   if (key) {
@@ -94,6 +97,7 @@ export async function execute(
   const first = events[0]!;
   const body = { eventId: first.eventId, eventIds: events.map((e) => e.eventId), correlationId: first.correlationId, location };
   try {
+    await check?.();
     await deps.guard.run('publish', () => deps.publisher.publish(...events));
   } catch (e) {
     if (key) await deps.idempotency.release(who.sub, key).catch(() => undefined);

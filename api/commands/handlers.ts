@@ -3,6 +3,7 @@ import type { EventType, SchoolEvent } from '../../schemas/generated/events';
 import type { Identity } from '../auth/jwt';
 import type { ApiDeps } from '../deps';
 import { COMMANDS, SPECIAL_COMMANDS, type CommandRoute } from '../spec/routes';
+import { requireEnrollment } from './enrollment';
 import { commandEvent, execute, newId, type Answer } from './execute';
 
 type CommandHandler = (req: Request, who: Identity) => Promise<Answer>;
@@ -28,7 +29,7 @@ export function commandHandlers(deps: ApiDeps): Record<string, CommandHandler> {
     (type: EventType, payloadOf: (req: Request, who: Identity) => Record<string, unknown>, operationId: string): CommandHandler =>
     async (req, who) => {
       const e = commandEvent(deps, req, who, type, payloadOf(req, who));
-      return execute(deps, req, who, operationId, [e], eventLocation(e));
+      return execute(deps, req, who, operationId, [e], eventLocation(e), () => requireEnrollment(deps, [e], () => 'body.studentUserId'));
     };
   for (const c of COMMANDS) handlers[c.operationId] = one(c.eventType, (req, who) => commandPayload(c, req, who), c.operationId);
 
@@ -51,7 +52,9 @@ export function commandHandlers(deps: ApiDeps): Record<string, CommandHandler> {
           markedBy: who.sub,
         }) as SchoolEvent,
     );
-    return execute(deps, req, who, s.markPresent.operationId, events, eventLocation(events[0]!));
+    return execute(deps, req, who, s.markPresent.operationId, events, eventLocation(events[0]!), () =>
+      requireEnrollment(deps, events, (i) => `body.studentUserIds[${i}]`),
+    );
   };
   handlers[s.bulkNotification.operationId] = async (req, who) => {
     const { recipientUserIds, variables, ...rest } = req.body as { recipientUserIds: string[]; variables: Record<string, string> } & Record<

@@ -31,6 +31,8 @@ export const unauthorized = (message: string): ApiProblem =>
 export const forbidden = (message: string): ApiProblem => new ApiProblem(403, 'FORBIDDEN', message);
 export const notFound = (message: string): ApiProblem => new ApiProblem(404, 'NOT_FOUND', message);
 export const conflict = (code: string, message: string): ApiProblem => new ApiProblem(409, code, message);
+/** A rule of the school decided from the read models (the request itself is well formed): the rule in errors[].rule. */
+export const ruleConflict = (message: string, errors: FieldError[]): ApiProblem => new ApiProblem(409, 'RULE_VIOLATION', message, errors);
 
 /** A dependency failed or timed out: the client did nothing wrong and may retry. */
 export class DependencyError extends AppError {

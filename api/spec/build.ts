@@ -28,7 +28,7 @@ const errors = (...codes: number[]): Record<string, JsonSchema> => {
     401: 'Missing, expired or invalid token',
     403: 'Not allowed for this identity',
     404: 'Not found',
-    409: 'Idempotency-Key reused with a different body, or still in progress',
+    409: 'Idempotency-Key reused with a different body, or still in progress; or a rule decided from the read models is broken (`errors[].rule`, e.g. GRADE_STUDENT_NOT_ENROLLED)',
     413: 'Body too large',
     415: 'Body is not JSON',
     429: 'Too many requests (see Retry-After)',

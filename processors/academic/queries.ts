@@ -33,6 +33,14 @@ export function academicQueries(pool: pg.Pool, schema = projectionSchema('academ
       );
       return r.rows as Array<Record<string, unknown>>;
     },
+    /** Of `studentUserIds`, those with a COMPLETED enrollment in the section (the API's enrollment rules). */
+    async completedIn(sectionId: string, studentUserIds: string[]): Promise<Set<string>> {
+      const r = await pool.query<{ s: string }>(
+        `select distinct student_user_id s from ${s}.enrollments where student_user_id = any($1::text[]) and section_id = $2 and status = 'COMPLETED'`,
+        [studentUserIds, sectionId],
+      );
+      return new Set(r.rows.map((x) => x.s));
+    },
     /** The saga of one enrollment: its state and the full timeline (step, outcome, time, event id). */
     async saga(enrollmentId: string) {
       const e = await pool.query(`select * from ${s}.enrollments where enrollment_id = $1`, [enrollmentId]);

@@ -1,14 +1,16 @@
 /**
  * The rules of the school that have a stable code: the API answers a command breaking one with a 400 naming
- * it (`errors[].rule`), a processor dead-letters an event breaking one with it in `dlq.rule`. Each is listed
+ * it (`errors[].rule`; 409 for one decided from the read models), a processor dead-letters an event breaking one with it in `dlq.rule`. Each is listed
  * in docs/invariants.md (a unit test keeps the two in step).
  */
 export const INVARIANTS = {
   GRADE_MAX_SCORE: "A grade's maxScore is a finite number, > 0 and at most RULE_MAX_SCORE (1000 by default).",
   GRADE_SCORE_RANGE: "A grade's score, and a correction's newScore, is a finite number within 0..maxScore.",
   GRADE_DUPLICATE: 'A grade id is recorded once; a change to it is a correction (grade.updated).',
+  GRADE_STUDENT_NOT_ENROLLED: "A grade is recorded for a student enrolled in the grade's section.",
   GRADE_CORRECTION_UNKNOWN: 'A correction refers to an existing grade, of the same student, course and period.',
   ATTENDANCE_MARK_FIXED: 'A correction of an attendance mark keeps its student, date and section.',
+  ATTENDANCE_STUDENT_NOT_ENROLLED: 'An attendance mark, absence or tardiness is recorded for a student enrolled in its section.',
   TARDINESS_MINUTES: 'A tardiness lasts at least one minute (minutesLate > 0).',
   ABSENCE_JUSTIFY_UNKNOWN: 'A justification refers to an existing absence of the same student.',
   TRANSFER_NOT_COMPLETED: 'Only a COMPLETED enrollment is transferred.',

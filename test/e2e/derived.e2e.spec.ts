@@ -37,6 +37,7 @@ describe('derived events and read models (all processors, real stack)', function
   let p: TestPipeline;
   const id = randomName('d');
   const usr = (s: string): string => `USR-${id}-${s}`;
+  const enrollmentId = `ENR-${id}`;
   let codec: EventCodec;
   let hookUrl = '';
 
@@ -93,6 +94,63 @@ describe('derived events and read models (all processors, real stack)', function
       birthDate: null,
       roles: ['STUDENT'],
     });
+    // The student is enrolled in SEC-1 through the real saga (a grade or a mark needs a COMPLETED enrollment in its
+    // section), before the parent is linked: the saga's welcome goes to the student alone.
+    await p.publish('academic.year.started', {
+      academicYearId: `Y-${id}`,
+      name: 'Y',
+      startDate: '2025-03-01',
+      endDate: '2025-12-19',
+      gradingPeriods: [{ periodId: 'T1', name: 'T1', startDate: '2025-03-01', endDate: '2025-07-11' }],
+    });
+    await p.publish('section.created', {
+      sectionId: 'SEC-1',
+      academicYearId: `Y-${id}`,
+      name: '1',
+      gradeLevel: 5,
+      capacity: 5,
+      homeroom: null,
+    });
+    await p.publish('course.assigned', { sectionId: 'SEC-1', courseId: 'CRS-MATH', courseName: 'M', weeklyHours: 5 });
+    await p.publish('schedule.created', {
+      scheduleId: `SC-${id}-0`,
+      sectionId: 'SEC-1',
+      courseId: 'CRS-MATH',
+      teacherUserId: usr('homeroom'),
+      dayOfWeek: 'FRIDAY',
+      startMinute: 480,
+      endMinute: 540,
+      room: null,
+    });
+    await eventually(
+      async () =>
+        (await p.pool.query(`select 1 from "${p.schema('academic')}".section_courses where section_id = 'SEC-1'`)).rowCount
+          ? true
+          : undefined,
+      'SEC-1 and its course',
+    );
+    await p.publish(
+      'student.enrolled',
+      {
+        enrollmentId: enrollmentId,
+        studentUserId: usr('stu'),
+        sectionId: 'SEC-1',
+        academicYearId: `Y-${id}`,
+        enrollmentDate: '2025-03-03',
+        enrollmentType: 'REGULAR',
+        previousInstitution: null,
+      },
+      enrollmentId,
+    );
+    const ended = await eventually(
+      async () => {
+        const e = await p.enrollment(enrollmentId);
+        return e && ['COMPLETED', 'FAILED'].includes(e.status) ? e : undefined;
+      },
+      'the enrollment in SEC-1 to end',
+      60000,
+    );
+    expect(ended.status, JSON.stringify(ended)).to.equal('COMPLETED');
     await p.publish('user.created', {
       userId: usr('dad'),
       userType: 'PARENT',
@@ -157,7 +215,9 @@ describe('derived events and read models (all processors, real stack)', function
     const s360 = composeStudent360(doc, await gradesQueries(p.pool, p.schema('grades')).averagesOf(usr('stu')), undefined);
     expect(s360.averages).to.deep.equal({ T1: { 'CRS-MATH': 35.45 } });
     // Each alert requested a notification to the linked parent.
-    const requests = await derived('notification-events', ['notification.requested']);
+    const requests = (await derived('notification-events', ['notification.requested'])).filter(
+      (r) => (r as SchoolEvent<'notification.requested'>).payload.templateId !== 'welcome', // the enrollment's, in before()
+    );
     expect(requests.map((r) => (r as SchoolEvent<'notification.requested'>).payload.recipientUserId)).to.deep.equal(
       alertEvents.map(() => usr('dad')),
     );
