@@ -1,4 +1,4 @@
-import type { Db, MongoClient } from 'mongodb';
+import type { MongoClient } from 'mongodb';
 import type pg from 'pg';
 import type { Producer } from 'kafkajs';
 import type { Clock } from '../lib/clock';
@@ -11,6 +11,7 @@ import type { Logger } from '../lib/logger';
 import { migrate } from '../lib/migrate';
 import { academicQueries } from '../processors/academic/queries';
 import { createProcessors } from '../processors/all';
+import { LiveDatabases } from '../processors/runtime/mongo-live';
 import { assignmentsQueries } from '../processors/assignments/queries';
 import { attendanceQueries } from '../processors/attendance/queries';
 import { gradesQueries } from '../processors/grades/queries';
@@ -46,14 +47,14 @@ export interface ApiDeps {
   ready(): Promise<Record<string, boolean>>;
 }
 
-function createQueries(pool: pg.Pool, db: Db, at: Locator) {
+function createQueries(pool: pg.Pool, live: LiveDatabases, at: Locator) {
   return {
-    users: usersQueries(db),
+    users: usersQueries(() => live.db('users')),
     academic: academicQueries(pool, at.pgSchema('academic')),
     assignments: assignmentsQueries(pool, at.pgSchema('assignments')),
     grades: gradesQueries(pool, at.pgSchema('grades')),
     attendance: attendanceQueries(pool, at.pgSchema('attendance')),
-    notifications: notificationsQueries(db),
+    notifications: notificationsQueries(() => live.db('notifications')),
   };
 }
 
@@ -78,7 +79,9 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
   const db = mongo.db(at.mongoDb);
   const codec = new EventCodec(createSchemaRegistry(config));
   const guard = new DependencyGuard(config);
-  const q = createQueries(pool, db, at);
+  // Each Mongo projection is read from its live version (a rebuild's switch reaches the API within MONGO_LIVE_CHECK_MS).
+  const live = new LiveDatabases(mongo, at.mongoDb, config.mongo.liveCheckMs);
+  const q = createQueries(pool, live, at);
   const apiSchema = at.pgSchema(API_SCHEMA);
   const relations: Relations = {
     childrenOf: async (parent) => (await guard.run('auth', () => q.users.user(parent)))?.children ?? [],
@@ -99,7 +102,7 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
     guard,
     idempotency: new IdempotencyStore(pool, config.api.idempotencyTtlMs, apiSchema),
     commands: new CommandLog(pool, apiSchema),
-    status: new EventStatusReader(pool, db, createProcessors(config, logger), at),
+    status: new EventStatusReader(pool, live, createProcessors(config, logger), at),
     relations,
     q,
     async ready() {

@@ -1,4 +1,4 @@
-import type { Db } from 'mongodb';
+import type { LiveDatabases } from '../processors/runtime/mongo-live';
 import type pg from 'pg';
 import { isApplied, type AppliedIn } from '../processors/runtime/bookkeeping';
 import type { ProcessorDefinition } from '../processors/runtime/types';
@@ -19,7 +19,7 @@ export interface EventStatus {
 export class EventStatusReader {
   constructor(
     private readonly pool: pg.Pool,
-    private readonly mongo: Db,
+    private readonly mongo: LiveDatabases,
     private readonly defs: ProcessorDefinition[],
     private readonly at: Locator,
   ) {}
@@ -33,7 +33,7 @@ export class EventStatusReader {
           const at: AppliedIn =
             d.store === 'postgres'
               ? { store: 'postgres', pool: this.pool, schema: this.at.pgSchema(d.name) }
-              : { store: 'mongo', pool: this.pool, db: this.mongo };
+              : { store: 'mongo', pool: this.pool, db: await this.mongo.db(d.name) };
           applied[d.name] = await isApplied(at, this.at.group(d.name), eventId);
         }),
     );

@@ -103,6 +103,12 @@ const schema = {
       default: 16,
       env: 'MONGO_MAX_POOL_SIZE',
     },
+    liveCheckMs: {
+      doc: "How often processors and the API re-read which version of a Mongo projection is live (a rebuild's switch reaches them within this)",
+      format: 'nat',
+      default: 1000,
+      env: 'MONGO_LIVE_CHECK_MS',
+    },
   },
   pg: {
     url: { doc: 'PostgreSQL URL for read models', format: 'pg-url', default: 'postgres://postgres@127.0.0.1:5432/school', env: 'PG_URL' },
@@ -365,7 +371,7 @@ type ConfigShape = {
   log: { level: 'error' | 'warn' | 'info' | 'debug'; format: 'auto' | 'json' | 'text' };
   kafka: { brokers: string[]; clientId: string; connectionTimeoutMs: number; requestTimeoutMs: number };
   registry: { url: string };
-  mongo: { url: string; db: string; maxPoolSize: number };
+  mongo: { url: string; db: string; maxPoolSize: number; liveCheckMs: number };
   pg: { url: string; poolSize: number };
   topics: { partitions: number; replicationFactor: number };
   api: {

@@ -9,7 +9,7 @@ const HELP = `usage: npm run replay -- --projection <name> | --all [--from earli
 
 Rebuilds projections from the topics into a new version, verifies it caught up, and switches it live.
   --projection NAME   a projection (repeatable): ${PROCESSOR_NAMES.join(', ')}
-  --all               every Postgres projection (${Object.keys(PG_MIGRATIONS).join(', ')})
+  --all               every projection (${PROCESSOR_NAMES.join(', ')})
   --from earliest     from the start of the topics (default)
   --from-time ISO     from the first records at or after this time
   --until ISO         stop at this time and keep a read-only snapshot instead of switching
@@ -33,7 +33,7 @@ runCli('replay', async () => {
       'drop-old': { type: 'boolean' },
     },
   });
-  const names = values.all ? Object.keys(PG_MIGRATIONS) : (values.projection ?? []);
+  const names = values.all ? [...PROCESSOR_NAMES] : (values.projection ?? []);
   if (!names.length) throw new UsageError('give --projection <name> or --all');
   const unknown = names.filter((n) => !PROCESSOR_NAMES.includes(n));
   if (unknown.length) throw new UsageError(`unknown projection ${unknown.join(', ')}; known: ${PROCESSOR_NAMES.join(', ')}`);

@@ -75,11 +75,6 @@ export interface AttendanceState {
   newSchedules: Array<{ sectionId: string; scheduleId: string }>;
   /** Registers opened (saga step 5), by enrollment. */
   registers: Map<string, { enrollmentId: string; studentUserId: string; sectionId: string; openedAt: string }>;
-  /**
-   * Where the chunk's students have a register: student → enrollment → section (loaded for the students the
-   * chunk names, moved by the chunk's registers). A mark, absence or tardiness needs one in its section.
-   */
-  enrolled: Map<string, Map<string, string>>;
 }
 
 export const emptyState = (): AttendanceState => ({
@@ -92,22 +87,7 @@ export const emptyState = (): AttendanceState => ({
   schedules: new Map(),
   newSchedules: [],
   registers: new Map(),
-  enrolled: new Map(),
 });
-
-/** The student's register of `enrollmentId` is in `sectionId` (a transfer moves it: one section per enrollment). */
-export function enroll(s: AttendanceState, enrollmentId: string, studentUserId: string, sectionId: string): void {
-  s.enrolled.set(studentUserId, (s.enrolled.get(studentUserId) ?? new Map<string, string>()).set(enrollmentId, sectionId));
-}
-
-/** Rule ATTENDANCE_STUDENT_NOT_ENROLLED: the student has a register (saga step 5 done) in the section. */
-export function notEnrolled(s: AttendanceState, p: { studentUserId: string; sectionId: string }, what: string): Folded | undefined {
-  if ([...(s.enrolled.get(p.studentUserId)?.values() ?? [])].includes(p.sectionId)) return undefined;
-  return {
-    violation: `${what}: student ${p.studentUserId} is not enrolled in section ${p.sectionId}`,
-    rule: 'ATTENDANCE_STUDENT_NOT_ENROLLED',
-  };
-}
 
 /** A section's schedule (what step 5 needs to know: whether the section has one). */
 export function foldSchedule(s: AttendanceState, p: EventPayloads['schedule.created']): Folded {
@@ -132,7 +112,6 @@ export function foldGradesInitialized(s: AttendanceState, p: EventPayloads['enro
 /** The register of an enrollment (a transfer moves it to the new section). */
 export function foldRegister(s: AttendanceState, p: EventPayloads['enrollment.attendance.initialized'], at: string): Folded {
   s.registers.set(p.enrollmentId, { enrollmentId: p.enrollmentId, studentUserId: p.studentUserId, sectionId: p.sectionId, openedAt: at });
-  enroll(s, p.enrollmentId, p.studentUserId, p.sectionId);
   return { emit: [] };
 }
 
@@ -195,8 +174,6 @@ export function foldMarked(s: AttendanceState, p: EventPayloads['attendance.mark
       violation: `attendance ${p.attendanceId} is ${own.studentUserId}'s mark of ${own.date} in ${own.sectionId}; a correction cannot move it`,
       rule: 'ATTENDANCE_MARK_FIXED',
     };
-  const refused = notEnrolled(s, p, `attendance ${p.attendanceId}`);
-  if (refused) return refused;
   // One mark per student, section and date: a second mark of the day (another id) corrects the first.
   const sameDay = own ? undefined : s.markByDay.get(dayKey(p));
   const before = own ?? (sameDay ? s.marks.get(sameDay) : undefined);
@@ -214,8 +191,6 @@ export function foldMarked(s: AttendanceState, p: EventPayloads['attendance.mark
 }
 
 export function foldAbsence(s: AttendanceState, p: EventPayloads['absence.recorded'], at: string, rules: Rules): Folded {
-  const refused = notEnrolled(s, p, `absence ${p.absenceId}`);
-  if (refused) return refused;
   if (!s.absences.has(p.absenceId)) {
     s.absences.set(p.absenceId, { ...p, reason: p.reason ?? null, justified: false, justification: null });
     s.changed.absences.add(p.absenceId);
@@ -228,8 +203,6 @@ export function foldAbsence(s: AttendanceState, p: EventPayloads['absence.record
 
 export function foldTardiness(s: AttendanceState, p: EventPayloads['tardiness.recorded'], at: string, rules: Rules): Folded {
   if (p.minutesLate <= 0) return { violation: `tardiness ${p.tardinessId}: minutesLate must be > 0`, rule: 'TARDINESS_MINUTES' };
-  const refused = notEnrolled(s, p, `tardiness ${p.tardinessId}`);
-  if (refused) return refused;
   const fresh = !s.tardies.has(p.tardinessId);
   if (fresh) {
     s.tardies.set(p.tardinessId, {

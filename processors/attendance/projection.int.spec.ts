@@ -52,16 +52,8 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
   };
   const at = (events: SchoolEvent[], partition = 0): Ready[] =>
     events.map((event, offset) => ({ event, position: { topic: 'attendance-events', partition, offset } }));
-  const mark = (attendanceId: string, studentUserId: string, date: string, status: AttendanceStatus, sectionId = 'SEC-1') =>
-    anEvent('attendance.marked', { attendanceId, studentUserId, sectionId, date, status, markedBy: 'T-1' });
-  /** Step 5's outcome for each student in SEC-1 (on partition 9): their registers, which rule ATTENDANCE_STUDENT_NOT_ENROLLED needs. */
-  const registered = (...students: string[]): Ready[] =>
-    at(
-      students.map((studentUserId) =>
-        anEvent('enrollment.attendance.initialized', { enrollmentId: `E-${studentUserId}`, studentUserId, sectionId: 'SEC-1' }),
-      ),
-      9,
-    );
+  const mark = (attendanceId: string, studentUserId: string, date: string, status: AttendanceStatus) =>
+    anEvent('attendance.marked', { attendanceId, studentUserId, sectionId: 'SEC-1', date, status, markedBy: 'T-1' });
 
   it('given marks, absences, a justification and tardies: exactly these rows and derived events', async () => {
     const s = await store();
@@ -81,7 +73,6 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
         }),
       ),
     ];
-    await apply(s, registered('S-1', 'S-2'), 10);
     const emitted = await apply(s, at(events), 100);
     expect(await content(s.schema)).to.deep.equal({
       marks: [
@@ -139,7 +130,6 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
     ];
     for (const bad of refused) {
       const s = await store();
-      await apply(s, registered('S-1'), 10);
       const others = [
         mark('A-1', 'S-1', '2025-03-03', 'PRESENT'),
         anEvent('tardiness.recorded', { tardinessId: 'T-1', studentUserId: 'S-1', sectionId: 'SEC-1', date: '2025-03-04', minutesLate: 5 }),
@@ -169,7 +159,6 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
 
   it('a second mark of a day under another id, in a later chunk, corrects the stored one: one row, one count', async () => {
     const s = await store();
-    await apply(s, registered('S-1'), 10);
     await apply(s, at([mark('A-1', 'S-1', '2025-03-10', 'PRESENT')]), 1);
     await apply(s, at([mark('A-2', 'S-1', '2025-03-10', 'LATE'), mark('A-3', 'S-1', '2025-03-11', 'PRESENT')], 1), 10);
     const c = await content(s.schema);
@@ -181,46 +170,6 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
       { student_user_id: 'S-1', section_id: 'SEC-1', present: 1, absent: 0, late: 1, excused: 0, unjustified_absences: 0, tardies: 0 },
     ]);
     expect(c.summaries).to.deep.equal(await recount(s.schema));
-  });
-
-  it('refuses a mark, absence or tardiness of a student without a register in the section (never, elsewhere, transferred away), and changes nothing', async () => {
-    const s = await store();
-    await apply(s, registered('S-1'), 10);
-    await apply(s, at([mark('A-1', 'S-1', '2025-03-10', 'PRESENT')]), 1);
-    // Transferred: the register moves to SEC-2.
-    await apply(
-      s,
-      at([anEvent('enrollment.attendance.initialized', { enrollmentId: 'E-S-1', studentUserId: 'S-1', sectionId: 'SEC-2' })], 8),
-      1,
-    );
-    const registers = `select enrollment_id, student_user_id, section_id from {s}.registers order by 1`;
-    const before = { ...(await content(s.schema)), registers: await rows(s.schema, registers) };
-    let offset = 1;
-    for (const bad of [
-      mark('A-NEVER', 'S-9', '2025-03-11', 'PRESENT'),
-      mark('A-ELSEWHERE', 'S-1', '2025-03-11', 'PRESENT', 'SEC-3'),
-      mark('A-MOVED', 'S-1', '2025-03-11', 'ABSENT'),
-      anEvent('absence.recorded', { absenceId: 'B-MOVED', studentUserId: 'S-1', sectionId: 'SEC-1', date: '2025-03-11', reason: null }),
-      anEvent('tardiness.recorded', {
-        tardinessId: 'T-MOVED',
-        studentUserId: 'S-1',
-        sectionId: 'SEC-1',
-        date: '2025-03-11',
-        minutesLate: 5,
-      }),
-    ]) {
-      const error = await apply(s, [{ event: bad, position: { topic: 'attendance-events', partition: 0, offset: offset++ } }], 1).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(error, bad.eventType).to.include({ code: 'RULE_VIOLATION', rule: 'ATTENDANCE_STUDENT_NOT_ENROLLED' });
-    }
-    expect({ ...(await content(s.schema)), registers: await rows(s.schema, registers) }).to.deep.equal(before);
-    expect(before.registers).to.deep.equal([{ enrollment_id: 'E-S-1', student_user_id: 'S-1', section_id: 'SEC-2' }]);
-    // In the new section the student is marked.
-    const moved = mark('A-NEW', 'S-1', '2025-03-11', 'PRESENT', 'SEC-2');
-    await apply(s, [{ event: moved, position: { topic: 'attendance-events', partition: 0, offset: offset++ } }], 1);
-    expect((await content(s.schema)).marks).to.have.length(2);
   });
 
   it('saga step 5 and schedules on the fold: a register needs a schedule the chunk has read, however the chunk is cut', async () => {
@@ -366,7 +315,7 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
     ]);
   });
 
-  /** 6 students' registers (partition 9), then a month of their marks, absences, corrections, justifications and tardies over 3 partitions. */
+  /** A month of marks, absences, corrections, justifications and tardies of 6 students over 3 partitions. */
   function workload(): Ready[] {
     const rnd = seededRandom(7);
     const statuses: AttendanceStatus[] = ['PRESENT', 'PRESENT', 'PRESENT', 'ABSENT', 'LATE', 'EXCUSED'];
@@ -403,13 +352,10 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
     events.push(events[10]!); // a duplicate at a new offset: applied once
     // Keyed by student, as our producers do: a student's events stay in order in one partition.
     const offsets = [0, 0, 0];
-    return [
-      ...registered('S-0', 'S-1', 'S-2', 'S-3', 'S-4', 'S-5'),
-      ...events.map((event) => {
-        const partition = Number((event.payload as { studentUserId: string }).studentUserId.slice(2)) % 3;
-        return { event, position: { topic: 'attendance-events', partition, offset: offsets[partition]!++ } };
-      }),
-    ];
+    return events.map((event) => {
+      const partition = Number((event.payload as { studentUserId: string }).studentUserId.slice(2)) % 3;
+      return { event, position: { topic: 'attendance-events', partition, offset: offsets[partition]!++ } };
+    });
   }
 
   it('one chunk of everything gives the same rows and alerts as one chunk per event, and as another partition interleaving', async () => {
@@ -422,8 +368,7 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
     const singleOut = await apply(single, records, 1);
     const interleavedOut = await apply(
       interleaved,
-      // The registers first (a mark before its student's register is refused: docs/invariants.md).
-      [9, 2, 1, 0].flatMap((p) => records.filter((r) => r.position.partition === p)),
+      [2, 1, 0].flatMap((p) => records.filter((r) => r.position.partition === p)),
       17,
     );
     const expected = await content(single.schema);

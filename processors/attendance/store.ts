@@ -5,7 +5,6 @@ import { columns } from '../runtime/columns';
 import { monthEnd } from './handlers';
 import {
   emptyState,
-  enroll,
   putMark,
   summaryKey,
   windowStart,
@@ -135,14 +134,6 @@ export async function loadAttendance(tx: PoolClient, events: Folded[], rules: Ru
     [[...students]],
   );
   for (const x of summaries.rows) s.summaries.set(summaryKey(x.studentUserId, x.sectionId), x);
-  if (students.size) {
-    // Their registers: a mark, absence or tardiness is applied only in a section the student has one in.
-    const registers = await tx.query<{ enrollmentId: string; studentUserId: string; sectionId: string }>(
-      'select enrollment_id "enrollmentId", student_user_id "studentUserId", section_id "sectionId" from registers where student_user_id = any($1::text[])',
-      [[...students]],
-    );
-    for (const r of registers.rows) enroll(s, r.enrollmentId, r.studentUserId, r.sectionId);
-  }
   if (sections.size) {
     const schedules = await tx.query<{ sectionId: string; scheduleId: string }>(
       'select section_id "sectionId", schedule_id "scheduleId" from section_schedules where section_id = any($1::text[])',

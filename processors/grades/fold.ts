@@ -83,24 +83,15 @@ function settle(grade: StoredGrade, before: AverageState | undefined, sums: Type
   };
 }
 
-/**
- * A new grade; `enrolled`: whether the student is enrolled in the grade's section as grades knows it (rule
- * GRADE_STUDENT_NOT_ENROLLED; see enrolledIn in setup.ts).
- */
 export function foldGradeRecorded(
   p: EventPayloads['grade.recorded'],
   at: string,
-  state: { grade: StoredGrade | undefined; average: AverageState | undefined; enrolled: boolean },
+  state: { grade: StoredGrade | undefined; average: AverageState | undefined },
   rules: Rules,
 ): Folded {
   const check = checkGrade(p, rules.maxScore);
   if (!check.ok) return { violation: `grade ${p.gradeId}: ${check.reason}`, rule: check.rule };
   if (state.grade) return { violation: `grade ${p.gradeId} was already recorded; use grade.updated to change it`, rule: 'GRADE_DUPLICATE' };
-  if (!state.enrolled)
-    return {
-      violation: `grade ${p.gradeId}: student ${p.studentUserId} is not enrolled in section ${p.sectionId}`,
-      rule: 'GRADE_STUDENT_NOT_ENROLLED',
-    };
   const grade: StoredGrade = {
     gradeId: p.gradeId,
     studentUserId: p.studentUserId,

@@ -21,24 +21,10 @@ describe('grades projection (load, fold, flush; real PostgreSQL)', function () {
     averages: await rows(schema, 'period_averages', 'student_user_id, course_id, period_id'),
   });
 
-  /** Step 4's outcome for a student in a section: what enrolls them as far as grades knows (rule GRADE_STUDENT_NOT_ENROLLED). */
-  const enrolled = (studentUserId: string, sectionId = 'SEC-1', enrollmentId = `E-${studentUserId}`) =>
-    anEvent('enrollment.grades.initialized', {
-      enrollmentId,
-      studentUserId,
-      sectionId,
-      courseIds: ['MATH'],
-      periodIds: ['T1'],
-    });
-
-  /** 5 students enrolled (partition 3), then their grades × 2 courses over 3 partitions, with corrections and a duplicate. */
+  /** Grades of 5 students × 2 courses spread over 3 partitions, with corrections and a duplicate. */
   function workload(): Ready[] {
     const rnd = seededRandom(11);
     const types: EvaluationType[] = ['EXAM', 'QUIZ', 'HOMEWORK', 'PROJECT'];
-    const enrollments = [0, 1, 2, 3, 4].map((i): Ready => ({
-      event: enrolled(`S-${i}`),
-      position: { topic: 'grades-events', partition: 3, offset: i },
-    }));
     const events: SchoolEvent[] = [];
     for (let i = 0; i < 120; i++)
       events.push(
@@ -67,17 +53,13 @@ describe('grades projection (load, fold, flush; real PostgreSQL)', function () {
       );
     events.push(events[3]!); // a duplicate at a new offset: applied once
     const offsets = [0, 0, 0];
-    return [
-      ...enrollments,
-      ...events.map((event, i) => ({ event, position: { topic: 'grades-events', partition: i % 3, offset: offsets[i % 3]!++ } })),
-    ];
+    return events.map((event, i) => ({ event, position: { topic: 'grades-events', partition: i % 3, offset: offsets[i % 3]!++ } }));
   }
 
   it('given grades and a correction: exactly these rows and derived events', async () => {
     const s = await store();
     const g = { studentUserId: 'S-1', sectionId: 'SEC-1', courseId: 'MATH', periodId: 'T1', comment: null };
     const events: SchoolEvent[] = [
-      enrolled('S-1'),
       anEvent('grade.recorded', { ...g, gradeId: 'G-1', evaluationType: 'EXAM', score: 16, maxScore: 20 }),
       anEvent('grade.recorded', { ...g, gradeId: 'G-2', evaluationType: 'QUIZ', score: 5, maxScore: 10 }),
       anEvent('grade.updated', { ...g, gradeId: 'G-1', newScore: 6 }),
@@ -122,11 +104,10 @@ describe('grades projection (load, fold, flush; real PostgreSQL)', function () {
     const interleaved = await store();
     await apply(whole, records, 1000);
     await apply(single, records, 1);
-    // The enrollments first (a grade before its student's enrollment is refused: docs/invariants.md), then partition 2,
-    // then 1, then 0: the averages' keys span partitions, so the sums must not depend on arrival.
+    // Partition 2 first, then 1, then 0: the averages' keys span partitions, so the sums must not depend on arrival.
     await apply(
       interleaved,
-      [3, 2, 1, 0].flatMap((p) => records.filter((r) => r.position.partition === p)),
+      [2, 1, 0].flatMap((p) => records.filter((r) => r.position.partition === p)),
       17,
     );
     const expected = await content(single.schema);
@@ -202,9 +183,9 @@ describe('grades projection (load, fold, flush; real PostgreSQL)', function () {
     expect(outcomes[0]).to.deep.equal({
       records: [record('ART', 'T1'), record('ART', 'T2'), record('MATH', 'T1'), record('MATH', 'T2')],
       refs: [
-        { enrollment_id: 'E-0', student_user_id: 'U-E-0', compensated: false, section_id: null }, // step 4 failed: enrolled nowhere
-        { enrollment_id: 'E-1', student_user_id: 'U-E-1', compensated: false, section_id: 'SEC-9' },
-        { enrollment_id: 'E-2', student_user_id: 'U-E-2', compensated: true, section_id: 'SEC-9' },
+        { enrollment_id: 'E-0', student_user_id: 'U-E-0', compensated: false },
+        { enrollment_id: 'E-1', student_user_id: 'U-E-1', compensated: false },
+        { enrollment_id: 'E-2', student_user_id: 'U-E-2', compensated: true },
       ],
       emitted: [
         ['E-0', 'enrollment.grades.initialization.failed', 'NO_COURSES', null],
@@ -233,43 +214,5 @@ describe('grades projection (load, fold, flush; real PostgreSQL)', function () {
       expect(error, rule).to.include({ code: 'RULE_VIOLATION', rule });
     }
     expect(await content(s.schema)).to.deep.equal({ grades: [], sums: [], averages: [] });
-  });
-
-  it('refuses a grade of a student not enrolled in its section (never, elsewhere, transferred away, compensated), and changes nothing', async () => {
-    const s = await store();
-    let offset = 0;
-    const at = (event: SchoolEvent): Ready => ({ event, position: { topic: 'grades-events', partition: 0, offset: offset++ } });
-    const g = { studentUserId: 'S-1', sectionId: 'SEC-1', courseId: 'MATH', periodId: 'T1', evaluationType: 'EXAM' as const, score: 10 };
-    await apply(s, [at(enrolled('S-1')), at(anEvent('grade.recorded', { ...g, gradeId: 'G-OK', maxScore: 20 }))], 10);
-    const before = { ...(await content(s.schema)), refs: await rows(s.schema, 'enrollment_refs', 'enrollment_id') };
-    expect(before.grades).to.have.length(1);
-    // Transferred (step 4 again, for SEC-2): SEC-1 no longer; and S-2's enrollment was compensated.
-    await apply(s, [at(enrolled('S-1', 'SEC-2'))], 1);
-    await apply(
-      s,
-      [
-        at(enrolled('S-2')),
-        at(anEvent('enrollment.attendance.initialization.failed', { enrollmentId: 'E-S-2', reason: 'NO_SCHEDULE', message: 'none' })),
-      ],
-      10,
-    );
-    const after = { ...(await content(s.schema)), refs: await rows(s.schema, 'enrollment_refs', 'enrollment_id') };
-    for (const [gradeId, payload] of [
-      ['G-NEVER', { studentUserId: 'S-9' }],
-      ['G-ELSEWHERE', { sectionId: 'SEC-3' }],
-      ['G-MOVED', {}],
-      ['G-COMPENSATED', { studentUserId: 'S-2' }],
-    ] as const) {
-      const error = await apply(s, [at(anEvent('grade.recorded', { ...g, maxScore: 20, gradeId, ...payload }))], 1).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(error, gradeId).to.include({ code: 'RULE_VIOLATION', rule: 'GRADE_STUDENT_NOT_ENROLLED' });
-    }
-    expect({ ...(await content(s.schema)), refs: await rows(s.schema, 'enrollment_refs', 'enrollment_id') }).to.deep.equal(after);
-    expect(after.grades).to.deep.equal(before.grades);
-    // In the new section the student is graded.
-    await apply(s, [at(anEvent('grade.recorded', { ...g, sectionId: 'SEC-2', gradeId: 'G-NEW', maxScore: 20 }))], 1);
-    expect((await content(s.schema)).grades).to.have.length(2);
   });
 });

@@ -5,7 +5,7 @@ import { toEvents } from '../shared/emit';
 import { narrow } from '../shared/handled';
 import type { ChunkFold } from '../runtime/types';
 import { averageKeyOf, foldGradeRecorded, foldGradeUpdated } from './fold';
-import { enrolledIn, flushSetup, foldSetup, loadSetup, SETUP, type SetupState } from './setup';
+import { flushSetup, foldSetup, loadSetup, SETUP, type SetupState } from './setup';
 import { flushGrades, loadGrades, type GradesState } from './store';
 
 const averageLock = (k: { studentUserId: string; courseId: string; periodId: string }): string =>
@@ -42,9 +42,7 @@ export function gradesFold(rules: Rules): ChunkFold<GradesState & { setup: Setup
     async load(tx, events) {
       const grades = events.filter((e) => GRADE_TYPES.has(e.eventType)).map((e) => narrow(e, GRADES));
       const setup = events.filter((e) => !GRADE_TYPES.has(e.eventType)).map((e) => narrow(e, SETUP));
-      // The students of the chunk's new grades: their enrollment references decide GRADE_STUDENT_NOT_ENROLLED.
-      const students = [...new Set(grades.flatMap((e) => (e.eventType === 'grade.recorded' ? [e.payload.studentUserId] : [])))];
-      return { ...(await loadGrades(tx, grades)), setup: await loadSetup(tx, setup, students) };
+      return { ...(await loadGrades(tx, grades)), setup: await loadSetup(tx, setup) };
     },
     fold(state, event, ctx) {
       if (!GRADE_TYPES.has(event.eventType)) return toEvents(event, foldSetup(state.setup, narrow(event, SETUP)), ctx);
@@ -53,12 +51,7 @@ export function gradesFold(rules: Rules): ChunkFold<GradesState & { setup: Setup
       const view = { grade: stored, average: state.averages.get(averageKeyOf(stored ?? e.payload)) };
       const r =
         e.eventType === 'grade.recorded'
-          ? foldGradeRecorded(
-              e.payload,
-              e.timestamp,
-              { ...view, enrolled: enrolledIn(state.setup, e.payload.studentUserId, e.payload.sectionId) },
-              rules,
-            )
+          ? foldGradeRecorded(e.payload, e.timestamp, view, rules)
           : foldGradeUpdated(e.payload, e.timestamp, view, rules);
       if ('violation' in r) throw new RuleViolationError(r.violation, r.rule);
       state.grades.set(r.grade.gradeId, r.grade);

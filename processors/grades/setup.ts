@@ -30,11 +30,6 @@ interface Period {
   endDate: string;
 }
 type Competency = EventPayloads['competency.evaluated'] & { evaluatedAt: string };
-export interface EnrollmentRef {
-  studentUserId: string | null;
-  sectionId: string | null;
-  compensated: boolean;
-}
 interface BaseRecord {
   enrollmentId: string;
   studentUserId: string;
@@ -48,10 +43,7 @@ export interface SetupState {
   courses: Map<string, Set<string>>;
   /** By academic year, then period. */
   periods: Map<string, Map<string, Period>>;
-  /** By enrollment; `sectionId` is step 4's section (null before its outcome was read). */
-  refs: Map<string, EnrollmentRef>;
-  /** Student → their enrollments among `refs` (an index for the membership check of each grade). */
-  byStudent: Map<string, Set<string>>;
+  refs: Map<string, { studentUserId: string | null; compensated: boolean }>;
   changed: { sectionYears: Set<string>; courses: Array<{ sectionId: string; courseId: string }>; periods: Set<string>; refs: Set<string> };
   competencies: Map<string, Competency>;
   /** Base records to write, by enrollment (none for one compensated). */
@@ -65,36 +57,14 @@ const emptySetup = (): SetupState => ({
   courses: new Map(),
   periods: new Map(),
   refs: new Map(),
-  byStudent: new Map(),
   changed: { sectionYears: new Set(), courses: [], periods: new Set(), refs: new Set() },
   competencies: new Map(),
   records: new Map(),
   deleted: new Set(),
 });
 
-/** Sets an enrollment's reference, keeping the by-student index in step. */
-export function setRef(s: SetupState, enrollmentId: string, ref: EnrollmentRef): void {
-  s.refs.set(enrollmentId, ref);
-  if (ref.studentUserId) s.byStudent.set(ref.studentUserId, (s.byStudent.get(ref.studentUserId) ?? new Set<string>()).add(enrollmentId));
-}
-
-/**
- * Rule GRADE_STUDENT_NOT_ENROLLED: the student has an enrollment whose step 4 ran for this section (its
- * latest run: a transfer moves it) and was not compensated.
- */
-export function enrolledIn(s: SetupState, studentUserId: string, sectionId: string): boolean {
-  for (const id of s.byStudent.get(studentUserId) ?? []) {
-    const r = s.refs.get(id);
-    if (r && !r.compensated && r.sectionId === sectionId) return true;
-  }
-  return false;
-}
-
-/**
- * The sections, their courses, years and periods, and the enrollment references a chunk names (by enrollment,
- * and every one of `students`, the students its grades name): five queries at most.
- */
-export async function loadSetup(tx: PoolClient, events: SetupEvent[], students: string[] = []): Promise<SetupState> {
+/** The sections, their courses, years and periods, and the enrollment references a chunk names: four queries at most. */
+export async function loadSetup(tx: PoolClient, events: SetupEvent[]): Promise<SetupState> {
   const s = emptySetup();
   const sections = new Set<string>();
   const years = new Set<string>();
@@ -135,13 +105,12 @@ export async function loadSetup(tx: PoolClient, events: SetupEvent[], students: 
         }),
       );
   }
-  if (enrollments.size || students.length) {
-    const r = await tx.query<{ enrollmentId: string } & EnrollmentRef>(
-      `select enrollment_id "enrollmentId", student_user_id "studentUserId", section_id "sectionId", compensated from enrollment_refs
-       where enrollment_id = any($1::text[]) or student_user_id = any($2::text[])`,
-      [[...enrollments], students],
+  if (enrollments.size) {
+    const r = await tx.query<{ enrollmentId: string; studentUserId: string | null; compensated: boolean }>(
+      'select enrollment_id "enrollmentId", student_user_id "studentUserId", compensated from enrollment_refs where enrollment_id = any($1::text[])',
+      [[...enrollments]],
     );
-    for (const { enrollmentId, ...ref } of r.rows) setRef(s, enrollmentId, ref);
+    for (const x of r.rows) s.refs.set(x.enrollmentId, { studentUserId: x.studentUserId, compensated: x.compensated });
   }
   return s;
 }
@@ -149,7 +118,7 @@ export async function loadSetup(tx: PoolClient, events: SetupEvent[], students: 
 /** CompensateGradeInitialization: delete what step 4 created, and keep it from being created later; idempotent. */
 function compensate(s: SetupState, enrollmentId: string, reason: string): EmitSpec[] {
   const ref = s.refs.get(enrollmentId);
-  setRef(s, enrollmentId, { studentUserId: ref?.studentUserId ?? null, sectionId: ref?.sectionId ?? null, compensated: true });
+  s.refs.set(enrollmentId, { studentUserId: ref?.studentUserId ?? null, compensated: true });
   s.changed.refs.add(enrollmentId);
   s.records.delete(enrollmentId);
   s.deleted.add(enrollmentId);
@@ -183,13 +152,7 @@ export function foldSetup(s: SetupState, event: SetupEvent): EmitSpec[] {
       return [];
     case 'enrollment.section.assigned': {
       const p = event.payload;
-      const ref = s.refs.get(p.enrollmentId);
-      // The section is step 4's outcome's to set (below): a decision that fails must not enroll anyone.
-      setRef(s, p.enrollmentId, {
-        studentUserId: p.studentUserId,
-        sectionId: ref?.sectionId ?? null,
-        compensated: ref?.compensated ?? false,
-      });
+      s.refs.set(p.enrollmentId, { studentUserId: p.studentUserId, compensated: s.refs.get(p.enrollmentId)?.compensated ?? false });
       s.changed.refs.add(p.enrollmentId);
       const year = s.sectionYears.get(p.sectionId);
       const periods = [...(year ? (s.periods.get(year)?.values() ?? []) : [])].sort(
@@ -206,8 +169,6 @@ export function foldSetup(s: SetupState, event: SetupEvent): EmitSpec[] {
     case 'enrollment.grades.initialized': {
       const p = event.payload;
       if (s.refs.get(p.enrollmentId)?.compensated) return [];
-      setRef(s, p.enrollmentId, { studentUserId: p.studentUserId, sectionId: p.sectionId, compensated: false });
-      s.changed.refs.add(p.enrollmentId);
       // A transfer repeats step 4 for the new section: a record of a course both sections teach carries over and
       // moves to the new section (set from the event: a rebuild ends where live did).
       const mine = new Map((s.records.get(p.enrollmentId) ?? []).map((r) => [`${r.courseId}\u0000${r.periodId}`, r]));
@@ -277,12 +238,10 @@ export async function flushSetup(tx: PoolClient, s: SetupState): Promise<void> {
   const refs = [...s.changed.refs].map((enrollmentId) => ({ enrollmentId, ...s.refs.get(enrollmentId)! }));
   if (refs.length)
     write(
-      `insert into enrollment_refs (enrollment_id, student_user_id, compensated, section_id)
-       select * from unnest($1::text[], $2::text[], $3::bool[], $4::text[])
+      `insert into enrollment_refs select * from unnest($1::text[], $2::text[], $3::bool[])
        on conflict (enrollment_id) do update set student_user_id = coalesce(excluded.student_user_id, enrollment_refs.student_user_id),
-         compensated = enrollment_refs.compensated or excluded.compensated,
-         section_id = coalesce(excluded.section_id, enrollment_refs.section_id)`,
-      columns(refs, ['enrollmentId', 'studentUserId', 'compensated', 'sectionId']),
+         compensated = enrollment_refs.compensated or excluded.compensated`,
+      columns(refs, ['enrollmentId', 'studentUserId', 'compensated']),
     );
   if (s.deleted.size) write('delete from base_records where enrollment_id = any($1::text[])', [[...s.deleted]]);
   const records = [...s.records.values()].flat();

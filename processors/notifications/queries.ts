@@ -1,5 +1,5 @@
-import type { Db } from 'mongodb';
 import { GUARD_FIELD } from '../runtime/mongo-bookkeeping';
+import { dbOf, type DbSource } from '../runtime/mongo-live';
 
 /** The notification templates the platform knows (source design: GET /notifications/templates/{id}). */
 export const TEMPLATES: Record<string, { templateId: string; subject: string; channels: string[] }> = {
@@ -9,11 +9,15 @@ export const TEMPLATES: Record<string, { templateId: string; subject: string; ch
 };
 
 /** Reads of the notification log (Mongo). */
-export function notificationsQueries(db: Db) {
+export function notificationsQueries(source: DbSource) {
   return {
     notification: async (notificationId: string) =>
       notificationResource(
-        await db.collection<NotificationDoc>('notifications').findOne({ _id: notificationId }, { projection: { [GUARD_FIELD]: 0 } }),
+        await (
+          await dbOf(source)
+        )
+          .collection<NotificationDoc>('notifications')
+          .findOne({ _id: notificationId }, { projection: { [GUARD_FIELD]: 0 } }),
       ),
     template: (templateId: string) => TEMPLATES[templateId],
   };

@@ -4,6 +4,10 @@ import type { StoredPosition } from '../runtime/store';
 /** Offsets per "topic:partition" of physical topics. */
 export type Offsets = Map<string, number>;
 export const key = (topic: string, partition: number): string => `${topic}:${partition}`;
+export const splitKey = (k: string): { topic: string; partition: number } => {
+  const at = k.lastIndexOf(':');
+  return { topic: k.slice(0, at), partition: Number(k.slice(at + 1)) };
+};
 
 /** The runtime's stored next offsets as Offsets. */
 export const offsetsOf = (positions: StoredPosition[]): Offsets => new Map(positions.map((p) => [key(p.topic, p.partition), p.next]));

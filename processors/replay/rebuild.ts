@@ -5,13 +5,16 @@ import type { Config } from '../../lib/config';
 import { AppError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { createMongoClient } from '../../lib/clients/mongo';
+import type { Db, MongoClient } from 'mongodb';
+import { isBookkeepingCollection, mongoPositions, ofGroup, positionDocs, positionId } from '../runtime/mongo-bookkeeping';
+import { livePointer, setLive } from '../runtime/mongo-live';
 import { createProcessors } from '../all';
 import type { ProcessorHost } from '../runtime/host';
 import { projectionDb, projectionSchema, rebuildSchema, retiredSchema, snapshotName } from '../runtime/names';
 import { carryOutbox } from '../runtime/outbox';
 import { lockApplied } from '../runtime/pg-bookkeeping';
 import { quoteIdent } from '../runtime/sql';
-import { endOffsets, offsetsAt, startOffsets } from './offsets';
+import { endOffsets, offsetsAt, offsetsOf, splitKey, startOffsets, type Offsets } from './offsets';
 import { caughtUp, progressOf, type Progress } from './progress';
 import { mongoTarget, pgOffsets, pgTarget, replayHost, type Target } from './targets';
 
@@ -65,11 +68,9 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
   if (!def) throw new ReplayError(`unknown projection ${o.name}`);
   if (def.store === 'none') throw new ReplayError(`${o.name} keeps no read model`);
   const isMongo = def.store === 'mongo';
-  if (isMongo && !o.until && !o.noSwitch)
-    throw new ReplayError(
-      `${o.name} keeps its read model in Mongo: it can be rebuilt into a snapshot database (--until <iso>) and verified, not switched live (FerretDB has no atomic rename of several collections; see docs/decisions.md)`,
-    );
-  const live = o.liveSchema ?? (isMongo ? projectionSchema(o.name, projectionDb(config)) : projectionSchema(o.name));
+  // Mongo: `liveSchema` names the base database (where the live pointer is); Postgres: the live schema.
+  const mongoBase = isMongo ? (o.liveSchema ?? projectionDb(config)) : undefined;
+  const live = mongoBase !== undefined ? projectionSchema(o.name, mongoBase) : (o.liveSchema ?? projectionSchema(o.name));
   const liveGroup = o.liveGroup ?? o.name;
   const pool = createPgPool(config, {}, logger);
   const mongo = isMongo ? createMongoClient(config) : undefined;
@@ -156,7 +157,13 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
         await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
       }
       if (!bound && !o.noSwitch) {
-        oldSchema = await switchLive(pool, host, live, target.name, liveGroup, stamp, o.pollMs ?? 200);
+        oldSchema =
+          mongo && mongoBase !== undefined
+            ? await switchMongo(mongo.db(mongoBase), def.name, host, target.name, liveGroup, start, {
+                pollMs: o.pollMs ?? 200,
+                checkMs: config.mongo.liveCheckMs,
+              })
+            : await switchLive(pool, host, live, target.name, liveGroup, stamp, o.pollMs ?? 200);
         switched = true;
       } else await host.stop();
       if (bound) await target.seal?.();
@@ -169,12 +176,15 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
       switched ? 'switched' : bound ? 'snapshot' : 'built',
       oldSchema ?? null,
     ]);
-    if (switched && o.dropOld && oldSchema) await pool.query(`drop schema ${quoteIdent(oldSchema)} cascade`);
+    if (switched && o.dropOld && oldSchema)
+      if (mongo && mongoBase !== undefined)
+        await dropMongoVersion(mongo, mongoBase, oldSchema, target.name, liveGroup, 2 * config.mongo.liveCheckMs + 1000);
+      else await pool.query(`drop schema ${quoteIdent(oldSchema)} cascade`);
     await admin.deleteGroups([group]).catch(() => undefined);
-    const finalPositions = switched ? await pgOffsets(pool, live, liveGroup) : await target.positions(liveGroup);
+    const finalPositions = switched && !mongo ? await pgOffsets(pool, live, liveGroup) : await target.positions(liveGroup);
     const records = progressOf(start, target0, finalPositions, 1).done - progressOf(start, target0, applied0, 1).done;
     return {
-      target: switched ? live : target.name,
+      target: switched && !mongo ? live : target.name,
       switched,
       oldSchema: o.dropOld ? undefined : oldSchema,
       records,
@@ -234,4 +244,104 @@ async function switchLive(
   } finally {
     c.release();
   }
+}
+
+/**
+ * The Mongo switch (FerretDB has no multi-collection transaction or rename), through the projection's live
+ * pointer (mongo-live.ts), with no lock and nothing lost:
+ * 1. the rebuild stops and every partition gets a stored position in the new version;
+ * 2. it waits until the live processor has passed those positions in the current version: whatever the
+ *    rebuild applied without sending its events, the live processor sent;
+ * 3. the writer moves (pointer `db`): within MONGO_LIVE_CHECK_MS each partition of the live processor resumes
+ *    in the new version from its stored position, the records since then for state only (runner.ts);
+ * 4. once the new version holds at least everything the old one does (old positions no longer moving), the
+ *    readers move (pointer `read`). Readers never see a version behind the one they saw before.
+ * If the live processor does not take over within 60 s, the pointer is set back (step 3 reversed the same way).
+ */
+async function switchMongo(
+  base: Db,
+  name: string,
+  host: ProcessorHost,
+  target: string,
+  group: string,
+  start: Offsets,
+  o: { pollMs: number; checkMs: number },
+): Promise<string> {
+  await host.stop();
+  const built = base.client.db(target);
+  // A partition with no stored position in the rebuild had no record to apply: it starts where the build did.
+  const mine = offsetsOf(await mongoPositions(built, group));
+  for (const [k, off] of start) {
+    if (mine.has(k)) continue;
+    const { topic, partition } = splitKey(k);
+    await positionDocs(built).updateOne({ _id: positionId(group, topic, partition) }, { $set: { next: off } }, { upsert: true });
+    mine.set(k, off);
+  }
+  const before = await livePointer(base, name);
+  const old = before.read ?? before.db;
+  const positionsOf = async (db: string): Promise<Offsets> => offsetsOf(await mongoPositions(base.client.db(db), group));
+  const at = (p: Offsets, k: string): number => p.get(k) ?? start.get(k) ?? 0;
+  await until(
+    async () => {
+      const live = await positionsOf(old);
+      return [...mine].every(([k, off]) => at(live, k) >= off);
+    },
+    o.pollMs,
+    `the live ${name} processor did not reach the rebuild's positions within 60 s (is it running?); nothing switched, ${target} is kept and the next run resumes it`,
+  );
+  const switchedAt = new Date();
+  await setLive(base, { _id: name, db: target, read: old, previous: old, switchedAt });
+  let last: Offsets | undefined;
+  try {
+    await until(
+      async () => {
+        const [was, now] = await Promise.all([positionsOf(old), positionsOf(target)]);
+        const frozen = last !== undefined && [...was].every(([k, off]) => last!.get(k) === off);
+        last = was;
+        return Date.now() - switchedAt.getTime() >= 2 * o.checkMs && frozen && [...was].every(([k, off]) => at(now, k) >= off);
+      },
+      Math.max(o.pollMs, o.checkMs),
+      `the live ${name} processor did not take over ${target} within 60 s (is it running?); the pointer is set back to ${old}, ${target} is kept`,
+    );
+  } catch (e) {
+    await setLive(base, { ...before, _id: name });
+    throw e;
+  }
+  await setLive(base, { _id: name, db: target, read: target, previous: old, switchedAt });
+  return old;
+}
+
+async function until(check: () => Promise<boolean>, pollMs: number, timeout: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new ReplayError(timeout);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/**
+ * --drop-old for Mongo, once the readers' and the processor's pointer caches have expired: a rebuilt version
+ * is a database of its own; in the shared base database only this projection's collections (those the
+ * rebuild wrote) and its positions go.
+ */
+async function dropMongoVersion(
+  mongo: MongoClient,
+  base: string,
+  old: string,
+  built: string,
+  group: string,
+  graceMs: number,
+): Promise<void> {
+  await new Promise((r) => setTimeout(r, graceMs));
+  if (old !== base) return void (await mongo.db(old).dropDatabase());
+  const own = (await mongo.db(built).listCollections({}, { nameOnly: true }).toArray())
+    .map((c) => c.name)
+    .filter((c) => !isBookkeepingCollection(c));
+  for (const c of own)
+    await mongo
+      .db(base)
+      .collection(c)
+      .drop()
+      .catch(() => undefined);
+  await positionDocs(mongo.db(base)).deleteMany({ _id: ofGroup(group) });
 }

@@ -23,6 +23,7 @@ import { quoteIdent } from '../runtime/sql';
 import { compareSchemas, verify } from './verify';
 import { rebuild, ReplayError } from './rebuild';
 import { pgOffsets } from './targets';
+import { LiveDatabases, readLive as livePointer } from '../runtime/mongo-live';
 
 /** Rebuilds of the grades projection on the real stack, against an isolated live pipeline. */
 describe('replay and rebuild (int)', function () {
@@ -36,6 +37,7 @@ describe('replay and rebuild (int)', function () {
     topicName: (t: string) => p.topic(t),
     pollMs: 200,
   });
+  const mongoWhere = () => ({ name: 'users', liveGroup: `${p.run}-users`, topicName: (t: string) => p.topic(t), pollMs: 200 });
   let n = 0;
   const grade = (i = n++) =>
     p.publish('grade.recorded', {
@@ -348,7 +350,7 @@ describe('replay and rebuild (int)', function () {
     expect((await p.pool.query<{ n: number }>(`select count(*)::int n from ${s}.grades`)).rows[0]!.n).to.equal(n + 1);
   });
 
-  it('a Mongo projection (users): verify equals a rebuild; --until builds a snapshot database; a live switch is refused', async () => {
+  it('a Mongo projection (users): verify equals a rebuild; --until builds a snapshot database', async () => {
     for (let i = 0; i < 30; i++) await p.publish('user.created', { ...EXAMPLE_PAYLOADS['user.created'], userId: `U-${i}` });
     await p.publish('student.parent.linked', { studentUserId: 'U-1', parentUserId: 'U-2', relationship: 'MOTHER' });
     // verify compares against a quiet projection: wait for the link too (its three updates come last).
@@ -362,18 +364,12 @@ describe('replay and rebuild (int)', function () {
     );
     // Earlier tests' academic events reach users too: verify needs a projection nothing is still moving.
     await p.settled();
-    const mongoWhere = { name: 'users', liveGroup: `${p.run}-users`, topicName: (t: string) => p.topic(t) };
-    const v = await verify(p.config, logger, { ...mongoWhere, live: p.db.databaseName });
+    const v = await verify(p.config, logger, { ...mongoWhere(), live: p.db.databaseName });
     expect(v.differences).to.deep.equal([]);
     expect(v.rows).to.be.at.least(30);
-    const refused = await rebuild(p.config, logger, { ...mongoWhere, liveSchema: p.schema('users') }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(String((refused as Error).message)).to.match(/not switched live/);
     const snap = await rebuild(p.config, logger, {
-      ...mongoWhere,
-      liveSchema: p.schema('users'),
+      ...mongoWhere(),
+      liveSchema: p.db.databaseName,
       until: new Date(),
       snapshot: 'users_test',
     });
@@ -386,6 +382,91 @@ describe('replay and rebuild (int)', function () {
       ).to.equal(30);
     } finally {
       await p.mongo.db(snap.target).dropDatabase();
+    }
+  });
+
+  it('a Mongo projection (users) rebuilt under live load switches live by its pointer: readers never fail or go back, verify equal, --drop-old drops the replaced version', async () => {
+    const live = new LiveDatabases(p.mongo, p.db.databaseName, p.config.mongo.liveCheckMs);
+    const users = async (): Promise<number> =>
+      (await live.db('users')).collection('users').countDocuments({ _id: { $regex: '^L-' } } as never);
+    let published = 0;
+    const user = async (): Promise<void> => {
+      await p.publish('user.created', { ...EXAMPLE_PAYLOADS['user.created'], userId: `L-${published}` });
+      published++;
+    };
+    while (published < 30) await user();
+    await eventually(async () => ((await users()) === 30 ? true : undefined), '30 users live');
+    let stop = false;
+    const load = (async () => {
+      // A steady live load the live processor keeps up with.
+      while (!stop) {
+        await user();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    // Readers resolving the live version as the API does, back to back: any error, and any count lower than
+    // the same reader's previous one (an empty or partial version seen).
+    const seen = { reads: 0, least: Infinity, decreases: [] as string[], errors: [] as string[], dbs: new Set<string>() };
+    let reading = true;
+    const readers = Array.from({ length: 3 }, async () => {
+      let last = 0;
+      while (reading) {
+        try {
+          const n = await users();
+          seen.dbs.add(await live.name('users'));
+          if (n < last) seen.decreases.push(`${n} after ${last}`);
+          [last, seen.least] = [n, Math.min(seen.least, n)];
+          seen.reads++;
+        } catch (e) {
+          seen.errors.push(String(e));
+        }
+      }
+    });
+    const built: string[] = [];
+    try {
+      const r = await rebuild(p.config, logger, { ...mongoWhere(), liveSchema: p.db.databaseName }).finally(() => (stop = true));
+      built.push(r.target);
+      await load;
+      expect(r.switched).to.equal(true);
+      expect(r.oldSchema).to.equal(p.db.databaseName);
+      expect(await livePointer(p.db, 'users')).to.equal(r.target);
+      // The live processor follows the pointer: every user published, during and after the build, is in the new version.
+      for (let i = 0; i < 20; i++) await user();
+      const inTarget = () =>
+        p.mongo
+          .db(r.target)
+          .collection('users')
+          .countDocuments({ _id: { $regex: '^L-' } } as never);
+      await eventually(async () => ((await inTarget()) === published ? true : undefined), `${published} users in ${r.target}`, 60_000);
+      // The readers moved to the new version too (within MONGO_LIVE_CHECK_MS), and read on there.
+      await eventually(() => Promise.resolve(seen.dbs.has(r.target) ? true : undefined), `readers on ${r.target}`);
+      const after = seen.reads + 30;
+      await eventually(() => Promise.resolve(seen.reads >= after ? true : undefined), 'readers reading the new version');
+      reading = false;
+      await Promise.all(readers);
+      expect(seen.errors).to.deep.equal([]);
+      expect(seen.decreases).to.deep.equal([]);
+      expect(seen.least).to.be.at.least(30);
+      expect([...seen.dbs].sort()).to.deep.equal([p.db.databaseName, r.target].sort());
+      await p.settled();
+      const v = await verify(p.config, logger, { ...mongoWhere(), live: p.db.databaseName });
+      expect(v.differences).to.deep.equal([]);
+      expect(v.rows).to.be.at.least(published);
+      // The replaced version is kept until --drop-old.
+      expect(await p.db.collection('users').countDocuments({ _id: { $regex: '^L-' } } as never)).to.be.at.least(30);
+      const again = await rebuild(p.config, logger, { ...mongoWhere(), liveSchema: p.db.databaseName, dropOld: true });
+      built.push(again.target);
+      expect(again.switched).to.equal(true);
+      expect(await livePointer(p.db, 'users')).to.equal(again.target);
+      const names = (await p.mongo.db('admin').admin().listDatabases({ nameOnly: true })).databases.map((d) => d.name);
+      expect(names).to.include(again.target);
+      expect(names).to.not.include(r.target);
+      expect(await users()).to.equal(published);
+    } finally {
+      stop = true;
+      reading = false;
+      await Promise.all([load, ...readers]);
+      for (const db of built) await p.mongo.db(db).dropDatabase();
     }
   });
 

@@ -7,6 +7,7 @@ import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import { createProcessors } from '../all';
 import { GUARD_FIELD, isBookkeepingCollection } from '../runtime/mongo-bookkeeping';
+import { readLive } from '../runtime/mongo-live';
 import { projectionDb, projectionSchema, verifyName } from '../runtime/names';
 import { RUNTIME_TABLES } from '../runtime/pg-bookkeeping';
 import { quoteIdent } from '../runtime/sql';
@@ -50,7 +51,10 @@ export async function verify(config: Config, logger: Logger, o: VerifyOptions): 
   const pool = createPgPool(config, {}, logger);
   const mongo: MongoClient | undefined = def.store === 'mongo' ? createMongoClient(config) : undefined;
   await mongo?.connect();
-  const live: Target = mongo ? mongoTarget(mongo, o.live ?? projectionDb(config)) : pgTarget(pool, def, o.live ?? projectionSchema(o.name));
+  // Mongo: `live` names the base database; the projection's live version is the one its pointer names.
+  const live: Target = mongo
+    ? mongoTarget(mongo, await readLive(mongo.db(o.live ?? projectionDb(config)), o.name))
+    : pgTarget(pool, def, o.live ?? projectionSchema(o.name));
   const scratch = verifyName(o.name, stamp);
   const temp: Target = mongo ? mongoTarget(mongo, scratch) : pgTarget(pool, def, scratch);
   const admin = createKafka(config, logger).admin();

@@ -18,6 +18,7 @@ import { RuntimeMetrics } from './metrics';
 import { registerStoreGauges } from './store-gauges';
 import { MongoStore } from './mongo-store';
 import { projectionDb, projectionSchema } from './names';
+import { LiveDatabases } from './mongo-live';
 import { PostgresStore } from './postgres-store';
 import { ProcessorRunner } from './runner';
 import { StatelessStore } from './stateless-store';
@@ -90,7 +91,16 @@ export class ProcessorHost {
       case 'mongo':
         this.mongo ??= createMongoClient(this.config);
         this.pool ??= createPgPool(this.config, {}, this.logger);
-        return new MongoStore(this.pool, this.mongoDb(def), def, this.storeGroup(def));
+        // A rebuild writes its target; a live processor follows the projection's live pointer (mongo-live.ts).
+        return new MongoStore(
+          this.pool,
+          this.mongoDb(def),
+          def,
+          this.storeGroup(def),
+          this.opts.replaying
+            ? undefined
+            : new LiveDatabases(this.mongo, this.mongoDb(def).databaseName, this.config.mongo.liveCheckMs, 'write'),
+        );
       case 'none':
         return new StatelessStore(def);
       default: {
@@ -140,6 +150,7 @@ export class ProcessorHost {
           replaying: this.opts.replaying,
           topicName: this.opts.topicName,
           stopAt: this.opts.stopAt,
+          followEveryMs: this.config.mongo.liveCheckMs,
         }),
       );
     }

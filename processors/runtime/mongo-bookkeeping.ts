@@ -17,7 +17,7 @@ export const positionId = (group: string, topic: string, partition: number): str
 export const positionDocs = (db: Db) => db.collection<{ _id: string; next: number }>(MONGO_COLLECTIONS.positions);
 
 /** Every id of a group starts so (group names are escaped: they are data, not patterns). */
-const ofGroup = (group: string): { $regex: string } => ({ $regex: `^${group.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\|` });
+export const ofGroup = (group: string): { $regex: string } => ({ $regex: `^${group.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\|` });
 
 export async function mongoPosition(db: Db, group: string, topic: string, partition: number): Promise<number | undefined> {
   return (await positionDocs(db).findOne({ _id: positionId(group, topic, partition) }))?.next;

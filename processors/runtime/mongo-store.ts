@@ -5,6 +5,7 @@ import { KeyedMutex } from './keyed-mutex';
 import type pg from 'pg';
 import { DUPLICATE_KEY, GUARD_FIELD, MONGO_COLLECTIONS, mongoPosition, positionId } from './mongo-bookkeeping';
 import { MongoMarkers } from './mongo-markers';
+import type { LiveDatabases } from './mongo-live';
 import {
   firstOccurrences,
   lastPositionsByPartition,
@@ -70,6 +71,13 @@ export function guardedMongo(db: Db, position: Position, locks: KeyedMutex): Gua
 
 const keyOf = (k: DocKey): string => `${k.collection}\u0000${k.id}`;
 
+interface View {
+  db: Db;
+  markers: MongoMarkers;
+  created: Set<string>;
+  ready: Promise<void> | undefined;
+}
+
 interface FoldChange {
   key: DocKey;
   /** The first record whose updates it carries, and the last one's offset. */
@@ -92,34 +100,81 @@ export class MongoStore implements RuntimeStore {
   readonly kind = 'mongo';
   private readonly handles: ReadonlySet<string>;
   private readonly folds: ReadonlySet<string>;
-  private readonly created = new Set<string>();
   /** Serialises writes per document across this processor's partitions (see KeyedMutex). */
   private readonly locks = new KeyedMutex();
-  private readonly markers: MongoMarkers;
+  /** Each database written to, with its markers and the collections known to exist. */
+  private readonly views = new Map<string, View>();
+  /** The database each source partition's records go to (see pin). */
+  private readonly pinned = new Map<string, string>();
 
   constructor(
-    pool: pg.Pool,
-    private readonly db: Db,
+    private readonly pool: pg.Pool,
+    private readonly base: Db,
     private readonly processor: MongoProcessor,
     private readonly group: string = processor.name,
+    /** Set for a live processor: it follows its projection's live pointer (mongo-live.ts) to a switched version. */
+    private readonly live?: LiveDatabases,
   ) {
-    this.markers = new MongoMarkers(pool, db);
     this.handles = new Set(processor.handles);
     this.folds = new Set(processor.fold?.handles ?? []);
     const unapplied = processor.handles.filter((t) => !this.folds.has(t));
     if (unapplied.length && !processor.project) throw new Error(`${processor.name}: neither folded nor projected: ${unapplied.join(', ')}`);
   }
 
-  async init(): Promise<void> {
-    for (const c of Object.values(MONGO_COLLECTIONS)) await this.db.createCollection(c).catch(() => undefined);
-    await this.markers.init();
-    for (const l of this.processor.lookups ?? [])
-      await this.db.collection(l.collection).createIndex(Object.fromEntries(l.fields.map((f) => [f, 1])));
-    await this.processor.init?.(this.db);
+  private async current(): Promise<string> {
+    return this.live ? this.live.name(this.processor.name) : this.base.databaseName;
   }
 
-  position(topic: string, partition: number): Promise<number | undefined> {
-    return mongoPosition(this.db, this.group, topic, partition);
+  /** A database's view, initialised (bookkeeping collections, markers, indexes) on first use. */
+  private async view(name: string): Promise<View> {
+    let v = this.views.get(name);
+    if (!v) {
+      const db = this.base.client.db(name);
+      v = { db, markers: new MongoMarkers(this.pool, db), created: new Set(), ready: undefined };
+      this.views.set(name, v);
+    }
+    v.ready ??= this.initDb(v).catch((e: unknown) => {
+      v.ready = undefined; // a failed start is tried again with the next chunk
+      throw e;
+    });
+    await v.ready;
+    return v;
+  }
+
+  private async initDb(v: View): Promise<void> {
+    for (const c of Object.values(MONGO_COLLECTIONS)) await v.db.createCollection(c).catch(() => undefined);
+    await v.markers.init();
+    for (const l of this.processor.lookups ?? [])
+      await v.db.collection(l.collection).createIndex(Object.fromEntries(l.fields.map((f) => [f, 1])));
+    await this.processor.init?.(v.db);
+  }
+
+  async init(): Promise<void> {
+    await this.view(await this.current());
+  }
+
+  /**
+   * Which database a partition's next records go to: the live one when the runner starts a chunk. Answers true
+   * when that changed since the partition's last chunk (a rebuild was switched live): the runner then resumes
+   * the partition from the position stored in the new version, which may lie behind what it applied before.
+   */
+  async pin(topic: string, partition: number): Promise<boolean> {
+    const key = `${topic}\u0000${partition}`;
+    const now = await this.current();
+    const before = this.pinned.get(key);
+    this.pinned.set(key, now);
+    return before !== undefined && before !== now;
+  }
+
+  private async dbOf(topic: string, partition: number): Promise<string> {
+    const key = `${topic}\u0000${partition}`;
+    const name = this.pinned.get(key) ?? (await this.current());
+    this.pinned.set(key, name);
+    return name;
+  }
+
+  async position(topic: string, partition: number): Promise<number | undefined> {
+    return mongoPosition((await this.view(await this.dbOf(topic, partition))).db, this.group, topic, partition);
   }
 
   /**
@@ -129,13 +184,13 @@ export class MongoStore implements RuntimeStore {
    * source partition. A document no decision reads is written blind, without a read, when its chunk's update
    * is idempotent; otherwise it is read too and the chunk folded again (the fold is pure).
    */
-  private async applyFold(records: Ready[], ctx: (p: Position) => ProjectContext): Promise<{ emitted: Emitted; docs: DocReader }> {
+  private async applyFold(v: View, records: Ready[], ctx: (p: Position) => ProjectContext): Promise<{ emitted: Emitted; docs: DocReader }> {
     const fold = this.processor.fold!;
     const loaded = new Map<string, Doc | undefined>();
     const load = async (keys: Iterable<DocKey>): Promise<void> => {
       const unread = new Map([...keys].filter((k) => !loaded.has(keyOf(k))).map((k) => [keyOf(k), k]));
       await mapLimit([...unread.values()], IN_FLIGHT, async (k) => {
-        loaded.set(keyOf(k), (await this.db.collection<{ _id: string }>(k.collection).findOne({ _id: k.id })) ?? undefined);
+        loaded.set(keyOf(k), (await v.db.collection<{ _id: string }>(k.collection).findOne({ _id: k.id })) ?? undefined);
       });
     };
     await load(records.flatMap((r) => fold.keys(r.event!)));
@@ -149,11 +204,11 @@ export class MongoStore implements RuntimeStore {
       pass = this.foldChunk(fold, records, loaded, ctx);
     }
     const { changes, docs, emitted } = pass;
-    await this.ensureCollections(new Set([...changes.values()].map((c) => c.key.collection)));
+    await this.ensureCollections(v, new Set([...changes.values()].map((c) => c.key.collection)));
     await mapLimit([...changes.values()], IN_FLIGHT, (c) =>
       // A blind update carries no in-memory filter of events applied before a crash, so its guard is the
       // last offset it carries: re-applying an idempotent update is harmless, skipping its tail would not be.
-      this.guarded(c.blind ? { ...c.position, offset: c.through } : c.position).update(
+      this.guarded(v, c.blind ? { ...c.position, offset: c.through } : c.position).update(
         c.key.collection,
         c.key.id,
         c.update.toUpdate(docs.get(keyOf(c.key))!),
@@ -167,7 +222,7 @@ export class MongoStore implements RuntimeStore {
         const seen = changed.get(key);
         changed.set(key, { ...c.key, fields: [...new Set([...(seen?.fields ?? []), ...c.update.fields()])] });
       }
-      await fold.afterFlush(this.guarded(records[0]!.position), [...changed.values()]);
+      await fold.afterFlush(this.guarded(v, records[0]!.position), [...changed.values()]);
     }
     // What the effect step sees: each document as the fold left it (or as read, if no event touched it).
     const final = (collection: string, id: string): Doc | undefined =>
@@ -230,24 +285,52 @@ export class MongoStore implements RuntimeStore {
    * upserts that each create the same new collection deadlock the server (every later request hangs; measured,
    * docs/decisions.md). Each collection is checked once per store.
    */
-  private async ensureCollections(names: Set<string>): Promise<void> {
+  private async ensureCollections(v: View, names: Set<string>): Promise<void> {
     for (const name of names) {
-      if (this.created.has(name)) continue;
-      await this.db.createCollection(name).catch((e: unknown) => {
+      if (v.created.has(name)) continue;
+      await v.db.createCollection(name).catch((e: unknown) => {
         if (!(e instanceof MongoServerError && e.codeName === 'NamespaceExists')) throw e;
       });
-      this.created.add(name);
+      v.created.add(name);
     }
   }
 
-  private guarded(position: Position): GuardedMongo {
-    return guardedMongo(this.db, position, this.locks);
+  private guarded(v: View, position: Position): GuardedMongo {
+    return guardedMongo(v.db, position, this.locks);
   }
 
+  /** Each partition's records go to the database it is pinned to (two differ only right after a switch). */
   async applyChunk(records: Ready[], ctx: (p: Position) => ProjectContext, outbound: Outbound | undefined): Promise<ChunkResult> {
+    const byDb = new Map<string, number[]>();
+    for (let i = 0; i < records.length; i++) {
+      const name = await this.dbOf(records[i]!.position.topic, records[i]!.position.partition);
+      byDb.set(name, [...(byDb.get(name) ?? []), i]);
+    }
+    if (byDb.size <= 1) return this.applyIn(await this.view(byDb.keys().next().value ?? (await this.current())), records, ctx, outbound);
+    const outcomes = new Array<Outcome>(records.length);
+    const emitted: Emitted = [];
+    for (const [name, at] of byDb) {
+      const r = await this.applyIn(
+        await this.view(name),
+        at.map((i) => records[i]!),
+        ctx,
+        outbound,
+      );
+      at.forEach((i, j) => (outcomes[i] = r.outcomes[j]!));
+      emitted.push(...r.emitted);
+    }
+    return { outcomes, emitted };
+  }
+
+  private async applyIn(
+    v: View,
+    records: Ready[],
+    ctx: (p: Position) => ProjectContext,
+    outbound: Outbound | undefined,
+  ): Promise<ChunkResult> {
     const candidates = firstOccurrences(records, this.handles);
     const ids = [...candidates].map((i) => records[i]!.event!.eventId);
-    const done = await this.markers.among(this.group, ids);
+    const done = await v.markers.among(this.group, ids);
     const outcomes: Outcome[] = [];
     const emitted: Emitted = [];
     const applied: Ready[] = [];
@@ -258,28 +341,28 @@ export class MongoStore implements RuntimeStore {
       else if (!candidates.has(i) || done.has(r.event.eventId)) outcomes.push('duplicate');
       else {
         if (this.folds.has(r.event.eventType)) folded.push(r);
-        else emitted.push(...(await this.processor.project!(r.event, this.guarded(r.position), ctx(r.position))));
+        else emitted.push(...(await this.processor.project!(r.event, this.guarded(v, r.position), ctx(r.position))));
         applied.push(r);
         outcomes.push('applied');
       }
     }
-    const fold = folded.length ? await this.applyFold(folded, ctx) : undefined;
+    const fold = folded.length ? await this.applyFold(v, folded, ctx) : undefined;
     if (fold) emitted.push(...fold.emitted);
     // Effects run only when something can leave: a rebuild (no outbound) reproduces the state, not the sending.
     const processor = this.processor;
     if (outbound && processor.effect) {
       const results = await mapLimit(applied, Math.max(1, processor.effectConcurrency ?? 1), (r) =>
-        processor.effect!(r.event!, this.guarded(r.position), ctx(r.position), fold?.docs),
+        processor.effect!(r.event!, this.guarded(v, r.position), ctx(r.position), fold?.docs),
       );
       for (const e of results) emitted.push(...e);
     }
     await publishNow(outbound, emitted);
-    await this.markers.mark(
+    await v.markers.mark(
       this.group,
       applied.map((r) => r.event!.eventId),
     );
     for (const p of lastPositionsByPartition(records)) {
-      await guardedMongo(this.db, { topic: '_self', partition: 0, offset: p.next }, this.locks).update(
+      await guardedMongo(v.db, { topic: '_self', partition: 0, offset: p.next }, this.locks).update(
         MONGO_COLLECTIONS.positions,
         positionId(this.group, p.topic, p.partition),
         {

@@ -10,6 +10,7 @@ import { backoffMs, CircuitBreaker, type CircuitState } from './breaker';
 import { headerString, sendDeadLetter } from './dead-letters';
 import { classify, isContention, OutboxSendError, RuleViolationError, StoppingError } from './errors';
 import { GroupWriter, MergedFailure } from './group-writer';
+import { KeyedMutex } from './keyed-mutex';
 import type { PartitionEnds } from './end-offsets';
 import type { LagSample, RuntimeMetrics } from './metrics';
 import type { ChunkResult, Outbound, Ready, RuntimeStore } from './store';
@@ -34,6 +35,8 @@ export interface RunnerDeps {
   topicName?: (topic: string) => string;
   /** Exclusive upper offset per partition (a rebuild "as of" a moment); records from it on are left alone. */
   stopAt?: (topic: string, partition: number) => number | undefined;
+  /** How often a live Mongo processor re-reads which version of its projection is live (followLive). */
+  followEveryMs?: number;
 }
 
 interface Item {
@@ -70,6 +73,15 @@ export class ProcessorRunner {
   private assignment: Record<string, number[]> = {};
   /** When the store last recorded a partition's position (see SKIPPED_POSITIONS_EVERY_MS). */
   private readonly storedAt = new Map<string, number>();
+  /**
+   * Per partition, the offset below which records were already handled by this group (applied in a Mongo
+   * projection's previous live version, or skipped) and are re-applied for state only: no event leaves and no
+   * effect runs again (see the rewind in onBatch).
+   */
+  private readonly catchUp = new Map<string, number>();
+  /** One chunk (or live-version check) at a time per partition. */
+  private readonly partitionLocks = new KeyedMutex();
+  private follow: NodeJS.Timeout | undefined;
   /** The outbox may hold rows this process did not commit (set at start and on every assignment). */
   private leftovers = true;
   readonly group: string;
@@ -139,6 +151,12 @@ export class ProcessorRunner {
     });
     await consumer.connect();
     await consumer.subscribe({ topics: this.topics, fromBeginning: true });
+    if (this.deps.store.pin && !this.deps.replaying && this.deps.followEveryMs) {
+      this.follow = setInterval(() => {
+        this.followLive().catch((e: unknown) => this.deps.logger.warn('checking the live version failed', { error: String(e) }));
+      }, this.deps.followEveryMs);
+      this.follow.unref();
+    }
     await consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
@@ -157,6 +175,7 @@ export class ProcessorRunner {
   /** Finishes the in-flight chunk, commits what was applied, leaves the group. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.follow);
     await this.consumer?.disconnect();
     this.joined = false;
     this.assignment = {};
@@ -218,42 +237,107 @@ export class ProcessorRunner {
     const key = `${topic}\u0000${partition}`;
     // Records known to follow this batch's chunks: up to the partition's end, or the rebuild's bound.
     const end = Math.min(Number(batch.highWatermark), bound ?? Infinity);
-    for (let i = 0; i < messages.length; i += size) {
+    for (let i = 0; i < messages.length;) {
       if (!k.isRunning() || k.isStale() || this.stopping) return;
-      const chunk = messages.slice(i, i + size);
-      const stored = await this.storedPosition(topic, partition);
-      const fresh = stored === undefined ? chunk : chunk.filter((m) => Number(m.offset) >= stored);
-      if (fresh.length < chunk.length)
-        this.deps.metrics.events.inc(
-          { processor: this.def.name, event_type: 'unknown', outcome: 'redelivered' },
-          chunk.length - fresh.length,
-        );
-      if (fresh.length) {
-        const items = await Promise.all(fresh.map((m) => this.decode(topic, partition, m, k.heartbeat)));
-        const next = Number(fresh[fresh.length - 1]!.offset) + 1;
-        const skipOnly = items.every((it) => it.event === undefined && it.failure === undefined);
-        if (skipOnly && next < end && this.deps.clock.now().getTime() - (this.storedAt.get(key) ?? 0) < SKIPPED_POSITIONS_EVERY_MS) {
-          this.count(
-            items,
-            items.map(() => 'ignored'),
-          );
-        } else {
-          // Undecodable records go to the dead-letter topic now; their positions are stored with the chunk.
-          for (const bad of items) if (bad.failure !== undefined) await this.deadLetter(bad, bad.failure, 1, k.heartbeat);
-          const emitted = await this.applyWithRetry(
-            items.map((it) => (it.failure === undefined ? it : { ...it, event: undefined, failure: undefined, deadLettered: true })),
-            k.heartbeat,
-          );
-          this.storedAt.set(key, this.deps.clock.now().getTime());
-          await this.drainOutbox(emitted, k.heartbeat);
-        }
-        this.positions.set(key, next);
-      }
-      const last = chunk[chunk.length - 1]!.offset;
-      k.resolveOffset(last);
+      // One chunk at a time per partition, also against followLive's switch of the partition's database.
+      const took = await this.partitionLocks.run(key, () => this.applyChunkAt(topic, partition, messages.slice(i, i + size), end, k));
+      if (took === 0) return; // rewound: the partition is fetched again from the stored position
+      i += took;
+      k.resolveOffset(messages[i - 1]!.offset);
       await k.commitOffsetsIfNecessary();
       await k.heartbeat();
     }
+  }
+
+  /** Applies (or skips) the chunk; answers how many of its records it took, 0 when the partition was rewound. */
+  private async applyChunkAt(
+    topic: string,
+    partition: number,
+    whole: KafkaMessage[],
+    end: number,
+    k: { heartbeat: () => Promise<void> },
+  ): Promise<number> {
+    const key = `${topic}\u0000${partition}`;
+    let chunk = whole;
+    if (await this.deps.store.pin?.(topic, partition)) this.positions.delete(key);
+    const stored = await this.storedPosition(topic, partition);
+    if (this.rewound(topic, partition, stored, Number(chunk[0]!.offset))) return 0;
+    const caughtUpTo = this.catchUp.get(key);
+    const catchingUp = caughtUpTo !== undefined && Number(chunk[0]!.offset) < caughtUpTo;
+    if (catchingUp) chunk = chunk.filter((m) => Number(m.offset) < caughtUpTo);
+    else this.catchUp.delete(key);
+    const fresh = stored === undefined ? chunk : chunk.filter((m) => Number(m.offset) >= stored);
+    if (fresh.length < chunk.length)
+      this.deps.metrics.events.inc(
+        { processor: this.def.name, event_type: 'unknown', outcome: 'redelivered' },
+        chunk.length - fresh.length,
+      );
+    if (fresh.length) {
+      const items = await Promise.all(fresh.map((m) => this.decode(topic, partition, m, k.heartbeat)));
+      const next = Number(fresh[fresh.length - 1]!.offset) + 1;
+      const skipOnly = items.every((it) => it.event === undefined && it.failure === undefined);
+      if (skipOnly && next < end && this.deps.clock.now().getTime() - (this.storedAt.get(key) ?? 0) < SKIPPED_POSITIONS_EVERY_MS) {
+        this.count(
+          items,
+          items.map(() => 'ignored'),
+        );
+      } else {
+        // Undecodable records go to the dead-letter topic now; their positions are stored with the chunk.
+        for (const bad of items) if (bad.failure !== undefined) await this.deadLetter(bad, bad.failure, 1, k.heartbeat);
+        const emitted = await this.applyWithRetry(
+          items.map((it) => (it.failure === undefined ? it : { ...it, event: undefined, failure: undefined, deadLettered: true })),
+          k.heartbeat,
+          catchingUp,
+        );
+        this.storedAt.set(key, this.deps.clock.now().getTime());
+        await this.drainOutbox(emitted, k.heartbeat);
+      }
+      this.positions.set(key, next);
+    }
+    return chunk.length;
+  }
+
+  /**
+   * Every MONGO_LIVE_CHECK_MS, each assigned partition re-reads which version of its Mongo projection is live,
+   * also when no record arrives: a partition moved to a rebuilt version resumes from the position stored there
+   * (the records since then for state only), so the new version catches up without waiting for traffic.
+   */
+  private async followLive(): Promise<void> {
+    const pin = this.deps.store.pin?.bind(this.deps.store);
+    if (!pin) return;
+    for (const [topic, partitions] of Object.entries(this.assignment))
+      for (const partition of partitions) {
+        const key = `${topic}\u0000${partition}`;
+        await this.partitionLocks.run(key, async () => {
+          if (this.stopping || !(await pin(topic, partition))) return;
+          const known = this.positions.get(key);
+          this.positions.delete(key);
+          const stored = await this.storedPosition(topic, partition);
+          if (known !== undefined) this.rewound(topic, partition, stored, known);
+        });
+      }
+  }
+
+  /**
+   * A Mongo projection's stored position behind the chunk's first offset means the records between were applied
+   * elsewhere: in the version a rebuild just replaced (switched live, mongo-live.ts), or before a crash that
+   * followed such a switch. The partition resumes from the stored position, those records for state only.
+   * (Postgres switches hold the live processor until the rebuild passed it, so no gap arises there.)
+   */
+  private rewound(topic: string, partition: number, stored: number | undefined, first: number): boolean {
+    if (this.deps.store.kind !== 'mongo' || stored === undefined || stored >= first || !this.consumer) return false;
+    const key = `${topic}\u0000${partition}`;
+    this.catchUp.set(key, Math.max(first, this.catchUp.get(key) ?? 0));
+    this.positions.set(key, stored);
+    this.deps.logger.info('resuming a partition from its stored position (a switched Mongo projection)', {
+      processor: this.def.name,
+      topic,
+      partition,
+      from: stored,
+      caughtUpAt: first,
+    });
+    this.consumer.seek({ topic, partition, offset: String(stored) });
+    return true;
   }
 
   private async decode(topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<Item> {
@@ -313,7 +397,7 @@ export class ProcessorRunner {
   }
 
   /** Applies items; a permanent failure in a multi-record chunk is isolated by applying one record at a time. */
-  private async applyWithRetry(items: Item[], heartbeat: () => Promise<void>): Promise<number> {
+  private async applyWithRetry(items: Item[], heartbeat: () => Promise<void>, catchingUp = false): Promise<number> {
     const ready: Ready[] = items.map((it) => ({ position: it.position, event: it.event }));
     let attempts = 0;
     const t0 = process.hrtime.bigint();
@@ -321,7 +405,7 @@ export class ProcessorRunner {
       const result = await this.retrying(
         () => {
           attempts++;
-          return this.write(ready);
+          return this.write(ready, catchingUp);
         },
         heartbeat,
         true,
@@ -333,14 +417,15 @@ export class ProcessorRunner {
       if (e instanceof StoppingError || classify(e) === 'transient') throw e;
       if (items.length > 1) {
         let emitted = 0;
-        for (const it of items) emitted += await this.applyWithRetry([it], heartbeat);
+        for (const it of items) emitted += await this.applyWithRetry([it], heartbeat, catchingUp);
         return emitted;
       }
       const [only] = items;
       await this.deadLetter(only!, e, attempts, heartbeat);
       // Store the position past the dead letter, so it is not applied or dead-lettered again.
       await this.retrying(
-        () => this.deps.store.applyChunk([{ position: only!.position, event: undefined }], this.ctx, this.outbound),
+        () =>
+          this.deps.store.applyChunk([{ position: only!.position, event: undefined }], this.ctx, catchingUp ? undefined : this.outbound),
         heartbeat,
         true,
       );
@@ -349,7 +434,9 @@ export class ProcessorRunner {
   }
 
   /** Through the instance's one writer when configured; a merged call that failed for good is retried alone. */
-  private async write(ready: Ready[]): Promise<ChunkResult> {
+  private async write(ready: Ready[], catchingUp: boolean): Promise<ChunkResult> {
+    // Catching up: state only, nothing leaves (it left when these records were first applied).
+    if (catchingUp) return this.deps.store.applyChunk(ready, this.ctx, undefined);
     if (!this.writer) return this.deps.store.applyChunk(ready, this.ctx, this.outbound);
     try {
       return await this.writer.submit(ready);

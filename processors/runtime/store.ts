@@ -40,6 +40,8 @@ export interface RuntimeStore {
   /** Next offset to apply for a partition, if this store keeps positions. */
   position(topic: string, partition: number): Promise<number | undefined>;
   applyChunk(records: Ready[], ctx: (p: Position) => ProjectContext, outbound: Outbound | undefined): Promise<ChunkResult>;
+  /** Mongo: re-reads which version of the projection is live; true when a partition's records move to another. */
+  pin?(topic: string, partition: number): Promise<boolean>;
   /** Sends what committed chunks left in the outbox, oldest first; how many records. */
   drainOutbox?(outbound: Outbound): Promise<number>;
 }

@@ -1,21 +1,23 @@
-import type { Db } from 'mongodb';
 import type { Lookup } from '../runtime/types';
 import type { UserType } from '../../schemas/generated/events';
 import { GUARD_FIELD } from '../runtime/mongo-bookkeeping';
+import { dbOf, type DbSource } from '../runtime/mongo-live';
 import { enrollmentView, type EnrollmentRef, type Profile } from './handlers';
 import { student360Resource, userResource } from './resources';
 
 const hidden = { projection: { [GUARD_FIELD]: 0 } };
 
 /** Reads of the users read models (Mongo); each is one read by _id or one indexed range. */
-export function usersQueries(db: Db) {
+export function usersQueries(source: DbSource) {
+  const users = async () => (await dbOf(source)).collection<Profile>('users');
   return {
-    user: async (userId: string) => userResource(await db.collection<Profile>('users').findOne({ _id: userId }, hidden)),
+    user: async (userId: string) => userResource(await (await users()).findOne({ _id: userId }, hidden)),
     /** Users of one type, keyset-paginated by id. */
     byType: async (userType: UserType, after: string | undefined, limit: number) =>
       (
-        await db
-          .collection<Profile>('users')
+        await (
+          await users()
+        )
           .find(after ? { userType, _id: { $gt: after } } : { userType }, hidden)
           .sort({ _id: 1 })
           .limit(limit)
@@ -23,10 +25,7 @@ export function usersQueries(db: Db) {
       ).flatMap((d) => userResource(d) ?? []),
     /** POST /users/bulk-validate: which of these ids are active students. */
     async bulkValidate(userIds: string[]) {
-      const found = await db
-        .collection<Profile>('users')
-        .find({ _id: { $in: userIds } }, { projection: { userType: 1, status: 1, roles: 1 } })
-        .toArray();
+      const found = await (await users()).find({ _id: { $in: userIds } }, { projection: { userType: 1, status: 1, roles: 1 } }).toArray();
       const byId = new Map(found.map((u) => [u._id, u]));
       return userIds.map((id) => {
         const u = byId.get(id);
@@ -38,6 +37,7 @@ export function usersQueries(db: Db) {
      * a copy older documents still carry is not read.
      */
     async student360(studentUserId: string) {
+      const db = await dbOf(source);
       const [doc, refs] = await Promise.all([
         db.collection<{ _id: string }>('student360').findOne({ _id: studentUserId }, hidden),
         db.collection<EnrollmentRef>('enrollment_refs').find({ studentUserId }).toArray(),
