@@ -1,7 +1,7 @@
 import { parseCli, runCli, timeFlag, UsageError } from '../lib/cli';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
-import { PG_MIGRATIONS, PROCESSOR_NAMES } from '../processors/all';
+import { PROCESSOR_NAMES } from '../processors/all';
 import { rebuild } from '../processors/replay/rebuild';
 import { renderProgress } from '../processors/replay/progress';
 
