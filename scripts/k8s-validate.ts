@@ -26,6 +26,8 @@ const ROOT = path.resolve(__dirname, '..');
 const DEFAULT_DIR = path.join(ROOT, 'deploy/k8s');
 const KUBERNETES_VERSION = '1.31';
 const KEDA_VERSION = '2.21.0';
+/** prometheus-operator's CRDs (PrometheusRule, ServiceMonitor, PodMonitor), from its Go module. */
+const PROMETHEUS_OPERATOR_VERSION = '0.94.1';
 const KUSTOMIZE_VERSION = '5.7.1';
 /**
  * Env vars the manifests may set even where lib/config.ts does not know them yet (the API's JWT key,
@@ -83,6 +85,24 @@ function ensureKeda(cacheDir: string): { crd: string; kafkaScaler: string } {
   return { crd, kafkaScaler };
 }
 
+/** The monitoring.coreos.com CRDs deploy/k8s/monitoring.yaml uses, from the prometheus-operator Go module. */
+function ensurePrometheusOperatorCrds(cacheDir: string): string[] {
+  const dir = path.join(cacheDir, `prometheus-operator-${PROMETHEUS_OPERATOR_VERSION}`);
+  const names = ['prometheusrules', 'servicemonitors', 'podmonitors'].map((k) => `monitoring.coreos.com_${k}.yaml`);
+  const files = names.map((n) => path.join(dir, n));
+  if (files.every((f) => fs.existsSync(f))) return files;
+  out(`downloading github.com/prometheus-operator/prometheus-operator@v${PROMETHEUS_OPERATOR_VERSION} from the Go module proxy (once)`);
+  const mod = JSON.parse(
+    run('go', ['mod', 'download', '-json', `github.com/prometheus-operator/prometheus-operator@v${PROMETHEUS_OPERATOR_VERSION}`], {
+      cwd: os.tmpdir(),
+      what: 'Go 1.22+ is a prerequisite; downloading the prometheus-operator module',
+    }),
+  ) as { Dir: string };
+  fs.mkdirSync(dir, { recursive: true });
+  for (const n of names) fs.copyFileSync(path.join(mod.Dir, 'example/prometheus-operator-crd', n), path.join(dir, n));
+  return files;
+}
+
 function ensureKustomize(cacheDir: string): string {
   const dir = path.join(cacheDir, `kustomize-${KUSTOMIZE_VERSION}`);
   const bin = path.join(dir, 'kustomize');
@@ -135,13 +155,21 @@ interface FileResult {
   errors: string[];
 }
 
-function schemaValidate(python: string, crd: string, files: string[], k8sVersion: string): FileResult[] {
+function schemaValidate(python: string, crds: string[], files: string[], k8sVersion: string): FileResult[] {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'k8s-validate-'));
   try {
     const result = path.join(tmp, 'result.json');
     run(
       python,
-      [path.join(ROOT, 'scripts/k8s-validate/validate.py'), '--kubernetes-version', k8sVersion, '--crd', crd, '--out', result, ...files],
+      [
+        path.join(ROOT, 'scripts/k8s-validate/validate.py'),
+        '--kubernetes-version',
+        k8sVersion,
+        ...crds.flatMap((c) => ['--crd', c]),
+        '--out',
+        result,
+        ...files,
+      ],
       { what: 'schema validation' },
     );
     return (JSON.parse(fs.readFileSync(result, 'utf8')) as { files: FileResult[] }).files;
@@ -411,6 +439,25 @@ const firstContainer = (docs: Doc[], name: string): Container => deploymentOf(do
 
 const MUTANTS: Mutant[] = [
   {
+    what: 'PrometheusRule rule with an unknown field (prometheus-operator CRD)',
+    by: 'schema',
+    expect: /expression/,
+    mutate: (d) => {
+      const rule = (find(d, 'PrometheusRule', 'school-events').spec as { groups: Array<{ rules: Array<Record<string, unknown>> }> })
+        .groups[0]!.rules[0]!;
+      rule.expression = rule.expr;
+    },
+  },
+  {
+    what: 'PodMonitor endpoint port as a list (prometheus-operator CRD)',
+    by: 'schema',
+    expect: /port/,
+    mutate: (d) =>
+      void ((
+        find(d, 'PodMonitor', 'processors').spec as { podMetricsEndpoints: Array<Record<string, unknown>> }
+      ).podMetricsEndpoints[0]!.port = ['ops']),
+  },
+  {
     what: 'containerPort as a string',
     by: 'schema',
     expect: /containerPort.*not of type 'integer'/,
@@ -539,7 +586,7 @@ const MUTANTS: Mutant[] = [
   },
 ];
 
-function selfTest(docs: Doc[], facts: CodeFacts, python: string, crd: string, k8sVersion: string): string[] {
+function selfTest(docs: Doc[], facts: CodeFacts, python: string, crds: string[], k8sVersion: string): string[] {
   const failures: string[] = [];
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'k8s-validate-mutants-'));
   try {
@@ -554,7 +601,7 @@ function selfTest(docs: Doc[], facts: CodeFacts, python: string, crd: string, k8
     const schemaResults = new Map(
       schemaValidate(
         python,
-        crd,
+        crds,
         variants.filter((v) => v.m.by === 'schema').map((v) => v.file),
         k8sVersion,
       ).map((r) => [r.file, r.errors]),
@@ -613,10 +660,11 @@ function main(): void {
   fs.mkdirSync(cacheDir, { recursive: true });
   const python = ensureVenv(cacheDir);
   const keda = ensureKeda(cacheDir);
+  const crds = [keda.crd, ...ensurePrometheusOperatorCrds(cacheDir)];
   const kustomize = ensureKustomize(cacheDir);
   const facts = codeFacts(fs.readFileSync(keda.kafkaScaler, 'utf8'));
   out(
-    `k8s:validate: Kubernetes ${k8sVersion} schemas (kubernetes-validate, strict), KEDA v${KEDA_VERSION} ScaledObject CRD, kustomize v${KUSTOMIZE_VERSION}`,
+    `k8s:validate: Kubernetes ${k8sVersion} schemas (kubernetes-validate, strict), KEDA v${KEDA_VERSION} ScaledObject CRD, prometheus-operator v${PROMETHEUS_OPERATOR_VERSION} CRDs, kustomize v${KUSTOMIZE_VERSION}`,
   );
 
   const failures: string[] = [];
@@ -646,7 +694,7 @@ function main(): void {
         fail((e as Error).message.trim());
       }
       const targets = [...files.map((f) => path.join(dir, f)), ...(built ? [renderedFile] : [])];
-      for (const r of schemaValidate(python, keda.crd, targets, k8sVersion)) {
+      for (const r of schemaValidate(python, crds, targets, k8sVersion)) {
         const label = r.file === renderedFile ? `kustomize build ${rel(dir)}` : rel(r.file);
         const kinds =
           r.file === renderedFile ? `${r.docs.length} objects` : r.docs.map((d) => `${d.kind}/${d.metadata?.name ?? '?'}`).join(', ');
@@ -679,7 +727,7 @@ function main(): void {
   // The self-test breaks known objects of deploy/k8s: it runs when that is what was validated.
   if (!values['no-self-test'] && !positionals.length && failures.length === 0) {
     out(`self-test: ${MUTANTS.length} broken variants of the rendered manifests, each must be rejected`);
-    failures.push(...selfTest(rendered, facts, python, keda.crd, k8sVersion));
+    failures.push(...selfTest(rendered, facts, python, crds, k8sVersion));
   }
   if (failures.length) {
     process.stderr.write(`k8s:validate: FAILED (${failures.length} problem(s))\n`);
