@@ -13,9 +13,14 @@ const RULES: { [K in EventType]?: (p: EventPayloads[K], rules: Rules) => FieldEr
     const c = checkGrade(p, rules.maxScore);
     return c.ok ? [] : [{ field: `body.${c.field}`, message: c.reason, rule: c.rule }];
   },
+  'grade.updated': (p) =>
+    // The upper bound is the corrected grade's own maxScore (the grades processor checks it from its rows); below 0 is never in range.
+    Number.isFinite(p.newScore) && p.newScore >= 0
+      ? []
+      : [{ field: 'body.newScore', message: `newScore ${p.newScore} is below 0`, rule: 'GRADE_SCORE_RANGE' }],
   'schedule.created': (p) => {
     const bad = validSlot(p);
-    return bad ? [{ field: 'body.endMinute', message: bad }] : [];
+    return bad ? [{ field: p.startMinute < 0 ? 'body.startMinute' : 'body.endMinute', message: bad }] : [];
   },
   'tardiness.recorded': (p) =>
     p.minutesLate > 0 ? [] : [{ field: 'body.minutesLate', message: 'must be > 0', rule: 'TARDINESS_MINUTES' }],

@@ -1,0 +1,1335 @@
+import { expect } from 'chai';
+import type { KafkaMessage } from 'kafkajs';
+import type { Role } from '../../api/auth/jwt';
+import { createKafka } from '../../lib/clients/kafka';
+import { DLQ, headerString } from '../../processors/runtime/dead-letters';
+import type { RuleCode } from '../../processors/shared/invariants';
+import type { EventPayloads, EventType } from '../../schemas/generated/events';
+import { EVENT_DEFINITIONS } from '../../schemas/generated/events';
+import { DOMAIN_TOPICS, dlqTopic, topicCatalog } from '../../topics/catalog';
+import { eventually, testConfig } from '../support';
+import { ApiHarness, type HttpResult } from '../support/api';
+import { readAll, topicEndOffsets } from '../support/kafka';
+import { TestPipeline } from '../support/pipeline';
+
+/**
+ * Issue 18: invalid commands, table-driven, against the real API and pipeline of an isolated run.
+ * Part 1: each row breaks one rule (a code of processors/shared/invariants.ts where there is one, else a contract
+ * rule); the API answers it with problem+json naming the rule and field, and nothing reaches a topic.
+ * Part 2: the rules the processors enforce, broken by events published straight to Kafka (no API): each event lands
+ * in its topic's dead-letter topic with the rule in `dlq.rule`, and the read models it would have touched are unchanged.
+ */
+
+type Domain = 'users' | 'academic' | 'assignments' | 'grades' | 'attendance' | 'notifications';
+interface FieldRule {
+  field: string;
+  rule?: RuleCode;
+}
+interface Row {
+  /** The rule the command breaks. */
+  name: string;
+  domain: Domain;
+  as: Role;
+  method: 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  path: string;
+  body: unknown;
+  status: 400 | 403 | 404 | 409;
+  /** Exactly these errors (field and rule code), where the API names them. */
+  errors?: FieldRule[];
+}
+
+// The smallest school that exercises every row: one year, two one-seat sections with one course each, a teacher of
+// SEC-A, student S in SEC-A and S2 in SEC-B (both through the saga, so both sections are full), a parent of S,
+// and one enrollment that failed (its student does not exist).
+const Y = '2025';
+const PER = '2025-T1';
+const A = 'SEC-A';
+const B = 'SEC-B';
+const C = 'MATH';
+const S = 'STU-A';
+const S2 = 'STU-B';
+const P = 'PAR-A';
+const T = 'TCH-A';
+const T2 = 'TCH-B';
+const ENR_A = 'ENR-A';
+const ENR_B = 'ENR-B';
+const ENR_FAILED = 'ENR-GHOST';
+const GRD = 'GRD-1';
+const ATT = 'ATT-1';
+const ATT_DATE = '2025-03-10';
+const ABS = 'ABS-1';
+const ABS_DATE = '2025-03-11';
+
+const user = {
+  userType: 'STUDENT',
+  firstName: 'Ana',
+  lastName: 'Ruiz',
+  email: 'ana@school.example',
+  phone: null,
+  birthDate: null,
+  roles: ['STUDENT'],
+};
+const year = {
+  academicYearId: '2026',
+  name: 'School year 2026',
+  startDate: '2026-03-02',
+  endDate: '2026-12-18',
+  gradingPeriods: [{ periodId: '2026-T1', name: 'Term 1', startDate: '2026-03-02', endDate: '2026-06-26' }],
+};
+const section = { sectionId: 'SEC-X', academicYearId: Y, name: 'X', gradeLevel: 5, capacity: 20, homeroom: null };
+const course = { courseId: 'ART', courseName: 'Art', weeklyHours: 2 };
+const enroll = {
+  studentUserId: S2,
+  sectionId: A,
+  academicYearId: Y,
+  enrollmentDate: '2025-03-03',
+  enrollmentType: 'REGULAR',
+  previousInstitution: null,
+};
+const transfer = {
+  studentUserId: S,
+  fromSectionId: A,
+  toSectionId: B,
+  academicYearId: Y,
+  transferDate: '2025-05-12',
+  previousInstitution: null,
+  reason: 'family request',
+};
+const assign = { teacherUserId: T, sectionId: B, courseId: C, weeklyHours: 4, startDate: '2025-03-03' };
+const removal = { teacherUserId: T, sectionId: A, courseId: C, reason: null };
+const schedule = { sectionId: A, courseId: C, teacherUserId: T, dayOfWeek: 'WEDNESDAY', startMinute: 600, endMinute: 660, room: null };
+const grade = {
+  studentUserId: S,
+  sectionId: A,
+  courseId: C,
+  periodId: PER,
+  evaluationType: 'QUIZ',
+  score: 12,
+  maxScore: 20,
+  comment: null,
+};
+const correction = { studentUserId: S, sectionId: A, courseId: C, periodId: PER, newScore: 14, reason: 'recount' };
+const competency = { studentUserId: S, sectionId: A, courseId: C, periodId: PER, competencyId: 'C1', level: 'ACHIEVED', comment: null };
+const mark = { studentUserId: S, sectionId: A, date: '2025-04-01', status: 'PRESENT' };
+const absence = { studentUserId: S, sectionId: A, date: '2025-04-02', reason: null };
+const tardy = { studentUserId: S, sectionId: A, date: '2025-04-03', minutesLate: 7 };
+const present = { sectionId: A, date: '2025-04-04', studentUserIds: [S] };
+const justify = { studentUserId: S, date: ABS_DATE, justification: 'doctor' };
+const notify = {
+  recipientUserId: P,
+  channel: 'LOG',
+  templateId: 'welcome',
+  subject: null,
+  body: 'Hello',
+  variables: {},
+  priority: 'NORMAL',
+  address: null,
+};
+const bulk = {
+  channel: 'LOG',
+  templateId: 'welcome',
+  subject: null,
+  body: 'Hello',
+  variables: {},
+  priority: 'LOW',
+  recipientUserIds: [S, P],
+};
+
+const without = (o: Record<string, unknown>, k: string): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(o).filter(([x]) => x !== k));
+const immediate = without(notify, 'priority');
+const on = (field: string, rule?: RuleCode): FieldRule[] => [rule ? { field, rule } : { field }];
+
+const ROWS: Row[] = [
+  // users
+  {
+    name: 'required field: user email',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/users',
+    body: without(user, 'email'),
+    status: 400,
+    errors: on('body.email'),
+  },
+  {
+    name: 'enum value: userType',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/users',
+    body: { ...user, userType: 'JANITOR' },
+    status: 400,
+    errors: on('body.userType'),
+  },
+  {
+    name: 'email format',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/users',
+    body: { ...user, email: 'not-an-email' },
+    status: 400,
+    errors: on('body.email'),
+  },
+  {
+    name: 'date format: birthDate 2014-02-30',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/users',
+    body: { ...user, birthDate: '2014-02-30' },
+    status: 400,
+    errors: on('body.birthDate'),
+  },
+  {
+    name: 'unknown field: password',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/users',
+    body: { ...user, password: 'x' },
+    status: 400,
+    errors: on('body.password'),
+  },
+  {
+    name: 'id pattern: path userId with a space',
+    domain: 'users',
+    as: 'admin',
+    method: 'PATCH',
+    path: '/api/v1/users/a%20b',
+    body: { firstName: 'X' },
+    status: 400,
+    errors: on('path.userId'),
+  },
+  {
+    name: 'required field: deactivation reason',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: `/api/v1/users/${S}/deactivate`,
+    body: {},
+    status: 400,
+    errors: on('body.reason'),
+  },
+  {
+    name: 'type: newRoles is not an array',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: `/api/v1/users/${S}/roles`,
+    body: { previousRoles: ['STUDENT'], newRoles: 'ADMIN' },
+    status: 400,
+    errors: on('body.newRoles'),
+  },
+  {
+    name: 'enum value: parent relationship',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: `/api/v1/users/${S}/parents`,
+    body: { parentUserId: P, relationship: 'UNCLE' },
+    status: 400,
+    errors: on('body.relationship'),
+  },
+  {
+    name: 'not permitted for role TEACHER: create a user',
+    domain: 'users',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/users',
+    body: user,
+    status: 403,
+  },
+  {
+    name: 'not permitted for role STUDENT: update even their own profile',
+    domain: 'users',
+    as: 'student',
+    method: 'PATCH',
+    path: `/api/v1/users/${S}`,
+    body: { firstName: 'Me' },
+    status: 403,
+  },
+  {
+    name: 'not permitted for role PARENT: link themself to a student',
+    domain: 'users',
+    as: 'parent',
+    method: 'POST',
+    path: `/api/v1/users/${S2}/parents`,
+    body: { parentUserId: P, relationship: 'MOTHER' },
+    status: 403,
+  },
+  { name: 'no such command: PUT a user', domain: 'users', as: 'admin', method: 'PUT', path: `/api/v1/users/${S}`, body: user, status: 404 },
+  // academic
+  {
+    name: 'endDate before startDate (academic year)',
+    domain: 'academic',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/academic/years',
+    body: { ...year, endDate: '2026-01-15' },
+    status: 400,
+    errors: on('body.endDate'),
+  },
+  {
+    name: 'date format: year startDate 03/02/2026',
+    domain: 'academic',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/academic/years',
+    body: { ...year, startDate: '03/02/2026' },
+    status: 400,
+    errors: [{ field: 'body.startDate' }, { field: 'body.startDate' }],
+  },
+  {
+    name: 'required field: gradingPeriods',
+    domain: 'academic',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/academic/years',
+    body: without(year, 'gradingPeriods'),
+    status: 400,
+    errors: on('body.gradingPeriods'),
+  },
+  {
+    name: 'capacity > 0: capacity 0',
+    domain: 'academic',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/academic/sections',
+    body: { ...section, capacity: 0 },
+    status: 400,
+    errors: on('body.capacity'),
+  },
+  {
+    name: 'capacity > 0: capacity -5',
+    domain: 'academic',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/academic/sections',
+    body: { ...section, capacity: -5 },
+    status: 400,
+    errors: on('body.capacity'),
+  },
+  {
+    name: 'type: gradeLevel as a string',
+    domain: 'academic',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/academic/sections',
+    body: { ...section, gradeLevel: '5' },
+    status: 400,
+    errors: on('body.gradeLevel'),
+  },
+  {
+    name: 'type: weeklyHours not an integer',
+    domain: 'academic',
+    as: 'admin',
+    method: 'POST',
+    path: `/api/v1/academic/sections/${A}/courses`,
+    body: { ...course, weeklyHours: 1.5 },
+    status: 400,
+    errors: on('body.weeklyHours'),
+  },
+  {
+    name: 'enum value: enrollmentType',
+    domain: 'academic',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/academic/enrollments',
+    body: { ...enroll, enrollmentType: 'VIP' },
+    status: 400,
+    errors: on('body.enrollmentType'),
+  },
+  {
+    name: 'required field: enrolled studentUserId',
+    domain: 'academic',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/academic/enrollments',
+    body: without(enroll, 'studentUserId'),
+    status: 400,
+    errors: on('body.studentUserId'),
+  },
+  {
+    name: 'date format: transferDate 2025-13-01',
+    domain: 'academic',
+    as: 'admin',
+    method: 'POST',
+    path: `/api/v1/academic/enrollments/${ENR_A}/transfer`,
+    body: { ...transfer, transferDate: '2025-13-01' },
+    status: 400,
+    errors: on('body.transferDate'),
+  },
+  {
+    name: 'not permitted for role TEACHER: enroll a student',
+    domain: 'academic',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/academic/enrollments',
+    body: enroll,
+    status: 403,
+  },
+  {
+    name: 'not permitted for role STUDENT: create a section',
+    domain: 'academic',
+    as: 'student',
+    method: 'POST',
+    path: '/api/v1/academic/sections',
+    body: section,
+    status: 403,
+  },
+  {
+    name: 'not permitted for role PARENT: start a year',
+    domain: 'academic',
+    as: 'parent',
+    method: 'POST',
+    path: '/api/v1/academic/years',
+    body: year,
+    status: 403,
+  },
+  {
+    name: 'not permitted for role TEACHER: transfer a student',
+    domain: 'academic',
+    as: 'teacher',
+    method: 'POST',
+    path: `/api/v1/academic/enrollments/${ENR_A}/transfer`,
+    body: transfer,
+    status: 403,
+  },
+  {
+    name: 'no such command: DELETE an enrollment',
+    domain: 'academic',
+    as: 'admin',
+    method: 'DELETE',
+    path: `/api/v1/academic/enrollments/${ENR_A}`,
+    body: {},
+    status: 404,
+  },
+  // assignments
+  {
+    name: 'schedule slot empty: endMinute = startMinute',
+    domain: 'assignments',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/assignments/schedules',
+    body: { ...schedule, endMinute: 600 },
+    status: 400,
+    errors: on('body.endMinute'),
+  },
+  {
+    name: 'schedule slot outside the day: endMinute 1500',
+    domain: 'assignments',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/assignments/schedules',
+    body: { ...schedule, endMinute: 1500 },
+    status: 400,
+    errors: on('body.endMinute'),
+  },
+  {
+    name: 'schedule slot outside the day: startMinute -30',
+    domain: 'assignments',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/assignments/schedules',
+    body: { ...schedule, startMinute: -30 },
+    status: 400,
+    errors: on('body.startMinute'),
+  },
+  {
+    name: 'enum value: dayOfWeek',
+    domain: 'assignments',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/assignments/schedules',
+    body: { ...schedule, dayOfWeek: 'FUNDAY' },
+    status: 400,
+    errors: on('body.dayOfWeek'),
+  },
+  {
+    name: 'date format: assignment startDate 2025-02-30',
+    domain: 'assignments',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/assignments',
+    body: { ...assign, startDate: '2025-02-30' },
+    status: 400,
+    errors: on('body.startDate'),
+  },
+  {
+    name: 'unknown field: hourlyRate',
+    domain: 'assignments',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/assignments',
+    body: { ...assign, hourlyRate: 30 },
+    status: 400,
+    errors: on('body.hourlyRate'),
+  },
+  {
+    name: 'required field: removed teacherUserId',
+    domain: 'assignments',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/assignments/ASG-A/remove',
+    body: without(removal, 'teacherUserId'),
+    status: 400,
+    errors: on('body.teacherUserId'),
+  },
+  {
+    name: 'not permitted for role TEACHER: assign themself',
+    domain: 'assignments',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/assignments',
+    body: assign,
+    status: 403,
+  },
+  {
+    name: 'not permitted for role PARENT: create a schedule',
+    domain: 'assignments',
+    as: 'parent',
+    method: 'POST',
+    path: '/api/v1/assignments/schedules',
+    body: schedule,
+    status: 403,
+  },
+  {
+    name: 'not permitted for role STUDENT: remove an assignment',
+    domain: 'assignments',
+    as: 'student',
+    method: 'POST',
+    path: '/api/v1/assignments/ASG-A/remove',
+    body: removal,
+    status: 403,
+  },
+  // grades
+  {
+    name: 'GRADE_SCORE_RANGE: score 25 of 20',
+    domain: 'grades',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/grades',
+    body: { ...grade, score: 25 },
+    status: 400,
+    errors: on('body.score', 'GRADE_SCORE_RANGE'),
+  },
+  {
+    name: 'GRADE_SCORE_RANGE: score -1',
+    domain: 'grades',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/grades',
+    body: { ...grade, score: -1 },
+    status: 400,
+    errors: on('body.score', 'GRADE_SCORE_RANGE'),
+  },
+  {
+    name: 'GRADE_MAX_SCORE: maxScore 0',
+    domain: 'grades',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/grades',
+    body: { ...grade, score: 0, maxScore: 0 },
+    status: 400,
+    errors: on('body.maxScore', 'GRADE_MAX_SCORE'),
+  },
+  {
+    name: 'GRADE_MAX_SCORE: maxScore 5000 (above RULE_MAX_SCORE)',
+    domain: 'grades',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/grades',
+    body: { ...grade, maxScore: 5000 },
+    status: 400,
+    errors: on('body.maxScore', 'GRADE_MAX_SCORE'),
+  },
+  {
+    name: 'GRADE_MAX_SCORE: maxScore -20',
+    domain: 'grades',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/grades',
+    body: { ...grade, score: -10, maxScore: -20 },
+    status: 400,
+    errors: on('body.maxScore', 'GRADE_MAX_SCORE'),
+  },
+  {
+    name: 'type: score as a string',
+    domain: 'grades',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/grades',
+    body: { ...grade, score: '15' },
+    status: 400,
+    errors: on('body.score'),
+  },
+  {
+    name: 'enum value: evaluationType',
+    domain: 'grades',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/grades',
+    body: { ...grade, evaluationType: 'ORAL' },
+    status: 400,
+    errors: on('body.evaluationType'),
+  },
+  {
+    name: 'required field: correction reason',
+    domain: 'grades',
+    as: 'teacher',
+    method: 'POST',
+    path: `/api/v1/grades/${GRD}/corrections`,
+    body: without(correction, 'reason'),
+    status: 400,
+    errors: on('body.reason'),
+  },
+  {
+    name: 'GRADE_SCORE_RANGE: correction newScore -3',
+    domain: 'grades',
+    as: 'teacher',
+    method: 'POST',
+    path: `/api/v1/grades/${GRD}/corrections`,
+    body: { ...correction, newScore: -3 },
+    status: 400,
+    errors: on('body.newScore', 'GRADE_SCORE_RANGE'),
+  },
+  {
+    name: 'enum value: competency level',
+    domain: 'grades',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/grades/competencies',
+    body: { ...competency, level: 'GENIUS' },
+    status: 400,
+    errors: on('body.level'),
+  },
+  {
+    name: 'GRADE_STUDENT_NOT_ENROLLED: a student of another section',
+    domain: 'grades',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/grades',
+    body: { ...grade, studentUserId: S2 },
+    status: 409,
+    errors: on('body.studentUserId', 'GRADE_STUDENT_NOT_ENROLLED'),
+  },
+  {
+    name: 'GRADE_STUDENT_NOT_ENROLLED: a student nobody enrolled',
+    domain: 'grades',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/grades',
+    body: { ...grade, studentUserId: 'STU-NOBODY' },
+    status: 409,
+    errors: on('body.studentUserId', 'GRADE_STUDENT_NOT_ENROLLED'),
+  },
+  {
+    name: 'GRADE_STUDENT_NOT_ENROLLED: a failed enrollment does not count',
+    domain: 'grades',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/grades',
+    body: { ...grade, studentUserId: 'STU-GHOST' },
+    status: 409,
+    errors: on('body.studentUserId', 'GRADE_STUDENT_NOT_ENROLLED'),
+  },
+  {
+    name: 'not permitted for role TEACHER: a grade in a section not theirs',
+    domain: 'grades',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/grades',
+    body: { ...grade, studentUserId: S2, sectionId: B },
+    status: 403,
+  },
+  {
+    name: 'not permitted for role TEACHER: a correction in a section not theirs',
+    domain: 'grades',
+    as: 'teacher',
+    method: 'POST',
+    path: `/api/v1/grades/${GRD}/corrections`,
+    body: { ...correction, sectionId: B },
+    status: 403,
+  },
+  {
+    name: 'not permitted for role STUDENT: grade themself',
+    domain: 'grades',
+    as: 'student',
+    method: 'POST',
+    path: '/api/v1/grades',
+    body: grade,
+    status: 403,
+  },
+  {
+    name: 'not permitted for role PARENT: evaluate a competency',
+    domain: 'grades',
+    as: 'parent',
+    method: 'POST',
+    path: '/api/v1/grades/competencies',
+    body: competency,
+    status: 403,
+  },
+  {
+    name: 'unknown field from a STUDENT: the body is validated before the permission',
+    domain: 'grades',
+    as: 'student',
+    method: 'POST',
+    path: '/api/v1/grades',
+    body: { ...grade, approved: true },
+    status: 400,
+    errors: on('body.approved'),
+  },
+  // attendance
+  {
+    name: 'enum value: attendance status',
+    domain: 'attendance',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/attendance/marks',
+    body: { ...mark, status: 'SICK' },
+    status: 400,
+    errors: on('body.status'),
+  },
+  {
+    name: 'date format: mark date 2025-02-30',
+    domain: 'attendance',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/attendance/marks',
+    body: { ...mark, date: '2025-02-30' },
+    status: 400,
+    errors: on('body.date'),
+  },
+  {
+    name: 'TARDINESS_MINUTES: minutesLate 0',
+    domain: 'attendance',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/attendance/tardiness',
+    body: { ...tardy, minutesLate: 0 },
+    status: 400,
+    errors: on('body.minutesLate', 'TARDINESS_MINUTES'),
+  },
+  {
+    name: 'TARDINESS_MINUTES: minutesLate -5',
+    domain: 'attendance',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/attendance/tardiness',
+    body: { ...tardy, minutesLate: -5 },
+    status: 400,
+    errors: on('body.minutesLate', 'TARDINESS_MINUTES'),
+  },
+  {
+    name: 'at least one student: mark-present with none',
+    domain: 'attendance',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/attendance/mark-present',
+    body: { ...present, studentUserIds: [] },
+    status: 400,
+    errors: on('body.studentUserIds'),
+  },
+  {
+    name: 'unique items: mark-present naming a student twice',
+    domain: 'attendance',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/attendance/mark-present',
+    body: { ...present, studentUserIds: [S, S] },
+    status: 400,
+    errors: on('body.studentUserIds'),
+  },
+  {
+    name: 'required field: justification',
+    domain: 'attendance',
+    as: 'parent',
+    method: 'POST',
+    path: `/api/v1/attendance/absences/${ABS}/justify`,
+    body: without(justify, 'justification'),
+    status: 400,
+    errors: on('body.justification'),
+  },
+  {
+    name: 'unknown field: excuse',
+    domain: 'attendance',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/attendance/absences',
+    body: { ...absence, excuse: 'none' },
+    status: 400,
+    errors: on('body.excuse'),
+  },
+  {
+    name: 'ATTENDANCE_STUDENT_NOT_ENROLLED: mark',
+    domain: 'attendance',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/attendance/marks',
+    body: { ...mark, studentUserId: S2 },
+    status: 409,
+    errors: on('body.studentUserId', 'ATTENDANCE_STUDENT_NOT_ENROLLED'),
+  },
+  {
+    name: 'ATTENDANCE_STUDENT_NOT_ENROLLED: absence',
+    domain: 'attendance',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/attendance/absences',
+    body: { ...absence, studentUserId: S2 },
+    status: 409,
+    errors: on('body.studentUserId', 'ATTENDANCE_STUDENT_NOT_ENROLLED'),
+  },
+  {
+    name: 'ATTENDANCE_STUDENT_NOT_ENROLLED: tardiness',
+    domain: 'attendance',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/attendance/tardiness',
+    body: { ...tardy, studentUserId: S2 },
+    status: 409,
+    errors: on('body.studentUserId', 'ATTENDANCE_STUDENT_NOT_ENROLLED'),
+  },
+  {
+    name: 'ATTENDANCE_STUDENT_NOT_ENROLLED: mark-present names the one not enrolled',
+    domain: 'attendance',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/attendance/mark-present',
+    body: { ...present, studentUserIds: [S, S2] },
+    status: 409,
+    errors: on('body.studentUserIds[1]', 'ATTENDANCE_STUDENT_NOT_ENROLLED'),
+  },
+  {
+    name: 'not permitted for role TEACHER: a mark in a section not theirs',
+    domain: 'attendance',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/attendance/marks',
+    body: { ...mark, studentUserId: S2, sectionId: B },
+    status: 403,
+  },
+  {
+    name: 'not permitted for role STUDENT: mark themself present',
+    domain: 'attendance',
+    as: 'student',
+    method: 'POST',
+    path: '/api/v1/attendance/marks',
+    body: mark,
+    status: 403,
+  },
+  {
+    name: 'not permitted for role PARENT: justify for a student not their child',
+    domain: 'attendance',
+    as: 'parent',
+    method: 'POST',
+    path: `/api/v1/attendance/absences/${ABS}/justify`,
+    body: { ...justify, studentUserId: S2 },
+    status: 403,
+  },
+  {
+    name: 'not permitted for role TEACHER: justify an absence',
+    domain: 'attendance',
+    as: 'teacher',
+    method: 'POST',
+    path: `/api/v1/attendance/absences/${ABS}/justify`,
+    body: justify,
+    status: 403,
+  },
+  {
+    name: 'no such command: POST to a mark',
+    domain: 'attendance',
+    as: 'admin',
+    method: 'POST',
+    path: `/api/v1/attendance/marks/${ATT}`,
+    body: mark,
+    status: 404,
+  },
+  // notifications
+  {
+    name: 'enum value: channel',
+    domain: 'notifications',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/notifications',
+    body: { ...notify, channel: 'SMS' },
+    status: 400,
+    errors: on('body.channel'),
+  },
+  {
+    name: 'enum value: priority',
+    domain: 'notifications',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/notifications',
+    body: { ...notify, priority: 'URGENT' },
+    status: 400,
+    errors: on('body.priority'),
+  },
+  {
+    name: 'required field: notification body',
+    domain: 'notifications',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/notifications',
+    body: without(notify, 'body'),
+    status: 400,
+    errors: on('body.body'),
+  },
+  {
+    name: 'unknown field: send-immediate sets its own priority',
+    domain: 'notifications',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/notifications/send-immediate',
+    body: { ...immediate, priority: 'LOW' },
+    status: 400,
+    errors: on('body.priority'),
+  },
+  {
+    name: 'at least one recipient: bulk with none',
+    domain: 'notifications',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/notifications/bulk',
+    body: { ...bulk, recipientUserIds: [] },
+    status: 400,
+    errors: on('body.recipientUserIds'),
+  },
+  {
+    name: 'not permitted for role TEACHER: request a notification',
+    domain: 'notifications',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/notifications',
+    body: notify,
+    status: 403,
+  },
+  {
+    name: 'not permitted for role STUDENT: send immediately',
+    domain: 'notifications',
+    as: 'student',
+    method: 'POST',
+    path: '/api/v1/notifications/send-immediate',
+    body: immediate,
+    status: 403,
+  },
+  {
+    name: 'not permitted for role PARENT: bulk notification',
+    domain: 'notifications',
+    as: 'parent',
+    method: 'POST',
+    path: '/api/v1/notifications/bulk',
+    body: bulk,
+    status: 403,
+  },
+  {
+    name: 'no such command: cancel a notification',
+    domain: 'notifications',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/notifications/NTF-1/cancel',
+    body: {},
+    status: 404,
+  },
+];
+
+const CODE: Record<Row['status'], string> = { 400: 'INVALID_REQUEST', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 409: 'RULE_VIOLATION' };
+
+/** An invalid event published straight to Kafka, the processor that refuses it and the rule it breaks. */
+interface KafkaRow<T extends EventType = EventType> {
+  name: string;
+  type: T;
+  payload: EventPayloads[T];
+  processor: 'grades' | 'attendance' | 'academic';
+  rule: RuleCode;
+  correlationId?: string;
+}
+const kafkaRow = <T extends EventType>(r: KafkaRow<T>): KafkaRow => r;
+
+const recorded = { ...grade, evaluationType: 'QUIZ', recordedBy: T } as EventPayloads['grade.recorded'];
+const updated = { ...correction, gradeId: GRD, updatedBy: T };
+const KAFKA_ROWS: KafkaRow[] = [
+  kafkaRow({
+    name: 'GRADE_SCORE_RANGE: score 30 of 20',
+    type: 'grade.recorded',
+    payload: { ...recorded, gradeId: 'GRD-K1', score: 30 },
+    processor: 'grades',
+    rule: 'GRADE_SCORE_RANGE',
+  }),
+  kafkaRow({
+    name: 'GRADE_SCORE_RANGE: score -2',
+    type: 'grade.recorded',
+    payload: { ...recorded, gradeId: 'GRD-K2', score: -2 },
+    processor: 'grades',
+    rule: 'GRADE_SCORE_RANGE',
+  }),
+  kafkaRow({
+    name: 'GRADE_MAX_SCORE: maxScore 5000',
+    type: 'grade.recorded',
+    payload: { ...recorded, gradeId: 'GRD-K3', score: 10, maxScore: 5000 },
+    processor: 'grades',
+    rule: 'GRADE_MAX_SCORE',
+  }),
+  kafkaRow({
+    name: 'GRADE_MAX_SCORE: maxScore 0',
+    type: 'grade.recorded',
+    payload: { ...recorded, gradeId: 'GRD-K4', score: 0, maxScore: 0 },
+    processor: 'grades',
+    rule: 'GRADE_MAX_SCORE',
+  }),
+  kafkaRow({
+    name: 'GRADE_DUPLICATE: the recorded grade id again',
+    type: 'grade.recorded',
+    payload: { ...recorded, gradeId: GRD, score: 3 },
+    processor: 'grades',
+    rule: 'GRADE_DUPLICATE',
+  }),
+  kafkaRow({
+    name: 'GRADE_CORRECTION_UNKNOWN: no such grade',
+    type: 'grade.updated',
+    payload: { ...updated, gradeId: 'GRD-NOPE' },
+    processor: 'grades',
+    rule: 'GRADE_CORRECTION_UNKNOWN',
+  }),
+  kafkaRow({
+    name: 'GRADE_CORRECTION_UNKNOWN: the grade of another period',
+    type: 'grade.updated',
+    payload: { ...updated, periodId: 'P-OTHER' },
+    processor: 'grades',
+    rule: 'GRADE_CORRECTION_UNKNOWN',
+  }),
+  kafkaRow({
+    name: 'GRADE_SCORE_RANGE: correction newScore 25 of 20',
+    type: 'grade.updated',
+    payload: { ...updated, newScore: 25 },
+    processor: 'grades',
+    rule: 'GRADE_SCORE_RANGE',
+  }),
+  kafkaRow({
+    name: 'GRADE_SCORE_RANGE: correction newScore -1',
+    type: 'grade.updated',
+    payload: { ...updated, newScore: -1 },
+    processor: 'grades',
+    rule: 'GRADE_SCORE_RANGE',
+  }),
+  kafkaRow({
+    name: 'ATTENDANCE_MARK_FIXED: a correction moving the mark to another date',
+    type: 'attendance.marked',
+    payload: { attendanceId: ATT, studentUserId: S, sectionId: A, date: '2025-03-12', status: 'ABSENT', markedBy: T },
+    processor: 'attendance',
+    rule: 'ATTENDANCE_MARK_FIXED',
+  }),
+  kafkaRow({
+    name: 'ATTENDANCE_MARK_FIXED: a correction moving the mark to another student',
+    type: 'attendance.marked',
+    payload: { attendanceId: ATT, studentUserId: S2, sectionId: A, date: ATT_DATE, status: 'ABSENT', markedBy: T },
+    processor: 'attendance',
+    rule: 'ATTENDANCE_MARK_FIXED',
+  }),
+  kafkaRow({
+    name: 'ATTENDANCE_MARK_FIXED: a correction moving the mark to another section',
+    type: 'attendance.marked',
+    payload: { attendanceId: ATT, studentUserId: S, sectionId: B, date: ATT_DATE, status: 'ABSENT', markedBy: T },
+    processor: 'attendance',
+    rule: 'ATTENDANCE_MARK_FIXED',
+  }),
+  kafkaRow({
+    name: 'TARDINESS_MINUTES: minutesLate 0',
+    type: 'tardiness.recorded',
+    payload: { ...tardy, tardinessId: 'TRD-K1', minutesLate: 0, recordedBy: T },
+    processor: 'attendance',
+    rule: 'TARDINESS_MINUTES',
+  }),
+  kafkaRow({
+    name: 'TARDINESS_MINUTES: minutesLate -4',
+    type: 'tardiness.recorded',
+    payload: { ...tardy, tardinessId: 'TRD-K2', minutesLate: -4, recordedBy: T },
+    processor: 'attendance',
+    rule: 'TARDINESS_MINUTES',
+  }),
+  kafkaRow({
+    name: 'ABSENCE_JUSTIFY_UNKNOWN: no such absence',
+    type: 'absence.justified',
+    payload: { ...justify, absenceId: 'ABS-NOPE', justifiedBy: P },
+    processor: 'attendance',
+    rule: 'ABSENCE_JUSTIFY_UNKNOWN',
+  }),
+  kafkaRow({
+    name: "ABSENCE_JUSTIFY_UNKNOWN: another student's absence",
+    type: 'absence.justified',
+    payload: { ...justify, absenceId: ABS, studentUserId: S2, justifiedBy: P },
+    processor: 'attendance',
+    rule: 'ABSENCE_JUSTIFY_UNKNOWN',
+  }),
+  kafkaRow({
+    name: 'TRANSFER_NOT_COMPLETED: no such enrollment',
+    type: 'student.transferred',
+    payload: { ...transfer, enrollmentId: 'ENR-NOPE' },
+    correlationId: 'ENR-NOPE',
+    processor: 'academic',
+    rule: 'TRANSFER_NOT_COMPLETED',
+  }),
+  kafkaRow({
+    name: 'TRANSFER_NOT_COMPLETED: a FAILED enrollment',
+    type: 'student.transferred',
+    payload: { ...transfer, enrollmentId: ENR_FAILED, studentUserId: 'STU-GHOST' },
+    correlationId: ENR_FAILED,
+    processor: 'academic',
+    rule: 'TRANSFER_NOT_COMPLETED',
+  }),
+  kafkaRow({
+    name: 'TRANSFER_SECTION_UNKNOWN: to a section that does not exist',
+    type: 'student.transferred',
+    payload: { ...transfer, enrollmentId: ENR_A, toSectionId: 'SEC-NOPE' },
+    correlationId: ENR_A,
+    processor: 'academic',
+    rule: 'TRANSFER_SECTION_UNKNOWN',
+  }),
+  kafkaRow({
+    name: 'TRANSFER_SECTION_FULL: to a section with no free seat',
+    type: 'student.transferred',
+    payload: { ...transfer, enrollmentId: ENR_A, toSectionId: B },
+    correlationId: ENR_A,
+    processor: 'academic',
+    rule: 'TRANSFER_SECTION_FULL',
+  }),
+];
+
+describe('Invalid commands and events (e2e, issue 18)', function () {
+  this.timeout(300_000);
+  const p = new TestPipeline(testConfig());
+  const api = new ApiHarness(p, { rateLimitPerMinute: 1_000_000 });
+  const tokens: Record<Role, string> = { admin: '', teacher: '', student: '', parent: '' };
+
+  /** End offsets of every partition of every topic of this run (domain, dead-letter and parked), by catalog name. */
+  const offsets = async (): Promise<Record<string, Record<number, string>>> => {
+    const kafka = createKafka(p.config);
+    return Object.fromEntries(
+      await Promise.all(topicCatalog(p.config).map(async (t) => [t.name, await topicEndOffsets(kafka, p.topic(t.name))] as const)),
+    );
+  };
+  const total = (o: Record<number, string>): number => Object.values(o).reduce((n, x) => n + Number(x), 0);
+
+  /** A seeding command, applied by every read model it affects before the answer. */
+  const command = async (url: string, body: unknown, token = tokens.admin): Promise<HttpResult> => {
+    const r = await api.call('POST', url, { token, body, headers: { prefer: 'wait=15' } });
+    expect(r.status, `${url} ${JSON.stringify(r.body)}`).to.equal(202);
+    expect((r.body.status as { complete: boolean }).complete, `${url} applied`).to.equal(true);
+    return r;
+  };
+  const sagaEnds = (enrollmentId: string): Promise<string> =>
+    eventually(
+      async () => {
+        const e = await p.enrollment(enrollmentId);
+        return e && ['COMPLETED', 'FAILED'].includes(e.status) ? e.status : undefined;
+      },
+      `the saga of ${enrollmentId} to end`,
+      60_000,
+    );
+
+  before(async () => {
+    await p.start();
+    await api.start();
+    tokens.admin = await api.token('ADM-1', 'admin');
+    tokens.teacher = await api.token(T, 'teacher');
+    tokens.student = await api.token(S, 'student');
+    tokens.parent = await api.token(P, 'parent');
+
+    const person = (userId: string, userType: string) => ({
+      ...user,
+      userId,
+      userType,
+      email: `${userId.toLowerCase()}@school.example`,
+      roles: [userType],
+    });
+    await Promise.all([
+      command('/api/v1/users', person(S, 'STUDENT')),
+      command('/api/v1/users', person(S2, 'STUDENT')),
+      command('/api/v1/users', person(P, 'PARENT')),
+      command('/api/v1/users', person(T, 'TEACHER')),
+      command('/api/v1/academic/years', {
+        academicYearId: Y,
+        name: 'School year 2025',
+        startDate: '2025-03-03',
+        endDate: '2025-12-19',
+        gradingPeriods: [{ periodId: PER, name: 'Term 1', startDate: '2025-03-03', endDate: '2025-06-27' }],
+      }),
+      ...[A, B].map((id) => command('/api/v1/academic/sections', { ...section, sectionId: id, name: id, capacity: 1 })),
+    ]);
+    await Promise.all([
+      command(`/api/v1/users/${S}/parents`, { parentUserId: P, relationship: 'MOTHER' }),
+      ...[A, B].map((id) => command(`/api/v1/academic/sections/${id}/courses`, { courseId: C, courseName: 'Mathematics', weeklyHours: 4 })),
+      command('/api/v1/assignments', { ...assign, assignmentId: 'ASG-A', sectionId: A }),
+      // A schedule per section: saga step 5 opens the attendance register only in a section that has one.
+      command('/api/v1/assignments/schedules', { ...schedule, dayOfWeek: 'MONDAY', startMinute: 480, endMinute: 570 }),
+      command('/api/v1/assignments/schedules', { ...schedule, sectionId: B, teacherUserId: T2, dayOfWeek: 'TUESDAY' }),
+    ]);
+    // S in SEC-A and S2 in SEC-B through the real saga (both one-seat sections full); a saga for a student who
+    // does not exist fails at step 2.
+    const enrollment = (enrollmentId: string, studentUserId: string, sectionId: string) =>
+      api.call('POST', '/api/v1/academic/enrollments', {
+        token: tokens.admin,
+        body: { ...enroll, enrollmentId, studentUserId, sectionId },
+      });
+    for (const r of await Promise.all([enrollment(ENR_A, S, A), enrollment(ENR_B, S2, B), enrollment(ENR_FAILED, 'STU-GHOST', A)]))
+      expect(r.status, JSON.stringify(r.body)).to.equal(202);
+    expect(await Promise.all([sagaEnds(ENR_A), sagaEnds(ENR_B), sagaEnds(ENR_FAILED)])).to.deep.equal(['COMPLETED', 'COMPLETED', 'FAILED']);
+    // What the corrections of part 2 refer to: a grade, a mark and an absence of S in SEC-A.
+    await Promise.all([
+      command('/api/v1/grades', { ...grade, gradeId: GRD, evaluationType: 'EXAM', score: 15 }, tokens.teacher),
+      command('/api/v1/attendance/marks', { ...mark, attendanceId: ATT, date: ATT_DATE }, tokens.teacher),
+      command('/api/v1/attendance/absences', { ...absence, absenceId: ABS, date: ABS_DATE }, tokens.teacher),
+    ]);
+    await p.settled();
+  });
+  after(async () => {
+    await api.stop();
+    await p.stop();
+  });
+
+  describe('through the API: refused before anything is published', () => {
+    let before: Record<string, Record<number, string>> = {};
+    const answers: HttpResult[] = [];
+
+    it(`the table covers ≥ 40 rows, all six domains and all four roles`, async () => {
+      expect(ROWS.length).to.be.at.least(40);
+      expect(new Set(ROWS.map((r) => r.domain))).to.have.lengthOf(6);
+      expect([...new Set(ROWS.map((r) => r.as))].sort()).to.deep.equal(['admin', 'parent', 'student', 'teacher']);
+      expect(new Set(ROWS.map((r) => r.name)).size, 'row names are unique').to.equal(ROWS.length);
+      before = await offsets();
+      // Seeding left no dead letter behind: whatever turns up later is ours.
+      for (const t of DOMAIN_TOPICS) expect(total(before[dlqTopic(t)] ?? {}), dlqTopic(t)).to.equal(0);
+    });
+
+    for (const row of ROWS)
+      it(`${row.status} ${row.as} ${row.method} ${row.path}: ${row.name}`, async () => {
+        const r = await api.call(row.method, row.path, { token: tokens[row.as], body: row.body, headers: { prefer: 'wait=1' } });
+        answers.push(r);
+        const seen = JSON.stringify(r.body);
+        expect(r.status, seen).to.equal(row.status);
+        expect(r.headers.get('content-type'), seen).to.match(/^application\/problem\+json/);
+        expect(r.body).to.include({ status: row.status, code: CODE[row.status] });
+        expect(r.body.detail).to.be.a('string');
+        const errors = ((r.body.errors ?? []) as Array<{ field: string; rule?: string }>).map((e) =>
+          e.rule ? { field: e.field, rule: e.rule } : { field: e.field },
+        );
+        if (row.errors) expect(errors, seen).to.deep.equal(row.errors);
+        else expect(errors, seen).to.deep.equal([]);
+      });
+
+    it('no answer carries a stack trace or an internal detail', () => {
+      expect(answers).to.have.length(ROWS.length);
+      for (const r of answers) {
+        const text = JSON.stringify(r.body);
+        expect(text).to.not.match(/\bat .*\.[jt]s:\d+/);
+        expect(text).to.not.match(/"stack"|node_modules|Error:/);
+      }
+    });
+
+    it('nothing was published: the end offsets of every topic of the run are unchanged', async () => {
+      await p.settled();
+      expect(await offsets()).to.deep.equal(before);
+    });
+  });
+
+  describe('straight to Kafka: the processors dead-letter what breaks their rules, and the read models stay', () => {
+    const kafka = () => createKafka(p.config);
+    const dlq: Map<string, Array<KafkaMessage & { topic: string }>> = new Map();
+    const published: Array<{ row: KafkaRow; eventId: string }> = [];
+    let offsetsBefore: Record<string, Record<number, string>> = {};
+    let modelsBefore: unknown;
+
+    /** What the refused events would have touched: the API's read models and the projections' own rows. */
+    const readModels = async (): Promise<unknown> => {
+      const get = async (url: string) => {
+        const r = await api.call('GET', url, { token: tokens.admin });
+        return { url, status: r.status, body: r.body };
+      };
+      const rows = async (processor: string, table: string, order: string) =>
+        (await p.pool.query(`select * from "${p.schema(processor)}".${table} order by ${order}`)).rows as unknown[];
+      return {
+        api: await Promise.all([
+          get(`/api/v1/grades/student/${S}/period/${PER}`),
+          get(`/api/v1/attendance/student/${S}/summary`),
+          get(`/api/v1/attendance/student/${S2}/summary`),
+          get(`/api/v1/academic/sections/${A}`),
+          get(`/api/v1/academic/sections/${B}`),
+          get(`/api/v1/academic/enrollments/student/${S}`),
+          get(`/api/v1/academic/enrollments/student/${S2}`),
+          get(`/api/v1/academic/enrollments/${ENR_FAILED}/saga`),
+          get(`/api/v1/users/${S}/student360`),
+          get(`/api/v1/users/${S2}/student360`),
+        ]),
+        grades: await rows('grades', 'grades', 'grade_id'),
+        averages: await rows('grades', 'period_averages', '1, 2, 3'),
+        sums: await rows('grades', 'grade_sums', '1, 2, 3, 4'),
+        registers: await rows('attendance', 'registers', '1'),
+        marks: await rows('attendance', 'marks', 'attendance_id'),
+        absences: await rows('attendance', 'absences', 'absence_id'),
+        tardies: await rows('attendance', 'tardies', 'tardiness_id'),
+        summaries: await rows('attendance', 'summaries', 'student_user_id, section_id'),
+        sections: await rows('academic', 'sections', 'id'),
+        enrollments: await rows('academic', 'enrollments', 'enrollment_id'),
+        timeline: await rows('academic', 'saga_timeline', 'enrollment_id, event_id'),
+        parked: await rows('academic', 'saga_inbox', '1, 2'),
+      };
+    };
+
+    before(async () => {
+      await p.settled();
+      offsetsBefore = await offsets();
+      modelsBefore = await readModels();
+      for (const row of KAFKA_ROWS) {
+        const e = await p.publish(row.type, row.payload, row.correlationId);
+        published.push({ row, eventId: e.eventId });
+      }
+      const topics = [...new Set(KAFKA_ROWS.map((r) => p.topic(dlqTopic(EVENT_DEFINITIONS[r.type].topic))))];
+      for (const m of await readAll(kafka(), topics, KAFKA_ROWS.length, 60_000)) {
+        const id = headerString(m.headers, DLQ.eventId) ?? '';
+        dlq.set(id, [...(dlq.get(id) ?? []), m]);
+      }
+      await p.settled();
+    });
+
+    for (const row of KAFKA_ROWS)
+      it(`${row.type} → ${EVENT_DEFINITIONS[row.type].topic}.dlq, dlq.rule ${row.rule}: ${row.name}`, () => {
+        const { eventId } = published.find((x) => x.row === row)!;
+        const letters = dlq.get(eventId) ?? [];
+        expect(letters, `dead letters of ${eventId}`).to.have.length(1);
+        const m = letters[0]!;
+        const h = (name: string) => headerString(m.headers, name);
+        const source = p.topic(EVENT_DEFINITIONS[row.type].topic);
+        expect(m.topic).to.equal(dlqTopic(source));
+        expect({
+          rule: h(DLQ.rule),
+          code: h(DLQ.errorCode),
+          eventType: h(DLQ.eventType),
+          sourceTopic: h(DLQ.sourceTopic),
+          group: h(DLQ.group),
+        }).to.deep.equal({
+          rule: row.rule,
+          code: 'RULE_VIOLATION',
+          eventType: row.type,
+          sourceTopic: source,
+          group: `${p.run}-${row.processor}`,
+        });
+      });
+
+    it('the read models they would have touched are unchanged', async () => {
+      expect(await readModels()).to.deep.equal(modelsBefore);
+    });
+
+    it('each refused event is dead-lettered exactly once and caused nothing: only its own record and its dead letter were added', async () => {
+      const after = await offsets();
+      const grew = (name: string) => total(after[name] ?? {}) - total(offsetsBefore[name] ?? {});
+      for (const t of topicCatalog(p.config)) {
+        const sent = KAFKA_ROWS.filter((r) => EVENT_DEFINITIONS[r.type].topic === t.name).length;
+        const letters = KAFKA_ROWS.filter((r) => dlqTopic(EVENT_DEFINITIONS[r.type].topic) === t.name).length;
+        expect(grew(t.name), t.name).to.equal(DOMAIN_TOPICS.includes(t.name as (typeof DOMAIN_TOPICS)[number]) ? sent : letters);
+      }
+    });
+  });
+});
