@@ -13,7 +13,7 @@ import { commandHandlers } from './commands/handlers';
 import type { ApiDeps } from './deps';
 import { ApiProblem, notFound, problemHandler, sendProblem, toProblem } from './http/problem';
 import { check, fieldErrors, loadOperations, type Operation } from './http/validation';
-import { createApiMetrics } from './metrics';
+import { createApiMetrics, traceRequests } from './metrics';
 import { queryHandlers } from './queries';
 
 export const OPENAPI_PATH = path.join(__dirname, 'openapi.yaml');
@@ -70,6 +70,7 @@ export function createApp(deps: ApiDeps, openapiFile = OPENAPI_PATH): express.Ex
     res.setHeader('X-Request-Id', String(res.locals.requestId));
     next();
   });
+  app.use(traceRequests(deps.tracing));
   app.use(helmet({ contentSecurityPolicy: false })); // /docs renders a static page; the JSON API needs no CSP
   app.use(
     cors({

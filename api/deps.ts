@@ -12,6 +12,7 @@ import { migrate } from '../lib/migrate';
 import { academicQueries } from '../processors/academic/queries';
 import { createProcessors } from '../processors/all';
 import { LiveDatabases } from '../processors/runtime/mongo-live';
+import { createTracing, type Tracing } from '../lib/tracing';
 import { assignmentsQueries } from '../processors/assignments/queries';
 import { attendanceQueries } from '../processors/attendance/queries';
 import { gradesQueries } from '../processors/grades/queries';
@@ -32,6 +33,8 @@ export const API_MIGRATIONS = path.join(__dirname, 'migrations');
 /** Everything a request handler may use; built once at the entry point (or by a test). */
 export interface ApiDeps {
   config: Config;
+  /** Spans per request (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set). */
+  tracing: Tracing;
   logger: Logger;
   clock: Clock;
   keys: JwtKeys;
@@ -92,8 +95,10 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
         .filter((e) => e.active === true)
         .map((e) => String(e.sectionId)),
   };
+  const tracing = createTracing(config, 'school-events-api');
   const deps: ApiDeps = {
     config,
+    tracing,
     logger,
     clock,
     keys,
@@ -113,7 +118,7 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
   return {
     deps,
     async close() {
-      await Promise.allSettled([producer.disconnect(), pool.end(), mongo.close()]);
+      await Promise.allSettled([producer.disconnect(), pool.end(), mongo.close(), tracing.shutdown()]);
     },
   };
 }

@@ -21,10 +21,11 @@ convict.addFormat({
       .filter(Boolean),
 });
 
-function urlFormat(name: string, schemes: string[]): void {
+function urlFormat(name: string, schemes: string[], optional = false): void {
   convict.addFormat({
     name,
     validate(value: unknown) {
+      if (optional && value === '') return;
       let u: URL;
       try {
         u = new URL(String(value));
@@ -36,6 +37,7 @@ function urlFormat(name: string, schemes: string[]): void {
   });
 }
 urlFormat('http-url', ['http', 'https']);
+urlFormat('http-url-or-empty', ['http', 'https'], true);
 convict.addFormat({
   name: 'evaluation-weights',
   validate(value: unknown) {
@@ -345,6 +347,26 @@ const schema = {
       env: 'NOTIFICATION_CONCURRENCY',
     },
   },
+  tracing: {
+    endpoint: {
+      doc: 'OTLP/HTTP endpoint for traces (spans go to <endpoint>/v1/traces); empty: tracing off',
+      format: 'http-url-or-empty',
+      default: '',
+      env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    },
+    serviceName: {
+      doc: "Service name of this process's spans (default: school-events-api, or school-events-<processor>)",
+      format: String,
+      default: '',
+      env: 'OTEL_SERVICE_NAME',
+    },
+    queryUrl: {
+      doc: "The tracing backend's query API and UI (Jaeger in the local stack: stack:up --with tracing)",
+      format: 'http-url',
+      default: 'http://127.0.0.1:16686',
+      env: 'TRACING_QUERY_URL',
+    },
+  },
   stack: {
     dir: { doc: 'Data and logs of the local native stack (git-ignored)', format: String, default: '.stack', env: 'STACK_DIR' },
     cacheDir: {
@@ -420,6 +442,7 @@ type ConfigShape = {
   };
   saga: { deadlineMs: number; checkIntervalMs: number };
   notifications: { smtpUrl: string; from: string; webhookUrl: string; timeoutMs: number; maxAttempts: number; concurrency: number };
+  tracing: { endpoint: string; serviceName: string; queryUrl: string };
   stack: { dir: string; cacheDir: string; readyTimeoutMs: number; kafkaVersion: string };
 };
 

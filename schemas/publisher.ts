@@ -28,6 +28,8 @@ export function eventHeaders(event: SchoolEvent): Record<string, string> {
     'content-type': CONTENT_TYPE,
   };
   if (event.causationId) h.causationId = event.causationId;
+  // W3C trace context for consumers that trace from headers (ours read it from the metadata too).
+  if (event.metadata.traceparent) h.traceparent = event.metadata.traceparent;
   return h;
 }
 

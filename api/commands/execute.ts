@@ -45,7 +45,7 @@ export function commandEvent<T extends EventType>(
       ipAddress: req.ip ?? null,
       userAgent: req.get('user-agent')?.slice(0, 500) ?? null,
       requestId: (res(req).requestId as string | undefined) ?? null,
-      traceparent: req.get('traceparent')?.slice(0, 200) ?? null,
+      traceparent: (res(req).traceparent as string | null | undefined) ?? null, // api/metrics.ts, traceRequests
     },
   });
   deps.codec.validate(event as SchoolEvent); // EventValidationError → 400 naming the fields, before anything is claimed or sent

@@ -8,6 +8,7 @@ import { StackError } from '../../lib/errors';
 export const KAFKA_VERSION = '3.9.2';
 export const APICURIO_VERSION = '3.0.9';
 export const FERRETDB_VERSION = '1.24.2';
+export const JAEGER_VERSION = '1.76.0';
 /** PostgreSQL major version the stack is tested with (the newest installed is used; Debian 12's is 15). */
 export const POSTGRES_MAJOR = '15';
 /** The Compose specification's JSON schema, from the module docker compose itself loads files with. */
@@ -110,6 +111,29 @@ export function ensureFerretDb(cacheDir: string, log: (m: string) => void): stri
   execFileSync('chmod', ['-R', 'u+w', src]);
   fs.writeFileSync(path.join(src, 'build/version/version.txt'), `v${FERRETDB_VERSION}\n`);
   run('go', ['build', '-o', bin, './cmd/ferretdb'], { cwd: src, env: { ...process.env, CGO_ENABLED: '0' }, what: 'building FerretDB' });
+  fs.rmSync(src, { recursive: true, force: true });
+  return bin;
+}
+
+/**
+ * Jaeger (its all-in-one `jaeger` program: OTLP receivers, in-memory storage, query API and UI), built from the
+ * Go module proxy like FerretDB: a throwaway module records it as a tool, then `go build` (several minutes the
+ * first time on two cores; cached after).
+ */
+export function ensureJaeger(cacheDir: string, log: (m: string) => void): string {
+  const dir = path.join(cacheDir, `jaeger-${JAEGER_VERSION}`);
+  const bin = path.join(dir, 'jaeger');
+  if (fs.existsSync(bin)) return bin;
+  requireTool('go', 'install Go 1.22+ (https://go.dev/dl or Debian: apt-get install -y golang)');
+  log(`building Jaeger v${JAEGER_VERSION} from the Go module proxy (takes several minutes the first time)`);
+  const src = path.join(dir, 'build');
+  fs.rmSync(src, { recursive: true, force: true });
+  fs.mkdirSync(src, { recursive: true });
+  fs.writeFileSync(path.join(src, 'go.mod'), 'module jaegerbuild\n\ngo 1.24\n');
+  const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' };
+  const pkg = 'github.com/jaegertracing/jaeger/cmd/jaeger';
+  run('go', ['get', '-tool', `${pkg}@v${JAEGER_VERSION}`], { cwd: src, env, what: 'downloading Jaeger' });
+  run('go', ['build', '-o', bin, pkg], { cwd: src, env, what: 'building Jaeger' });
   fs.rmSync(src, { recursive: true, force: true });
   return bin;
 }

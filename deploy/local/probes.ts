@@ -32,6 +32,12 @@ export const probePrometheus: Probe = async (config) => {
   if (res.status !== 200) throw new Error(`GET /-/ready answered ${res.status}`);
 };
 
+/** Jaeger's query API answers (its OTLP receiver starts with it). */
+export const probeJaeger: Probe = async (config) => {
+  const res = await fetch(`${config.tracing.queryUrl.replace(/\/$/, '')}/api/services`, { signal: AbortSignal.timeout(3000) });
+  if (res.status !== 200) throw new Error(`GET /api/services answered ${res.status}`);
+};
+
 export const probeMongo: Probe = async (config) => {
   const client = createMongoClient(config, { serverSelectionTimeoutMS: 1500, connectTimeoutMS: 1500 });
   try {

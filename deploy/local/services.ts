@@ -6,8 +6,8 @@ import { stringify } from 'yaml';
 import type { Config } from '../../lib/config';
 import { pgUrlForDatabase, withPgClient } from '../../lib/clients/pg';
 import { ensureFerretDbLookupIndexes, pipelineLookups } from '../ferretdb/indexes';
-import { ensureApicurio, ensureFerretDb, ensureKafka, ensurePostgres, ensurePrometheus } from './install';
-import { probeKafka, probeMongo, probePostgres, probePrometheus, probeRegistry, type Probe } from './probes';
+import { ensureApicurio, ensureFerretDb, ensureJaeger, ensureKafka, ensurePostgres, ensurePrometheus } from './install';
+import { probeJaeger, probeKafka, probeMongo, probePostgres, probePrometheus, probeRegistry, type Probe } from './probes';
 
 export interface Paths {
   root: string; // .stack
@@ -22,6 +22,8 @@ export interface Service {
   start(config: Config, paths: Paths, log: (m: string) => void): Promise<number>;
   /** Signal that stops the server quickly and cleanly. */
   stopSignal: NodeJS.Signals;
+  /** Started only when asked for (`stack:up --with tracing`); `status` does not fail without it. */
+  optional?: string;
 }
 
 export function logFile(paths: Paths, name: string): string {
@@ -333,5 +335,23 @@ export const prometheus: Service = {
   },
 };
 
+/** The OTLP/HTTP port Jaeger receives spans on (4318, OTLP's default), and where processors send them. */
+export const JAEGER_OTLP_PORT = 4318;
+
+/**
+ * Jaeger all-in-one (optional: `stack:up --with tracing`, and the tracing e2e test starts it): OTLP on
+ * 127.0.0.1:4318 (gRPC 4317), query API and UI on the tracing query URL (16686), spans kept in memory.
+ */
+export const jaeger: Service = {
+  name: 'jaeger',
+  endpoint: (c) => urlHostPort(c.tracing.queryUrl, 16686),
+  probe: probeJaeger,
+  stopSignal: 'SIGTERM',
+  optional: 'tracing',
+  start(_config, paths, log) {
+    return Promise.resolve(spawnServer(paths, 'jaeger', ensureJaeger(paths.cache, log), []));
+  },
+};
+
 /** Start order matters: the registry and FerretDB keep their data in PostgreSQL. */
-export const SERVICES: Service[] = [postgres, kafka, registry, ferretdb, prometheus];
+export const SERVICES: Service[] = [postgres, kafka, registry, ferretdb, prometheus, jaeger];

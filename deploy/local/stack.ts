@@ -143,7 +143,7 @@ const byName = (n: string): Service => {
   return s;
 };
 
-export async function up(config: Config): Promise<void> {
+export async function up(config: Config, withOptional: string[] = []): Promise<void> {
   const paths = stackPaths(config);
   fs.mkdirSync(paths.root, { recursive: true });
   fs.mkdirSync(paths.cache, { recursive: true });
@@ -155,6 +155,7 @@ export async function up(config: Config): Promise<void> {
     upOne(config, paths, byName('ferretdb')),
     upOne(config, paths, byName('prometheus')),
   ]);
+  for (const s of SERVICES) if (s.optional && withOptional.includes(s.optional)) await upOne(config, paths, s);
 }
 
 /** Stops one service if `up` started it; returns false when it is not ours (left alone). */
@@ -199,7 +200,7 @@ export async function status(config: Config): Promise<boolean> {
     const { host, port } = s.endpoint(config);
     const state = await stateOf(config, s);
     const pid = recordedPid(paths, s);
-    allUp &&= state === 'answering';
+    allUp &&= state === 'answering' || (!!s.optional && state === 'down');
     say(
       `${s.name.padEnd(10)} ${`${host}:${port}`.padEnd(16)} ${state.padEnd(10)} ${pid ? `pid ${pid} (ours)` : state === 'answering' ? 'external' : ''}`,
     );
@@ -207,20 +208,29 @@ export async function status(config: Config): Promise<boolean> {
   return allUp;
 }
 
-const HELP = `usage: npm run stack:up | stack:down | stack:status
+const HELP = `usage: npm run stack:up [-- --with tracing] | stack:down | stack:status
 
-The local stack without Docker (STACK.md): PostgreSQL, Kafka (KRaft), FerretDB and the schema registry,
-installed on first use into STACK_CACHE_DIR and run from STACK_DIR on 127.0.0.1.
-  stack:up       start what is not answering yet (installs on first use)
+The local stack without Docker (STACK.md): PostgreSQL, Kafka (KRaft), FerretDB, the schema registry and
+Prometheus, installed on first use into STACK_CACHE_DIR and run from STACK_DIR on 127.0.0.1.
+  stack:up       start what is not answering yet (installs on first use);
+                 --with tracing also starts Jaeger (OTLP on :4318, UI and query API on :16686)
   stack:down     stop the services this project started (and only those)
   stack:status   one line per service; exit 1 unless all answer`;
 
 async function main(): Promise<void> {
-  const { positionals } = parseCli({ name: 'stack', help: HELP, options: {}, allowPositionals: true });
+  const { positionals, values } = parseCli({
+    name: 'stack',
+    help: HELP,
+    options: { with: { type: 'string', multiple: true } },
+    allowPositionals: true,
+  });
   const [cmd, ...rest] = positionals;
   if (rest.length) throw new UsageError(`unexpected ${rest.join(' ')}`);
+  const extras = values.with ?? [];
+  const known = SERVICES.flatMap((s) => s.optional ?? []);
+  for (const x of extras) if (!known.includes(x)) throw new UsageError(`--with ${x}: give one of ${known.join(', ')}`);
   const config = loadConfig();
-  if (cmd === 'up') await up(config);
+  if (cmd === 'up') await up(config, extras);
   else if (cmd === 'down') await down(config);
   else if (cmd === 'status') process.exitCode = (await status(config)) ? 0 : 1;
   else throw new UsageError(`give up, down or status (got ${cmd ?? 'nothing'})`);

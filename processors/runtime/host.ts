@@ -19,6 +19,7 @@ import { registerStoreGauges } from './store-gauges';
 import { MongoStore } from './mongo-store';
 import { projectionDb, projectionSchema } from './names';
 import { LiveDatabases } from './mongo-live';
+import { createTracing, type Tracing } from '../../lib/tracing';
 import { PostgresStore } from './postgres-store';
 import { ProcessorRunner } from './runner';
 import { StatelessStore } from './stateless-store';
@@ -64,6 +65,7 @@ export class ProcessorHost {
   private readonly producer;
   private readonly producers: Producer[] = [];
   private admin: Admin | undefined;
+  private readonly tracing: Tracing;
 
   constructor(
     private readonly defs: ProcessorDefinition[],
@@ -73,6 +75,10 @@ export class ProcessorHost {
   ) {
     this.kafka = createKafka(config, logger);
     this.producer = createEventProducer(this.kafka);
+    // A rebuild sends no spans: it applies what live applied (and traced) before.
+    this.tracing = opts.replaying
+      ? createTracing({ tracing: { endpoint: '', serviceName: '' } }, '')
+      : createTracing(config, `school-events-${defs.length === 1 ? defs[0]!.name : 'processors'}`);
   }
 
   get port(): number | undefined {
@@ -151,6 +157,7 @@ export class ProcessorHost {
           topicName: this.opts.topicName,
           stopAt: this.opts.stopAt,
           followEveryMs: this.config.mongo.liveCheckMs,
+          tracing: this.tracing,
         }),
       );
     }
@@ -211,6 +218,7 @@ export class ProcessorHost {
     for (const p of this.producers) await p.disconnect();
     await this.pool?.end();
     await this.mongo?.close();
+    await this.tracing.shutdown();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 }

@@ -1,4 +1,5 @@
 import { causedBy } from '../../schemas/envelope';
+import { derivedTraceparent } from '../../lib/tracing';
 import type { EventPayloads, EventType, SchoolEvent } from '../../schemas/generated/events';
 import type { ProjectContext } from '../runtime/types';
 
@@ -9,13 +10,18 @@ export function emit<K extends EventType>(type: K, payload: EventPayloads[K], di
   return { type, payload, discriminator } as EmitSpec;
 }
 
-/** Same correlation, causation = the input, deterministic ids (type + discriminator). */
+/**
+ * Same correlation, causation = the input, deterministic ids (type + discriminator); the trace context names
+ * this processor's span for the input as the parent (lib/tracing.ts, derivedTraceparent).
+ */
 export function toEvents(cause: SchoolEvent, specs: EmitSpec[], ctx: ProjectContext): SchoolEvent[] {
-  return specs.map((s) =>
-    causedBy(cause, s.type, s.payload as never, {
+  const traceparent = derivedTraceparent(ctx.processor, cause);
+  return specs.map((s) => {
+    const e = causedBy(cause, s.type, s.payload as never, {
       sourceService: `processor:${ctx.processor}`,
       clock: ctx.clock,
       discriminator: s.discriminator,
-    }),
-  );
+    });
+    return traceparent ? { ...e, metadata: { ...e.metadata, traceparent } } : e;
+  });
 }
