@@ -9,12 +9,15 @@ import { createCounterTable, mongoCounter, mongoFoldCounter, pgCounter, pgFoldCo
 import type { ProcessorDefinition } from '../processors/runtime/types';
 import { createEventProducer } from '../schemas/publisher';
 import { record } from './lib/report';
+import { startService } from '../deploy/local/stack';
+import { JAEGER_OTLP_PORT } from '../deploy/local/services';
 import { deleteTopics, fmt, freshTopic, produceAll, tardinessStream } from './lib/setup';
 
 /**
  * `npm run bench:runtime`: events/s through the shared runtime on 6 partitions, with a
  * no-op handler, a Postgres counter applied per event and the same counter folded per chunk
- * (one statement per chunk), and a Mongo (FerretDB) counter. The stream is
+ * (one statement per chunk), the folded counter again with tracing on (a span per event exported to the local
+ * Jaeger: the cost of tracing), and a Mongo (FerretDB) counter. The stream is
  * produced first; the clock runs from the first applied record to the last, so group
  * join time is excluded (it is printed separately).
  */
@@ -34,9 +37,16 @@ async function main(): Promise<void> {
   const producer = createEventProducer(kafka);
   await producer.connect();
   process.stdout.write(`producing ${fmt(n)} events to ${topic} (6 partitions)…\n`);
-  const produceRate = await produceAll(config, producer, topic, tardinessStream(n, 2000));
+  // Every event carries a trace context, BENCH_TRACE_SAMPLED (default 1) of them sampled: the rows below run with
+  // tracing off (no exporter) except the one that exports a span per sampled event (and one per chunk) to Jaeger,
+  // so their difference is what tracing costs.
+  const sampled = Number(process.env.BENCH_TRACE_SAMPLED ?? 1);
+  const produceRate = await produceAll(config, producer, topic, tardinessStream(n, 2000, sampled));
   await producer.disconnect();
 
+  // The traced row exports to the local stack's Jaeger (started, and built the first time, if missing).
+  const tracingEndpoint = config.tracing.endpoint || `http://127.0.0.1:${JAEGER_OTLP_PORT}`;
+  if (!config.tracing.endpoint) await startService(config, 'jaeger');
   const schema = `bench_${randomUUID().slice(0, 8)}`;
   const mongoDb = `bench_${randomUUID().slice(0, 8)}`;
   const pool = createPgPool(config);
@@ -61,6 +71,12 @@ async function main(): Promise<void> {
       counts.fold,
       undefined,
     ],
+    [
+      `Postgres projection, load → fold → flush, tracing on (OTLP/HTTP to Jaeger, ${Math.round(sampled * 100)} % of events sampled)`,
+      pgFoldCounter(`bench-fold-traced-${randomUUID()}`, topic),
+      counts.fold,
+      undefined,
+    ],
     ['Mongo projection (FerretDB)', mongoCounter(`bench-mongo-${randomUUID()}`, topic), counts.mongo, undefined],
     [
       'Mongo projection (FerretDB), load → fold → flush',
@@ -75,7 +91,11 @@ async function main(): Promise<void> {
       undefined,
     ],
   ] as Array<[string, ProcessorDefinition, number, number | undefined]>) {
-    const host = new ProcessorHost([def], config, logger, { opsPort: 0, pgSchema: () => schema, mongoDb: () => mongoDb });
+    const traced = label.includes('tracing on');
+    const hostConfig = traced
+      ? { ...config, tracing: { ...config.tracing, endpoint: tracingEndpoint, serviceName: 'bench-runtime' } }
+      : config;
+    const host = new ProcessorHost([def], hostConfig, logger, { opsPort: 0, pgSchema: () => schema, mongoDb: () => mongoDb });
     const t0 = performance.now();
     await host.start();
     let first = 0;

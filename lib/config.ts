@@ -57,6 +57,13 @@ convict.addFormat({
   },
 });
 convict.addFormat({
+  name: 'ratio',
+  validate(value: unknown) {
+    if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw new Error('must be a number from 0 to 1');
+  },
+  coerce: (v: string) => Number(v),
+});
+convict.addFormat({
   name: 'positive-number',
   validate(value: unknown) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new Error('must be a finite number > 0');
@@ -360,6 +367,12 @@ const schema = {
       default: '',
       env: 'OTEL_SERVICE_NAME',
     },
+    sampleRatio: {
+      doc: 'Share of the traces started here (an API request without a sampled traceparent) that are recorded; processors follow the decision carried by each event',
+      format: 'ratio',
+      default: 1,
+      env: 'OTEL_TRACES_SAMPLER_ARG',
+    },
     queryUrl: {
       doc: "The tracing backend's query API and UI (Jaeger in the local stack: stack:up --with tracing)",
       format: 'http-url',
@@ -442,7 +455,7 @@ type ConfigShape = {
   };
   saga: { deadlineMs: number; checkIntervalMs: number };
   notifications: { smtpUrl: string; from: string; webhookUrl: string; timeoutMs: number; maxAttempts: number; concurrency: number };
-  tracing: { endpoint: string; serviceName: string; queryUrl: string };
+  tracing: { endpoint: string; serviceName: string; sampleRatio: number; queryUrl: string };
   stack: { dir: string; cacheDir: string; readyTimeoutMs: number; kafkaVersion: string };
 };
 

@@ -12,7 +12,13 @@ import {
 } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, TracerProvider, type IdGenerator } from '@opentelemetry/sdk-trace';
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type IdGenerator,
+} from '@opentelemetry/sdk-trace';
 import type { Config } from './config';
 
 /**
@@ -77,17 +83,25 @@ const OFF: Tracing = {
   shutdown: () => Promise.resolve(),
 };
 
-export function createTracing(config: { tracing: Pick<Config['tracing'], 'endpoint' | 'serviceName'> }, defaultService: string): Tracing {
-  const { endpoint, serviceName } = config.tracing;
+export function createTracing(
+  config: { tracing: Pick<Config['tracing'], 'endpoint' | 'serviceName'> & Partial<Pick<Config['tracing'], 'sampleRatio'>> },
+  defaultService: string,
+): Tracing {
+  const { endpoint, serviceName, sampleRatio = 1 } = config.tracing;
   if (!endpoint) return OFF;
   const ids = new PresetIds();
   const provider = new TracerProvider({
     idGenerator: ids,
+    // A trace started here is sampled at sampleRatio; one continued here follows its parent's decision.
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampleRatio) }),
     resource: resourceFromAttributes({ 'service.name': serviceName || defaultService }),
     spanProcessors: [
       new BatchSpanProcessor({
         exporter: new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }),
         scheduledDelayMillis: 1000,
+        // Spans beyond a full queue are dropped by the SDK; a busy processor makes thousands a second.
+        maxQueueSize: 16384,
+        maxExportBatchSize: 2048,
       }),
     ],
   });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import { systemClock } from '../../lib/clock';
 import type { Config } from '../../lib/config';
@@ -9,7 +10,14 @@ import { EventPublisher } from '../../schemas/publisher';
 import type { SchoolSize } from '../../scripts/school';
 
 /** Shared by benchmarks: a realistic stream of n tardiness events over `students` students. */
-export function tardinessStream(n: number, students: number): Array<SchoolEvent<'tardiness.recorded'>> {
+/** `sampled`: the share of events whose own trace context (as a traced API would give it) is sampled; undefined: none carries one. */
+export function tardinessStream(n: number, students: number, sampled?: number): Array<SchoolEvent<'tardiness.recorded'>> {
+  const metadata = (i: number): { traceparent: string } | undefined =>
+    sampled === undefined
+      ? undefined
+      : {
+          traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-${(i * sampled) % 1 < sampled ? '01' : '00'}`,
+        };
   return Array.from({ length: n }, (_, i) =>
     buildEvent(
       'tardiness.recorded',
@@ -21,7 +29,7 @@ export function tardinessStream(n: number, students: number): Array<SchoolEvent<
         minutesLate: (i % 9) + 1,
         recordedBy: 'USR-T-1',
       },
-      { sourceService: 'bench', clock: systemClock },
+      { sourceService: 'bench', clock: systemClock, metadata: metadata(i) },
     ),
   );
 }

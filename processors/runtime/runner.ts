@@ -11,7 +11,7 @@ import { headerString, sendDeadLetter } from './dead-letters';
 import { classify, isContention, OutboxSendError, RuleViolationError, StoppingError } from './errors';
 import { GroupWriter, MergedFailure } from './group-writer';
 import { KeyedMutex } from './keyed-mutex';
-import type { Link } from '@opentelemetry/api';
+import { TraceFlags, type Link } from '@opentelemetry/api';
 import { parseTraceparent, processSpanId, SpanKind, type Tracing } from '../../lib/tracing';
 import type { PartitionEnds } from './end-offsets';
 import type { LagSample, RuntimeMetrics } from './metrics';
@@ -463,7 +463,8 @@ export class ProcessorRunner {
     const links: Link[] = [];
     items.forEach((it, i) => {
       const parent = outcomes[i] === 'applied' ? parseTraceparent(it.event?.metadata.traceparent) : undefined;
-      if (!parent || !it.event) return;
+      // Sampling is decided where the trace starts (the API's sampler, or the caller's): not sampled, no span.
+      if (!parent || !it.event || !(parent.traceFlags & TraceFlags.SAMPLED)) return;
       const span = tracing.start(`${this.def.name} apply ${it.event.eventType}`, {
         parent,
         spanId: processSpanId(this.def.name, it.event.eventId),
