@@ -154,9 +154,15 @@ async function main(): Promise<void> {
   }
   await settle('grades and attendance');
   await producer.disconnect();
+  // A few commands a hurried user gets wrong, through the API as a client would send them.
+  const rejected = await mistakes(
+    `http://127.0.0.1:${config.api.port}`,
+    await mintToken(keys, config, { sub: 'USR-DEMO-ADMIN', roles: ['admin'] }),
+    school,
+  );
 
   say('== 7/7 summary');
-  await summary(config, tag, school, defs, maxLag, published);
+  await summary(config, tag, school, defs, maxLag, published, rejected);
   say('\nstack status:');
   await status(config);
   const token = await mintToken(keys, config, { sub: 'USR-DEMO-ADMIN', roles: ['admin'] });
@@ -205,6 +211,45 @@ async function firstCompletedStudent(config: Config, tag: string): Promise<strin
   }
 }
 
+/**
+ * Sends commands that break the school's rules (docs/invariants.md) through the API: a score above its maximum,
+ * an absurd maximum, a zero-minute tardiness, a grade and a mark for a student in a section they are not
+ * enrolled in. Answers how many were refused, by rule code (all of them should be: nothing is published).
+ */
+async function mistakes(base: string, token: string, school: SchoolGenerator): Promise<Map<string, number>> {
+  const [a, b] = [school.seated[0], school.seated.find((x) => x.section !== school.seated[0]?.section)];
+  const byRule = new Map<string, number>();
+  if (!a || !b) return byRule;
+  const grade = {
+    studentUserId: a.student,
+    sectionId: a.section,
+    courseId: 'CRS-MATH',
+    periodId: `${school.year}-T1`,
+    evaluationType: 'QUIZ',
+    score: 12,
+    maxScore: 20,
+    comment: null,
+  };
+  const tries: Array<[string, Record<string, unknown>]> = [
+    ['/api/v1/grades', { ...grade, score: 25 }],
+    ['/api/v1/grades', { ...grade, maxScore: 5000 }],
+    ['/api/v1/grades', { ...grade, sectionId: b.section }],
+    ['/api/v1/attendance/marks', { studentUserId: a.student, sectionId: b.section, date: '2025-03-18', status: 'PRESENT' }],
+    ['/api/v1/attendance/tardiness', { studentUserId: a.student, sectionId: a.section, date: '2025-03-18', minutesLate: 0 }],
+  ];
+  for (const [url, body] of tries) {
+    const r = await fetch(`${base}${url}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const problem = (await r.json().catch(() => ({}))) as { errors?: Array<{ rule?: string }> };
+    const rule = r.status < 400 ? `accepted (${r.status})` : (problem.errors?.find((e) => e.rule)?.rule ?? `HTTP ${r.status}`);
+    byRule.set(rule, (byRule.get(rule) ?? 0) + 1);
+  }
+  return byRule;
+}
+
 async function summary(
   config: Config,
   tag: string,
@@ -212,6 +257,7 @@ async function summary(
   defs: ProcessorDefinition[],
   maxLag: number,
   published: number,
+  rejected: Map<string, number>,
 ): Promise<void> {
   const pool = createPgPool(config);
   const mongo = createMongoClient(config);
@@ -251,7 +297,18 @@ async function summary(
         { $group: { _id: '$status', n: { $sum: 1 } } },
       ])
       .toArray();
-    const dead = (await readToEnd(kafka, DOMAIN_TOPICS.map(dlqTopic))).length;
+    const deadLetters = await readToEnd(kafka, DOMAIN_TOPICS.map(dlqTopic));
+    const dead = deadLetters.length;
+    const deadByRule = new Map<string, number>();
+    for (const r of deadLetters) {
+      const rule = r.headers?.['dlq.rule']?.toString() ?? r.headers?.['dlq.error.code']?.toString() ?? 'unknown';
+      deadByRule.set(rule, (deadByRule.get(rule) ?? 0) + 1);
+    }
+    const byCount = (m: Map<string, number>): string =>
+      [...m]
+        .sort(([x], [y]) => x.localeCompare(y))
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || '-';
     say('\n| figure | value |\n|---|---|');
     say(`| events published by the demo | ${published} |`);
     say(`| enrollments submitted | ${school.enrollmentIds.length} |`);
@@ -264,7 +321,8 @@ async function summary(
       `| schedule conflicts / workload updates | ${await count('assignment-events', ['schedule.conflict.detected'])} / ${await count('assignment-events', ['workload.updated'])} |`,
     );
     say(`| notifications by status | ${notifications.map((x) => `${x._id} ${x.n}`).join(', ') || '-'} |`);
-    say(`| dead letters (all topics, all time) | ${dead} |`);
+    say(`| rejected commands by rule (API, nothing published) | ${byCount(rejected)} |`);
+    say(`| dead letters (all topics, all time) | ${dead}${dead ? ` (${byCount(deadByRule)})` : ''} |`);
     say(`| max consumer lag observed (records, one group) | ${maxLag} |`);
     say(`| processors | ${defs.map((d) => d.name).join(', ')} |`);
     say(`| metrics and alerts | Prometheus ${config.metrics.prometheusUrl} (alerts: /alerts; it scrapes the processors and the API) |`);
