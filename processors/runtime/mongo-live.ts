@@ -7,7 +7,7 @@ import type { Db, MongoClient } from 'mongodb';
  * the writer first and the readers once the new version has caught up, each move one single-document write,
  * atomic on FerretDB as on MongoDB, where renaming several collections at once is not (docs/decisions.md).
  */
-export const LIVE_POINTERS = '_runtime_live';
+const LIVE_POINTERS = '_runtime_live';
 
 export interface LivePointer {
   _id: string;
@@ -68,10 +68,5 @@ export class LiveDatabases {
 
   async db(projection: string): Promise<Db> {
     return this.client.db(await this.name(projection));
-  }
-
-  /** The database the pointers live in (also the live one until the first switch). */
-  get baseDb(): Db {
-    return this.client.db(this.base);
   }
 }
