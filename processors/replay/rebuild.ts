@@ -163,7 +163,35 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
                 pollMs: o.pollMs ?? 200,
                 checkMs: config.mongo.liveCheckMs,
               })
-            : await switchLive(pool, host, live, target.name, liveGroup, stamp, o.pollMs ?? 200);
+            : await switchLive(
+                pool,
+                host,
+                { live, target: target.name, group: liveGroup, old: retiredSchema(live, stamp) },
+                {
+                  pollMs: o.pollMs ?? 200,
+                  start,
+                  // Exactly up to live's positions, while live is held.
+                  catchUp: async (exact) => {
+                    const bounded = replayHost(config, logger.child({ replay: o.name }), def, {
+                      group,
+                      liveGroup,
+                      target,
+                      topicName: o.topicName,
+                      bound: exact,
+                    });
+                    await bounded.start();
+                    try {
+                      await until(
+                        async () => caughtUp(exact, await target.positions(liveGroup), start),
+                        o.pollMs ?? 200,
+                        'the rebuild did not reach the live positions within 60 s while the live processor was held; nothing switched',
+                      );
+                    } finally {
+                      await bounded.stop();
+                    }
+                  },
+                },
+              );
         switched = true;
       } else await host.stop();
       if (bound) await target.seal?.();
@@ -200,49 +228,54 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
 }
 
 /**
- * The switch: lock the live projection's applied-events table (the live processor waits at
- * the start of its next transaction; in-flight ones finish first), let the rebuild pass the
- * live positions, stop it, rename both schemas, commit. The waiting live transaction then
- * resolves its tables by name in the new schema, where the rebuild's markers and positions
- * (recorded under the live group) make it skip what the rebuild applied: nothing lost or doubled.
+ * The Postgres switch, in an order that never lets the rebuild apply a record the live processor has not:
+ * stop the rebuild (at T); lock the live projection's applied-events table (the live processor waits at the
+ * start of its next transaction; in-flight ones finish first) and read its positions (L). If the rebuild is
+ * ahead anywhere (T > L), release and wait for live to pass it: a record the rebuild applied without sending
+ * its derived events must have been sent by live. Otherwise let a rebuild bounded at exactly L apply the
+ * records between, rename both schemas, commit. The waiting live transaction then resolves its tables by name
+ * in the new schema, whose markers and positions (recorded under the live group) are live's: nothing lost,
+ * doubled or left unsent. (An unbounded rebuild held against live could run past L: those records' events were
+ * never sent, found while building the Mongo switch.)
  */
 async function switchLive(
   pool: pg.Pool,
   host: ProcessorHost,
-  live: string,
-  target: string,
-  group: string,
-  stamp: string,
-  pollMs: number,
+  names: { live: string; target: string; group: string; old: string },
+  o: { pollMs: number; start: Offsets; catchUp: (bound: Offsets) => Promise<void> },
 ): Promise<string> {
-  const old = retiredSchema(live, stamp);
-  const c = await pool.connect();
-  try {
-    await c.query('begin');
-    await c.query("set local lock_timeout = '30s'");
-    await lockApplied(c, live);
-    const livePos = await pgOffsets(pool, live, group);
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const mine = await pgOffsets(pool, target, group);
-      if ([...livePos].every(([p, o]) => (mine.get(p) ?? 0) >= o)) break;
-      if (Date.now() > deadline)
-        throw new ReplayError(
-          'the rebuild did not reach the live positions within 60 s while the live processor was held; nothing switched',
-        );
-      await new Promise((r) => setTimeout(r, pollMs));
+  const { live, target, group, old } = names;
+  await host.stop();
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const c = await pool.connect();
+    try {
+      await c.query('begin');
+      await c.query("set local lock_timeout = '30s'");
+      await lockApplied(c, live);
+      const [held, mine] = await Promise.all([pgOffsets(pool, live, group), pgOffsets(pool, target, group)]);
+      const keys = [...new Set([...o.start.keys(), ...held.keys(), ...mine.keys()])];
+      const at = (p: Offsets, k: string): number => p.get(k) ?? o.start.get(k) ?? 0;
+      if (keys.every((k) => at(mine, k) <= at(held, k))) {
+        if (keys.some((k) => at(mine, k) < at(held, k))) await o.catchUp(new Map(keys.map((k) => [k, at(held, k)])));
+        await c.query(`alter schema ${quoteIdent(live)} rename to ${quoteIdent(old)}`);
+        await c.query(`alter schema ${quoteIdent(target)} rename to ${quoteIdent(live)}`);
+        await carryOutbox(c, quoteIdent(old), quoteIdent(live));
+        await c.query('commit');
+        return old;
+      }
+      await c.query('rollback');
+    } catch (e) {
+      await c.query('rollback').catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
     }
-    await host.stop();
-    await c.query(`alter schema ${quoteIdent(live)} rename to ${quoteIdent(old)}`);
-    await c.query(`alter schema ${quoteIdent(target)} rename to ${quoteIdent(live)}`);
-    await carryOutbox(c, quoteIdent(old), quoteIdent(live));
-    await c.query('commit');
-    return old;
-  } catch (e) {
-    await c.query('rollback').catch(() => undefined);
-    throw e;
-  } finally {
-    c.release();
+    if (Date.now() > deadline)
+      throw new ReplayError(
+        `the live processor did not pass the rebuild's positions within 60 s (is it running?); nothing switched, ${target} is kept and the next run resumes it`,
+      );
+    await new Promise((r) => setTimeout(r, o.pollMs));
   }
 }
 
