@@ -452,6 +452,12 @@ export class ProcessorRunner {
     }
   }
 
+  /** What ties a record's log lines to its flow and its trace: event, correlation and trace ids, as far as known. */
+  private ids(item: Item): { eventId?: string; correlationId?: string; traceId?: string } {
+    const tp = item.event?.metadata.traceparent ?? headerString(item.message.headers, 'traceparent');
+    return { eventId: item.known.eventId, correlationId: item.known.correlationId, traceId: parseTraceparent(tp)?.traceId };
+  }
+
   /**
    * Tracing (when on): a span per applied event that carries a trace context, child of the span that produced
    * it and with the id its derived events already name (lib/tracing.ts), and one span for the chunk, linked to
@@ -523,6 +529,7 @@ export class ProcessorRunner {
         topic: item.position.topic,
         partition: item.position.partition,
         offset: item.position.offset,
+        ...this.ids(item),
         error: error instanceof Error ? error.message : String(error),
       });
       return;
@@ -551,8 +558,7 @@ export class ProcessorRunner {
       topic: item.position.topic,
       partition: item.position.partition,
       offset: item.position.offset,
-      eventId: item.known.eventId,
-      correlationId: item.known.correlationId,
+      ...this.ids(item),
       errorClass,
       code: error instanceof AppError ? error.code : undefined,
       error: error instanceof Error ? error.message : String(error),
