@@ -301,10 +301,17 @@ export class MongoStore implements RuntimeStore {
 
   /** Each partition's records go to the database it is pinned to (two differ only right after a switch). */
   async applyChunk(records: Ready[], ctx: (p: Position) => ProjectContext, outbound: Outbound | undefined): Promise<ChunkResult> {
+    // One lookup per source partition (a chunk holds a few), not per record.
+    const dbOfPartition = new Map<string, string>();
     const byDb = new Map<string, number[]>();
     for (let i = 0; i < records.length; i++) {
-      const name = await this.dbOf(records[i]!.position.topic, records[i]!.position.partition);
-      byDb.set(name, [...(byDb.get(name) ?? []), i]);
+      const { topic, partition } = records[i]!.position;
+      const key = `${topic}\u0000${partition}`;
+      let name = dbOfPartition.get(key);
+      if (name === undefined) dbOfPartition.set(key, (name = await this.dbOf(topic, partition)));
+      const at = byDb.get(name);
+      if (at) at.push(i);
+      else byDb.set(name, [i]);
     }
     if (byDb.size <= 1) return this.applyIn(await this.view(byDb.keys().next().value ?? (await this.current())), records, ctx, outbound);
     const outcomes = new Array<Outcome>(records.length);
