@@ -33,10 +33,11 @@ function subjectOf(rule: Rule, req: Request): string | undefined {
 function handlersByOperation(deps: ApiDeps): Map<string, Handler> {
   const map = new Map<string, Handler>();
   for (const [id, h] of Object.entries(queryHandlers()))
-    map.set(id, (req, _who, authorizeResource) =>
+    map.set(id, (req, who, authorizeResource) =>
       deps.guard.run(h.dependency, () =>
         h.run({
           deps,
+          who,
           params: req.params,
           query: req.query,
           body: (req.body ?? {}) as Record<string, unknown>,

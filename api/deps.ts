@@ -24,6 +24,7 @@ import type { JwtKeys } from './auth/jwt';
 import type { Relations } from './auth/authorize';
 import { DependencyGuard } from './http/guard';
 import type { Locator } from './locator';
+import { OpsService } from './ops/service';
 import { EventStatusReader } from './status';
 import { API_SCHEMA, CommandLog, IdempotencyStore } from './stores';
 import path from 'node:path';
@@ -44,6 +45,8 @@ export interface ApiDeps {
   idempotency: IdempotencyStore;
   commands: CommandLog;
   status: EventStatusReader;
+  /** The operator console's reads and redrives (admin-only endpoints). */
+  ops: OpsService;
   relations: Relations;
   q: ReturnType<typeof createQueries>;
   /** Liveness of the connections, for /ready. */
@@ -68,9 +71,12 @@ export interface ApiResources {
 
 /** Connects to Kafka, the registry, PostgreSQL and Mongo, migrates the API's own schema. */
 export async function createApiDeps(config: Config, logger: Logger, clock: Clock, keys: JwtKeys, at: Locator): Promise<ApiResources> {
-  const pool = createPgPool(config, { statement_timeout: Math.max(...Object.values(config.api.timeouts)) }, logger);
+  // The ops timeout bounds reading dead-letter topics from Kafka; the ops endpoints' own SQL is tiny.
+  const storeTimeouts = Object.entries(config.api.timeouts).filter(([dep]) => dep !== 'ops');
+  const pool = createPgPool(config, { statement_timeout: Math.max(...storeTimeouts.map(([, ms]) => ms)) }, logger);
   const mongo: MongoClient = createMongoClient(config, { serverSelectionTimeoutMS: 5000 });
-  const producer: Producer = createEventProducer(createKafka(config, logger));
+  const kafka = createKafka(config, logger);
+  const producer: Producer = createEventProducer(kafka);
   try {
     await mongo.connect();
     await producer.connect();
@@ -96,6 +102,7 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
         .map((e) => String(e.sectionId)),
   };
   const tracing = createTracing(config, 'school-events-api');
+  const defs = createProcessors(config, logger);
   const deps: ApiDeps = {
     config,
     tracing,
@@ -107,7 +114,8 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
     guard,
     idempotency: new IdempotencyStore(pool, config.api.idempotencyTtlMs, apiSchema),
     commands: new CommandLog(pool, apiSchema),
-    status: new EventStatusReader(pool, live, createProcessors(config, logger), at),
+    status: new EventStatusReader(pool, live, defs, at),
+    ops: new OpsService(kafka, producer, pool, codec, defs, at, config),
     relations,
     q,
     async ready() {

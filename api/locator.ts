@@ -8,6 +8,8 @@ export interface Locator {
   mongoDb: string;
   group(processor: string): string;
   topic(eventType: EventType): string;
+  /** The physical name of a catalog topic (a domain topic, or its .dlq / .parked companion). */
+  topicName(catalogTopic: string): string;
 }
 
 export const liveLocator = (config: Config): Locator => ({
@@ -15,4 +17,5 @@ export const liveLocator = (config: Config): Locator => ({
   mongoDb: projectionDb(config),
   group: (p) => p,
   topic: (t) => EVENT_DEFINITIONS[t].topic,
+  topicName: (t) => t,
 });

@@ -25,10 +25,29 @@ export class EventStatusReader {
   ) {}
 
   async status(eventId: string, eventType: string): Promise<EventStatus> {
+    const applied = await this.applied(
+      eventId,
+      this.defs.filter((d) => (d.handles as readonly string[]).includes(eventType)),
+    );
+    return { eventId, eventType, applied, complete: Object.values(applied).every(Boolean) };
+  }
+
+  /**
+   * An event known only by its id (one a processor derived, or published by someone else): whether each
+   * processor that keeps a read model applied it. Markers keep no type (eventType null), and without it nobody
+   * can tell who else should apply it, so `complete` means applied by at least one of them; undefined when none did.
+   */
+  async lookup(eventId: string): Promise<(Omit<EventStatus, 'eventType'> & { eventType: null }) | undefined> {
+    const applied = await this.applied(eventId, this.defs);
+    if (!Object.values(applied).some(Boolean)) return undefined;
+    return { eventId, eventType: null, applied, complete: true };
+  }
+
+  private async applied(eventId: string, defs: readonly ProcessorDefinition[]): Promise<Record<string, boolean>> {
     const applied: Record<string, boolean> = {};
     await Promise.all(
-      this.defs
-        .filter((d) => d.store !== 'none' && (d.handles as readonly string[]).includes(eventType))
+      defs
+        .filter((d) => d.store !== 'none')
         .map(async (d) => {
           const at: AppliedIn =
             d.store === 'postgres'
@@ -37,7 +56,6 @@ export class EventStatusReader {
           applied[d.name] = await isApplied(at, this.at.group(d.name), eventId);
         }),
     );
-    const sorted = Object.fromEntries(Object.entries(applied).sort(([a], [b]) => a.localeCompare(b)));
-    return { eventId, eventType, applied: sorted, complete: Object.values(applied).every(Boolean) };
+    return Object.fromEntries(Object.entries(applied).sort(([a], [b]) => a.localeCompare(b)));
   }
 }

@@ -70,6 +70,13 @@ convict.addFormat({
   },
   coerce: (v: string): unknown => Number(v),
 });
+convict.addFormat({
+  name: 'positive-int',
+  validate(value: unknown) {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw new Error('must be an integer > 0');
+  },
+  coerce: (v: string): unknown => Number(v),
+});
 urlFormat('mongo-url', ['mongodb']);
 urlFormat('pg-url', ['postgres', 'postgresql']);
 
@@ -196,6 +203,12 @@ const schema = {
         default: 2000,
         env: 'API_TIMEOUT_EVENTS_MS',
       },
+      ops: {
+        doc: 'Timeout of the admin ops endpoints (broker offsets, reading dead-letter topics, redrives, heartbeats), ms',
+        format: 'positive-int',
+        default: 20000,
+        env: 'API_TIMEOUT_OPS_MS',
+      },
     },
   },
   metrics: {
@@ -261,6 +274,12 @@ const schema = {
       env: 'DLQ_MAX_REDRIVES',
     },
     sessionTimeoutMs: { doc: 'Kafka consumer session timeout', format: 'nat', default: 30000, env: 'KAFKA_SESSION_TIMEOUT_MS' },
+    heartbeatMs: {
+      doc: "How often each live processor records its readiness and circuit in public.processor_heartbeats (the API's ops status; stale after 3 intervals)",
+      format: 'positive-int',
+      default: 5000,
+      env: 'RUNTIME_HEARTBEAT_MS',
+    },
   },
   rules: {
     passingAverage: {
@@ -423,7 +442,7 @@ type ConfigShape = {
     maxWaitSeconds: number;
     validateResponses: boolean;
     timeouts: Record<
-      'users' | 'auth' | 'academic' | 'assignments' | 'grades' | 'attendance' | 'notifications' | 'publish' | 'events',
+      'users' | 'auth' | 'academic' | 'assignments' | 'grades' | 'attendance' | 'notifications' | 'publish' | 'events' | 'ops',
       number
     >;
   };
@@ -442,6 +461,7 @@ type ConfigShape = {
     shutdownTimeoutMs: number;
     maxRedrives: number;
     sessionTimeoutMs: number;
+    heartbeatMs: number;
   };
   rules: {
     passingAverage: number;

@@ -1,40 +1,13 @@
-import type { Admin } from 'kafkajs';
 import { numberFlag, parseCli, runCli, UsageError } from '../lib/cli';
 import { createKafka } from '../lib/clients/kafka';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { createProcessors, PROCESSOR_NAMES } from '../processors/all';
-import { endOffsetsOnce, type PartitionEnds } from '../processors/runtime/end-offsets';
+import { endOffsetsOnce } from '../processors/runtime/end-offsets';
+import { partitionLag } from '../processors/runtime/group-lag';
 
-export interface ConsumerGroupRef {
-  name: string;
-  groupId: string;
-  topics: readonly string[];
-}
-
-/** Records not yet consumed by each group over its topics (committed offsets vs end offsets), by name. */
-export async function groupLag(admin: Admin, groups: ConsumerGroupRef[]): Promise<Record<string, number>> {
-  const endsOf = endOffsetsOnce(admin);
-  const out: Record<string, number> = {};
-  for (const g of groups) out[g.name] = (await partitionLag(admin, g, endsOf)).reduce((n, r) => n + r.lag, 0);
-  return out;
-}
-
-/** One group's lag per topic and partition (committed offset vs end offset; no commit yet counts from the start). */
-export async function partitionLag(
-  admin: Admin,
-  group: ConsumerGroupRef,
-  endsOf: (topic: string) => Promise<PartitionEnds[]> = endOffsetsOnce(admin),
-): Promise<Array<{ topic: string; partition: number; lag: number }>> {
-  const committed = await admin.fetchOffsets({ groupId: group.groupId, topics: [...group.topics] });
-  const rows: Array<{ topic: string; partition: number; lag: number }> = [];
-  for (const t of committed) {
-    const ends = new Map((await endsOf(t.topic)).map((p) => [p.partition, p.high]));
-    for (const p of t.partitions)
-      rows.push({ topic: t.topic, partition: p.partition, lag: Math.max(0, (ends.get(p.partition) ?? 0) - Math.max(0, Number(p.offset))) });
-  }
-  return rows;
-}
+// Moved to processors/runtime/group-lag.ts (the API's ops endpoints read it too); re-exported for the scripts and tests.
+export { groupLag, partitionLag, type ConsumerGroupRef, type PartitionLag } from '../processors/runtime/group-lag';
 
 const HELP = `usage: npm run lag -- [--watch SECONDS] [--partitions] [processor…]
 

@@ -76,6 +76,12 @@ export const PERMISSIONS: Record<string, Rule> = {
   bulkNotification: admin,
   getTemplate: everyone,
   getNotification: owner('recipientUserId'),
-  // read-your-writes: who issued the command
+  // read-your-writes: who issued the command (an admin may look up any event a processor applied)
   getEventStatus: owner('issuedBy'),
+  // operator console: lag and heartbeats, dead letters, replay builds
+  listProcessorStatus: admin,
+  listDeadLetters: admin,
+  getDeadLetter: admin,
+  redriveDeadLetters: admin,
+  listReplayBuilds: admin,
 };

@@ -1,8 +1,10 @@
 import type { EventType } from '../../schemas/generated/events';
+import { DOMAIN_TOPICS } from '../../topics/catalog';
+import { DEAD_LETTER_ID_PATTERN } from '../ops/derive';
 import { ID_SCHEMA, type JsonSchema } from './avro-json';
 
 /** Which store a route reads, so it gets that dependency's timeout and breaker (DOMAIN.md figures). */
-export type Dependency = 'users' | 'academic' | 'assignments' | 'grades' | 'attendance' | 'notifications' | 'events';
+export type Dependency = 'users' | 'academic' | 'assignments' | 'grades' | 'attendance' | 'notifications' | 'events' | 'ops';
 
 /**
  * One command endpoint per command event type: the body is the event payload (its contract
@@ -289,6 +291,129 @@ const cursorQuery = {
   limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
 };
 
+const maybe = (t: string): JsonSchema => nullable(t);
+const dateTime = { type: 'string', format: 'date-time' };
+const deadLetterId = { type: 'string', maxLength: 300, pattern: DEAD_LETTER_ID_PATTERN };
+const deadLetterFields = {
+  id: text,
+  dlqTopic: text,
+  partition: int,
+  offset: text,
+  sourceTopic: maybe('string'),
+  eventType: maybe('string'),
+  eventId: maybe('string'),
+  errorClass: maybe('string'),
+  rule: maybe('string'),
+  errorMessage: maybe('string'),
+  movedAt: maybe('string'),
+  redriveCount: int,
+};
+
+/** The operator console's endpoints (admin only): processors, dead letters, replay builds. */
+const OPS_QUERIES: QueryRoute[] = [
+  {
+    operationId: 'listProcessorStatus',
+    method: 'get',
+    path: '/api/v1/ops/processors',
+    summary: "Each processor's consumer lag (per partition), heartbeats of its running instances, and a status",
+    dependency: 'ops',
+    response: resource({
+      at: time,
+      processors: list(
+        resource({
+          name: text,
+          group: text,
+          topics: texts,
+          lag: int,
+          partitions: list(resource({ topic: text, partition: int, committed: maybe('integer'), end: int, lag: int })),
+          instances: list(
+            resource({
+              instance: text,
+              ready: bool,
+              circuit: { type: 'string', enum: ['closed', 'open', 'half-open'] },
+              seenAt: time,
+              stale: bool,
+            }),
+          ),
+          status: { type: 'string', enum: ['ok', 'lagging', 'circuit-open', 'down'] },
+        }),
+      ),
+    }),
+  },
+  {
+    operationId: 'listDeadLetters',
+    method: 'get',
+    path: '/api/v1/ops/dead-letters',
+    summary: 'Dead letters, newest first (total = matches before the limit)',
+    dependency: 'ops',
+    query: {
+      topic: { type: 'string', enum: [...DOMAIN_TOPICS] },
+      eventType: str,
+      errorClass: str,
+      rule: str,
+      since: dateTime,
+      until: dateTime,
+      parked: { type: 'boolean', default: false },
+      limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+    },
+    response: resource({ items: list(resource(deadLetterFields)), total: int }),
+  },
+  {
+    operationId: 'getDeadLetter',
+    method: 'get',
+    path: '/api/v1/ops/dead-letters/{deadLetterId}',
+    summary: 'One dead letter: its headers, key, the decoded event (or why it does not decode) and the first bytes of its value',
+    dependency: 'ops',
+    params: { deadLetterId: deadLetterId },
+    response: resource({
+      ...deadLetterFields,
+      key: maybe('string'),
+      headers: { type: 'object', additionalProperties: { type: 'string' } },
+      payload: maybe('object'),
+      decodeError: maybe('string'),
+      valueHex: maybe('string'),
+    }),
+  },
+  {
+    operationId: 'redriveDeadLetters',
+    method: 'post',
+    path: '/api/v1/ops/dead-letters/redrive',
+    summary: 'Send dead letters back to their source topics at a bounded rate (all or nothing: an unknown id is a 404)',
+    dependency: 'ops',
+    body: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['ids'],
+      properties: {
+        ids: { type: 'array', minItems: 1, maxItems: 200, uniqueItems: true, items: deadLetterId },
+        ratePerSecond: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+      },
+    },
+    response: resource({ redriven: int, items: list(resource({ id: text, sourceTopic: text, eventId: maybe('string') })) }),
+  },
+  {
+    operationId: 'listReplayBuilds',
+    method: 'get',
+    path: '/api/v1/ops/replay-builds',
+    summary: 'Projection rebuilds and snapshots with their progress, newest first',
+    dependency: 'ops',
+    response: items(
+      resource({
+        target: text,
+        projection: text,
+        kind: text,
+        status: text,
+        startedAt: time,
+        finishedAt: maybe('string'),
+        oldSchema: maybe('string'),
+        done: maybe('integer'),
+        total: maybe('integer'),
+        progressAt: maybe('string'),
+      }),
+    ),
+  },
+];
+
 export const QUERIES: QueryRoute[] = [
   {
     operationId: 'getUser',
@@ -404,8 +529,15 @@ export const QUERIES: QueryRoute[] = [
     path: '/api/v1/academic/enrollments',
     summary: 'Enrollment sagas by status and step (cursor pagination)',
     dependency: 'academic',
-    query: { ...cursorQuery, status: str, step: str },
-    response: page(resource({ ...sagaState, studentUserId: id })),
+    query: {
+      ...cursorQuery,
+      status: str,
+      step: str,
+      studentUserId: id,
+      /** Only sagas neither COMPLETED nor FAILED whose last change is older than this many seconds. */
+      stuckForSeconds: { type: 'integer', minimum: 1, maximum: 31_536_000 },
+    },
+    response: page(resource({ ...sagaState, studentUserId: id, failedStep: nullable('string'), failureReason: nullable('string') })),
     paginated: true,
   },
   {
@@ -528,11 +660,18 @@ export const QUERIES: QueryRoute[] = [
     operationId: 'getEventStatus',
     method: 'get',
     path: '/api/v1/events/{eventId}',
-    summary: 'Whether each processor has applied an event the API published',
+    summary:
+      'Whether each processor has applied an event the API published; for an admin, any event a processor applied (eventType null, complete = applied anywhere)',
     dependency: 'events',
     params: { eventId: { type: 'string', format: 'uuid' } },
-    response: resource({ eventId: text, eventType: text, applied: { type: 'object', additionalProperties: bool }, complete: bool }),
+    response: resource({
+      eventId: text,
+      eventType: nullable('string'),
+      applied: { type: 'object', additionalProperties: bool },
+      complete: bool,
+    }),
   },
+  ...OPS_QUERIES,
 ];
 
 /** Commands of the source design with their own shapes; each publishes one or more catalog events. */

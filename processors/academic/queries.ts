@@ -51,14 +51,35 @@ export function academicQueries(pool: pg.Pool, schema = projectionSchema('academ
       );
       return { enrollment: e.rows[0] as Record<string, unknown>, timeline: t.rows };
     },
-    /** Sagas by status and/or current step, keyset-paginated by (updated_at, enrollment_id). */
-    async sagas(filter: { status?: string; step?: string; after?: { updatedAt: string; enrollmentId: string }; limit: number }) {
+    /**
+     * Sagas by status, current step and/or student, keyset-paginated by (updated_at, enrollment_id).
+     * `stuckBefore`: only sagas neither COMPLETED nor FAILED that last changed before that instant.
+     */
+    async sagas(filter: {
+      status?: string;
+      step?: string;
+      studentUserId?: string;
+      stuckBefore?: Date;
+      after?: { updatedAt: string; enrollmentId: string };
+      limit: number;
+    }) {
       const r = await pool.query(
-        `select enrollment_id "enrollmentId", student_user_id "studentUserId", status, current_step "currentStep", updated_at "updatedAt" from ${s}.enrollments
+        `select enrollment_id "enrollmentId", student_user_id "studentUserId", status, current_step "currentStep", failed_step "failedStep",
+           failure_reason "failureReason", updated_at "updatedAt" from ${s}.enrollments
          where ($1::text is null or status = $1) and ($2::text is null or current_step = $2)
            and ($3::timestamptz is null or (updated_at, enrollment_id) > ($3, $4))
+           and ($6::text is null or student_user_id = $6)
+           and ($7::timestamptz is null or (status not in ('COMPLETED', 'FAILED') and updated_at < $7))
          order by updated_at, enrollment_id limit $5`,
-        [filter.status ?? null, filter.step ?? null, filter.after?.updatedAt ?? null, filter.after?.enrollmentId ?? '', filter.limit],
+        [
+          filter.status ?? null,
+          filter.step ?? null,
+          filter.after?.updatedAt ?? null,
+          filter.after?.enrollmentId ?? '',
+          filter.limit,
+          filter.studentUserId ?? null,
+          filter.stuckBefore ?? null,
+        ],
       );
       return r.rows as Array<Record<string, unknown>>;
     },

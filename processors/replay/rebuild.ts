@@ -55,7 +55,15 @@ export interface RebuildResult {
 
 const STATE = `create table if not exists public.replay_builds (
   target text primary key, projection text not null, kafka_group text not null, kind text not null,
-  status text not null, started_at timestamptz not null default now(), finished_at timestamptz, old_schema text)`;
+  status text not null, started_at timestamptz not null default now(), finished_at timestamptz, old_schema text);
+  alter table public.replay_builds add column if not exists done bigint, add column if not exists total bigint,
+    add column if not exists progress_at timestamptz`;
+
+/** How often a rebuild records its progress in public.replay_builds (the API's ops endpoint reads it). */
+const PROGRESS_EVERY_MS = 1000;
+
+const recordProgress = (pool: pg.Pool, target: string, p: { done: number; total: number }): Promise<unknown> =>
+  pool.query('update public.replay_builds set done = $2, total = $3, progress_at = now() where target = $1', [target, p.done, p.total]);
 
 /**
  * Rebuilds one Postgres projection from its topics into a new versioned schema while the
@@ -113,7 +121,7 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
       await pool.query(
         `insert into public.replay_builds (target, projection, kafka_group, kind, status) values ($1, $2, $3, $4, $5)
          on conflict (target) do update set projection = excluded.projection, kafka_group = excluded.kafka_group, kind = excluded.kind,
-           status = excluded.status, started_at = now(), finished_at = null, old_schema = null`,
+           status = excluded.status, started_at = now(), finished_at = null, old_schema = null, done = null, total = null, progress_at = null`,
         [target.name, live, group, kind, 'building'],
       );
       if (o.fromTime)
@@ -135,10 +143,19 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
     let switched = false;
     let oldSchema: string | undefined;
     let refreshes = 0;
+    let recordedAt = 0;
     try {
       for (;;) {
         const pos = await target.positions(liveGroup);
-        await o.onProgress?.(progressOf(start, target0, pos, (Date.now() - t0) / 1000));
+        const progress = progressOf(start, target0, pos, (Date.now() - t0) / 1000);
+        await o.onProgress?.(progress);
+        if (Date.now() - recordedAt >= PROGRESS_EVERY_MS) {
+          recordedAt = Date.now();
+          // Only for the operators' view: a failed write never stops the build.
+          await recordProgress(pool, target.name, progress).catch((e: unknown) =>
+            logger.warn('could not record rebuild progress', { target: target.name, error: String(e) }),
+          );
+        }
         if (lockLost)
           throw new ReplayError(
             `lost the connection holding the rebuild lock (${lockLost.message}); ${target.name} is kept and the next run resumes it`,
@@ -199,18 +216,20 @@ export async function rebuild(config: Config, logger: Logger, o: RebuildOptions)
       await host.stop().catch(() => undefined);
       throw e;
     }
-    await pool.query('update public.replay_builds set status = $2, finished_at = now(), old_schema = $3 where target = $1', [
-      target.name,
-      switched ? 'switched' : bound ? 'snapshot' : 'built',
-      oldSchema ?? null,
-    ]);
+    // The final progress: what the build reached, against the last target it followed.
+    const finalPositions = switched && !mongo ? await pgOffsets(pool, live, liveGroup) : await target.positions(liveGroup);
+    const reached = progressOf(start, target0, finalPositions, 1);
+    await pool.query(
+      `update public.replay_builds set status = $2, finished_at = now(), old_schema = $3, done = $4, total = $5,
+         progress_at = now() where target = $1`,
+      [target.name, switched ? 'switched' : bound ? 'snapshot' : 'built', oldSchema ?? null, reached.done, reached.total],
+    );
     if (switched && o.dropOld && oldSchema)
       if (mongo && mongoBase !== undefined)
         await dropMongoVersion(mongo, mongoBase, oldSchema, target.name, liveGroup, 2 * config.mongo.liveCheckMs + 1000);
       else await pool.query(`drop schema ${quoteIdent(oldSchema)} cascade`);
     await admin.deleteGroups([group]).catch(() => undefined);
-    const finalPositions = switched && !mongo ? await pgOffsets(pool, live, liveGroup) : await target.positions(liveGroup);
-    const records = progressOf(start, target0, finalPositions, 1).done - progressOf(start, target0, applied0, 1).done;
+    const records = reached.done - progressOf(start, target0, applied0, 1).done;
     return {
       target: switched && !mongo ? live : target.name,
       switched,

@@ -6,7 +6,7 @@ import { DOMAIN_TOPICS, dlqTopic, parkedTopic } from '../../topics/catalog';
 import { matches, readDeadLetters, redrive, type DeadLetter, type DeadLetterFilter } from './dlq';
 
 const USAGE = `usage: npm run dlq -- <command> [options]
-  list     [--topic T] [--event-type E] [--error-class C] [--since ISO] [--until ISO] [--parked]
+  list     [--topic T] [--event-type E] [--error-class C] [--rule R] [--since ISO] [--until ISO] [--parked]
   show     <id>                      (id = <dlq topic>:<partition>:<offset>, as printed by list)
   redrive  <id>... | --all [filters] [--rate N]  (N records/s, default 50) [--dry-run]`;
 
@@ -32,6 +32,7 @@ runCli('dlq', async () => {
       topic: { type: 'string' },
       'event-type': { type: 'string' },
       'error-class': { type: 'string' },
+      rule: { type: 'string' },
       since: { type: 'string' },
       until: { type: 'string' },
       parked: { type: 'boolean', default: false },
@@ -49,6 +50,7 @@ runCli('dlq', async () => {
     sourceTopic: values.topic,
     eventType: values['event-type'],
     errorClass: values['error-class'],
+    rule: values.rule,
     since: timeFlag('since', values.since),
     until: timeFlag('until', values.until),
   };

@@ -15,6 +15,8 @@ export interface DeadLetter {
   eventType: string | undefined;
   eventId: string | undefined;
   errorClass: string | undefined;
+  /** The rule of the school the record broke (docs/invariants.md), when it was a RuleViolationError with a code. */
+  rule: string | undefined;
   errorMessage: string | undefined;
   movedAt: string | undefined;
   redriveCount: number;
@@ -24,6 +26,7 @@ export interface DeadLetterFilter {
   sourceTopic?: string;
   eventType?: string;
   errorClass?: string;
+  rule?: string;
   since?: Date;
   until?: Date;
 }
@@ -32,6 +35,7 @@ export function matches(d: DeadLetter, f: DeadLetterFilter): boolean {
   if (f.sourceTopic && d.sourceTopic !== f.sourceTopic) return false;
   if (f.eventType && d.eventType !== f.eventType) return false;
   if (f.errorClass && d.errorClass !== f.errorClass) return false;
+  if (f.rule && d.rule !== f.rule) return false;
   const at = d.movedAt ? Date.parse(d.movedAt) : NaN;
   if (f.since && !(at >= f.since.getTime())) return false;
   if (f.until && !(at <= f.until.getTime())) return false;
@@ -65,6 +69,7 @@ function toDeadLetter(
     eventType: h(DLQ.eventType),
     eventId: h(DLQ.eventId),
     errorClass: h(DLQ.errorClass),
+    rule: h(DLQ.rule),
     errorMessage: h(DLQ.errorMessage),
     movedAt: h(DLQ.movedAt),
     redriveCount: Number(h(DLQ.redriveCount) ?? 0),

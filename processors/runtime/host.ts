@@ -14,6 +14,7 @@ import { EVENT_DEFINITIONS, type SchoolEvent } from '../../schemas/generated/eve
 import { createEventProducer, EventPublisher } from '../../schemas/publisher';
 import { startOpsServer } from './http';
 import { endOffsetsOnce } from './end-offsets';
+import { HeartbeatWriter } from './heartbeat';
 import { RuntimeMetrics } from './metrics';
 import { registerStoreGauges } from './store-gauges';
 import { MongoStore } from './mongo-store';
@@ -191,6 +192,11 @@ export class ProcessorHost {
               logger: this.logger.child({ processor: def.name }),
             }),
           );
+    // Readiness and circuit of each runner for the API's ops status (a rebuild is not a live processor).
+    if (!this.opts.replaying) {
+      this.pool ??= createPgPool(this.config, {}, this.logger);
+      this.addTask(new HeartbeatWriter(this.pool, this.runners, this.config.runtime.heartbeatMs, this.logger));
+    }
     for (const t of this.tasks) t.start();
     this.logger.info('processors started', { processors: this.defs.map((d) => d.name), opsPort: this.port });
   }

@@ -42,6 +42,7 @@ export class ApiHarness {
       mongoDb: this.p.run,
       group: (name) => `${this.p.run}-${name}`,
       topic: (t) => this.p.topic(EVENT_DEFINITIONS[t].topic),
+      topicName: (t) => this.p.topic(t),
     };
   }
 
