@@ -161,6 +161,26 @@ export function ensurePostgres(log: (m: string) => void): string {
   return bin;
 }
 
+/**
+ * Debian's Chromium for the console's browser test and the screenshots (a test tool's own browser
+ * download is refused on a closed network): /usr/bin/chromium, installed from Debian when missing.
+ */
+export function ensureChromium(log: (m: string) => void): string {
+  const bin = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (fs.existsSync(bin)) return bin;
+  if (!has('apt-get')) throw new StackError(`missing prerequisite: Chromium not found at ${bin}; install it or set CHROMIUM_PATH`);
+  if (process.getuid?.() !== 0)
+    throw new StackError(
+      `missing prerequisite: Chromium not found at ${bin}; run: sudo apt-get update && sudo apt-get install -y chromium`,
+    );
+  log('installing Chromium from Debian packages (apt-get install -y chromium)');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  run('apt-get', ['update', '-qq'], { what: 'apt-get update' });
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { env, what: 'apt-get install chromium' });
+  if (!fs.existsSync(bin)) throw new StackError(`Chromium was installed but ${bin} does not exist`);
+  return bin;
+}
+
 function findPgBin(): string | undefined {
   const root = '/usr/lib/postgresql';
   if (!fs.existsSync(root)) return undefined;
@@ -208,17 +228,53 @@ function ensurePrometheusPackage(cacheDir: string, log: (m: string) => void): st
   if (fs.existsSync(path.join(root, 'usr', 'bin', 'prometheus'))) return root;
   requireTool('apt-get', 'install Prometheus 2.x with promtool (https://prometheus.io/download), or run on Debian/Ubuntu');
   log("downloading Debian's prometheus package (Prometheus and promtool)");
+  unpackDebs(dir, root, ['prometheus']);
+  return root;
+}
+
+/**
+ * The web UI's files for the local Prometheus (`--web.local-assets`): Debian's package links its UI's
+ * scripts and styles to the libjs-* packages it depends on; those are unpacked beside it, so the links
+ * (relative, ../../../javascript/…) resolve inside the cache.
+ */
+export function ensurePrometheusWeb(cacheDir: string, log: (m: string) => void): string {
+  const root = ensurePrometheusPackage(cacheDir, log);
+  const web = path.join(root, 'usr', 'share', 'prometheus', 'web');
+  if (fs.existsSync(path.join(root, 'usr', 'share', 'javascript', 'jquery'))) return web;
+  log("downloading the Prometheus UI's script packages (Debian libjs-*)");
+  unpackDebs(path.join(cacheDir, 'prometheus-deb'), root, PROMETHEUS_UI_PACKAGES);
+  return web;
+}
+
+const PROMETHEUS_UI_PACKAGES = [
+  'libjs-bootstrap4',
+  'libjs-eonasdan-bootstrap-datetimepicker',
+  'libjs-jquery',
+  'libjs-jquery-hotkeys',
+  'libjs-moment',
+  'libjs-moment-timezone',
+  'libjs-mustache',
+  'libjs-popper.js',
+  'libjs-rickshaw',
+  'libjs-d3',
+];
+
+/** apt-get download (no root) of Debian packages into `dir`, each unpacked into `root`, nothing installed. */
+function unpackDebs(dir: string, root: string, packages: string[]): void {
   fs.mkdirSync(dir, { recursive: true });
+  const download = (): string =>
+    run('apt-get', ['download', '-qq', ...packages], { cwd: dir, what: `apt-get download ${packages.join(' ')}` });
   try {
-    run('apt-get', ['download', '-qq', 'prometheus'], { cwd: dir, what: 'apt-get download prometheus' });
+    download();
   } catch (e) {
-    // A machine whose package lists were never fetched knows no prometheus package yet: fetch them (root) and retry.
+    // A machine whose package lists were never fetched knows none of them yet: fetch them (root) and retry.
     if (process.getuid?.() !== 0) throw e;
     run('apt-get', ['update', '-qq'], { what: 'apt-get update' });
-    run('apt-get', ['download', '-qq', 'prometheus'], { cwd: dir, what: 'apt-get download prometheus' });
+    download();
   }
-  const deb = fs.readdirSync(dir).find((f) => /^prometheus_.*\.deb$/.test(f));
-  if (!deb) throw new StackError(`apt-get download prometheus left no .deb in ${dir}`);
-  run('dpkg-deb', ['-x', path.join(dir, deb), root], { what: 'unpacking prometheus' });
-  return root;
+  for (const name of packages) {
+    const deb = fs.readdirSync(dir).find((f) => f.startsWith(`${name}_`) && f.endsWith('.deb'));
+    if (!deb) throw new StackError(`apt-get download ${name} left no .deb in ${dir}`);
+    run('dpkg-deb', ['-x', path.join(dir, deb), root], { what: `unpacking ${name}` });
+  }
 }

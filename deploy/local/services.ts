@@ -6,7 +6,15 @@ import { stringify } from 'yaml';
 import type { Config } from '../../lib/config';
 import { pgUrlForDatabase, withPgClient } from '../../lib/clients/pg';
 import { ensureFerretDbLookupIndexes, pipelineLookups } from '../ferretdb/indexes';
-import { ensureApicurio, ensureFerretDb, ensureJaeger, ensureKafka, ensurePostgres, ensurePrometheus } from './install';
+import {
+  ensureApicurio,
+  ensureFerretDb,
+  ensureJaeger,
+  ensureKafka,
+  ensurePostgres,
+  ensurePrometheus,
+  ensurePrometheusWeb,
+} from './install';
 import { probeJaeger, probeKafka, probeMongo, probePostgres, probePrometheus, probeRegistry, type Probe } from './probes';
 
 export interface Paths {
@@ -302,6 +310,7 @@ export const prometheus: Service = {
   stopSignal: 'SIGTERM',
   start(config, paths, log) {
     const bin = ensurePrometheus(paths.cache, log);
+    const web = ensurePrometheusWeb(paths.cache, log);
     const dir = path.join(paths.root, 'prometheus');
     const targets = prometheusTargetsDir(paths);
     fs.mkdirSync(targets, { recursive: true });
@@ -329,6 +338,7 @@ export const prometheus: Service = {
         `--storage.tsdb.path=${path.join(dir, 'data')}`,
         '--storage.tsdb.retention.time=2d',
         `--web.listen-address=${host}:${port}`,
+        `--web.local-assets=${web}/`,
         '--log.level=warn',
       ]),
     );
