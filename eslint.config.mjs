@@ -14,6 +14,29 @@ export default tseslint.config(
     },
   },
   {
+    // The console's and the docs page's browser scripts: plain ES modules, no types, no build step.
+    files: ['api/web/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'module',
+      parserOptions: { projectService: false, project: false, program: null },
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'sessionStorage',
+          'fetch',
+          'URLSearchParams',
+          'Node',
+          'setInterval',
+          'clearInterval',
+          'SwaggerUIBundle',
+        ].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['**/*.spec.ts'],
     rules: { '@typescript-eslint/no-unused-expressions': 'off' },
   },

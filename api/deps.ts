@@ -25,6 +25,7 @@ import type { Relations } from './auth/authorize';
 import { DependencyGuard } from './http/guard';
 import type { Locator } from './locator';
 import { OpsService } from './ops/service';
+import { TraceReader } from './ops/traces';
 import { EventStatusReader } from './status';
 import { API_SCHEMA, CommandLog, IdempotencyStore } from './stores';
 import path from 'node:path';
@@ -47,6 +48,8 @@ export interface ApiDeps {
   status: EventStatusReader;
   /** The operator console's reads and redrives (admin-only endpoints). */
   ops: OpsService;
+  /** Traces from the tracing backend's query API (the console's saga trace). */
+  traces: TraceReader;
   relations: Relations;
   q: ReturnType<typeof createQueries>;
   /** Liveness of the connections, for /ready. */
@@ -116,6 +119,7 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
     commands: new CommandLog(pool, apiSchema),
     status: new EventStatusReader(pool, live, defs, at),
     ops: new OpsService(kafka, producer, pool, codec, defs, at, config),
+    traces: new TraceReader(config.tracing.queryUrl, config.tracing.serviceName),
     relations,
     q,
     async ready() {

@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** `npm run build` copies what tsc does not: the SQL migrations next to the compiled processors, and the two contracts the API serves. */
+/** `npm run build` copies what tsc does not: the SQL migrations next to the compiled processors, and the two contracts and the browser pages the API serves. */
 const root = path.resolve(__dirname, '..');
 for (const f of ['api/openapi.yaml', 'docs/asyncapi.yaml']) {
   fs.mkdirSync(path.join(root, 'dist', path.dirname(f)), { recursive: true });
   fs.copyFileSync(path.join(root, f), path.join(root, 'dist', f));
 }
+// The browser pages (api/web: plain files, served as they are).
+fs.cpSync(path.join(root, 'api', 'web'), path.join(root, 'dist', 'api', 'web'), { recursive: true });
 for (const dir of fs.readdirSync(path.join(root, 'processors'))) {
   const from = path.join(root, 'processors', dir, 'migrations');
   if (!fs.existsSync(from)) continue;

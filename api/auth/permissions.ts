@@ -84,4 +84,5 @@ export const PERMISSIONS: Record<string, Rule> = {
   getDeadLetter: admin,
   redriveDeadLetters: admin,
   listReplayBuilds: admin,
+  getEnrollmentTrace: admin,
 };

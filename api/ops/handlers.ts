@@ -1,4 +1,5 @@
 import type { Answer } from '../commands/execute';
+import { notFound } from '../http/problem';
 import type { QueryHandlers } from '../queries';
 import type { DomainTopic } from '../../topics/catalog';
 
@@ -32,5 +33,15 @@ export function opsHandlers(): QueryHandlers {
       run: async ({ deps, body }) => ok(await deps.ops.redrive(body.ids as string[], (body.ratePerSecond as number | undefined) ?? 50)),
     },
     listReplayBuilds: { dependency: 'ops', run: async ({ deps }) => ok(await deps.ops.replayBuilds()) },
+    getEnrollmentTrace: {
+      dependency: 'ops',
+      run: async ({ deps, params }) => {
+        // The saga's trace is the one its first event (CREATE_ENROLLMENT, from the timeline) was applied in.
+        const saga = await deps.q.academic.saga(params.enrollmentId!);
+        const first = saga?.timeline[0] as { eventId?: string } | undefined;
+        if (!first?.eventId) throw notFound(`enrollment ${params.enrollmentId} not found (or no step applied yet)`);
+        return ok(await deps.traces.byEvent(first.eventId));
+      },
+    },
   };
 }

@@ -392,6 +392,31 @@ const OPS_QUERIES: QueryRoute[] = [
     response: resource({ redriven: int, items: list(resource({ id: text, sourceTopic: text, eventId: maybe('string') })) }),
   },
   {
+    operationId: 'getEnrollmentTrace',
+    method: 'get',
+    path: '/api/v1/ops/enrollments/{enrollmentId}/trace',
+    summary:
+      "One enrollment saga's trace from the tracing backend (Jaeger's query API): every span, in start order (404 when none was recorded)",
+    dependency: 'ops',
+    params: { enrollmentId: id },
+    response: resource({
+      traceId: text,
+      durationMs: { type: 'number' },
+      spans: list(
+        resource({
+          spanId: text,
+          parentSpanId: maybe('string'),
+          service: text,
+          processor: maybe('string'),
+          eventType: maybe('string'),
+          name: text,
+          startOffsetMs: { type: 'number' },
+          durationMs: { type: 'number' },
+        }),
+      ),
+    }),
+  },
+  {
     operationId: 'listReplayBuilds',
     method: 'get',
     path: '/api/v1/ops/replay-builds',

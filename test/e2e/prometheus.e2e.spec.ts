@@ -7,6 +7,7 @@ import { createKafka } from '../../lib/clients/kafka';
 import { eventually, testConfig } from '../support';
 import { ApiHarness } from '../support/api';
 import { TestPipeline } from '../support/pipeline';
+import { launchChromium, screenshot } from '../support/browser';
 
 /**
  * The local stack's real Prometheus (stack:up) scrapes this run's processors and API (registered through its
@@ -101,5 +102,25 @@ describe('Prometheus of the local stack (e2e: real scrapes and rules)', function
     );
     expect(['pending', 'firing']).to.include(alert[0]!.metric.alertstate);
     expect(alert[0]!.metric.severity).to.equal('warning');
+  });
+
+  it("Prometheus's own alerts page (its web UI, Debian's files) shows the alert, in a real browser", async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+      await page.goto(`${prometheus}/classic/alerts`);
+      const rule = page.locator('tr.alert-warning, tr.alert-danger', { hasText: 'DeadLettersGrowing' });
+      await rule.first().waitFor({ timeout: 30_000 });
+      expect(await rule.first().innerText()).to.match(/DeadLettersGrowing \([1-9]\d* active\)/);
+      // Opened, the rule lists its active alerts with their labels: this run's dead-letter topic among them.
+      await rule.first().click();
+      await page
+        .getByText(`${p.topic('grades-events')}.dlq`)
+        .first()
+        .waitFor();
+      await screenshot(page, 'prometheus-alerts');
+    } finally {
+      await browser.close();
+    }
   });
 });

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { eventually, testConfig } from '../support';
 import { ApiHarness } from '../support/api';
 import { TestPipeline } from '../support/pipeline';
+import { launchChromium, screenshot } from '../support/browser';
 import { startService } from '../../deploy/local/stack';
 import { JAEGER_OTLP_PORT } from '../../deploy/local/services';
 
@@ -161,6 +162,38 @@ describe('tracing: one enrollment saga is one trace in Jaeger (e2e)', function (
       let at: JaegerSpan | undefined = s;
       while (at && at !== apiSpan) at = parentOf(at);
       expect(at, `${s.operationName} descends from the API span`).to.equal(apiSpan);
+    }
+  });
+
+  it("the console draws the saga's trace from Jaeger's query API (Jaeger built from source ships no UI)", async () => {
+    const t = await api.call('GET', '/api/v1/ops/enrollments/ENR-1/trace', { token: admin });
+    expect(t.status, JSON.stringify(t.body)).to.equal(200);
+    const spans = t.body.spans as Array<{ processor: string | null; name: string; parentSpanId: string | null }>;
+    expect(new Set(spans.map((s) => s.processor).filter(Boolean))).to.have.keys(
+      'users',
+      'academic',
+      'assignments',
+      'grades',
+      'attendance',
+      'notifications',
+    );
+    expect(spans[0]?.name).to.equal('POST /api/v1/academic/enrollments');
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+      await page.goto(`${api.base}/console`);
+      await page.getByLabel(/Admin token/).fill(admin);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Processors' }).waitFor();
+      await page.goto(`${api.base}/console#/enrollments/ENR-1`);
+      await page.getByRole('button', { name: 'Show the trace' }).click();
+      const rows = page.getByRole('table', { name: 'Trace spans' }).locator('tbody tr');
+      await rows.first().waitFor();
+      expect(await rows.count()).to.equal(spans.length);
+      expect(await rows.first().innerText()).to.include('POST /api/v1/academic/enrollments');
+      await screenshot(page, 'saga-trace');
+    } finally {
+      await browser.close();
     }
   });
 });
