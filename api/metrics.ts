@@ -7,7 +7,7 @@ export function createApiMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const latency = new Histogram({
-    name: 'http_request_duration_seconds',
+    name: 'school_events_http_request_duration_seconds',
     help: 'HTTP request latency by route, method and status',
     labelNames: ['route', 'method', 'status'],
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],

@@ -275,7 +275,7 @@ describe('HTTP API security (e2e)', function () {
     });
     it('/metrics has the latency histogram per route and status; /health, /ready, /docs and both contracts answer', async () => {
       const m = await fetch(`${api.base}/metrics`).then((r) => r.text());
-      expect(m).to.match(/http_request_duration_seconds_bucket\{.*route="\/api\/v1\/grades".*status="400"/);
+      expect(m).to.match(/school_events_http_request_duration_seconds_bucket\{.*route="\/api\/v1\/grades".*status="400"/);
       expect((await api.call('GET', '/health')).status).to.equal(200);
       expect((await api.call('GET', '/ready')).body).to.deep.equal({ status: 'ready', checks: { postgres: true, mongo: true } });
       expect((await fetch(`${api.base}/docs`)).status).to.equal(200);

@@ -160,7 +160,7 @@ async function main(): Promise<void> {
     await sampler;
     process.stdout.write(`CPU while sagas ran: ${formatCpuSplit(cpuWatch.stop())}\n`);
     await admin.disconnect();
-    const retries = (await p.host.metrics.registry.metrics()).split('\n').filter((l) => /^processor_retries_total/.test(l));
+    const retries = (await p.host.metrics.registry.metrics()).split('\n').filter((l) => /^school_events_retries_total/.test(l));
     process.stdout.write(`max consumer lag sampled per group (records): ${JSON.stringify(maxLag)}\n${retries.join('\n')}\n`);
     const end = Math.max(...rows.map((r) => r.updated_at.getTime()));
     const lat = rows.map((r) => r.updated_at.getTime() - (submitted.get(r.enrollment_id) ?? 0)).sort((a, b) => a - b);

@@ -156,21 +156,21 @@ describe('academic projection (load, fold, flush; real PostgreSQL)', function ()
       );
       return series.map((x) => ({ ...x.labels, value: x.value })).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
     };
-    expect(await read('school_sagas')).to.deep.equal([
+    expect(await read('school_events_sagas')).to.deep.equal([
       { status: 'COMPLETED', value: 1 },
       { status: 'FAILED', value: 1 },
       { status: 'PENDING', value: 1 },
     ]);
-    expect(await read('school_sagas_failed')).to.deep.equal([{ status: 'FAILED', failed_step: 'ASSIGN_TO_SECTION', value: 1 }]);
-    expect(await read('school_sagas_in_flight')).to.deep.equal([{ step: 'VALIDATE_USER', value: 1 }]);
-    const oldest = await read('school_saga_oldest_in_flight_seconds');
+    expect(await read('school_events_sagas_failed')).to.deep.equal([{ status: 'FAILED', failed_step: 'ASSIGN_TO_SECTION', value: 1 }]);
+    expect(await read('school_events_sagas_in_flight')).to.deep.equal([{ step: 'VALIDATE_USER', value: 1 }]);
+    const oldest = await read('school_events_saga_oldest_in_flight_seconds');
     expect(oldest.map((o) => o.step)).to.deep.equal(['VALIDATE_USER']);
     // The test events carry a fixed time in the past (2025-03-15): the saga has waited since then.
     expect(oldest[0]!.value).to.be.greaterThan((Date.now() - Date.parse('2025-03-15T08:31:00Z')) / 1000);
     // Both ended sagas ended now (academic stamps its own events with the clock) and started at the test events'
     // fixed time: every quantile is that span.
     const span = (Date.now() - Date.parse('2025-03-15T08:30:00Z')) / 1000;
-    const quantiles = await read('school_saga_completion_seconds');
+    const quantiles = await read('school_events_saga_completion_seconds');
     expect(quantiles.map((q) => q.quantile)).to.deep.equal(['0.5', '0.95', '0.99']);
     for (const q of quantiles) expect(q.value).to.be.closeTo(span, 120);
   });

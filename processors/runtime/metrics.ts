@@ -21,20 +21,20 @@ export class RuntimeMetrics {
   lagSource: (() => Promise<LagSample[]>) | undefined;
   readonly registry = new client.Registry();
   readonly events = new client.Counter({
-    name: 'processor_events_total',
+    name: 'school_events_records_handled_total',
     help: 'Records handled, by processor, event type and outcome (applied, duplicate, ignored, redelivered, dead_lettered)',
     labelNames: ['processor', 'event_type', 'outcome'],
     registers: [this.registry],
   });
   readonly latency = new client.Histogram({
-    name: 'processor_chunk_duration_seconds',
+    name: 'school_events_chunk_duration_seconds',
     help: 'Time to apply one chunk of records in one store transaction, by processor',
     labelNames: ['processor'],
     buckets: SECONDS_BUCKETS,
     registers: [this.registry],
   });
   readonly lag: client.Gauge<'processor' | 'topic' | 'partition'> = new client.Gauge({
-    name: 'processor_consumer_lag',
+    name: 'school_events_consumer_lag_records',
     help: "Records of a partition this instance is assigned that it has not applied: the broker's end offset minus the position the runner holds, read at every scrape (so it grows while a partition is stuck retrying); partitions no longer assigned have no series",
     labelNames: ['processor', 'topic', 'partition'],
     registers: [this.registry],
@@ -47,26 +47,26 @@ export class RuntimeMetrics {
     },
   });
   readonly publishLatency = new client.Histogram({
-    name: 'processor_publish_duration_seconds',
+    name: 'school_events_publish_duration_seconds',
     help: "Time to send a chunk's derived events from the outbox (acks=all) and clear them, by processor",
     labelNames: ['processor'],
     buckets: SECONDS_BUCKETS,
     registers: [this.registry],
   });
   readonly deadLetters = new client.Counter({
-    name: 'processor_dead_letters_total',
+    name: 'school_events_dead_letters_total',
     help: 'Records sent to a dead-letter (or parked) topic, by error class and broken rule (docs/invariants.md; empty when none)',
     labelNames: ['processor', 'topic', 'error_class', 'rule'],
     registers: [this.registry],
   });
   readonly retries = new client.Counter({
-    name: 'processor_retries_total',
+    name: 'school_events_retries_total',
     help: 'Transient failures retried (the partition is held meanwhile)',
     labelNames: ['processor', 'store'],
     registers: [this.registry],
   });
   readonly circuit = new client.Gauge({
-    name: 'processor_circuit_state',
+    name: 'school_events_circuit_state',
     help: 'Store circuit breaker: 1 for the state it is in, 0 for the others (state = closed, half_open, open)',
     labelNames: ['processor', 'store', 'state'],
     registers: [this.registry],

@@ -271,11 +271,13 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
     expect(await ready.json()).to.deep.include({ status: 'ready' });
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).to.include(
-      `processor_events_total{processor="${p.name}",event_type="tardiness.recorded",outcome="applied"} ${all.length}`,
+      `school_events_records_handled_total{processor="${p.name}",event_type="tardiness.recorded",outcome="applied"} ${all.length}`,
     );
-    expect(metrics).to.include(`processor_events_total{processor="${p.name}",event_type="tardiness.recorded",outcome="duplicate"} 20`);
-    expect(metrics).to.match(new RegExp(`processor_consumer_lag\\{processor="${p.name}",topic="${topic}",partition="0"\\} 0`));
-    expect(metrics).to.include('processor_circuit_state');
+    expect(metrics).to.include(
+      `school_events_records_handled_total{processor="${p.name}",event_type="tardiness.recorded",outcome="duplicate"} 20`,
+    );
+    expect(metrics).to.match(new RegExp(`school_events_consumer_lag_records\\{processor="${p.name}",topic="${topic}",partition="0"\\} 0`));
+    expect(metrics).to.include('school_events_circuit_state');
     // A second start would double the consumers (and the per-document locks) of every processor: refused.
     const second = await pgHost.start().then(
       () => undefined,
@@ -298,7 +300,9 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
     const ignored = (await host.metrics.events.get()).values.filter((v) => v.labels.outcome === 'ignored');
     expect(ignored.reduce((s, v) => s + v.value, 0)).to.equal(marks.length);
     // 30 chunks of 100 records; the store is called for the first, then at most once a second, and for the last.
-    const chunks = (await host.metrics.latency.get()).values.find((v) => v.metricName === 'processor_chunk_duration_seconds_count')?.value;
+    const chunks = (await host.metrics.latency.get()).values.find(
+      (v) => v.metricName === 'school_events_chunk_duration_seconds_count',
+    )?.value;
     expect(chunks).to.be.within(2, 10);
     expect(await pgTotals(p.schema)).to.deep.equal({ total: 0, events: 0 });
   });

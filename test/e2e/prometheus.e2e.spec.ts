@@ -61,7 +61,7 @@ describe('Prometheus of the local stack (e2e: real scrapes and rules)', function
     const up = await some(`up{run="${p.run}"} == 1`, 'both targets up', 2);
     expect(up.map((r) => r.metric.job).sort()).to.deep.equal(['school-api', 'school-processors']);
     const lag = await some(
-      `processor_consumer_lag{run="${p.run}",processor="grades",topic="${p.topic('grades-events')}"}`,
+      `school_events_consumer_lag_records{run="${p.run}",processor="grades",topic="${p.topic('grades-events')}"}`,
       'lag series',
       6,
     );
@@ -76,12 +76,12 @@ describe('Prometheus of the local stack (e2e: real scrapes and rules)', function
       enrollmentType: 'REGULAR',
       previousInstitution: null,
     });
-    const failed = await some(`school_sagas_failed{run="${p.run}",failed_step="VALIDATE_USER"}`, 'the failed saga counted');
+    const failed = await some(`school_events_sagas_failed{run="${p.run}",failed_step="VALIDATE_USER"}`, 'the failed saga counted');
     expect(failed[0]!.value[1]).to.equal('1');
-    expect(await query(`school:processor_consumer_lag:sum{processor="academic"}`)).to.not.have.length(0);
+    expect(await query(`school:school_events_consumer_lag_records:sum{processor="academic"}`)).to.not.have.length(0);
 
     expect((await api.call('GET', '/health')).status).to.equal(200);
-    await some(`http_request_duration_seconds_count{run="${p.run}",route="/health"}`, 'the API request counted');
+    await some(`school_events_http_request_duration_seconds_count{run="${p.run}",route="/health"}`, 'the API request counted');
   });
 
   it('poison records: the dead letters are counted and the DeadLettersGrowing alert goes pending or firing', async () => {
@@ -95,7 +95,7 @@ describe('Prometheus of the local stack (e2e: real scrapes and rules)', function
     } finally {
       await producer.disconnect();
     }
-    await some(`processor_dead_letters_total{run="${p.run}",processor="grades"} > 0`, 'the dead letter counted');
+    await some(`school_events_dead_letters_total{run="${p.run}",processor="grades"} > 0`, 'the dead letter counted');
     const alert = await some(
       `ALERTS{alertname="DeadLettersGrowing",processor="grades",topic="${p.topic('grades-events')}.dlq"}`,
       'the dead-letter alert',
