@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
+import Transport from 'winston-transport';
 import type { Admin, Producer } from 'kafkajs';
 import { systemClock } from '../../lib/clock';
 import { createKafka } from '../../lib/clients/kafka';
@@ -21,6 +22,16 @@ import { scaleRuleWindows } from './scale';
 
 /** The deployed rules with every window divided by 20: ten minutes become 30 s, "for 5m" 15 s. */
 const SCALE = 20;
+const TRACE = 'a'.repeat(32);
+
+/** Keeps the logger's lines in memory, to read what an operator would see. */
+class Lines extends Transport {
+  readonly seen: Array<Record<string, unknown>> = [];
+  override log(info: Record<string, unknown>, next: () => void): void {
+    this.seen.push(info);
+    next();
+  }
+}
 
 /**
  * A processor whose database is stopped while records keep arriving, scraped by a real Prometheus that
@@ -31,7 +42,9 @@ const SCALE = 20;
 describe('lag alert in a real Prometheus while a processor’s database is down (int)', function () {
   this.timeout(300_000);
   const config = testConfig({ RUNTIME_RETRY_INITIAL_MS: '200', RUNTIME_RETRY_MAX_MS: '1000', BREAKER_OPEN_MS: '2000' });
-  const logger = createLogger(config, 'it');
+  const logger = createLogger({ log: { ...config.log, level: 'warn' } }, 'it');
+  const lines = new Lines();
+  logger.clear().add(lines); // read here, not printed
   const kafka = createKafka(config);
   const server = new IsolatedPostgres(config);
   const prometheus = new IsolatedPrometheus(config);
@@ -56,7 +69,7 @@ describe('lag alert in a real Prometheus while a processor’s database is down 
           minutesLate: 1,
           recordedBy: 'USR-T-1',
         },
-        { sourceService: 'it', clock: systemClock },
+        { sourceService: 'it', clock: systemClock, metadata: { traceparent: `00-${TRACE}-${'1'.repeat(16)}-01` } },
       );
     });
   const publish = (n: number) =>
@@ -130,6 +143,12 @@ describe('lag alert in a real Prometheus while a processor’s database is down 
       2000,
     );
     expect(states[0], states.join(' → ')).to.equal('pending');
+    // The retry lines of the stuck chunk say which records they hold up: event, correlation and trace ids.
+    const retry = lines.seen.find((l) => l.message === 'transient failure, holding the partition and retrying');
+    expect(retry, 'a retry line').to.not.equal(undefined);
+    expect(retry).to.include({ processor: name, traceId: TRACE });
+    expect(retry!.eventId).to.be.a('string').and.equal(retry!.correlationId);
+    expect(retry!.records).to.be.a('number').and.at.least(1);
     expect(firing.metric.severity).to.equal('critical');
     const seconds = Math.ceil((Date.now() - outage) / 1000);
     const lags = await prometheus.range(lagSum, seconds);

@@ -1,3 +1,4 @@
+import { parseTraceparent } from '../../lib/tracing';
 import type { EventType, SchoolEvent } from '../../schemas/generated/events';
 import { narrow, unhandled } from '../shared/handled';
 import { RuleViolationError } from '../runtime/errors';
@@ -232,7 +233,9 @@ function attempt(s: AcademicState, event: SchoolEvent<Handled>, ctx: ProjectCont
         enrollmentId: e.payload.enrollmentId,
         failedStep: e.payload.failedStep,
         reason: e.payload.reason,
+        eventId: event.eventId,
         correlationId: e.correlationId,
+        traceId: parseTraceparent(event.metadata.traceparent)?.traceId,
       });
     }
     out.push(e);

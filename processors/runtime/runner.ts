@@ -413,6 +413,7 @@ export class ProcessorRunner {
         },
         heartbeat,
         true,
+        items,
       );
       this.deps.metrics.latency.observe({ processor: this.def.name }, Number(process.hrtime.bigint() - t0) / 1e9);
       this.count(items, result.outcomes);
@@ -572,7 +573,13 @@ export class ProcessorRunner {
    * is open the consumer is paused and no call is made. Heartbeats keep the group
    * membership alive throughout; a stop abandons the work (nothing is committed).
    */
-  private async retrying<T>(fn: () => Promise<T>, heartbeat: () => Promise<void> | undefined, guardedByBreaker = false): Promise<T> {
+  private async retrying<T>(
+    fn: () => Promise<T>,
+    heartbeat: () => Promise<void> | undefined,
+    guardedByBreaker = false,
+    /** The records the call is about: their first one's ids go on the retry lines (and the count). */
+    about?: Item[],
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       if (guardedByBreaker) await this.waitForCircuit(heartbeat);
       if (this.stopping) throw new StoppingError('stopping');
@@ -595,6 +602,7 @@ export class ProcessorRunner {
           delayMs: delay,
           circuit: this.breaker.current,
           error: e instanceof Error ? e.message : String(e),
+          ...(about?.[0] ? { ...this.ids(about[0]), records: about.length } : {}),
         });
         await this.sleep(delay, heartbeat);
       }
