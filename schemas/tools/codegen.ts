@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { generateAsyncApi } from './asyncapi';
 import { assembleAll, SCHEMAS_DIR, type AvroSchema, type EventSource } from './assemble';
+import { piiLine, piiSummary } from './pii-docs';
 
 /**
  * `npm run schemas:gen`: writes schemas/generated/events.ts (TypeScript types and the
@@ -60,7 +61,9 @@ class TsEmitter {
       const name = String(node.name);
       if (!this.decls.has(name)) {
         this.decls.set(name, ''); // reserve: records may be referenced before their body is done
-        const fields = (node.fields as Obj[]).map((f) => `${jsdoc(f.doc, '  ')}  ${String(f.name)}: ${this.type(f.type as AvroSchema)};`);
+        const fields = (node.fields as Obj[]).map(
+          (f) => `${jsdoc(fieldDoc(f), '  ')}  ${String(f.name)}: ${this.type(f.type as AvroSchema)};`,
+        );
         this.decls.set(name, `${jsdoc(node.doc, '')}export interface ${name} {\n${fields.join('\n')}\n}\n`);
       }
       return name;
@@ -71,6 +74,13 @@ class TsEmitter {
   declarations(): string {
     return [...this.decls.values()].join('\n');
   }
+}
+
+/** A field's doc, plus its personal-data declaration so it shows where the field is used. */
+function fieldDoc(f: Obj): unknown {
+  if (f.pii !== true) return f.doc;
+  const subject = typeof f.piiSubject === 'string' ? `, data subject ${f.piiSubject}` : '';
+  return `${typeof f.doc === 'string' ? `${f.doc} ` : ''}Personal data (${String(f.piiCategory)}${subject}).`;
 }
 
 function jsdoc(doc: unknown, indent: string): string {
@@ -88,7 +98,7 @@ export function generateTypes(events: EventSource[]): string {
   const envelopeFields = (events[0]?.schema.fields as Obj[]).filter((f) => f.name !== 'payload');
   const envelopeLines = envelopeFields
     .filter((f) => f.name !== 'eventType')
-    .map((f) => `${jsdoc(f.doc, '  ')}  ${String(f.name)}: ${ts.type(f.type as AvroSchema)};`);
+    .map((f) => `${jsdoc(fieldDoc(f), '  ')}  ${String(f.name)}: ${ts.type(f.type as AvroSchema)};`);
   const payloads = events.map((e) => `  '${e.eventType}': ${ts.type(payloadSchema(e))};`);
   const defs = events.map(
     (e) =>
@@ -187,6 +197,7 @@ export function generateDocs(events: EventSource[]): string {
     ...fieldRows(envelope, ''),
     ...fieldRows(meta.fields as Obj[], 'metadata.'),
     '',
+    ...piiSummary(events),
   ];
   const topics = [...new Set(events.map((e) => e.topic))];
   for (const topic of topics) {
@@ -210,6 +221,7 @@ export function generateDocs(events: EventSource[]): string {
         '|---|---|---|',
         ...fieldRows(p.fields as Obj[], ''),
         '',
+        ...piiLine(e),
       );
     }
   }
