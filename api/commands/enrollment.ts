@@ -1,12 +1,12 @@
 import type { EventType, SchoolEvent } from '../../schemas/generated/events';
 import type { RuleCode } from '../../processors/shared/invariants';
 import type { ApiDeps } from '../deps';
-import { ruleConflict, type FieldError } from '../http/problem';
+import type { FieldError } from '../http/problem';
 
 /**
  * Rules GRADE_STUDENT_NOT_ENROLLED and ATTENDANCE_STUDENT_NOT_ENROLLED on the API side: a command writing
  * for a student in a section needs a COMPLETED enrollment of the student in that section in the academic
- * projection. The processors check the same from their own rows (docs/invariants.md).
+ * projection. The processors do not (docs/invariants.md says why).
  */
 export const ENROLLMENT_RULES: { readonly [K in EventType]?: RuleCode } = {
   'grade.recorded': 'GRADE_STUDENT_NOT_ENROLLED',
@@ -45,21 +45,20 @@ export function unbackedClaims(claims: EnrollmentClaim[], enrolled: ReadonlyMap<
 }
 
 /**
- * Reads the academic projection for a command's claims (one query per section named) and refuses the command
- * with 409 when one is not backed; nothing is published then.
+ * Reads the academic projection for a command's claims (one query per section named) and answers the claims it
+ * does not back (the caller refuses the command with 409 then; nothing is published).
  */
-export async function requireEnrollment(
+export async function enrollmentErrors(
   deps: Pick<ApiDeps, 'guard' | 'q'>,
   events: SchoolEvent[],
   fieldOf: (i: number) => string,
-): Promise<void> {
+): Promise<FieldError[]> {
   const claims = enrollmentClaims(events, fieldOf);
-  if (!claims.length) return;
+  if (!claims.length) return [];
   const bySection = new Map<string, string[]>();
   for (const c of claims) bySection.set(c.sectionId, [...(bySection.get(c.sectionId) ?? []), c.studentUserId]);
   const enrolled = new Map<string, ReadonlySet<string>>();
   for (const [sectionId, students] of bySection)
     enrolled.set(sectionId, await deps.guard.run('academic', () => deps.q.academic.completedIn(sectionId, students)));
-  const errors = unbackedClaims(claims, enrolled);
-  if (errors.length) throw ruleConflict(`the ${events[0]!.eventType} command breaks a business rule`, errors);
+  return unbackedClaims(claims, enrolled);
 }

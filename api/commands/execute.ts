@@ -33,7 +33,7 @@ export function commandEvent<T extends EventType>(
   payload: Record<string, unknown>,
 ): SchoolEvent<T> {
   const p = withNulls(type, payload) as unknown as EventPayloads[T];
-  const errors = ruleErrors(type, p, deps.config.rules);
+  const errors = ruleErrors(type, p, deps.config.rules, deps.clock.now());
   if (errors.length) throw badRequest(`the ${type} command breaks a business rule`, errors);
   const correlation = type === 'student.enrolled' || type === 'student.transferred' ? String(payload.enrollmentId) : undefined;
   const event = buildEvent(type, p, {

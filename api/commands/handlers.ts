@@ -3,7 +3,7 @@ import type { EventType, SchoolEvent } from '../../schemas/generated/events';
 import type { Identity } from '../auth/jwt';
 import type { ApiDeps } from '../deps';
 import { COMMANDS, SPECIAL_COMMANDS, type CommandRoute } from '../spec/routes';
-import { requireEnrollment } from './enrollment';
+import { requireRules, type RequestField } from './checks';
 import { commandEvent, execute, newId, type Answer } from './execute';
 
 type CommandHandler = (req: Request, who: Identity) => Promise<Answer>;
@@ -26,12 +26,18 @@ export function commandPayload(c: CommandRoute, req: Request, who: Identity): Re
 export function commandHandlers(deps: ApiDeps): Record<string, CommandHandler> {
   const handlers: Record<string, CommandHandler> = {};
   const one =
-    (type: EventType, payloadOf: (req: Request, who: Identity) => Record<string, unknown>, operationId: string): CommandHandler =>
+    (
+      type: EventType,
+      payloadOf: (req: Request, who: Identity) => Record<string, unknown>,
+      operationId: string,
+      pathId?: string,
+    ): CommandHandler =>
     async (req, who) => {
       const e = commandEvent(deps, req, who, type, payloadOf(req, who));
-      return execute(deps, req, who, operationId, [e], eventLocation(e), () => requireEnrollment(deps, [e], () => 'body.studentUserId'));
+      const field: RequestField = (_, name) => (name === pathId ? `path.${name}` : `body.${name}`);
+      return execute(deps, req, who, operationId, [e], eventLocation(e), () => requireRules(deps, who, [e], field));
     };
-  for (const c of COMMANDS) handlers[c.operationId] = one(c.eventType, (req, who) => commandPayload(c, req, who), c.operationId);
+  for (const c of COMMANDS) handlers[c.operationId] = one(c.eventType, (req, who) => commandPayload(c, req, who), c.operationId, c.pathId);
 
   const s = SPECIAL_COMMANDS;
   handlers[s.sendImmediate.operationId] = one(
@@ -53,7 +59,7 @@ export function commandHandlers(deps: ApiDeps): Record<string, CommandHandler> {
         }) as SchoolEvent,
     );
     return execute(deps, req, who, s.markPresent.operationId, events, eventLocation(events[0]!), () =>
-      requireEnrollment(deps, events, (i) => `body.studentUserIds[${i}]`),
+      requireRules(deps, who, events, (i, name) => (name === 'studentUserId' ? `body.studentUserIds[${i}]` : `body.${name}`)),
     );
   };
   handlers[s.bulkNotification.operationId] = async (req, who) => {
@@ -74,8 +80,9 @@ export function commandHandlers(deps: ApiDeps): Record<string, CommandHandler> {
           variables: { ...variables, _bulkTotal: String(recipientUserIds.length) },
         }) as SchoolEvent,
     );
-    const answer = await execute(deps, req, who, s.bulkNotification.operationId, events, eventLocation(events[0]!));
-    return answer;
+    return execute(deps, req, who, s.bulkNotification.operationId, events, eventLocation(events[0]!), () =>
+      requireRules(deps, who, events, (i, name) => (name === 'recipientUserId' ? `body.recipientUserIds[${i}]` : `body.${name}`)),
+    );
   };
   return handlers;
 }

@@ -3,12 +3,15 @@ import { checkGrade } from '../../processors/grades/handlers';
 import type { EventPayloads, EventType } from '../../schemas/generated/events';
 import type { FieldError } from '../http/problem';
 import type { Rules } from '../../lib/config';
+import { futureDateErrors } from './checks/attendance';
 
 /**
  * Business rules a processor would otherwise reject into the dead-letter topic: checked
- * before publishing, with the processors' own functions, so the client hears of it (400).
+ * before publishing, with the processors' own functions, so the client hears of it (400). Rules decided from
+ * the request alone (and the API's clock, `now`); those that read the projections are in ./checks (409).
  */
-const RULES: { [K in EventType]?: (p: EventPayloads[K], rules: Rules) => FieldError[] } = {
+const dated = (p: { date: string }, _: Rules, now: Date): FieldError[] => futureDateErrors(p.date, now, (f) => `body.${f}`);
+const RULES: { [K in EventType]?: (p: EventPayloads[K], rules: Rules, now: Date) => FieldError[] } = {
   'grade.recorded': (p, rules) => {
     const c = checkGrade(p, rules.maxScore);
     return c.ok ? [] : [{ field: `body.${c.field}`, message: c.reason, rule: c.rule }];
@@ -22,13 +25,17 @@ const RULES: { [K in EventType]?: (p: EventPayloads[K], rules: Rules) => FieldEr
     const bad = validSlot(p);
     return bad ? [{ field: p.startMinute < 0 ? 'body.startMinute' : 'body.endMinute', message: bad }] : [];
   },
-  'tardiness.recorded': (p) =>
-    p.minutesLate > 0 ? [] : [{ field: 'body.minutesLate', message: 'must be > 0', rule: 'TARDINESS_MINUTES' }],
+  'tardiness.recorded': (p, rules, now) => [
+    ...(p.minutesLate > 0 ? [] : [{ field: 'body.minutesLate', message: 'must be > 0', rule: 'TARDINESS_MINUTES' }]),
+    ...dated(p, rules, now),
+  ],
+  'attendance.marked': dated,
+  'absence.recorded': dated,
   'section.created': (p) => (p.capacity > 0 ? [] : [{ field: 'body.capacity', message: 'must be > 0' }]),
   'academic.year.started': (p) => (p.endDate >= p.startDate ? [] : [{ field: 'body.endDate', message: 'must not be before startDate' }]),
 };
 
-export function ruleErrors<T extends EventType>(type: T, payload: EventPayloads[T], rules: Rules): FieldError[] {
+export function ruleErrors<T extends EventType>(type: T, payload: EventPayloads[T], rules: Rules, now: Date): FieldError[] {
   const rule = RULES[type];
-  return rule ? rule(payload, rules) : [];
+  return rule ? rule(payload, rules, now) : [];
 }

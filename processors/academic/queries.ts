@@ -23,6 +23,19 @@ export function academicQueries(pool: pg.Pool, schema = projectionSchema('academ
       );
       return r.rows.length ? { courseId, courseName: (r.rows[0] as { courseName: string }).courseName, sections: r.rows } : undefined;
     },
+    /** One academic year: its dates and the ids of its grading periods (the API's period and date rules). */
+    async year(
+      academicYearId: string,
+    ): Promise<{ academicYearId: string; startDate: string; endDate: string; periodIds: string[] } | undefined> {
+      const r = await pool.query<{ startDate: string; endDate: string; periodIds: string[] | null }>(
+        `select to_char(start_date, 'YYYY-MM-DD') "startDate", to_char(end_date, 'YYYY-MM-DD') "endDate",
+           (select array_agg(p ->> 'periodId') from jsonb_array_elements(grading_periods) p) "periodIds"
+         from ${s}.academic_years where id = $1`,
+        [academicYearId],
+      );
+      const y = r.rows[0];
+      return y && { academicYearId, startDate: y.startDate, endDate: y.endDate, periodIds: y.periodIds ?? [] };
+    },
     /** Active and past enrollments of a student, newest first. */
     async enrollmentsOfStudent(studentUserId: string) {
       const r = await pool.query(

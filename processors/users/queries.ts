@@ -3,7 +3,7 @@ import type { UserType } from '../../schemas/generated/events';
 import { GUARD_FIELD } from '../runtime/mongo-bookkeeping';
 import { dbOf, type DbSource } from '../runtime/mongo-live';
 import { enrollmentView, type EnrollmentRef, type Profile } from './handlers';
-import { student360Resource, userResource } from './resources';
+import { student360Resource, userResource, type UserResource } from './resources';
 
 const hidden = { projection: { [GUARD_FIELD]: 0 } };
 
@@ -12,6 +12,11 @@ export function usersQueries(source: DbSource) {
   const users = async () => (await dbOf(source)).collection<Profile>('users');
   return {
     user: async (userId: string) => userResource(await (await users()).findOne({ _id: userId }, hidden)),
+    /** Several users in one read (the API's rules); an id without a user is absent from the map. */
+    async many(userIds: string[]): Promise<Map<string, UserResource>> {
+      const docs = await (await users()).find({ _id: { $in: userIds } }, hidden).toArray();
+      return new Map(docs.flatMap((d) => userResource(d) ?? []).map((u) => [u.userId, u]));
+    },
     /** Users of one type, keyset-paginated by id. */
     byType: async (userType: UserType, after: string | undefined, limit: number) =>
       (

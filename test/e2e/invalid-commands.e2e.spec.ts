@@ -38,9 +38,10 @@ interface Row {
   errors?: FieldRule[];
 }
 
-// The smallest school that exercises every row: one year, two one-seat sections with one course each, a teacher of
-// SEC-A, student S in SEC-A and S2 in SEC-B (both through the saga, so both sections are full), a parent of S,
-// and one enrollment that failed (its student does not exist).
+// The smallest school that exercises every row: one year, two one-seat sections (MATH in both, ART in SEC-A too), a
+// teacher of MATH in SEC-A and one of SEC-B's schedule, student S in SEC-A and S2 in SEC-B (both through the saga, so
+// both sections are full), a parent of S, a deactivated parent and teacher, and one enrollment that failed (its
+// student does not exist).
 const Y = '2025';
 const PER = '2025-T1';
 const A = 'SEC-A';
@@ -51,6 +52,12 @@ const S2 = 'STU-B';
 const P = 'PAR-A';
 const T = 'TCH-A';
 const T2 = 'TCH-B';
+// Users deactivated by the seeding: nobody gives them roles, links them, assigns them or notifies them.
+const P_GONE = 'PAR-GONE';
+const T_GONE = 'TCH-GONE';
+// A course of SEC-A nobody teaches (T teaches MATH there), and a course no section has.
+const ART = 'ART';
+const NO_COURSE = 'HISTORY';
 const ENR_A = 'ENR-A';
 const ENR_B = 'ENR-B';
 const ENR_FAILED = 'ENR-GHOST';
@@ -231,6 +238,66 @@ const ROWS: Row[] = [
     body: { parentUserId: P, relationship: 'UNCLE' },
     status: 400,
     errors: on('body.relationship'),
+  },
+  {
+    name: 'PARENT_LINK_NOT_PARENT: the parent is a teacher',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: `/api/v1/users/${S2}/parents`,
+    body: { parentUserId: T, relationship: 'FATHER' },
+    status: 409,
+    errors: on('body.parentUserId', 'PARENT_LINK_NOT_PARENT'),
+  },
+  {
+    name: 'PARENT_LINK_NOT_PARENT: a parent nobody created',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: `/api/v1/users/${S2}/parents`,
+    body: { parentUserId: 'PAR-NOBODY', relationship: 'MOTHER' },
+    status: 409,
+    errors: on('body.parentUserId', 'PARENT_LINK_NOT_PARENT'),
+  },
+  {
+    name: 'PARENT_LINK_NOT_STUDENT: the child is a teacher',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: `/api/v1/users/${T}/parents`,
+    body: { parentUserId: P, relationship: 'MOTHER' },
+    status: 409,
+    errors: on('path.studentUserId', 'PARENT_LINK_NOT_STUDENT'),
+  },
+  {
+    name: 'PARENT_LINK_NOT_STUDENT: a student nobody created',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/users/STU-NOBODY/parents',
+    body: { parentUserId: P, relationship: 'GUARDIAN' },
+    status: 409,
+    errors: on('path.studentUserId', 'PARENT_LINK_NOT_STUDENT'),
+  },
+  {
+    name: 'USER_DEACTIVATED: linking a deactivated parent',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: `/api/v1/users/${S2}/parents`,
+    body: { parentUserId: P_GONE, relationship: 'FATHER' },
+    status: 409,
+    errors: on('body.parentUserId', 'USER_DEACTIVATED'),
+  },
+  {
+    name: 'USER_DEACTIVATED: new roles for a deactivated user',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: `/api/v1/users/${T_GONE}/roles`,
+    body: { previousRoles: ['TEACHER'], newRoles: ['TEACHER', 'ADMIN'] },
+    status: 409,
+    errors: on('path.userId', 'USER_DEACTIVATED'),
   },
   {
     name: 'not permitted for role TEACHER: create a user',
@@ -478,6 +545,56 @@ const ROWS: Row[] = [
     errors: on('body.teacherUserId'),
   },
   {
+    name: 'TEACHER_NOT_A_TEACHER: assigning a parent',
+    domain: 'assignments',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/assignments',
+    body: { ...assign, teacherUserId: P },
+    status: 409,
+    errors: on('body.teacherUserId', 'TEACHER_NOT_A_TEACHER'),
+  },
+  {
+    name: 'TEACHER_NOT_A_TEACHER: a schedule for a teacher nobody created',
+    domain: 'assignments',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/assignments/schedules',
+    body: { ...schedule, teacherUserId: 'TCH-NOBODY' },
+    status: 409,
+    errors: on('body.teacherUserId', 'TEACHER_NOT_A_TEACHER'),
+  },
+  {
+    name: 'USER_DEACTIVATED: assigning a deactivated teacher',
+    domain: 'assignments',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/assignments',
+    body: { ...assign, teacherUserId: T_GONE },
+    status: 409,
+    errors: on('body.teacherUserId', 'USER_DEACTIVATED'),
+  },
+  {
+    name: 'ASSIGNMENT_COURSE_NOT_IN_SECTION: an assignment to a course the section does not have',
+    domain: 'assignments',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/assignments',
+    body: { ...assign, courseId: NO_COURSE },
+    status: 409,
+    errors: on('body.courseId', 'ASSIGNMENT_COURSE_NOT_IN_SECTION'),
+  },
+  {
+    name: 'ASSIGNMENT_COURSE_NOT_IN_SECTION: a schedule in a section that does not exist',
+    domain: 'assignments',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/assignments/schedules',
+    body: { ...schedule, sectionId: 'SEC-NOPE' },
+    status: 409,
+    errors: on('body.courseId', 'ASSIGNMENT_COURSE_NOT_IN_SECTION'),
+  },
+  {
     name: 'not permitted for role TEACHER: assign themself',
     domain: 'assignments',
     as: 'teacher',
@@ -634,6 +751,66 @@ const ROWS: Row[] = [
     body: { ...grade, studentUserId: 'STU-GHOST' },
     status: 409,
     errors: on('body.studentUserId', 'GRADE_STUDENT_NOT_ENROLLED'),
+  },
+  {
+    name: 'GRADE_COURSE_NOT_IN_SECTION: a course the section does not have',
+    domain: 'grades',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/grades',
+    body: { ...grade, courseId: NO_COURSE },
+    status: 409,
+    errors: on('body.courseId', 'GRADE_COURSE_NOT_IN_SECTION'),
+  },
+  {
+    name: 'GRADE_COURSE_NOT_IN_SECTION: a competency in a course the section does not have',
+    domain: 'grades',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/grades/competencies',
+    body: { ...competency, courseId: NO_COURSE },
+    status: 409,
+    errors: on('body.courseId', 'GRADE_COURSE_NOT_IN_SECTION'),
+  },
+  {
+    name: 'GRADE_PERIOD_NOT_IN_YEAR: a period of another year',
+    domain: 'grades',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/grades',
+    body: { ...grade, periodId: '2026-T1' },
+    status: 409,
+    errors: on('body.periodId', 'GRADE_PERIOD_NOT_IN_YEAR'),
+  },
+  {
+    name: 'GRADE_PERIOD_NOT_IN_YEAR: a competency in a period nobody started',
+    domain: 'grades',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/grades/competencies',
+    body: { ...competency, periodId: 'P-NOPE' },
+    status: 409,
+    errors: on('body.periodId', 'GRADE_PERIOD_NOT_IN_YEAR'),
+  },
+  {
+    name: 'GRADE_RECORDER_NOT_TEACHING: a teacher of the section grading a course of it they do not teach',
+    domain: 'grades',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/grades',
+    body: { ...grade, courseId: ART },
+    status: 409,
+    errors: on('body.courseId', 'GRADE_RECORDER_NOT_TEACHING'),
+  },
+  {
+    name: 'GRADE_RECORDER_NOT_TEACHING: a competency in a course the teacher does not teach',
+    domain: 'grades',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/grades/competencies',
+    body: { ...competency, courseId: ART },
+    status: 409,
+    errors: on('body.courseId', 'GRADE_RECORDER_NOT_TEACHING'),
   },
   {
     name: 'not permitted for role TEACHER: a grade in a section not theirs',
@@ -803,6 +980,66 @@ const ROWS: Row[] = [
     errors: on('body.studentUserIds[1]', 'ATTENDANCE_STUDENT_NOT_ENROLLED'),
   },
   {
+    name: 'ATTENDANCE_DATE_IN_FUTURE: a mark dated 2099',
+    domain: 'attendance',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/attendance/marks',
+    body: { ...mark, date: '2099-03-10' },
+    status: 400,
+    errors: on('body.date', 'ATTENDANCE_DATE_IN_FUTURE'),
+  },
+  {
+    name: 'ATTENDANCE_DATE_IN_FUTURE: mark-present tomorrow names the date once',
+    domain: 'attendance',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/attendance/mark-present',
+    body: { ...present, date: new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10) },
+    status: 400,
+    errors: on('body.date', 'ATTENDANCE_DATE_IN_FUTURE'),
+  },
+  {
+    name: 'ATTENDANCE_DATE_IN_FUTURE: a tardiness dated 2099',
+    domain: 'attendance',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/attendance/tardiness',
+    body: { ...tardy, date: '2099-01-05' },
+    status: 400,
+    errors: on('body.date', 'ATTENDANCE_DATE_IN_FUTURE'),
+  },
+  {
+    name: 'ATTENDANCE_DATE_OUTSIDE_YEAR: an absence before the year starts',
+    domain: 'attendance',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/attendance/absences',
+    body: { ...absence, date: '2025-03-02' },
+    status: 409,
+    errors: on('body.date', 'ATTENDANCE_DATE_OUTSIDE_YEAR'),
+  },
+  {
+    name: 'ATTENDANCE_DATE_OUTSIDE_YEAR: a mark after the year ends',
+    domain: 'attendance',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/attendance/marks',
+    body: { ...mark, date: '2025-12-20' },
+    status: 409,
+    errors: on('body.date', 'ATTENDANCE_DATE_OUTSIDE_YEAR'),
+  },
+  {
+    name: 'ATTENDANCE_DATE_OUTSIDE_YEAR: mark-present in another year',
+    domain: 'attendance',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/attendance/mark-present',
+    body: { ...present, date: '2024-11-04' },
+    status: 409,
+    errors: on('body.date', 'ATTENDANCE_DATE_OUTSIDE_YEAR'),
+  },
+  {
     name: 'not permitted for role TEACHER: a mark in a section not theirs',
     domain: 'attendance',
     as: 'teacher',
@@ -897,6 +1134,36 @@ const ROWS: Row[] = [
     body: { ...bulk, recipientUserIds: [] },
     status: 400,
     errors: on('body.recipientUserIds'),
+  },
+  {
+    name: 'NOTIFICATION_RECIPIENT_UNKNOWN: a recipient nobody created',
+    domain: 'notifications',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/notifications',
+    body: { ...notify, recipientUserId: 'USR-NOBODY' },
+    status: 409,
+    errors: on('body.recipientUserId', 'NOTIFICATION_RECIPIENT_UNKNOWN'),
+  },
+  {
+    name: 'NOTIFICATION_RECIPIENT_UNKNOWN: bulk names the unknown recipient by position',
+    domain: 'notifications',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/notifications/bulk',
+    body: { ...bulk, recipientUserIds: [S, 'USR-NOBODY', P] },
+    status: 409,
+    errors: on('body.recipientUserIds[1]', 'NOTIFICATION_RECIPIENT_UNKNOWN'),
+  },
+  {
+    name: 'USER_DEACTIVATED: send-immediate to a deactivated parent',
+    domain: 'notifications',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/notifications/send-immediate',
+    body: { ...immediate, recipientUserId: P_GONE },
+    status: 409,
+    errors: on('body.recipientUserId', 'USER_DEACTIVATED'),
   },
   {
     name: 'not permitted for role TEACHER: request a notification',
@@ -1146,10 +1413,15 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
       roles: [userType],
     });
     await Promise.all([
-      command('/api/v1/users', person(S, 'STUDENT')),
-      command('/api/v1/users', person(S2, 'STUDENT')),
-      command('/api/v1/users', person(P, 'PARENT')),
-      command('/api/v1/users', person(T, 'TEACHER')),
+      ...[
+        [S, 'STUDENT'],
+        [S2, 'STUDENT'],
+        [P, 'PARENT'],
+        [T, 'TEACHER'],
+        [T2, 'TEACHER'],
+        [P_GONE, 'PARENT'],
+        [T_GONE, 'TEACHER'],
+      ].map(([id, type]) => command('/api/v1/users', person(id!, type!))),
       command('/api/v1/academic/years', {
         academicYearId: Y,
         name: 'School year 2025',
@@ -1159,9 +1431,14 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
       }),
       ...[A, B].map((id) => command('/api/v1/academic/sections', { ...section, sectionId: id, name: id, capacity: 1 })),
     ]);
+    // Courses before the assignment and schedules that name them (a course belongs to the section it is taught in).
     await Promise.all([
       command(`/api/v1/users/${S}/parents`, { parentUserId: P, relationship: 'MOTHER' }),
+      ...[P_GONE, T_GONE].map((id) => command(`/api/v1/users/${id}/deactivate`, { reason: 'left the school' })),
       ...[A, B].map((id) => command(`/api/v1/academic/sections/${id}/courses`, { courseId: C, courseName: 'Mathematics', weeklyHours: 4 })),
+      command(`/api/v1/academic/sections/${A}/courses`, { ...course, courseId: ART }),
+    ]);
+    await Promise.all([
       command('/api/v1/assignments', { ...assign, assignmentId: 'ASG-A', sectionId: A }),
       // A schedule per section: saga step 5 opens the attendance register only in a section that has one.
       command('/api/v1/assignments/schedules', { ...schedule, dayOfWeek: 'MONDAY', startMinute: 480, endMinute: 570 }),

@@ -1,0 +1,178 @@
+import { expect } from 'chai';
+import type { UserResource } from '../../../processors/users/resources';
+import { ruleErrors } from '../rules';
+import { teachingErrors } from './assignments';
+import { futureDateErrors, yearDateErrors } from './attendance';
+import type { SectionFacts, YearFacts } from './facts';
+import { gradeErrors } from './grades';
+import { distinctErrors } from './index';
+import { recipientErrors } from './notifications';
+import { linkErrors, roleChangeErrors } from './users';
+
+const body = (name: string): string => `body.${name}`;
+const rules = (errors: Array<{ field: string; rule?: string }>): string[][] => errors.map((e) => [e.field, e.rule ?? '']);
+const section: SectionFacts = { sectionId: 'SEC-A', academicYearId: 'Y25', courseIds: new Set(['MATH']) };
+const year: YearFacts = { academicYearId: 'Y25', startDate: '2025-03-03', endDate: '2025-12-19', periodIds: new Set(['T1']) };
+const person = (userId: string, userType: UserResource['userType'], status: UserResource['status'] = 'ACTIVE'): UserResource => ({
+  userId,
+  userType,
+  firstName: 'A',
+  lastName: 'B',
+  email: 'a@b.example',
+  phone: null,
+  birthDate: null,
+  roles: [userType],
+  status,
+});
+
+describe('API rules decided from the read models (pure parts)', () => {
+  describe('grades and competency evaluations', () => {
+    const grade = { sectionId: 'SEC-A', courseId: 'MATH', periodId: 'T1' };
+    const taught = new Set(['SEC-A/MATH']);
+
+    it('a course of the section, a period of its year, taught by the recorder: no error', () => {
+      expect(gradeErrors(grade, { section, year, taught }, body)).to.deep.equal([]);
+      expect(gradeErrors(grade, { section, year, taught: undefined }, body), 'an admin').to.deep.equal([]);
+    });
+
+    it('GRADE_COURSE_NOT_IN_SECTION: another course, or a section that does not exist', () => {
+      expect(rules(gradeErrors({ ...grade, courseId: 'ART' }, { section, year, taught: undefined }, body))).to.deep.equal([
+        ['body.courseId', 'GRADE_COURSE_NOT_IN_SECTION'],
+      ]);
+      expect(rules(gradeErrors(grade, { section: undefined, year: undefined, taught: undefined }, body))).to.deep.equal([
+        ['body.courseId', 'GRADE_COURSE_NOT_IN_SECTION'],
+      ]);
+    });
+
+    it('GRADE_PERIOD_NOT_IN_YEAR: a period of another year, or a year the projection does not hold', () => {
+      expect(rules(gradeErrors({ ...grade, periodId: 'T9' }, { section, year, taught }, body))).to.deep.equal([
+        ['body.periodId', 'GRADE_PERIOD_NOT_IN_YEAR'],
+      ]);
+      expect(rules(gradeErrors(grade, { section, year: undefined, taught }, body))).to.deep.equal([
+        ['body.periodId', 'GRADE_PERIOD_NOT_IN_YEAR'],
+      ]);
+    });
+
+    it('GRADE_RECORDER_NOT_TEACHING: a teacher of the section grading a course they are not assigned to', () => {
+      const two: SectionFacts = { ...section, courseIds: new Set(['MATH', 'ART']) };
+      expect(rules(gradeErrors({ ...grade, courseId: 'ART' }, { section: two, year, taught }, body))).to.deep.equal([
+        ['body.courseId', 'GRADE_RECORDER_NOT_TEACHING'],
+      ]);
+      expect(rules(gradeErrors(grade, { section, year, taught: new Set(['SEC-B/MATH']) }, body))).to.deep.equal([
+        ['body.courseId', 'GRADE_RECORDER_NOT_TEACHING'],
+      ]);
+    });
+  });
+
+  describe('attendance dates', () => {
+    const now = new Date('2025-05-10T23:30:00-03:00'); // 2025-05-11 in UTC
+
+    it('ATTENDANCE_DATE_IN_FUTURE: after today in UTC; today and before are fine', () => {
+      expect(futureDateErrors('2025-05-11', now, body)).to.deep.equal([]);
+      expect(futureDateErrors('2025-03-01', now, body)).to.deep.equal([]);
+      expect(rules(futureDateErrors('2025-05-12', now, body))).to.deep.equal([['body.date', 'ATTENDANCE_DATE_IN_FUTURE']]);
+    });
+
+    it('ATTENDANCE_DATE_OUTSIDE_YEAR: within start..end, both included; unknown year refused; unknown section not decided', () => {
+      for (const d of ['2025-03-03', '2025-07-20', '2025-12-19']) expect(yearDateErrors(d, section, year, body), d).to.deep.equal([]);
+      for (const d of ['2025-03-02', '2025-12-20', '2024-05-01'])
+        expect(rules(yearDateErrors(d, section, year, body)), d).to.deep.equal([['body.date', 'ATTENDANCE_DATE_OUTSIDE_YEAR']]);
+      expect(rules(yearDateErrors('2025-04-01', section, undefined, body))).to.deep.equal([['body.date', 'ATTENDANCE_DATE_OUTSIDE_YEAR']]);
+      expect(yearDateErrors('2025-04-01', undefined, undefined, body)).to.deep.equal([]);
+    });
+
+    it('the 400 rules of marks, absences and tardies include the future date (the API clock)', () => {
+      const cfg = { maxScore: 1000 } as Parameters<typeof ruleErrors>[2];
+      const mark = {
+        attendanceId: 'A',
+        studentUserId: 'S',
+        sectionId: 'SEC-A',
+        date: '2025-05-12',
+        status: 'PRESENT',
+        markedBy: 'T',
+      } as const;
+      expect(rules(ruleErrors('attendance.marked', mark, cfg, now))).to.deep.equal([['body.date', 'ATTENDANCE_DATE_IN_FUTURE']]);
+      const tardy = { tardinessId: 'X', studentUserId: 'S', sectionId: 'SEC-A', date: '2025-05-12', minutesLate: 0, recordedBy: 'T' };
+      expect(rules(ruleErrors('tardiness.recorded', tardy, cfg, now))).to.deep.equal([
+        ['body.minutesLate', 'TARDINESS_MINUTES'],
+        ['body.date', 'ATTENDANCE_DATE_IN_FUTURE'],
+      ]);
+    });
+  });
+
+  describe('users', () => {
+    const link = { studentUserId: 'S', parentUserId: 'P' };
+    const path = (name: string): string => (name === 'studentUserId' ? `path.${name}` : `body.${name}`);
+
+    it('a link from an active PARENT to an active STUDENT: no error', () => {
+      expect(linkErrors(link, person('S', 'STUDENT'), person('P', 'PARENT'), path)).to.deep.equal([]);
+    });
+
+    it('PARENT_LINK_NOT_PARENT / _NOT_STUDENT: unknown users or users of another type', () => {
+      expect(rules(linkErrors(link, undefined, undefined, path))).to.deep.equal([
+        ['body.parentUserId', 'PARENT_LINK_NOT_PARENT'],
+        ['path.studentUserId', 'PARENT_LINK_NOT_STUDENT'],
+      ]);
+      expect(rules(linkErrors(link, person('S', 'PARENT'), person('P', 'TEACHER'), path))).to.deep.equal([
+        ['body.parentUserId', 'PARENT_LINK_NOT_PARENT'],
+        ['path.studentUserId', 'PARENT_LINK_NOT_STUDENT'],
+      ]);
+    });
+
+    it('USER_DEACTIVATED: a deactivated parent or student, or a role change of a deactivated user', () => {
+      expect(rules(linkErrors(link, person('S', 'STUDENT', 'DEACTIVATED'), person('P', 'PARENT'), path))).to.deep.equal([
+        ['path.studentUserId', 'USER_DEACTIVATED'],
+      ]);
+      expect(rules(linkErrors(link, person('S', 'STUDENT'), person('P', 'PARENT', 'DEACTIVATED'), path))).to.deep.equal([
+        ['body.parentUserId', 'USER_DEACTIVATED'],
+      ]);
+      expect(rules(roleChangeErrors('T', person('T', 'TEACHER', 'DEACTIVATED'), path))).to.deep.equal([
+        ['body.userId', 'USER_DEACTIVATED'],
+      ]);
+      expect(roleChangeErrors('T', person('T', 'TEACHER'), path)).to.deep.equal([]);
+      expect(roleChangeErrors('T', undefined, path), 'unknown: not decided here').to.deep.equal([]);
+    });
+  });
+
+  describe('assignments and schedules', () => {
+    const a = { teacherUserId: 'T', sectionId: 'SEC-A', courseId: 'MATH' };
+
+    it('an active TEACHER and a course of the section: no error', () => {
+      expect(teachingErrors(a, person('T', 'TEACHER'), section, body)).to.deep.equal([]);
+    });
+
+    it('TEACHER_NOT_A_TEACHER, USER_DEACTIVATED, ASSIGNMENT_COURSE_NOT_IN_SECTION', () => {
+      expect(rules(teachingErrors(a, undefined, section, body))).to.deep.equal([['body.teacherUserId', 'TEACHER_NOT_A_TEACHER']]);
+      expect(rules(teachingErrors(a, person('T', 'STUDENT'), section, body))).to.deep.equal([
+        ['body.teacherUserId', 'TEACHER_NOT_A_TEACHER'],
+      ]);
+      expect(rules(teachingErrors(a, person('T', 'TEACHER', 'DEACTIVATED'), section, body))).to.deep.equal([
+        ['body.teacherUserId', 'USER_DEACTIVATED'],
+      ]);
+      expect(rules(teachingErrors({ ...a, courseId: 'ART' }, person('T', 'TEACHER'), section, body))).to.deep.equal([
+        ['body.courseId', 'ASSIGNMENT_COURSE_NOT_IN_SECTION'],
+      ]);
+      expect(rules(teachingErrors(a, person('T', 'TEACHER'), undefined, body))).to.deep.equal([
+        ['body.courseId', 'ASSIGNMENT_COURSE_NOT_IN_SECTION'],
+      ]);
+    });
+  });
+
+  describe('notifications', () => {
+    it('NOTIFICATION_RECIPIENT_UNKNOWN, USER_DEACTIVATED; an active user of any type is fine', () => {
+      expect(recipientErrors('P', person('P', 'PARENT'), body)).to.deep.equal([]);
+      expect(rules(recipientErrors('X', undefined, body))).to.deep.equal([['body.recipientUserId', 'NOTIFICATION_RECIPIENT_UNKNOWN']]);
+      expect(rules(recipientErrors('P', person('P', 'PARENT', 'DEACTIVATED'), body))).to.deep.equal([
+        ['body.recipientUserId', 'USER_DEACTIVATED'],
+      ]);
+    });
+  });
+
+  it('one error per field and rule (mark-present: every mark shares the date)', () => {
+    const e = { field: 'body.date', message: 'x', rule: 'ATTENDANCE_DATE_OUTSIDE_YEAR' };
+    expect(distinctErrors([e, e, { ...e, field: 'body.studentUserIds[1]' }]).map((x) => x.field)).to.deep.equal([
+      'body.date',
+      'body.studentUserIds[1]',
+    ]);
+  });
+});
