@@ -77,6 +77,17 @@ convict.addFormat({
   },
   coerce: (v: string): unknown => Number(v),
 });
+// A key-encryption key: the base64 of exactly 32 bytes, or empty (then a local file; lib/privacy/kek.ts).
+convict.addFormat({
+  name: 'kek-base64-or-empty',
+  validate(value: unknown) {
+    if (value === '') return;
+    if (typeof value !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(value) || value.length % 4 !== 0)
+      throw new Error('must be base64 (e.g. openssl rand -base64 32)');
+    const bytes = Buffer.from(value, 'base64').length;
+    if (bytes !== 32) throw new Error(`must be the base64 of 32 bytes (AES-256), got ${bytes} bytes`);
+  },
+});
 urlFormat('mongo-url', ['mongodb']);
 urlFormat('pg-url', ['postgres', 'postgresql']);
 
@@ -399,6 +410,35 @@ const schema = {
       env: 'TRACING_QUERY_URL',
     },
   },
+  privacy: {
+    kek: {
+      doc: 'Key-encryption key wrapping the per-person data keys: base64 of 32 random bytes (openssl rand -base64 32); empty = the local key in PRIVACY_KEK_FILE (generated once; refused in production)',
+      format: 'kek-base64-or-empty',
+      default: '',
+      env: 'PRIVACY_KEK',
+      sensitive: true,
+    },
+    kekPrevious: {
+      doc: 'The key-encryption key being rotated away from (npm run privacy -- keys rotate re-wraps its data keys with PRIVACY_KEK); empty outside a rotation',
+      format: 'kek-base64-or-empty',
+      default: '',
+      env: 'PRIVACY_KEK_PREVIOUS',
+      sensitive: true,
+    },
+    kekFile: {
+      doc: 'The local key-encryption key, generated on first use when PRIVACY_KEK is empty (git-ignored, never committed)',
+      format: String,
+      default: '.stack/privacy/kek',
+      env: 'PRIVACY_KEK_FILE',
+    },
+    schema: { doc: 'PostgreSQL schema of the data keys (table data_keys)', format: String, default: 'privacy', env: 'PRIVACY_SCHEMA' },
+    keyCacheSize: {
+      doc: 'Unwrapped data keys kept in memory per process (least recently used evicted first)',
+      format: 'positive-int',
+      default: 10000,
+      env: 'PRIVACY_KEY_CACHE_SIZE',
+    },
+  },
   stack: {
     dir: { doc: 'Data and logs of the local native stack (git-ignored)', format: String, default: '.stack', env: 'STACK_DIR' },
     cacheDir: {
@@ -476,6 +516,7 @@ type ConfigShape = {
   saga: { deadlineMs: number; checkIntervalMs: number };
   notifications: { smtpUrl: string; from: string; webhookUrl: string; timeoutMs: number; maxAttempts: number; concurrency: number };
   tracing: { endpoint: string; serviceName: string; sampleRatio: number; queryUrl: string };
+  privacy: { kek: string; kekPrevious: string; kekFile: string; schema: string; keyCacheSize: number };
   stack: { dir: string; cacheDir: string; readyTimeoutMs: number; kafkaVersion: string };
 };
 

@@ -45,6 +45,7 @@ describe('command-line tools (int: real processes, no servers needed)', function
     'test:kafka4',
     'compose:validate',
     'rules:test',
+    'privacy',
   ];
   for (const script of SCRIPTS) {
     it(`${script} --help: usage on stdout, exit 0, nothing connected`, async () => {
@@ -69,6 +70,8 @@ describe('command-line tools (int: real processes, no servers needed)', function
       ['dlq', ['list', '--since', 'yesterday'], '--since must be an ISO-8601 time'],
       ['lag', ['--watch', '0'], '--watch must be a number >= 1'],
       ['projections:verify', [], 'give exactly one projection'],
+      ['privacy', ['keys', 'shred'], 'expected "keys status" or "keys rotate"'],
+      ['privacy', ['keys', 'rotate'], 'needs the old KEK in PRIVACY_KEK_PREVIOUS'],
     ] as const) {
       const r = await run(script, [...args]);
       expect(r.code, `${script} ${args.join(' ')}: ${r.stderr}`).to.equal(2);

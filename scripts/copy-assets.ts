@@ -9,10 +9,14 @@ for (const f of ['api/openapi.yaml', 'docs/asyncapi.yaml']) {
 }
 // The browser pages (api/web: plain files, served as they are).
 fs.cpSync(path.join(root, 'api', 'web'), path.join(root, 'dist', 'api', 'web'), { recursive: true });
-for (const dir of fs.readdirSync(path.join(root, 'processors'))) {
-  const from = path.join(root, 'processors', dir, 'migrations');
+const migrationDirs = [
+  ...fs.readdirSync(path.join(root, 'processors')).map((dir) => path.join('processors', dir, 'migrations')),
+  path.join('lib', 'privacy', 'migrations'),
+];
+for (const dir of migrationDirs) {
+  const from = path.join(root, dir);
   if (!fs.existsSync(from)) continue;
-  const to = path.join(root, 'dist', 'processors', dir, 'migrations');
+  const to = path.join(root, 'dist', dir);
   fs.mkdirSync(to, { recursive: true });
   for (const f of fs.readdirSync(from)) fs.copyFileSync(path.join(from, f), path.join(to, f));
 }

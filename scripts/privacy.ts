@@ -1,0 +1,41 @@
+import { parseCli, runCli, UsageError } from '../lib/cli';
+import { createPgPool } from '../lib/clients/pg';
+import { loadConfigOrExit } from '../lib/config';
+import { loadKek, loadPreviousKek, openKeyStore, type KeyStatus } from '../lib/privacy';
+
+const HELP = `usage: npm run privacy -- keys status | keys rotate
+
+Data keys of personal data (issue 21): one per person, wrapped by a key-encryption key (KEK), in PostgreSQL
+(PRIVACY_SCHEMA, table data_keys).
+  keys status   subjects with a key, erased subjects, active keys by KEK id (* = the configured PRIVACY_KEK)
+  keys rotate   re-wraps every key under PRIVACY_KEK, unwrapping with PRIVACY_KEK_PREVIOUS (the old KEK);
+                no event is rewritten. Idempotent: run it again after every process runs on the new KEK.`;
+
+function print(s: KeyStatus, currentKekId: string): void {
+  process.stdout.write(`subjects ${s.subjects}  active ${s.active}  erased ${s.erased}\n`);
+  for (const [kek, n] of Object.entries(s.byKek).sort()) process.stdout.write(`  ${kek === currentKekId ? '*' : ' '} ${kek}  ${n}\n`);
+}
+
+runCli('privacy', async () => {
+  const { positionals } = parseCli({ name: 'privacy', help: HELP, options: {}, allowPositionals: true });
+  const [group, command, extra] = positionals;
+  if (group !== 'keys' || (command !== 'status' && command !== 'rotate') || extra !== undefined)
+    throw new UsageError(`expected "keys status" or "keys rotate", got ${JSON.stringify(positionals.join(' '))}`);
+  const config = loadConfigOrExit(); // a bad PRIVACY_KEK: its key, rule and env var on one line, exit 2
+  const previous = loadPreviousKek(config);
+  if (command === 'rotate' && !previous)
+    throw new UsageError('keys rotate needs the old KEK in PRIVACY_KEK_PREVIOUS and the new one in PRIVACY_KEK');
+  const kek = loadKek(config);
+  if (command === 'rotate' && previous?.id === kek.id) throw new UsageError('PRIVACY_KEK and PRIVACY_KEK_PREVIOUS are the same key');
+  const pool = createPgPool(config, { max: 2 });
+  try {
+    const store = await openKeyStore(config, pool);
+    if (command === 'rotate') {
+      const { rewrapped } = await store.rewrap(kek);
+      process.stdout.write(`re-wrapped ${rewrapped} data key(s) under ${kek.id} (from ${previous!.id})\n`);
+    }
+    print(await store.status(), kek.id);
+  } finally {
+    await pool.end();
+  }
+});
