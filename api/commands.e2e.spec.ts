@@ -65,6 +65,8 @@ describe('HTTP API commands and queries (e2e)', function () {
     await command('POST', '/api/v1/users', user(S, 'STUDENT', ['STUDENT']));
     await command('POST', '/api/v1/users', user(PARENT, 'PARENT', ['PARENT']));
     await command('POST', '/api/v1/users', user(T, 'TEACHER', ['TEACHER']));
+    // The teacher of SEC2's assignment and schedule (below): a teacher must exist to be assigned.
+    await command('POST', '/api/v1/users', user('TCH-2', 'TEACHER', ['TEACHER']));
     await command('POST', '/api/v1/users', user('STU-GONE', 'STUDENT', ['STUDENT']));
     const created = await command('POST', '/api/v1/users', { ...user('X', 'TEACHER', ['TEACHER']), userId: undefined });
     expect(created.headers.get('location')).to.equal(`/api/v1/events/${String(created.body.eventId)}`);

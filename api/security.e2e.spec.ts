@@ -36,6 +36,7 @@ describe('HTTP API security (e2e)', function () {
       ...EXAMPLE_PAYLOADS['teacher.assigned.to.course'],
       teacherUserId: 'T1',
       sectionId: 'SEC-1',
+      courseId: 'C1', // the course T1 grades below (a teacher records grades only for a course assigned to them)
     });
     await eventually(async () => {
       const t = await api.call('GET', '/api/v1/assignments/teacher/T1/courses', { token: admin });
@@ -95,7 +96,7 @@ describe('HTTP API security (e2e)', function () {
     studentUserId: 'S1',
     sectionId: 'SEC-1',
     courseId: 'C1',
-    periodId: 'P1',
+    periodId: '2025-T1', // a grading period of SEC-1's year (EXAMPLE_PAYLOADS['academic.year.started'])
     evaluationType: 'EXAM',
     score: 10,
     maxScore: 20,

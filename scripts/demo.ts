@@ -211,10 +211,14 @@ async function firstCompletedStudent(config: Config, tag: string): Promise<strin
   }
 }
 
+/** A date in the future for any clock (ATTENDANCE_DATE_IN_FUTURE). */
+const nextYear = (): string => `${new Date().getUTCFullYear() + 1}-03-18`;
+
 /**
  * Sends commands that break the school's rules (docs/invariants.md) through the API: a score above its maximum,
  * an absurd maximum, a zero-minute tardiness, a grade and a mark for a student in a section they are not
- * enrolled in. Answers how many were refused, by rule code (all of them should be: nothing is published).
+ * enrolled in, a grade in a period of no year of the school, a mark dated next year. Answers how many were
+ * refused, by rule code (all of them should be: nothing is published).
  */
 async function mistakes(base: string, token: string, school: SchoolGenerator): Promise<Map<string, number>> {
   const [a, b] = [school.seated[0], school.seated.find((x) => x.section !== school.seated[0]?.section)];
@@ -236,6 +240,8 @@ async function mistakes(base: string, token: string, school: SchoolGenerator): P
     ['/api/v1/grades', { ...grade, sectionId: b.section }],
     ['/api/v1/attendance/marks', { studentUserId: a.student, sectionId: b.section, date: '2025-03-18', status: 'PRESENT' }],
     ['/api/v1/attendance/tardiness', { studentUserId: a.student, sectionId: a.section, date: '2025-03-18', minutesLate: 0 }],
+    ['/api/v1/grades', { ...grade, periodId: `${school.year}-T9` }],
+    ['/api/v1/attendance/marks', { studentUserId: a.student, sectionId: a.section, date: nextYear(), status: 'PRESENT' }],
   ];
   for (const [url, body] of tries) {
     const r = await fetch(`${base}${url}`, {

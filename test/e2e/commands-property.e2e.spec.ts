@@ -56,6 +56,7 @@ const T = 'TCH-A';
 const T2 = 'TCH-B';
 const P1 = 'PAR-1';
 const ADMIN = 'ADM-1';
+const NEW_TEACHERS = ['TCH-N0', 'TCH-N1', 'TCH-N2', 'TCH-N3'];
 const DATES = ['2025-03-10', '2025-03-11', '2025-03-12', '2025-03-13', '2025-03-14', '2025-03-17', '2025-03-18', '2025-04-01'];
 const STATUSES: AttendanceStatus[] = ['PRESENT', 'ABSENT', 'LATE', 'EXCUSED'];
 const TYPES: EvaluationType[] = ['EXAM', 'QUIZ', 'HOMEWORK', 'PROJECT', 'PARTICIPATION'];
@@ -255,6 +256,8 @@ describe(`Commands property: random valid and invalid commands, model and rebuil
       [P1, 'PARENT'],
       [T, 'TEACHER'],
       [T2, 'TEACHER'],
+      // The teachers validAssignment assigns (a teacher must exist to be assigned).
+      ...NEW_TEACHERS.map((t): [string, UserType] => [t, 'TEACHER']),
     ];
     await Promise.all([
       ...people.map(([id, type]) => seedCommand('/api/v1/users', profile(id, type))),
@@ -285,15 +288,20 @@ describe(`Commands property: random valid and invalid commands, model and rebuil
       ...Object.entries(COURSES).flatMap(([section, courses]) =>
         courses.map((c) => seedCommand(`/api/v1/academic/sections/${section}/courses`, { courseId: c, courseName: c, weeklyHours: 4 })),
       ),
+    ]);
+    // Assignments and schedules once the courses they name belong to their sections; T teaches both of SEC-A's
+    // courses (a teacher records grades only for a course assigned to them), T2 SEC-B's.
+    await Promise.all([
       ...[
-        [T, A],
-        [T2, B],
-      ].map(([teacher, section]) =>
+        [T, A, 'MATH'],
+        [T, A, 'LANG'],
+        [T2, B, 'MATH'],
+      ].map(([teacher, section, course]) =>
         seedCommand('/api/v1/assignments', {
-          assignmentId: `ASG-${section!}`,
+          assignmentId: course === 'MATH' ? `ASG-${section!}` : `ASG-${section!}-${course!}`,
           teacherUserId: teacher,
           sectionId: section,
-          courseId: 'MATH',
+          courseId: course,
           weeklyHours: 4,
           startDate: '2025-03-03',
         }),
@@ -514,6 +522,8 @@ describe(`Commands property: random valid and invalid commands, model and rebuil
       method: 'POST',
       path: '/api/v1/users',
       body,
+      // Parent links name the users created here: they must be in the users projection first.
+      wait: true,
       expect: { status: 202, events: 1, apply: (m) => m.users.set(body.userId, userM(body)) },
     };
   };
@@ -595,7 +605,7 @@ describe(`Commands property: random valid and invalid commands, model and rebuil
     };
   };
   const validAssignment = (): Cmd => {
-    const teacher = `TCH-N${g.int(4)}`;
+    const teacher = g.pick(NEW_TEACHERS);
     const b = {
       assignmentId: id('ASG'),
       teacherUserId: teacher,
@@ -753,6 +763,26 @@ describe(`Commands property: random valid and invalid commands, model and rebuil
         { ...gradeBody(), studentUserId: 'S3', sectionId: B, courseId: 'MATH' },
         403,
       ),
+    () =>
+      bad(
+        'grade/GRADE_PERIOD_NOT_IN_YEAR',
+        'admin',
+        'POST',
+        '/api/v1/grades',
+        { ...gradeBody(), periodId: '2024-T1' },
+        409,
+        on('body.periodId', 'GRADE_PERIOD_NOT_IN_YEAR'),
+      ),
+    () =>
+      bad(
+        'grade/GRADE_COURSE_NOT_IN_SECTION',
+        'admin',
+        'POST',
+        '/api/v1/grades',
+        { ...gradeBody(), courseId: 'CHEM' },
+        409,
+        on('body.courseId', 'GRADE_COURSE_NOT_IN_SECTION'),
+      ),
     () => bad('grade/role: student', 'student', 'POST', '/api/v1/grades', gradeBody(), 403),
     () => bad('grade/role: parent', 'parent', 'POST', '/api/v1/grades', gradeBody(), 403),
     // attendance
@@ -872,6 +902,30 @@ describe(`Commands property: random valid and invalid commands, model and rebuil
         { ...(validMark().body as object), studentUserId: 'S1', sectionId: A },
         403,
       ),
+    () => {
+      const m = validMark();
+      return bad(
+        'mark/ATTENDANCE_DATE_OUTSIDE_YEAR',
+        m.as,
+        'POST',
+        m.path,
+        { ...(m.body as object), date: g.pick(['2024-12-02', '2025-03-01', '2025-12-22']) },
+        409,
+        on('body.date', 'ATTENDANCE_DATE_OUTSIDE_YEAR'),
+      );
+    },
+    () => {
+      const t = validTardy();
+      return bad(
+        'tardiness/ATTENDANCE_DATE_IN_FUTURE',
+        t.as,
+        'POST',
+        t.path,
+        { ...(t.body as object), date: '2099-03-10' },
+        400,
+        on('body.date', 'ATTENDANCE_DATE_IN_FUTURE'),
+      );
+    },
     () => bad('mark/role: student', 'student', 'POST', '/api/v1/attendance/marks', validMark().body, 403),
     () => {
       const j = validJustify();
@@ -935,6 +989,16 @@ describe(`Commands property: random valid and invalid commands, model and rebuil
         400,
         on('body.relationship'),
       ),
+    () =>
+      bad(
+        'user.link/PARENT_LINK_NOT_PARENT',
+        'admin',
+        'POST',
+        '/api/v1/users/S2/parents',
+        { parentUserId: g.pick([T, 'S1', 'PAR-NOBODY']), relationship: 'MOTHER' },
+        409,
+        on('body.parentUserId', 'PARENT_LINK_NOT_PARENT'),
+      ),
     // academic and assignments
     () =>
       bad(
@@ -968,6 +1032,26 @@ describe(`Commands property: random valid and invalid commands, model and rebuil
         on('body.hourlyRate'),
       ),
     () => bad('assignment/role: teacher', 'teacher', 'POST', '/api/v1/assignments', validAssignment().body, 403),
+    () =>
+      bad(
+        'assignment/TEACHER_NOT_A_TEACHER',
+        'admin',
+        'POST',
+        '/api/v1/assignments',
+        { ...(validAssignment().body as object), teacherUserId: g.pick(['S1', P1, 'TCH-NOBODY']) },
+        409,
+        on('body.teacherUserId', 'TEACHER_NOT_A_TEACHER'),
+      ),
+    () =>
+      bad(
+        'assignment/ASSIGNMENT_COURSE_NOT_IN_SECTION',
+        'admin',
+        'POST',
+        '/api/v1/assignments',
+        { ...(validAssignment().body as object), courseId: 'CHEM' },
+        409,
+        on('body.courseId', 'ASSIGNMENT_COURSE_NOT_IN_SECTION'),
+      ),
     () =>
       bad(
         'schedule/schema: empty slot',
