@@ -10,7 +10,7 @@ import { createSchemaRegistry } from '../lib/clients/registry';
 import type { Logger } from '../lib/logger';
 import { migrate } from '../lib/migrate';
 import { academicQueries } from '../processors/academic/queries';
-import { createProcessors } from '../processors/all';
+import { PROCESSOR_MANIFEST } from '../processors/manifest';
 import { LiveDatabases } from '../processors/runtime/mongo-live';
 import { createTracing, type Tracing } from '../lib/tracing';
 import { assignmentsQueries } from '../processors/assignments/queries';
@@ -105,7 +105,8 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
         .map((e) => String(e.sectionId)),
   };
   const tracing = createTracing(config, 'school-events-api');
-  const defs = createProcessors(config, logger);
+  // The processors as data: the API reads their names, stores and types, and builds none of them.
+  const defs = PROCESSOR_MANIFEST;
   const deps: ApiDeps = {
     config,
     tracing,

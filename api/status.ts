@@ -1,7 +1,7 @@
 import type { LiveDatabases } from '../processors/runtime/mongo-live';
 import type pg from 'pg';
 import { isApplied, type AppliedIn } from '../processors/runtime/bookkeeping';
-import type { ProcessorDefinition } from '../processors/runtime/types';
+import type { ProcessorManifest } from '../processors/manifest';
 import type { Locator } from './locator';
 
 export interface EventStatus {
@@ -20,7 +20,7 @@ export class EventStatusReader {
   constructor(
     private readonly pool: pg.Pool,
     private readonly mongo: LiveDatabases,
-    private readonly defs: ProcessorDefinition[],
+    private readonly defs: readonly ProcessorManifest[],
     private readonly at: Locator,
   ) {}
 
@@ -43,7 +43,7 @@ export class EventStatusReader {
     return { eventId, eventType: null, applied, complete: true };
   }
 
-  private async applied(eventId: string, defs: readonly ProcessorDefinition[]): Promise<Record<string, boolean>> {
+  private async applied(eventId: string, defs: readonly ProcessorManifest[]): Promise<Record<string, boolean>> {
     const applied: Record<string, boolean> = {};
     await Promise.all(
       defs

@@ -4,9 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../lib/config';
 import { createKafka } from '../lib/clients/kafka';
-import { createLogger } from '../lib/logger';
 import { up } from '../deploy/local/stack';
-import { createProcessors } from '../processors/all';
+import { PROCESSOR_NAMES } from '../processors/manifest';
 import { registerAll } from '../schemas/register';
 import { DOMAIN_TOPICS, topicCatalog } from '../topics/catalog';
 import { applyTopics } from '../topics/provision';
@@ -139,7 +138,7 @@ async function main(): Promise<void> {
   }
 
   say('\n== memory: each processor in its own process');
-  const names = createProcessors(config, createLogger(config, 'bench')).map((d) => d.name);
+  const names = [...PROCESSOR_NAMES];
   const rss = await processorRss(root, names);
 
   const rows = buildRows(runs, perf, perfError, rss);

@@ -1,18 +1,21 @@
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
-import { academic, migrations as academicMigrations } from './academic';
-import { createAssignments, migrations as assignmentsMigrations } from './assignments';
-import { createAttendance, migrations as attendanceMigrations } from './attendance';
-import { createGrades, migrations as gradesMigrations } from './grades';
+import { academic } from './academic';
+import { createAssignments } from './assignments';
+import { createAttendance } from './attendance';
+import { createGrades } from './grades';
 import { createChannels } from './notifications/channels';
 import { createNotifications } from './notifications';
-import type { Lookup, ProcessorDefinition } from './runtime/types';
+import type { ProcessorDefinition } from './runtime/types';
 import { users } from './users';
 
-/** The processors' names, for command lines and harnesses that need them before any config is loaded. */
-export const PROCESSOR_NAMES: readonly string[] = ['users', 'academic', 'assignments', 'grades', 'attendance', 'notifications'];
+// What the processors are, as data (names, migrations, lookups): processors/manifest.ts.
+export { mongoLookups, PG_MIGRATIONS, PROCESSOR_NAMES } from './manifest';
 
-/** Every processor of the pipeline, built from validated config (in PROCESSOR_NAMES' order). */
+/**
+ * The composition root: every processor of the pipeline as a runnable definition, built from validated config
+ * with its adapters (notification channels), in the manifest's order. Only what runs processors calls it.
+ */
 export function createProcessors(config: Config, logger: Logger): ProcessorDefinition[] {
   return [
     users,
@@ -22,17 +25,4 @@ export function createProcessors(config: Config, logger: Logger): ProcessorDefin
     createAttendance(config.rules),
     createNotifications(createChannels(config, logger.child({ channel: 'notifications' })), config),
   ];
-}
-
-/** Versioned migrations of each Postgres projection (applied into its schema, see runtime/names.ts). */
-export const PG_MIGRATIONS: Record<string, string> = {
-  academic: academicMigrations,
-  assignments: assignmentsMigrations,
-  grades: gradesMigrations,
-  attendance: attendanceMigrations,
-};
-
-/** What the Mongo processors look documents up by (FerretDB needs its own indexes for these: deploy/ferretdb). */
-export function mongoLookups(defs: readonly ProcessorDefinition[]): Lookup[] {
-  return defs.flatMap((d) => (d.store === 'mongo' ? (d.lookups ?? []) : []));
 }

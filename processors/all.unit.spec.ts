@@ -4,6 +4,7 @@ import path from 'node:path';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { createProcessors, PROCESSOR_NAMES } from './all';
+import { PROCESSOR_MANIFEST } from './manifest';
 
 describe('processors (unit)', () => {
   it('PROCESSOR_NAMES names what createProcessors builds, in its order', () => {
@@ -24,6 +25,44 @@ describe('processors (unit)', () => {
     };
     walk(__dirname);
     expect(offenders).to.deep.equal([]);
+  });
+
+  it('the manifest says what the definitions are: name, store, topics, handled types, lookups and tasks', () => {
+    const config = loadConfig({ LOG_LEVEL: 'error' });
+    const defs = createProcessors(config, createLogger(config, 'unit'));
+    const asData = (d: (typeof defs)[number]) => ({
+      name: d.name,
+      store: d.store,
+      topics: [...d.topics],
+      handles: [...d.handles],
+      lookups: d.store === 'mongo' ? [...(d.lookups ?? [])] : [],
+      tasks: d.tasks?.length ?? 0,
+    });
+    expect(
+      PROCESSOR_MANIFEST.map((m) => ({
+        name: m.name,
+        store: m.store,
+        topics: [...m.topics],
+        handles: [...m.handles],
+        lookups: [...(m.lookups ?? [])],
+        tasks: m.tasks?.length ?? 0,
+      })),
+    ).to.deep.equal(defs.map(asData));
+  });
+
+  it('what only reads the processors builds none of them: the API, lag, k8s:validate, ferretdb:indexes, the benches report', () => {
+    const root = path.join(__dirname, '..');
+    const readers = [
+      'api/deps.ts',
+      'api/status.ts',
+      'api/ops/service.ts',
+      'scripts/lag.ts',
+      'scripts/k8s-validate.ts',
+      'deploy/ferretdb/indexes.ts',
+      'bench/all.ts',
+    ];
+    const building = readers.filter((f) => /createProcessors|createChannels/.test(fs.readFileSync(path.join(root, f), 'utf8')));
+    expect(building).to.deep.equal([]);
   });
 
   it('academic declares the saga deadlines as its task (the host runs it; no entry point wires it)', () => {

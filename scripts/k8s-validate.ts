@@ -4,8 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseCli, runCli } from '../lib/cli';
 import { configSchema, loadConfig } from '../lib/config';
-import { createLogger } from '../lib/logger';
-import { createProcessors } from '../processors/all';
+import { PROCESSOR_MANIFEST } from '../processors/manifest';
 import { topicCatalog } from '../topics/catalog';
 
 /**
@@ -245,7 +244,6 @@ function codeFacts(kafkaScalerSource: string): CodeFacts {
   };
   walk(configSchema);
   const config = loadConfig({});
-  const defs = createProcessors(config, createLogger({ log: { level: 'error', format: 'json' } }, 'k8s-validate'));
   return {
     configEnv,
     sensitiveEnv,
@@ -255,7 +253,7 @@ function codeFacts(kafkaScalerSource: string): CodeFacts {
       metricsPort: config.metrics.port,
       apiPort: config.api.port,
     },
-    processors: new Map(defs.map((d) => [d.name, d.topics])),
+    processors: new Map(PROCESSOR_MANIFEST.map((d) => [d.name, d.topics])),
     kafkaKeys: kafkaTriggerKeys(kafkaScalerSource),
   };
 }

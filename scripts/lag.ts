@@ -2,7 +2,7 @@ import { numberFlag, parseCli, runCli, UsageError } from '../lib/cli';
 import { createKafka } from '../lib/clients/kafka';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
-import { createProcessors, PROCESSOR_NAMES } from '../processors/all';
+import { PROCESSOR_MANIFEST, PROCESSOR_NAMES } from '../processors/manifest';
 import { endOffsetsOnce } from '../processors/runtime/end-offsets';
 import { partitionLag } from '../processors/runtime/group-lag';
 
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   if (unknown.length) throw new UsageError(`unknown processor(s) ${unknown.join(', ')}; known: ${PROCESSOR_NAMES.join(', ')}`);
   const config = loadConfig({ LOG_LEVEL: 'error', ...process.env });
   const logger = createLogger(config, 'lag');
-  const defs = createProcessors(config, logger).filter((d) => !positionals.length || positionals.includes(d.name));
+  const defs = PROCESSOR_MANIFEST.filter((d) => !positionals.length || positionals.includes(d.name));
   const admin = createKafka(config, logger).admin();
   await admin.connect();
   try {

@@ -8,7 +8,7 @@ import { headerString } from '../../processors/runtime/dead-letters';
 import { matches, readDeadLetters, redrive, type DeadLetter, type DeadLetterFilter } from '../../processors/runtime/dlq';
 import { partitionLag, type PartitionLag } from '../../processors/runtime/group-lag';
 import { HEARTBEAT_TABLE } from '../../processors/runtime/heartbeat';
-import type { ProcessorDefinition } from '../../processors/runtime/types';
+import type { ProcessorManifest } from '../../processors/manifest';
 import type { EventCodec } from '../../schemas/codec';
 import { DOMAIN_TOPICS, dlqTopic, parkedTopic, type DomainTopic } from '../../topics/catalog';
 import { badRequest, conflict, notFound } from '../http/problem';
@@ -80,7 +80,7 @@ export class OpsService {
     private readonly producer: Producer,
     private readonly pool: pg.Pool,
     private readonly codec: EventCodec,
-    private readonly defs: readonly ProcessorDefinition[],
+    private readonly defs: readonly ProcessorManifest[],
     private readonly at: Locator,
     private readonly config: Config,
   ) {}

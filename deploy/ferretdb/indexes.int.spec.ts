@@ -34,14 +34,14 @@ describe('FerretDB lookup indexes (deploy/ferretdb)', function () {
   before(async () => {
     client = createMongoClient(config);
     await client.connect();
-    await ensureFerretDbLookupIndexes(ferretPgUrl, pipelineLookups(config));
+    await ensureFerretDbLookupIndexes(ferretPgUrl, pipelineLookups());
   });
   after(async () => {
     await client.db(dbName).dropDatabase();
     await client.close();
   });
 
-  const lookups = pipelineLookups(testConfig()).flatMap((l) => l.fields.map((field) => ({ collection: l.collection, field })));
+  const lookups = pipelineLookups().flatMap((l) => l.fields.map((field) => ({ collection: l.collection, field })));
 
   it('covers the lookups the processors declare', () => {
     expect(lookups.map((l) => `${l.collection}.${l.field}`)).to.include.members(['enrollment_refs.studentUserId', 'users.userType']);

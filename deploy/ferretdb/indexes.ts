@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseCli, runCli, UsageError } from '../../lib/cli';
-import { loadConfig, type Config } from '../../lib/config';
+
 import { withPgClient } from '../../lib/clients/pg';
-import { createLogger } from '../../lib/logger';
-import { createProcessors, mongoLookups } from '../../processors/all';
+import { mongoLookups, PROCESSOR_MANIFEST } from '../../processors/manifest';
 import type { Lookup } from '../../processors/runtime/types';
 
 /**
@@ -28,8 +27,8 @@ export async function ensureFerretDbLookupIndexes(ferretPgUrl: string, lookups: 
 }
 
 /** The lookups every Mongo processor of the pipeline declares. */
-export function pipelineLookups(config: Config): Lookup[] {
-  return mongoLookups(createProcessors(config, createLogger(config, 'ferretdb-indexes')));
+export function pipelineLookups(): Lookup[] {
+  return mongoLookups(PROCESSOR_MANIFEST);
 }
 
 // `npm run ferretdb:indexes -- <postgres URL of FerretDB's database>` (deploy/README.md).
@@ -43,6 +42,6 @@ if (require.main === module)
     const { positionals } = parseCli({ name: 'ferretdb:indexes', help: HELP, options: {}, allowPositionals: true });
     const url = positionals[0] ?? process.env.FERRETDB_PG_URL;
     if (!url || positionals.length > 1) throw new UsageError('give one postgres:// URL (or set FERRETDB_PG_URL)');
-    await ensureFerretDbLookupIndexes(url, pipelineLookups(loadConfig({ ...process.env, LOG_LEVEL: 'error' })));
+    await ensureFerretDbLookupIndexes(url, pipelineLookups());
     process.stdout.write('FerretDB lookup indexes in place\n');
   });

@@ -148,7 +148,7 @@ export const ferretdb: Service = {
     const bin = ensureFerretDb(paths.cache, log);
     await ensureDatabases(config, ['ferretdb']);
     // Lookups by _id and by each declared field served by indexes (deploy/ferretdb/lookup-indexes.sql says why).
-    await ensureFerretDbLookupIndexes(pgUrlForDatabase(config.pg.url, 'ferretdb'), pipelineLookups(config));
+    await ensureFerretDbLookupIndexes(pgUrlForDatabase(config.pg.url, 'ferretdb'), pipelineLookups());
     const state = path.join(paths.root, 'ferretdb');
     fs.mkdirSync(state, { recursive: true });
     const { host, port } = this.endpoint(config);

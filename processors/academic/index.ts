@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { ProcessorManifest } from '../manifest';
 import type { PostgresProcessor } from '../runtime/types';
 import { academicFold, HANDLES } from './fold';
 import { topicsOf } from '../runtime/topics';
@@ -12,15 +13,25 @@ import { sagaDeadlinesTask } from './deadlines';
  * Every event is folded a chunk at a time (load → fold → flush, fold.ts); saga events that overtook
  * their cause wait in the causal inbox (inbox.ts).
  */
-export const academic: PostgresProcessor = {
+/** academic as data (processors/manifest.ts). */
+export const manifest = {
   name: 'academic',
+  store: 'postgres',
   topics: topicsOf(HANDLES),
   handles: HANDLES,
-  store: 'postgres',
+  migrations: path.join(__dirname, 'migrations'),
+  tasks: ['saga-deadlines'],
+} as const satisfies ProcessorManifest;
+
+export const academic: PostgresProcessor = {
+  name: manifest.name,
+  topics: manifest.topics,
+  handles: manifest.handles,
+  store: manifest.store,
   writer: 'instance', // saga events of one section arrive on every partition and change its seats
   fold: academicFold,
   gauges: SAGA_GAUGES, // the saga's state as metrics (processors/academic/metrics.ts)
   tasks: [sagaDeadlinesTask], // a saga without progress for SAGA_DEADLINE_MS fails (deadlines.ts)
 };
 
-export const migrations = path.join(__dirname, 'migrations');
+export const migrations = manifest.migrations;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Rules } from '../../lib/config';
+import type { ProcessorManifest } from '../manifest';
 import type { PostgresProcessor } from '../runtime/types';
 import { assignmentsFold, assignmentsLockKeys, HANDLES } from './projection';
 import { topicsOf } from '../runtime/topics';
@@ -9,16 +10,25 @@ import { topicsOf } from '../runtime/topics';
  * at a time over the teachers' assignments and the schedules of the days concerned.
  * Emits schedule.conflict.detected and workload.updated.
  */
+/** assignments as data (processors/manifest.ts). */
+export const manifest = {
+  name: 'assignments',
+  store: 'postgres',
+  topics: topicsOf(HANDLES),
+  handles: HANDLES,
+  migrations: path.join(__dirname, 'migrations'),
+} as const satisfies ProcessorManifest;
+
 export function createAssignments(rules: Rules): PostgresProcessor {
   return {
-    name: 'assignments',
-    topics: topicsOf(HANDLES),
-    handles: HANDLES,
-    store: 'postgres',
+    name: manifest.name,
+    topics: manifest.topics,
+    handles: manifest.handles,
+    store: manifest.store,
     writer: 'instance', // merged chunks: fewer per-chunk transactions (measured on bench:pipeline, docs/decisions.md)
     fold: assignmentsFold(rules),
     lockKeys: assignmentsLockKeys,
   };
 }
 
-export const migrations = path.join(__dirname, 'migrations');
+export const migrations = manifest.migrations;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Rules } from '../../lib/config';
+import type { ProcessorManifest } from '../manifest';
 import type { PostgresProcessor } from '../runtime/types';
 import { attendanceFold, attendanceLockKeys, HANDLES } from './projection';
 import { topicsOf } from '../runtime/topics';
@@ -8,16 +9,25 @@ import { topicsOf } from '../runtime/topics';
  * attendance: store PostgreSQL (marks by date, windowed counts and summaries are
  * relational queries). Emits attendance.pattern.alert and saga step 5.
  */
+/** attendance as data (processors/manifest.ts). */
+export const manifest = {
+  name: 'attendance',
+  store: 'postgres',
+  topics: topicsOf(HANDLES),
+  handles: HANDLES,
+  migrations: path.join(__dirname, 'migrations'),
+} as const satisfies ProcessorManifest;
+
 export function createAttendance(rules: Rules): PostgresProcessor {
   return {
-    name: 'attendance',
-    topics: topicsOf(HANDLES),
-    handles: HANDLES,
-    store: 'postgres',
+    name: manifest.name,
+    topics: manifest.topics,
+    handles: manifest.handles,
+    store: manifest.store,
     writer: 'instance', // its chunks on different partitions lock the same students' rows
     fold: attendanceFold(rules),
     lockKeys: attendanceLockKeys,
   };
 }
 
-export const migrations = path.join(__dirname, 'migrations');
+export const migrations = manifest.migrations;

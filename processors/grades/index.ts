@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Rules } from '../../lib/config';
+import type { ProcessorManifest } from '../manifest';
 import type { PostgresProcessor } from '../runtime/types';
 import { gradesFold, gradesLockKeys, HANDLES } from './projection';
 import { topicsOf } from '../runtime/topics';
@@ -9,16 +10,25 @@ import { topicsOf } from '../runtime/topics';
  * and periods, step 4's base records). Every event folded a chunk at a time. Emits
  * period.average.calculated, student.performance.alert and saga step 4.
  */
+/** grades as data (processors/manifest.ts). */
+export const manifest = {
+  name: 'grades',
+  store: 'postgres',
+  topics: topicsOf(HANDLES),
+  handles: HANDLES,
+  migrations: path.join(__dirname, 'migrations'),
+} as const satisfies ProcessorManifest;
+
 export function createGrades(rules: Rules): PostgresProcessor {
   return {
-    name: 'grades',
-    topics: topicsOf(HANDLES),
-    handles: HANDLES,
-    store: 'postgres',
+    name: manifest.name,
+    topics: manifest.topics,
+    handles: manifest.handles,
+    store: manifest.store,
     writer: 'instance', // its chunks on different partitions lock the same students' rows
     fold: gradesFold(rules),
     lockKeys: gradesLockKeys,
   };
 }
 
-export const migrations = path.join(__dirname, 'migrations');
+export const migrations = manifest.migrations;

@@ -1,4 +1,5 @@
 import type { Config } from '../../lib/config';
+import type { ProcessorManifest } from '../manifest';
 import type { MongoProcessor } from '../runtime/types';
 import type { Channels } from './channels';
 import { deliverNotification, HANDLES, notificationsFold } from './projection';
@@ -9,12 +10,20 @@ import { topicsOf } from '../runtime/topics';
  * status history, read whole). Delivers through the channel adapters (SMTP, webhook,
  * log), emits the lifecycle events, bulk completion, and saga step 6.
  */
+/** notifications as data (processors/manifest.ts). */
+export const manifest = {
+  name: 'notifications',
+  store: 'mongo',
+  topics: topicsOf(HANDLES),
+  handles: HANDLES,
+} as const satisfies ProcessorManifest;
+
 export function createNotifications(channels: Channels, config: Pick<Config, 'notifications'>): MongoProcessor {
   return {
-    name: 'notifications',
-    topics: topicsOf(HANDLES),
-    handles: HANDLES,
-    store: 'mongo',
+    name: manifest.name,
+    topics: manifest.topics,
+    handles: manifest.handles,
+    store: manifest.store,
     writer: 'instance', // merged chunks: fewer per-chunk writes (measured on bench:pipeline, docs/decisions.md)
     fold: notificationsFold(config),
     effect: deliverNotification(channels, config),

@@ -1,3 +1,4 @@
+import type { ProcessorManifest } from '../manifest';
 import type { MongoProcessor } from '../runtime/types';
 import { HANDLES, usersFold } from './projection';
 import { USERS_LOOKUPS } from './queries';
@@ -7,12 +8,21 @@ import { topicsOf } from '../runtime/topics';
  * users: store MongoDB (documents: a profile with its roles and links, and the
  * denormalised student 360 are each read whole by id). Owns saga step 2 and its compensation.
  */
-export const users: MongoProcessor = {
+/** users as data (processors/manifest.ts). */
+export const manifest = {
   name: 'users',
+  store: 'mongo',
   topics: topicsOf(HANDLES),
   handles: HANDLES,
-  store: 'mongo',
+  lookups: USERS_LOOKUPS,
+} as const satisfies ProcessorManifest;
+
+export const users: MongoProcessor = {
+  name: manifest.name,
+  topics: manifest.topics,
+  handles: manifest.handles,
+  store: manifest.store,
   writer: 'instance', // merged chunks: fewer per-chunk writes (measured on bench:pipeline, docs/decisions.md)
   fold: usersFold,
-  lookups: USERS_LOOKUPS,
+  lookups: manifest.lookups,
 };

@@ -11,7 +11,8 @@ import { createSchemaRegistry } from '../../lib/clients/registry';
 import { systemClock } from '../../lib/clock';
 import { createLogger } from '../../lib/logger';
 import { migrate } from '../../lib/migrate';
-import { createProcessors, PG_MIGRATIONS } from '../../processors/all';
+import { createProcessors } from '../../processors/all';
+import { PG_MIGRATIONS, PROCESSOR_MANIFEST } from '../../processors/manifest';
 import { appliedIds } from '../../processors/runtime/bookkeeping';
 import { ProcessorHost } from '../../processors/runtime/host';
 import { projectionDb, projectionSchema } from '../../processors/runtime/names';
@@ -41,9 +42,11 @@ export function isolatedGroups(
   run: string,
   names: readonly string[],
 ): Array<{ name: string; groupId: string; topics: string[] }> {
-  return createProcessors(config, createLogger(config, 'groups'))
-    .filter((d) => names.includes(d.name))
-    .map((d) => ({ name: d.name, groupId: groupOf(run, d.name), topics: d.topics.map((t) => topicOf(run, t)) }));
+  return PROCESSOR_MANIFEST.filter((d) => names.includes(d.name)).map((d) => ({
+    name: d.name,
+    groupId: groupOf(run, d.name),
+    topics: d.topics.map((t) => topicOf(run, t)),
+  }));
 }
 
 /** A host for some processors of an isolated run: its prefixed topics, groups, schemas and database (tests, chaos workers). */
