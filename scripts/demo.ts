@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     await new Promise((r) => server.close(r));
     await api.close();
   });
-  say(`HTTP API on http://127.0.0.1:${config.api.port} (OpenAPI at /docs)`);
+  say(`HTTP API on http://127.0.0.1:${config.api.port} (interactive docs at /docs, operator console at /console)`);
 
   const producer = createEventProducer(kafka);
   await producer.connect();
@@ -331,7 +331,12 @@ async function summary(
     say(`| dead letters (all topics, all time) | ${dead}${dead ? ` (${byCount(deadByRule)})` : ''} |`);
     say(`| max consumer lag observed (records, one group) | ${maxLag} |`);
     say(`| processors | ${defs.map((d) => d.name).join(', ')} |`);
-    say(`| metrics and alerts | Prometheus ${config.metrics.prometheusUrl} (alerts: /alerts; it scrapes the processors and the API) |`);
+    say(
+      `| metrics and alerts | Prometheus ${config.metrics.prometheusUrl} (alerts: /classic/alerts; it scrapes the processors and the API) |`,
+    );
+    say(
+      `| operator console | http://127.0.0.1:${config.api.port}/console (lag, dead letters, sagas and their traces; the admin token below) |`,
+    );
   } finally {
     await pool.end();
     await mongo.close();
