@@ -26,6 +26,7 @@ import { DependencyGuard } from './http/guard';
 import type { Locator } from './locator';
 import { OpsService } from './ops/service';
 import { TraceReader } from './ops/traces';
+import { ReferenceCache } from './commands/checks/reference-cache';
 import { EventStatusReader } from './status';
 import { API_SCHEMA, CommandLog, IdempotencyStore } from './stores';
 import path from 'node:path';
@@ -50,6 +51,8 @@ export interface ApiDeps {
   ops: OpsService;
   /** Traces from the tracing backend's query API (the console's saga trace). */
   traces: TraceReader;
+  /** Sections and years the command rules found, kept API_REFERENCE_CACHE_MS to allow a command (a refusal re-reads them: api/commands/checks). */
+  reference: ReferenceCache;
   relations: Relations;
   q: ReturnType<typeof createQueries>;
   /** Liveness of the connections, for /ready. */
@@ -121,6 +124,7 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
     status: new EventStatusReader(pool, live, defs, at),
     ops: new OpsService(kafka, producer, pool, codec, defs, at, config),
     traces: new TraceReader(config.tracing.queryUrl, config.tracing.serviceName),
+    reference: new ReferenceCache(config.api.referenceCacheMs),
     relations,
     q,
     async ready() {

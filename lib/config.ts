@@ -164,6 +164,12 @@ const schema = {
       env: 'API_TOKEN_TTL_SECONDS',
     },
     bodyLimitBytes: { doc: 'Largest accepted request body (413 above)', format: 'nat', default: 65536, env: 'API_BODY_LIMIT_BYTES' },
+    referenceCacheMs: {
+      doc: "How long the command rules keep a section's year and courses and a year's dates and periods they found (0: read every time)",
+      format: 'nat',
+      default: 2000,
+      env: 'API_REFERENCE_CACHE_MS',
+    },
     rateLimitPerMinute: {
       doc: 'Requests per identity (or IP without a token) per minute (429 above)',
       format: 'nat',
@@ -476,6 +482,7 @@ type ConfigShape = {
     jwtKeyDir: string;
     tokenTtlSeconds: number;
     bodyLimitBytes: number;
+    referenceCacheMs: number;
     rateLimitPerMinute: number;
     corsOrigins: string[];
     idempotencyTtlMs: number;

@@ -1,5 +1,6 @@
 import type { UserResource } from '../../../processors/users/resources';
 import type { ApiDeps } from '../../deps';
+import { ReferenceCache } from './reference-cache';
 
 /** A section as the rules need it: its year and its courses (academic projection). */
 export interface SectionFacts {
@@ -23,7 +24,11 @@ export interface YearFacts {
 export class Facts {
   private readonly memo = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly deps: Pick<ApiDeps, 'guard' | 'q'>) {}
+  constructor(
+    private readonly deps: Pick<ApiDeps, 'guard' | 'q'>,
+    /** Sections and years found by earlier commands, for a short time (reference-cache.ts). */
+    private readonly reference: ReferenceCache = new ReferenceCache(0),
+  ) {}
 
   private once<T>(key: string, read: () => Promise<T>): Promise<T> {
     let p = this.memo.get(key) as Promise<T> | undefined;
@@ -35,19 +40,23 @@ export class Facts {
   }
 
   section(sectionId: string): Promise<SectionFacts | undefined> {
-    return this.once(`section:${sectionId}`, async () => {
-      const s = await this.deps.guard.run('academic', () => this.deps.q.academic.section(sectionId));
-      if (!s) return undefined;
-      const courses = (s.courses ?? []) as Array<{ courseId: string }>;
-      return { sectionId, academicYearId: String(s.academicYearId), courseIds: new Set(courses.map((c) => c.courseId)) };
-    });
+    return this.once(`section:${sectionId}`, () =>
+      this.reference.get(`section:${sectionId}`, async () => {
+        const s = await this.deps.guard.run('academic', () => this.deps.q.academic.section(sectionId));
+        if (!s) return undefined;
+        const courses = (s.courses ?? []) as Array<{ courseId: string }>;
+        return { sectionId, academicYearId: String(s.academicYearId), courseIds: new Set(courses.map((c) => c.courseId)) };
+      }),
+    );
   }
 
   year(academicYearId: string): Promise<YearFacts | undefined> {
-    return this.once(`year:${academicYearId}`, async () => {
-      const y = await this.deps.guard.run('academic', () => this.deps.q.academic.year(academicYearId));
-      return y && { ...y, periodIds: new Set(y.periodIds) };
-    });
+    return this.once(`year:${academicYearId}`, () =>
+      this.reference.get(`year:${academicYearId}`, async () => {
+        const y = await this.deps.guard.run('academic', () => this.deps.q.academic.year(academicYearId));
+        return y && { ...y, periodIds: new Set(y.periodIds) };
+      }),
+    );
   }
 
   /** The year of a section, when both are known. */

@@ -54,12 +54,14 @@ export function distinctErrors(errors: FieldError[]): FieldError[] {
 
 /** Every read-model rule the command's events break (enrollment in the section first), as field errors. */
 export async function stateErrors(
-  deps: Pick<ApiDeps, 'guard' | 'q'>,
+  deps: Pick<ApiDeps, 'guard' | 'q' | 'reference'>,
   who: Identity,
   events: SchoolEvent[],
   field: RequestField,
+  /** Off: every fact read now. A refusal is always decided on fresh facts (requireRules). */
+  cached = true,
 ): Promise<FieldError[]> {
-  const facts = new Facts(deps);
+  const facts = new Facts(deps, cached ? deps.reference : undefined);
   const payload = (e: SchoolEvent) => e.payload as unknown as Record<string, unknown>;
   facts.preloadUsers(
     events.flatMap((e) =>
@@ -80,11 +82,13 @@ export async function stateErrors(
 
 /** Refuses the command with 409 RULE_VIOLATION naming every rule broken; a projection unavailable → 503. Nothing is published either way. */
 export async function requireRules(
-  deps: Pick<ApiDeps, 'guard' | 'q'>,
+  deps: Pick<ApiDeps, 'guard' | 'q' | 'reference'>,
   who: Identity,
   events: SchoolEvent[],
   field: RequestField,
 ): Promise<void> {
-  const errors = await stateErrors(deps, who, events, field);
+  let errors = await stateErrors(deps, who, events, field);
+  // Cached reference data may predate a course or period added a moment ago: refuse only on what is read now.
+  if (errors.length) errors = await stateErrors(deps, who, events, field, false);
   if (errors.length) throw ruleConflict(`the ${events[0]!.eventType} command breaks a business rule`, errors);
 }
