@@ -15,7 +15,8 @@ export const INVARIANTS = {
   GRADE_CORRECTION_UNKNOWN: 'A correction refers to an existing grade, of the same student, course and period.',
   ATTENDANCE_MARK_FIXED: 'A correction of an attendance mark keeps its student, date and section.',
   ATTENDANCE_STUDENT_NOT_ENROLLED: 'An attendance mark, absence or tardiness is recorded for a student enrolled in its section.',
-  ATTENDANCE_DATE_IN_FUTURE: 'An attendance mark, absence or tardiness is not dated after today (UTC, the API clock).',
+  ATTENDANCE_DATE_IN_FUTURE:
+    'An attendance mark, absence or tardiness is not dated after today in every time zone (UTC+14, the API clock).',
   ATTENDANCE_DATE_OUTSIDE_YEAR: "An attendance mark, absence or tardiness is dated within its section's academic year.",
   TARDINESS_MINUTES: 'A tardiness lasts at least one minute (minutesLate > 0).',
   ABSENCE_JUSTIFY_UNKNOWN: 'A justification refers to an existing absence of the same student.',

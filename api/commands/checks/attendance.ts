@@ -2,13 +2,18 @@ import type { FieldError } from '../../http/problem';
 import type { Facts, SectionFacts, YearFacts } from './facts';
 import { broken, type FieldOf } from './types';
 
-/** Today's date (YYYY-MM-DD) in UTC, the calendar attendance dates are compared in. */
-export const todayUtc = (now: Date): string => now.toISOString().slice(0, 10);
+/**
+ * The latest date that is today somewhere (UTC+14, YYYY-MM-DD): a school east of UTC marks its own today while
+ * it is still yesterday in UTC, so "after today in UTC" would refuse a Sydney morning's register.
+ */
+export const latestToday = (now: Date): string => new Date(now.getTime() + 14 * 3600_000).toISOString().slice(0, 10);
 
 /** ATTENDANCE_DATE_IN_FUTURE (pure, from the request and the API's clock: a 400). */
 export function futureDateErrors(date: string, now: Date, field: FieldOf): FieldError[] {
-  const today = todayUtc(now);
-  return date > today ? [broken(field('date'), 'ATTENDANCE_DATE_IN_FUTURE', `date ${date} is after today (${today}, UTC)`)] : [];
+  const today = latestToday(now);
+  return date > today
+    ? [broken(field('date'), 'ATTENDANCE_DATE_IN_FUTURE', `date ${date} is after today in every time zone (${today} at the latest)`)]
+    : [];
 }
 
 /**

@@ -67,10 +67,16 @@ describe('API rules decided from the read models (pure parts)', () => {
   describe('attendance dates', () => {
     const now = new Date('2025-05-10T23:30:00-03:00'); // 2025-05-11 in UTC
 
-    it('ATTENDANCE_DATE_IN_FUTURE: after today in UTC; today and before are fine', () => {
+    it('ATTENDANCE_DATE_IN_FUTURE: after today in every time zone; today somewhere and before are fine', () => {
       expect(futureDateErrors('2025-05-11', now, body)).to.deep.equal([]);
       expect(futureDateErrors('2025-03-01', now, body)).to.deep.equal([]);
-      expect(rules(futureDateErrors('2025-05-12', now, body))).to.deep.equal([['body.date', 'ATTENDANCE_DATE_IN_FUTURE']]);
+      expect(rules(futureDateErrors('2025-05-13', now, body))).to.deep.equal([['body.date', 'ATTENDANCE_DATE_IN_FUTURE']]);
+    });
+
+    it('a school east of UTC marks its own today while UTC is still on yesterday (Sydney, 08:00 local = 22:00 UTC)', () => {
+      const sydneyMorning = new Date('2025-05-11T22:00:00Z'); // 2025-05-12 08:00 in Sydney
+      expect(futureDateErrors('2025-05-12', sydneyMorning, body)).to.deep.equal([]);
+      expect(rules(futureDateErrors('2025-05-13', sydneyMorning, body))).to.deep.equal([['body.date', 'ATTENDANCE_DATE_IN_FUTURE']]);
     });
 
     it('ATTENDANCE_DATE_OUTSIDE_YEAR: within start..end, both included; unknown year refused; unknown section not decided', () => {
