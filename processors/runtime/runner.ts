@@ -11,7 +11,7 @@ import { headerString, sendDeadLetter } from './dead-letters';
 import { classify, isContention, OutboxSendError, RuleViolationError, StoppingError } from './errors';
 import { GroupWriter, MergedFailure } from './group-writer';
 import { KeyedMutex } from './keyed-mutex';
-import { TraceFlags, type Link } from '@opentelemetry/api';
+import { SpanStatusCode, TraceFlags, type Link } from '@opentelemetry/api';
 import { parseTraceparent, processSpanId, SpanKind, type Tracing } from '../../lib/tracing';
 import type { PartitionEnds } from './end-offsets';
 import type { LagSample, RuntimeMetrics } from './metrics';
@@ -65,6 +65,13 @@ const SKIPPED_POSITIONS_EVERY_MS = 1000;
  * applied exactly once through the store, transient failures retried with backoff
  * while holding the partition, permanent ones dead-lettered, graceful stop.
  */
+/** One call of the store for a chunk: when, and why it failed (retried). */
+interface StoreAttempt {
+  start: number;
+  end: number;
+  error?: string;
+}
+
 export class ProcessorRunner {
   private consumer: Consumer | undefined;
   private stopping = false;
@@ -405,11 +412,22 @@ export class ProcessorRunner {
     let attempts = 0;
     const t0 = process.hrtime.bigint();
     const startedAt = Date.now();
+    const tries: StoreAttempt[] = []; // each store call, for its span (a retried chunk shows every attempt)
     try {
       const result = await this.retrying(
         () => {
           attempts++;
-          return this.write(ready, catchingUp);
+          const start = Date.now();
+          return this.write(ready, catchingUp).then(
+            (r) => {
+              tries.push({ start, end: Date.now() });
+              return r;
+            },
+            (e: unknown) => {
+              tries.push({ start, end: Date.now(), error: e instanceof Error ? e.message : String(e) });
+              throw e;
+            },
+          );
         },
         heartbeat,
         true,
@@ -417,7 +435,7 @@ export class ProcessorRunner {
       );
       this.deps.metrics.latency.observe({ processor: this.def.name }, Number(process.hrtime.bigint() - t0) / 1e9);
       this.count(items, result.outcomes);
-      this.trace(items, result.outcomes, startedAt);
+      this.trace(items, result.outcomes, startedAt, tries);
       return result.emitted.length;
     } catch (e) {
       if (e instanceof StoppingError || classify(e) === 'transient') throw e;
@@ -462,9 +480,10 @@ export class ProcessorRunner {
   /**
    * Tracing (when on): a span per applied event that carries a trace context, child of the span that produced
    * it and with the id its derived events already name (lib/tracing.ts), and one span for the chunk, linked to
-   * every event it applied. Both cover the chunk's store call, from its first attempt.
+   * every event it applied. Both cover the chunk's store call, from its first attempt; each attempt of that call
+   * is a child span of the chunk's (failed ones with their error).
    */
-  private trace(items: Item[], outcomes: readonly string[], startedAt: number): void {
+  private trace(items: Item[], outcomes: readonly string[], startedAt: number, tries: readonly StoreAttempt[]): void {
     const tracing = this.deps.tracing;
     if (!tracing?.enabled) return;
     const links: Link[] = [];
@@ -491,14 +510,22 @@ export class ProcessorRunner {
       links.push({ context: span.spanContext() });
       span.end();
     });
-    if (links.length)
-      tracing
-        .start(`${this.def.name} chunk`, {
-          startTime: startedAt,
-          links,
-          attributes: { 'school.processor': this.def.name, 'school.chunk.events': links.length },
-        })
-        .end();
+    if (!links.length) return;
+    const chunk = tracing.start(`${this.def.name} chunk`, {
+      startTime: startedAt,
+      links,
+      attributes: { 'school.processor': this.def.name, 'school.chunk.events': links.length },
+    });
+    tries.forEach((t, i) => {
+      const span = tracing.start(`${this.def.name} store ${this.deps.store.kind}`, {
+        parent: chunk.spanContext(),
+        startTime: t.start,
+        attributes: { 'school.processor': this.def.name, 'school.store.attempt': i + 1, 'db.system': this.deps.store.kind },
+      });
+      if (t.error) span.setStatus({ code: SpanStatusCode.ERROR, message: t.error });
+      span.end(t.end);
+    });
+    chunk.end();
   }
 
   /** Counts a chunk's outcomes per chunk, not per record: a label lookup per record was up to 4 % of a processor's CPU. */

@@ -165,10 +165,45 @@ describe('tracing: one enrollment saga is one trace in Jaeger (e2e)', function (
     }
   });
 
+  it("each chunk's store call is a span of its own under the chunk's span, which links to the saga's spans it applied", async () => {
+    const byOperation = async (operation: string) => {
+      const q = new URLSearchParams({ service, operation, limit: '20', lookback: '1h' });
+      const res = await fetch(`${p.config.tracing.queryUrl}/api/traces?${q.toString()}`);
+      return ((await res.json()) as { data: Array<{ traceID: string; spans: JaegerSpan[] }> | null }).data ?? [];
+    };
+    const traces = await eventually(
+      async () => {
+        const t = await byOperation('academic store postgres');
+        return t.length ? t : undefined;
+      },
+      'academic store spans in Jaeger',
+      30_000,
+      500,
+    );
+    const sagaTrace = (await api.call('GET', '/api/v1/ops/enrollments/ENR-1/trace', { token: admin })).body as { traceId: string };
+    const linked = traces.some((t) => {
+      const store = t.spans.find((x) => x.operationName === 'academic store postgres');
+      const chunk = t.spans.find((x) => x.spanID === store?.references.find((r) => r.refType === 'CHILD_OF')?.spanID);
+      return chunk?.operationName === 'academic chunk' && chunk.references.some((r) => r.traceID === sagaTrace.traceId);
+    });
+    expect(linked, 'a store span whose chunk links into the saga trace').to.equal(true);
+  });
+
   it("the console draws the saga's trace from Jaeger's query API (Jaeger built from source ships no UI)", async () => {
-    const t = await api.call('GET', '/api/v1/ops/enrollments/ENR-1/trace', { token: admin });
-    expect(t.status, JSON.stringify(t.body)).to.equal(200);
-    const spans = t.body.spans as Array<{ processor: string | null; name: string; parentSpanId: string | null }>;
+    type Row = { processor: string | null; eventType: string | null; name: string; parentSpanId: string | null };
+    // Spans leave in batches: wait for the saga's last ones (users and academic applying enrollment.completed).
+    const spans = await eventually(
+      async () => {
+        const t = await api.call('GET', '/api/v1/ops/enrollments/ENR-1/trace', { token: admin });
+        expect(t.status, JSON.stringify(t.body)).to.equal(200);
+        const all = t.body.spans as Row[];
+        const last = all.filter((s) => s.eventType === 'enrollment.completed').map((s) => s.processor);
+        return last.includes('users') && last.includes('academic') ? all : undefined;
+      },
+      "the saga's last spans in Jaeger",
+      30_000,
+      500,
+    );
     expect(new Set(spans.map((s) => s.processor).filter(Boolean))).to.have.keys(
       'users',
       'academic',
