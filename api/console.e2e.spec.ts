@@ -8,6 +8,7 @@ import { eventually, testConfig } from '../test/support';
 import { ApiHarness } from '../test/support/api';
 import { collectCspViolations, launchChromium, screenshot } from '../test/support/browser';
 import { TestPipeline } from '../test/support/pipeline';
+import { seedSection } from '../test/support/school';
 
 /**
  * The operator console and the API docs in real headless Chromium (Debian's), against the real stack:
@@ -35,9 +36,7 @@ describe('operator console in headless Chromium (e2e)', function () {
 
     // A saga that fails at INITIALIZE_ATTENDANCE (the section has a course but no schedule): four compensations.
     await p.publish('user.created', { ...EXAMPLE_PAYLOADS['user.created'], userId: ids.student });
-    await p.publish('academic.year.started', EXAMPLE_PAYLOADS['academic.year.started']);
-    await p.publish('section.created', { ...EXAMPLE_PAYLOADS['section.created'], sectionId: ids.section });
-    await p.publish('course.assigned', { ...EXAMPLE_PAYLOADS['course.assigned'], sectionId: ids.section });
+    await seedSection(p, { sectionId: ids.section });
     await eventually(async () => {
       const s = await api.call('GET', `/api/v1/academic/sections/${ids.section}`, { token: admin });
       return (s.body.courses as unknown[] | undefined)?.length ? true : undefined;

@@ -6,6 +6,7 @@ import { EXAMPLE_PAYLOADS } from '../schemas/examples';
 import { eventually, testConfig } from '../test/support';
 import { ApiHarness, type HttpResult } from '../test/support/api';
 import { isolatedHost, TestPipeline } from '../test/support/pipeline';
+import { seedSection } from '../test/support/school';
 
 type Json = Record<string, unknown>;
 interface Processor {
@@ -63,15 +64,7 @@ describe('HTTP API ops endpoints (e2e)', function () {
     teacher = await api.token('T1', 'teacher');
     student = await api.token('S1', 'student');
     await p.publish('user.created', { ...EXAMPLE_PAYLOADS['user.created'], userId: 'S1' });
-    await p.publish('academic.year.started', EXAMPLE_PAYLOADS['academic.year.started']);
-    await p.publish('section.created', { ...EXAMPLE_PAYLOADS['section.created'], sectionId: 'SEC-1' });
-    await p.publish('course.assigned', { ...EXAMPLE_PAYLOADS['course.assigned'], sectionId: 'SEC-1', courseId: 'C1' });
-    await p.publish('schedule.created', {
-      ...EXAMPLE_PAYLOADS['schedule.created'],
-      sectionId: 'SEC-1',
-      courseId: 'C1',
-      teacherUserId: 'T1',
-    });
+    await seedSection(p, { sectionId: 'SEC-1', courseId: 'C1', teacherUserId: 'T1' });
     await eventually(async () => {
       const section = await get('/api/v1/academic/sections/SEC-1');
       const user = await get('/api/v1/users/S1');

@@ -9,6 +9,7 @@ import { eventually, testConfig } from '../test/support';
 import { ApiHarness } from '../test/support/api';
 import { topicEndOffsets } from '../test/support/kafka';
 import { TestPipeline } from '../test/support/pipeline';
+import { seedSection } from '../test/support/school';
 import { mintToken } from './auth/jwt';
 import { loadOperations } from './http/validation';
 import { OPENAPI_PATH } from './app';
@@ -44,15 +45,7 @@ describe('HTTP API security (e2e)', function () {
       return (t.body.items as unknown[] | undefined)?.length && (parent.body.children as unknown[] | undefined)?.length ? true : undefined;
     }, 'relationships projected');
     // S1 is enrolled in SEC-1 through the real saga: a grade or a mark needs a COMPLETED enrollment in its section.
-    await p.publish('academic.year.started', EXAMPLE_PAYLOADS['academic.year.started']);
-    await p.publish('section.created', { ...EXAMPLE_PAYLOADS['section.created'], sectionId: 'SEC-1' });
-    await p.publish('course.assigned', { ...EXAMPLE_PAYLOADS['course.assigned'], sectionId: 'SEC-1', courseId: 'C1' });
-    await p.publish('schedule.created', {
-      ...EXAMPLE_PAYLOADS['schedule.created'],
-      sectionId: 'SEC-1',
-      courseId: 'C1',
-      teacherUserId: 'T1',
-    });
+    await seedSection(p, { sectionId: 'SEC-1', courseId: 'C1', teacherUserId: 'T1' });
     await eventually(async () => {
       const section = await api.call('GET', '/api/v1/academic/sections/SEC-1', { token: admin });
       return (section.body.courses as unknown[] | undefined)?.length ? true : undefined;
