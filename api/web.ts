@@ -44,12 +44,14 @@ const SWAGGER_FILES = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagge
  */
 export function webPages(): express.Router {
   const r = express.Router();
-  const files = (route: string, dir: string, allow?: Set<string>) =>
+  const files = (route: string, dir: string, allow?: Set<string>) => {
+    const serve = express.static(dir, { index: false, fallthrough: true, maxAge: '1h' }); // built once, not per request
     r.use(route, (req, res, next) => {
       res.locals.route = `${route}/*`;
       if (allow && !allow.has(req.path.slice(1))) return next();
-      express.static(dir, { index: false, fallthrough: true, maxAge: '1h' })(req, res, next);
+      serve(req, res, next);
     });
+  };
 
   r.use(['/docs', '/console'], csp(PAGE_CSP));
   files('/docs/assets', swaggerUiDir(), SWAGGER_FILES);

@@ -5,7 +5,7 @@ import { createKafka } from '../../lib/clients/kafka';
 import { createLogger } from '../../lib/logger';
 import { verify } from '../../processors/replay/verify';
 import type { RuleCode } from '../../processors/shared/invariants';
-import type { AttendanceStatus, EvaluationType, ParentRelationship, UserType } from '../../schemas/generated/events';
+import type { AttendanceStatus, EvaluationType, GradeRecordedPayload, ParentRelationship, UserType } from '../../schemas/generated/events';
 import { DOMAIN_TOPICS, topicCatalog } from '../../topics/catalog';
 import { eventually, testConfig } from '../support';
 import { ApiHarness, type HttpResult } from '../support/api';
@@ -91,18 +91,8 @@ interface Cmd {
   wait?: boolean;
 }
 
-interface GradeM {
-  gradeId: string;
-  studentUserId: string;
-  sectionId: string;
-  courseId: string;
-  periodId: string;
-  evaluationType: EvaluationType;
-  score: number;
-  maxScore: number;
-  recordedBy: string;
-  comment: string | null;
-}
+/** A recorded grade as the model keeps it: the event's payload. */
+type GradeM = GradeRecordedPayload;
 interface MarkM {
   firstId: string | undefined;
   studentUserId: string;

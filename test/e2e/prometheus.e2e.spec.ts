@@ -8,6 +8,7 @@ import { eventually, testConfig } from '../support';
 import { ApiHarness } from '../support/api';
 import { TestPipeline } from '../support/pipeline';
 import { launchChromium, screenshot } from '../support/browser';
+import { promQuery, type Series } from '../support/prometheus';
 
 /**
  * The local stack's real Prometheus (stack:up) scrapes this run's processors and API (registered through its
@@ -23,15 +24,7 @@ describe('Prometheus of the local stack (e2e: real scrapes and rules)', function
   const prometheus = p.config.metrics.prometheusUrl.replace(/\/$/, '');
 
   /** An instant query; the result vector. */
-  async function query(promql: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
-    const res = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(promql)}`);
-    const body = (await res.json()) as {
-      status: string;
-      data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
-    };
-    expect(body.status, promql).to.equal('success');
-    return body.data.result;
-  }
+  const query = (promql: string): Promise<Series[]> => promQuery(prometheus, promql); // a refused query throws
   /** Polls until the query answers at least `min` series. */
   const some = (promql: string, what: string, min = 1) =>
     eventually(

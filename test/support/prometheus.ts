@@ -13,6 +13,14 @@ export interface Series {
   value: [number, string];
 }
 
+/** An instant query against a Prometheus's HTTP API: the result vector; a refused query throws, naming it. */
+export async function promQuery(url: string, promql: string): Promise<Series[]> {
+  const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
+  const body = (await res.json()) as { status: string; error?: string; data: { result: Series[] } };
+  if (body.status !== 'success') throw new Error(`${promql}: ${body.error ?? body.status}`);
+  return body.data.result;
+}
+
 /**
  * A Prometheus server of a test's own (the stack's binary, Debian's package), scraping the given targets
  * every second and evaluating the given rules every second, on a free port with a throwaway database.
@@ -49,11 +57,8 @@ export class IsolatedPrometheus {
   }
 
   /** An instant query's result vector. */
-  async query(promql: string): Promise<Series[]> {
-    const res = await fetch(`${this.url}/api/v1/query?query=${encodeURIComponent(promql)}`);
-    const body = (await res.json()) as { status: string; error?: string; data: { result: Series[] } };
-    if (body.status !== 'success') throw new Error(`${promql}: ${body.error ?? body.status}`);
-    return body.data.result;
+  query(promql: string): Promise<Series[]> {
+    return promQuery(this.url, promql);
   }
 
   /** The samples of one series over the last `seconds`, one a second. */

@@ -18,7 +18,7 @@ import {
 } from '../../schemas/generated/events';
 import { groupLag } from '../../scripts/lag';
 import { eventually } from './index';
-import { isolatedGroups } from './pipeline';
+import { isolatedGroups, type EnrollmentRow } from './pipeline';
 import { endOffsets, type PartitionOffsets } from './kafka';
 
 /**
@@ -373,19 +373,8 @@ export class SagaMix {
   }
 }
 
-/** One enrollment's row of academic's enrollments (saga state). */
-interface Row {
-  enrollment_id: string;
-  student_user_id: string;
-  section_id: string;
-  status: string;
-  failed_step: string | null;
-  failure_reason: string | null;
-  seat_held: boolean;
-  active: boolean;
-  compensated: string[];
-  warnings: string[];
-}
+/** One enrollment's row of academic's enrollments (saga state), with whom and where. */
+type Row = EnrollmentRow & { student_user_id: string; section_id: string };
 
 /** What a finished run left: rows, timelines, events by saga, seats, base records, registers, 360s. */
 export interface Observed {
