@@ -65,8 +65,11 @@ async function main(): Promise<void> {
   };
   await p.start();
 
+  // BENCH_API_CPU_PROF=<dir>: the API process writes a V8 CPU profile there when it stops (where its time goes).
+  const profileDir = process.env.BENCH_API_CPU_PROF;
   const server = fork(path.join(__dirname, 'api-server.ts'), [], {
     env: { ...env, BENCH_API_RUN: p.run, BENCH_API_RATE_LIMIT: String(RATE_LIMIT) },
+    execArgv: profileDir ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${profileDir}`] : process.execArgv,
   });
   children.push(server);
   const load = fork(path.join(__dirname, 'api-load.ts'));
