@@ -165,7 +165,7 @@ const schema = {
     },
     bodyLimitBytes: { doc: 'Largest accepted request body (413 above)', format: 'nat', default: 65536, env: 'API_BODY_LIMIT_BYTES' },
     referenceCacheMs: {
-      doc: "How long the command rules keep a section's year and courses and a year's dates and periods they found (0: read every time)",
+      doc: "How long the command rules keep a section's year and courses and a year's dates and periods they found, and authorization a parent's linked children (0: read every time)",
       format: 'nat',
       default: 2000,
       env: 'API_REFERENCE_CACHE_MS',

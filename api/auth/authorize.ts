@@ -4,7 +4,8 @@ import type { Rule, Scope } from './permissions';
 
 /** The relationships the matrix needs, read from the projections (users, assignments, academic). */
 export interface Relations {
-  childrenOf(parentUserId: string): Promise<string[]>;
+  /** Whether the student is a linked child of the parent (links only grow: no event removes one). */
+  isChildOf(parentUserId: string, studentUserId: string): Promise<boolean>;
   sectionsTaughtBy(teacherUserId: string): Promise<string[]>;
   activeSectionsOf(studentUserId: string): Promise<string[]>;
 }
@@ -16,7 +17,7 @@ async function allows(scope: Scope, who: Identity, subject: string | undefined, 
     case 'self':
       return subject === who.sub;
     case 'child':
-      return subject === who.sub || (!!subject && (await rel.childrenOf(who.sub)).includes(subject));
+      return subject === who.sub || (!!subject && (await rel.isChildOf(who.sub, subject)));
     case 'taught': {
       if (subject === who.sub) return true;
       if (!subject) return false;

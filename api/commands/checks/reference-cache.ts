@@ -25,4 +25,15 @@ export class ReferenceCache {
     }
     return value;
   }
+
+  /**
+   * Whether a set that only grows (a parent's linked children) holds `member`. A cached set that holds it answers;
+   * otherwise one fresh read decides and replaces the cached set, so a member added since is never refused.
+   */
+  async holds(key: string, member: string, read: () => Promise<readonly string[]>): Promise<boolean> {
+    const hit = this.entries.get(key);
+    if (hit && hit.until > this.now() && (hit.value as readonly string[]).includes(member)) return true;
+    this.entries.delete(key);
+    return (await this.get(key, read))?.includes(member) ?? false;
+  }
 }

@@ -31,6 +31,26 @@ describe('ReferenceCache (rules reference data across commands)', () => {
     expect(reads).to.equal(2);
   });
 
+  it('a grow-only set: a cached member answers from memory, any other is read fresh (and never refused from memory)', async () => {
+    const c = new ReferenceCache(2000, now);
+    let children = ['S-1'];
+    let listReads = 0;
+    const list = () => {
+      listReads++;
+      return Promise.resolve(children);
+    };
+    expect(await c.holds('children:P', 'S-1', list)).to.equal(true);
+    expect(await c.holds('children:P', 'S-1', list)).to.equal(true);
+    expect(listReads).to.equal(1);
+    children = ['S-1', 'S-2']; // linked meanwhile
+    expect(await c.holds('children:P', 'S-2', list)).to.equal(true);
+    expect(await c.holds('children:P', 'S-3', list)).to.equal(false);
+    expect(listReads).to.equal(3);
+    t += 2000;
+    expect(await c.holds('children:P', 'S-1', list)).to.equal(true);
+    expect(listReads).to.equal(4); // expired: read again
+  });
+
   it('with ttl 0 reads every time; bounded by maxEntries', async () => {
     const off = new ReferenceCache(0, now);
     await off.get('k', read('v'));
