@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseCli, runCli } from '../lib/cli';
 import { loadConfig } from '../lib/config';
-import { compare, type CompatIssue } from './compat';
+import { compareWithBreaks, type CompatIssue, type ReviewedBreak } from './compat';
 import { EVENT_DEFINITIONS, EVENT_TYPES } from './generated/events';
 import { subjectOf } from './subjects';
-import { assembleAll } from './tools/assemble';
+import { assembleAll, loadLibrary, SCHEMAS_DIR } from './tools/assemble';
 
 /**
  * `npm run schemas:check`: compares every schema with the last released version of
@@ -25,24 +25,52 @@ export async function latestRegistered(registryUrl: string, subject: string): Pr
   return JSON.parse(body.schema) as Record<string, unknown>;
 }
 
+export type CheckStatus = 'new' | 'unchanged' | 'compatible' | 'accepted' | 'incompatible';
+
+export interface CheckRow {
+  subject: string;
+  status: CheckStatus;
+  issues: CompatIssue[];
+  /** `accepted`: the reviewed exceptions (schemas/breaks.json) this change needed. */
+  accepted?: ReviewedBreak[];
+}
+
+/** The reviewed one-time breaks (schemas/breaks.json): issue 21's personal fields widened by EncryptedString. */
+export function loadBreaks(file = path.join(SCHEMAS_DIR, 'breaks.json')): ReviewedBreak[] {
+  if (!fs.existsSync(file)) return [];
+  const { breaks } = JSON.parse(fs.readFileSync(file, 'utf8')) as { breaks: ReviewedBreak[] };
+  for (const b of breaks)
+    if (typeof b.subject !== 'string' || typeof b.field !== 'string' || typeof b.reason !== 'string' || !b.reason)
+      throw new Error(`${file}: every exception needs subject, field and reason, got ${JSON.stringify(b)}`);
+  return breaks;
+}
+
 export async function checkAll(
   registryUrl: string,
   schemas: Array<{ subject: string; schema: Record<string, unknown> }>,
   previousOf: (subject: string) => Promise<Record<string, unknown> | undefined> = (subject) => latestRegistered(registryUrl, subject),
-): Promise<Array<{ subject: string; status: 'new' | 'unchanged' | 'compatible' | 'incompatible'; issues: CompatIssue[] }>> {
-  const out = [];
+  breaks: readonly ReviewedBreak[] = [],
+): Promise<CheckRow[]> {
+  const encrypted = loadLibrary().library.get('school.common.EncryptedString') ?? {};
+  const out: CheckRow[] = [];
   for (const { subject, schema } of schemas) {
     const previous = await previousOf(subject);
     if (!previous) {
-      out.push({ subject, status: 'new' as const, issues: [] });
+      out.push({ subject, status: 'new', issues: [] });
       continue;
     }
     if (JSON.stringify(previous) === JSON.stringify(schema)) {
-      out.push({ subject, status: 'unchanged' as const, issues: [] });
+      out.push({ subject, status: 'unchanged', issues: [] });
       continue;
     }
-    const issues = compare(schema, previous);
-    out.push({ subject, status: issues.length ? ('incompatible' as const) : ('compatible' as const), issues });
+    const { issues, accepted } = compareWithBreaks(
+      schema,
+      previous,
+      breaks.filter((b) => b.subject === subject),
+      encrypted,
+    );
+    if (accepted.length) out.push({ subject, status: 'accepted', issues, accepted });
+    else out.push({ subject, status: issues.length ? 'incompatible' : 'compatible', issues });
   }
   return out;
 }
@@ -64,7 +92,9 @@ const HELP = `usage: npm run schemas:check -- [--against-git <revision>]
 
 Checks every event schema of this checkout for FULL compatibility (old readers read new data, new readers
 read old data) with the last released version of its subject: the schema registry's latest (REGISTRY_URL),
-or the schemas of a git revision. Exit 1 on an incompatible change, naming subject and field.
+or the schemas of a git revision. Exit 1 on an incompatible change, naming subject and field. A FORWARD break listed in schemas/breaks.json
+(a reviewed one-time exception: a personal field's string branch widened by EncryptedString, issue 21) is
+printed and accepted for exactly those fields and that change.
   --against-git REV   compare with the schemas at this revision instead of the registry`;
 
 if (require.main === module)
@@ -75,15 +105,22 @@ if (require.main === module)
     const released = rev ? schemasAtRevision(rev) : undefined;
     const previousOf = released ? (subject: string) => Promise.resolve(released.get(subject)) : undefined;
     process.stdout.write(`comparing with ${rev ? `git revision ${rev}` : 'the registry (latest version of each subject)'}\n`);
-    const rows = await checkAll(loadConfig().registry.url, schemas, previousOf);
+    const breaks = loadBreaks();
+    const rows = await checkAll(loadConfig().registry.url, schemas, previousOf, breaks);
     let bad = 0;
+    let accepted = 0;
     for (const r of rows) {
       process.stdout.write(`${r.status.padEnd(13)} ${r.subject}\n`);
       for (const i of r.issues) {
         bad++;
         process.stdout.write(`  ${i.direction}: ${i.message}\n`);
       }
+      for (const b of r.accepted ?? []) {
+        accepted++;
+        process.stdout.write(`  FORWARD break accepted (schemas/breaks.json): ${b.field} widened by EncryptedString: ${b.reason}\n`);
+      }
     }
+    if (accepted) process.stdout.write(`${accepted} reviewed FORWARD break(s) accepted: consumers on the old schemas must upgrade first\n`);
     process.stdout.write(bad ? `${bad} incompatible change(s)\n` : `${rows.length} subjects compatible\n`);
     if (bad) process.exitCode = 1;
   });

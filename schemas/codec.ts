@@ -11,6 +11,14 @@ import {
 } from '../lib/errors';
 import { EVENT_DEFINITIONS, type EventType, type SchoolEvent } from './generated/events';
 import { avroOptions } from './logical-types';
+import {
+  openPersonalFields,
+  personalSlots,
+  sealPersonalFields,
+  type FieldDecryptor,
+  type FieldEncryptor,
+  type PersonalSlot,
+} from './personal-fields';
 import { subjectOf } from './subjects';
 
 /** Confluent wire format: magic byte 0, 4-byte big-endian schema id, Avro body. */
@@ -29,8 +37,15 @@ interface Reader {
 }
 
 export interface CodecOptions {
-  /** Register our schema on first use when the subject lacks it (local/dev); otherwise only look it up. */
-  autoRegister: boolean;
+  /** Register our schema on first use when the subject lacks it (local/dev); otherwise only look it up. Default true. */
+  autoRegister?: boolean;
+  /**
+   * Personal fields (issue 21, schemas/personal-fields.ts). With `encryptor`, `encode` writes them encrypted
+   * under each person's data key (PRIVACY_ENCRYPT). With `decryptor`, `decode` opens them (an erased person's
+   * read as ERASED_MARKER); without one, they decode as the EncryptedString values they are on the wire.
+   */
+  encryptor?: FieldEncryptor;
+  decryptor?: FieldDecryptor;
 }
 
 /** One load per key in flight: concurrent callers share it; a failed load is forgotten, so the next call retries. */
@@ -52,6 +67,7 @@ function once<K, V>(pending: Map<K, Promise<V>>, key: K, load: () => Promise<V>)
 export class EventCodec {
   private readonly types = new Map<EventType, avro.Type>();
   private readonly byRecordName = new Map<string, EventType>();
+  private readonly personal = new Map<EventType, PersonalSlot[]>();
   private readonly ids = new Map<EventType, number>();
   private readonly pendingIds = new Map<EventType, Promise<number>>();
   private readonly readers = new Map<number, Reader>();
@@ -60,12 +76,18 @@ export class EventCodec {
 
   constructor(
     private readonly registry: SchemaRegistry,
-    private readonly options: CodecOptions = { autoRegister: true },
+    private readonly options: CodecOptions = {},
   ) {
     for (const [eventType, def] of Object.entries(EVENT_DEFINITIONS) as Array<[EventType, (typeof EVENT_DEFINITIONS)[EventType]]>) {
       this.types.set(eventType, avro.Type.forSchema(def.schema as avro.Schema, avroOptions()));
       this.byRecordName.set(def.recordName, eventType);
+      this.personal.set(eventType, personalSlots(def.schema));
     }
+  }
+
+  /** Whether `encode` encrypts personal fields (an encryptor was passed in). */
+  get encrypts(): boolean {
+    return this.options.encryptor !== undefined;
   }
 
   typeOf(eventType: string): avro.Type {
@@ -93,9 +115,10 @@ export class EventCodec {
     const subject = subjectOf(eventType);
     const schema = JSON.stringify(EVENT_DEFINITIONS[eventType].schema);
     try {
-      const id = this.options.autoRegister
-        ? (await this.registry.register({ type: SchemaType.AVRO, schema }, { subject, compatibility: COMPATIBILITY.BACKWARD })).id
-        : await this.registry.getRegistryIdBySchema(subject, { type: SchemaType.AVRO, schema });
+      const id =
+        (this.options.autoRegister ?? true)
+          ? (await this.registry.register({ type: SchemaType.AVRO, schema }, { subject, compatibility: COMPATIBILITY.BACKWARD })).id
+          : await this.registry.getRegistryIdBySchema(subject, { type: SchemaType.AVRO, schema });
       this.ids.set(eventType, id);
       return id;
     } catch (e) {
@@ -103,13 +126,18 @@ export class EventCodec {
     }
   }
 
+  /** Validates, encrypts the personal fields when an encryptor was given, and encodes in the wire format. */
   async encode(event: SchoolEvent): Promise<Buffer> {
     const type = this.typeOf(event.eventType);
     const id = await this.schemaId(event.eventType);
-    return this.encodeWithId(type, id, event);
+    const { encryptor } = this.options;
+    const slots = this.personal.get(event.eventType)!;
+    if (!encryptor || slots.length === 0) return this.encodeWithId(type, id, event);
+    this.validate(event); // the plaintext first: a bad field is named before anything is encrypted
+    return this.encodeWithId(type, id, await sealPersonalFields(event, slots, encryptor));
   }
 
-  /** Synchronous encode once the id is known (hot path for producers and benchmarks). */
+  /** Synchronous encode once the id is known (hot path for producers and benchmarks); never encrypts. */
   encodeWithId(type: avro.Type, id: number, event: SchoolEvent): Buffer {
     let body: Buffer;
     try {
@@ -142,6 +170,9 @@ export class EventCodec {
         `record of schema ${schemaId} (${reader.eventType}) says eventType ${JSON.stringify(event.eventType)}`,
       );
     }
+    const { decryptor } = this.options;
+    const slots = this.personal.get(reader.eventType)!;
+    if (decryptor && slots.length) await openPersonalFields(event as unknown as Record<string, unknown>, slots, decryptor);
     return { event, schemaId };
   }
 

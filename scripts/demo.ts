@@ -21,6 +21,7 @@ import { projectionDb, projectionSchema } from '../processors/runtime/names';
 import { quoteIdent } from '../processors/runtime/sql';
 import type { ProcessorDefinition } from '../processors/runtime/types';
 import { EventCodec } from '../schemas/codec';
+import { codecKeys } from '../schemas/codec-keys';
 import type { SchoolEvent } from '../schemas/generated/events';
 import { createEventProducer, EventPublisher } from '../schemas/publisher';
 import { registerAll } from '../schemas/register';
@@ -107,7 +108,10 @@ async function main(): Promise<void> {
 
   const producer = createEventProducer(kafka);
   await producer.connect();
-  const publisher = new EventPublisher(producer, new EventCodec(createSchemaRegistry(config)));
+  // Encrypted as the API's events are (PRIVACY_ENCRYPT): the demo's topics hold no personal value in plaintext.
+  const keysPool = createPgPool(config, { max: 2 });
+  closers.push(() => keysPool.end());
+  const publisher = new EventPublisher(producer, new EventCodec(createSchemaRegistry(config), await codecKeys(config, keysPool)));
   const tag = `D${new Date().toISOString().slice(5, 19).replace(/[-:T]/g, '')}`;
   const school = new SchoolGenerator(
     tag,

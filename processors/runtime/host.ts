@@ -10,6 +10,7 @@ import { createPgPool } from '../../lib/clients/pg';
 import { createSchemaRegistry } from '../../lib/clients/registry';
 import type { Logger } from '../../lib/logger';
 import { EventCodec } from '../../schemas/codec';
+import { codecKeys } from '../../schemas/codec-keys';
 import { EVENT_DEFINITIONS, type SchoolEvent } from '../../schemas/generated/events';
 import { createEventProducer, EventPublisher } from '../../schemas/publisher';
 import { startOpsServer } from './http';
@@ -130,7 +131,9 @@ export class ProcessorHost {
     // store and per-document locks: on FerretDB their updates of one document race (the chaos worker did this).
     if (this.started) throw new Error('ProcessorHost.start() called twice: a host runs its processors once');
     this.started = true;
-    const codec = new EventCodec(createSchemaRegistry(this.config));
+    // Personal fields: decrypted for the handlers, encrypted in what the processors publish (issue 21).
+    this.pool ??= createPgPool(this.config, {}, this.logger);
+    const codec = new EventCodec(createSchemaRegistry(this.config), await codecKeys(this.config, this.pool));
     await this.producer.connect();
     const topicName = this.opts.topicName ?? ((t: string) => t);
     const publisher = new EventPublisher(this.producer, codec, (e) => topicName(EVENT_DEFINITIONS[e.eventType].topic));

@@ -61,8 +61,10 @@ class TsEmitter {
       const name = String(node.name);
       if (!this.decls.has(name)) {
         this.decls.set(name, ''); // reserve: records may be referenced before their body is done
+        // A personal field is plaintext in the domain types: the codec maps it to and from EncryptedString.
         const fields = (node.fields as Obj[]).map(
-          (f) => `${jsdoc(fieldDoc(f), '  ')}  ${String(f.name)}: ${this.type(f.type as AvroSchema)};`,
+          (f) =>
+            `${jsdoc(fieldDoc(f), '  ')}  ${String(f.name)}: ${this.type(f.pii === true ? plainType(f.type as AvroSchema) : (f.type as AvroSchema))};`,
         );
         this.decls.set(name, `${jsdoc(node.doc, '')}export interface ${name} {\n${fields.join('\n')}\n}\n`);
       }
@@ -74,6 +76,30 @@ class TsEmitter {
   declarations(): string {
     return [...this.decls.values()].join('\n');
   }
+}
+
+const isEncrypted = (t: AvroSchema): boolean =>
+  isObj(t) ? t.name === 'EncryptedString' : typeof t === 'string' && short(t) === 'EncryptedString';
+
+/** A personal field's type without its EncryptedString branch: what handlers see (issue 21, schemas/personal-fields.ts). */
+export function plainType(t: AvroSchema): AvroSchema {
+  if (Array.isArray(t)) {
+    const rest = t.filter((x) => !isEncrypted(x));
+    return rest.length === 1 ? rest[0]! : rest;
+  }
+  if (isObj(t) && t.type === 'array') return { ...t, items: plainType(t.items as AvroSchema) };
+  if (isObj(t) && t.type === 'map') return { ...t, values: plainType(t.values as AvroSchema) };
+  return t;
+}
+
+/** The first definition of a named record in a schema, depth first. */
+function findRecord(node: unknown, name: string): Obj | undefined {
+  if (Array.isArray(node)) return node.map((n) => findRecord(n, name)).find(Boolean);
+  if (!isObj(node)) return undefined;
+  if (node.type === 'record' && node.name === name) return node;
+  return Object.values(node)
+    .map((v) => findRecord(v, name))
+    .find(Boolean);
 }
 
 /** A field's doc, plus its personal-data declaration so it shows where the field is used. */
@@ -95,6 +121,9 @@ function payloadSchema(e: EventSource): Obj {
 
 export function generateTypes(events: EventSource[]): string {
   const ts = new TsEmitter();
+  // Declared once for consumers that read records without key access (the wire form of a personal field).
+  const encrypted = events.map((e) => findRecord(e.schema, 'EncryptedString')).find(Boolean);
+  if (encrypted) ts.type(encrypted);
   const envelopeFields = (events[0]?.schema.fields as Obj[]).filter((f) => f.name !== 'payload');
   const envelopeLines = envelopeFields
     .filter((f) => f.name !== 'eventType')
