@@ -153,15 +153,22 @@ export interface EnrollmentView {
   status: 'PENDING' | 'COMPLETED' | 'FAILED';
 }
 
+/** Which enrollment the 360 shows first: one that completed, else one still running, else one that failed. */
+const RANK = { COMPLETED: 2, PENDING: 1, FAILED: 0 } as const;
+const rankOf = (r: EnrollmentRef): number => RANK[r.outcome ?? 'PENDING'];
+
 /**
- * The 360's current enrollment: the most recently requested one of those whose student existed at step 2.
- * A function of the set of refs, not of the order their events were read in, so a rebuild agrees with live.
+ * The 360's current enrollment, among those whose student existed at step 2: the most recently requested one
+ * that completed, else the latest still running, else the latest failed (a failed request never hides the
+ * seat the student holds). A function of the set of refs, not of the order their events were read in, so a
+ * rebuild agrees with live.
  */
 export function enrollmentView(refs: EnrollmentRef[]): EnrollmentView | undefined {
   let best: EnrollmentRef | undefined;
   for (const r of refs) {
     if (!r.studentFound || r.requestedAt === undefined || r.sectionId === undefined || r.academicYearId === undefined) continue;
-    if (!best || r.requestedAt > best.requestedAt! || (r.requestedAt === best.requestedAt && r._id > best._id)) best = r;
+    const order = best ? rankOf(r) - rankOf(best) || r.requestedAt.localeCompare(best.requestedAt!) || r._id.localeCompare(best._id) : 1;
+    if (order > 0) best = r;
   }
   if (!best) return undefined;
   return {

@@ -114,6 +114,20 @@ describe("users: the 360's current enrollment", () => {
     const views = [refs, [...refs].reverse(), [refs[2]!, refs[0]!, refs[3]!, refs[1]!]].map((r) => JSON.stringify(enrollmentView(r)));
     expect(new Set(views).size).to.equal(1);
   });
+  it('prefers an enrollment that completed over a later one that failed or is still running', () => {
+    const held = ref('ENR-6', '2025-03-01T10:00:00.000Z', { outcome: 'COMPLETED' });
+    const failed = ref('ENR-7', '2025-03-05T10:00:00.000Z', { outcome: 'FAILED', sectionId: 'SEC-C' });
+    const running = ref('ENR-8', '2025-03-06T10:00:00.000Z', { sectionId: 'SEC-D' });
+    expect(enrollmentView([failed, held])?.enrollmentId).to.equal('ENR-6');
+    expect(enrollmentView([running, failed, held])?.enrollmentId).to.equal('ENR-6');
+    expect(enrollmentView([failed, running])).to.deep.equal({
+      enrollmentId: 'ENR-8',
+      sectionId: 'SEC-D',
+      academicYearId: '2025',
+      status: 'PENDING',
+    });
+    expect(enrollmentView([failed])?.status).to.equal('FAILED'); // the only one: shown, with why it failed elsewhere
+  });
   it('is pending until the saga ends, and absent when no student was found', () => {
     expect(enrollmentView([ref('ENR-5', '2025-03-01T10:00:00.000Z')])?.status).to.equal('PENDING');
     expect(enrollmentView([ref('ENR-5', '2025-03-01T10:00:00.000Z', { studentFound: false })])).to.equal(undefined);

@@ -640,8 +640,8 @@ export function verify(mix: SagaMix, seen: Observed): Verdict {
       const e = s360.enrollment;
       if (e?.enrollmentId !== id || e.status !== 'COMPLETED' || e.sectionId !== r.sectionId)
         problem(`student 360's enrollment is ${JSON.stringify(e)}, expected ${id} COMPLETED in ${r.sectionId}`);
-    } else if (s360.enrollment && s360.enrollment.status !== 'FAILED')
-      problem(`student 360 shows a failed enrollment as current: ${JSON.stringify(s360.enrollment)}`);
+    } else if (s360.enrollment?.enrollmentId === id && s360.enrollment.status !== 'FAILED')
+      problem(`student 360 shows a failed enrollment as ${s360.enrollment.status}: ${JSON.stringify(s360.enrollment)}`);
   }
 
   // Full sections: exactly `capacity` winners. Every section: the seats taken are its completed enrollments.
