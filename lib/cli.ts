@@ -71,6 +71,8 @@ export function runCli(name: string, main: () => Promise<void> | void): void {
     process.stderr.write(`${name}: ${detail}\n`);
     process.exit(1);
   };
+  // A reader that stops early (`npm run stack:status | head -3`) closes the pipe: end quietly, as Unix tools do.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? process.exit(0) : fail(e)));
   try {
     const r = main();
     if (r) r.catch(fail);
