@@ -56,11 +56,12 @@ export function queryHandlers(): QueryHandlers {
       const id = params.userId!;
       const doc = await deps.q.users.student360(id);
       if (!doc) throw notFound('student 360 not found');
-      const [averages, summary] = await Promise.all([
+      const [enrollments, averages, summary] = await Promise.all([
+        deps.guard.run('academic', () => deps.q.academic.enrollmentsOfStudent(id)),
         deps.guard.run('grades', () => deps.q.grades.averagesOf(id)),
         deps.guard.run('attendance', () => deps.q.attendance.studentSummary(id)),
       ]);
-      return ok(composeStudent360(doc, averages, summary));
+      return ok(composeStudent360(doc, enrollments, averages, summary));
     }),
     listUsersByType: q('users', async ({ deps, params, query }) => {
       const limit = Number(query.limit);

@@ -3,6 +3,20 @@ import { projectionSchema } from '../runtime/names';
 import { quoteIdent } from '../runtime/sql';
 
 /** Reads of the academic read models; each is one indexed query. `schema` is the live (or snapshot) schema. */
+/** One of a student's enrollments as the API answers it (GET /academic/enrollments/student/{id}). */
+export interface StudentEnrollment {
+  enrollmentId: string;
+  sectionId: string;
+  academicYearId: string;
+  status: string;
+  currentStep: string;
+  failedStep: string | null;
+  failureReason: string | null;
+  active: boolean;
+  enrollmentDate: string;
+  updatedAt: Date;
+}
+
 export function academicQueries(pool: pg.Pool, schema = projectionSchema('academic')) {
   const s = quoteIdent(schema);
   return {
@@ -36,15 +50,15 @@ export function academicQueries(pool: pg.Pool, schema = projectionSchema('academ
       const y = r.rows[0];
       return y && { academicYearId, startDate: y.startDate, endDate: y.endDate, periodIds: y.periodIds ?? [] };
     },
-    /** Active and past enrollments of a student, newest first. */
+    /** Active and past enrollments of a student, newest request first. */
     async enrollmentsOfStudent(studentUserId: string) {
-      const r = await pool.query(
+      const r = await pool.query<StudentEnrollment>(
         `select enrollment_id "enrollmentId", section_id "sectionId", academic_year_id "academicYearId", status, current_step "currentStep", failed_step "failedStep",
            failure_reason "failureReason", active, to_char(enrollment_date, 'YYYY-MM-DD') "enrollmentDate", updated_at "updatedAt"
-         from ${s}.enrollments where student_user_id = $1 order by created_at desc`,
+         from ${s}.enrollments where student_user_id = $1 order by created_at desc, enrollment_id desc`,
         [studentUserId],
       );
-      return r.rows as Array<Record<string, unknown>>;
+      return r.rows;
     },
     /** Of `studentUserIds`, those with a COMPLETED enrollment in the section (the API's enrollment rules). */
     async completedIn(sectionId: string, studentUserIds: string[]): Promise<Set<string>> {

@@ -102,24 +102,8 @@ export function onStudentEnrolled(e: SchoolEvent<'student.enrolled'>, student: P
       sectionId: p.sectionId,
       academicYearId: p.academicYearId,
     });
-  // The 360's enrollment follows from the recorded facts (enrollmentView at query time), not from this decision.
-  const ref = { studentUserId: p.studentUserId, sectionId: p.sectionId, academicYearId: p.academicYearId, requestedAt: e.timestamp };
-  return { updates: [{ collection: 'enrollment_refs', id: p.enrollmentId, set: ref }], emit: [result] };
-}
-
-/** Step 2's own outcome, as the 360 needs it: whether the student existed (a deactivated one did). */
-export function onValidationOutcome(
-  e: SchoolEvent<'enrollment.user.validated'> | SchoolEvent<'enrollment.user.validation.failed'>,
-): Decision {
-  const found = e.eventType === 'enrollment.user.validated' || e.payload.reason !== 'USER_NOT_FOUND';
-  return { updates: found ? [{ collection: 'enrollment_refs', id: e.payload.enrollmentId, set: { studentFound: true } }] : [], emit: [] };
-}
-
-/** The saga's end. */
-export function onEnrollmentEnded(e: SchoolEvent<'enrollment.completed'> | SchoolEvent<'enrollment.failed'>): Decision {
-  const set: Partial<EnrollmentRef> =
-    e.eventType === 'enrollment.completed' ? { outcome: 'COMPLETED', finalSectionId: e.payload.sectionId } : { outcome: 'FAILED' };
-  return { updates: [{ collection: 'enrollment_refs', id: e.payload.enrollmentId, set }], emit: [] };
+  // The 360's enrollment is read from academic's projection at query time (student360.ts), not from this decision.
+  return { updates: [{ collection: 'enrollment_refs', id: p.enrollmentId, set: { studentUserId: p.studentUserId } }], emit: [result] };
 }
 
 /** CompensateUserValidation: the section step failed, or its compensation ran, so the validation no longer stands. */
@@ -131,50 +115,11 @@ export function compensateValidation(enrollmentId: string, studentUserId: string
 }
 
 /**
- * What users remembers of one enrollment (collection enrollment_refs), each field written by one kind of
- * event: the request (student.enrolled), whether step 2 found the student (its own outcome), the end. The
- * fields are disjoint per event kind, so the events commute whatever partition or topic they come from.
+ * What users remembers of one enrollment (collection enrollment_refs): its student, for
+ * CompensateUserValidation (the compensation events name only the enrollment). Written once, by the
+ * request (student.enrolled). Where the enrollment stands is academic's (the 360 reads it there).
  */
 export interface EnrollmentRef {
   _id: string;
   studentUserId?: string;
-  sectionId?: string;
-  academicYearId?: string;
-  requestedAt?: string;
-  studentFound?: boolean;
-  outcome?: 'COMPLETED' | 'FAILED';
-  finalSectionId?: string;
-}
-
-export interface EnrollmentView {
-  enrollmentId: string;
-  sectionId: string;
-  academicYearId: string;
-  status: 'PENDING' | 'COMPLETED' | 'FAILED';
-}
-
-/** Which enrollment the 360 shows first: one that completed, else one still running, else one that failed. */
-const RANK = { COMPLETED: 2, PENDING: 1, FAILED: 0 } as const;
-const rankOf = (r: EnrollmentRef): number => RANK[r.outcome ?? 'PENDING'];
-
-/**
- * The 360's current enrollment, among those whose student existed at step 2: the most recently requested one
- * that completed, else the latest still running, else the latest failed (a failed request never hides the
- * seat the student holds). A function of the set of refs, not of the order their events were read in, so a
- * rebuild agrees with live.
- */
-export function enrollmentView(refs: EnrollmentRef[]): EnrollmentView | undefined {
-  let best: EnrollmentRef | undefined;
-  for (const r of refs) {
-    if (!r.studentFound || r.requestedAt === undefined || r.sectionId === undefined || r.academicYearId === undefined) continue;
-    const order = best ? rankOf(r) - rankOf(best) || r.requestedAt.localeCompare(best.requestedAt!) || r._id.localeCompare(best._id) : 1;
-    if (order > 0) best = r;
-  }
-  if (!best) return undefined;
-  return {
-    enrollmentId: best._id,
-    sectionId: best.finalSectionId ?? best.sectionId!,
-    academicYearId: best.academicYearId!,
-    status: best.outcome ?? 'PENDING',
-  };
 }

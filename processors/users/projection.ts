@@ -12,12 +12,8 @@ export const HANDLES = [
   'user.role.changed',
   'student.parent.linked',
   'student.enrolled',
-  'enrollment.user.validated',
-  'enrollment.user.validation.failed',
   'enrollment.section.assignment.failed',
   'enrollment.section.assignment.compensated',
-  'enrollment.completed',
-  'enrollment.failed',
 ] as const satisfies readonly EventType[];
 type Handled = (typeof HANDLES)[number];
 
@@ -36,10 +32,6 @@ export const usersFold: MongoChunkFold = {
       case 'user.created': // these only write
       case 'user.role.changed':
       case 'student.parent.linked':
-      case 'enrollment.user.validated':
-      case 'enrollment.user.validation.failed':
-      case 'enrollment.completed':
-      case 'enrollment.failed':
         return [];
       case 'user.updated': // whether the user is a student
       case 'user.deactivated':
@@ -78,19 +70,11 @@ export const usersFold: MongoChunkFold = {
       case 'student.enrolled':
         d = h.onStudentEnrolled(event, profile(event.payload.studentUserId));
         break;
-      case 'enrollment.user.validated':
-      case 'enrollment.user.validation.failed':
-        d = h.onValidationOutcome(event);
-        break;
       case 'enrollment.section.assignment.failed':
         d = h.compensateValidation(event.payload.enrollmentId, studentOf(event.payload.enrollmentId), event.payload.message);
         break;
       case 'enrollment.section.assignment.compensated':
         d = h.compensateValidation(event.payload.enrollmentId, studentOf(event.payload.enrollmentId), event.payload.reason);
-        break;
-      case 'enrollment.completed':
-      case 'enrollment.failed':
-        d = h.onEnrollmentEnded(event);
         break;
       default:
         return unhandled(event);

@@ -4,7 +4,7 @@ import type { Lookup } from '../runtime/types';
 import type { UserType } from '../../schemas/generated/events';
 import { GUARD_FIELD } from '../runtime/mongo-bookkeeping';
 import { dbOf, type DbSource } from '../runtime/mongo-live';
-import { enrollmentView, type EnrollmentRef, type Profile } from './handlers';
+import type { Profile } from './handlers';
 import { student360Resource, userResource, type UserResource } from './resources';
 
 const hidden = { projection: { [GUARD_FIELD]: 0 } };
@@ -52,23 +52,11 @@ export function usersQueries(source: DbSource) {
         return { userId: id, exists: !!u?.userType, active: u?.status === 'ACTIVE', student: u?.userType === 'STUDENT' };
       });
     },
-    /**
-     * The 360 with its current enrollment, which follows from the student's enrollment facts (enrollmentView);
-     * a copy older documents still carry is not read.
-     */
-    async student360(studentUserId: string) {
-      const db = await dbOf(source);
-      const [doc, refs] = await Promise.all([
-        db.collection<{ _id: string }>('student360').findOne({ _id: studentUserId }, hidden),
-        db.collection<EnrollmentRef>('enrollment_refs').find({ studentUserId }).toArray(),
-      ]);
-      return student360Resource(doc, enrollmentView(refs));
-    },
+    /** The 360's users document (the API composes it with the other projections: student360.ts). */
+    student360: async (studentUserId: string) =>
+      student360Resource(await (await dbOf(source)).collection<{ _id: string }>('student360').findOne({ _id: studentUserId }, hidden)),
   };
 }
 
-/** What the byType query and the 360's enrollment view look documents up by. */
-export const USERS_LOOKUPS: readonly Lookup[] = [
-  { collection: 'users', fields: ['userType', '_id'] },
-  { collection: 'enrollment_refs', fields: ['studentUserId'] },
-];
+/** What the byType query looks documents up by. */
+export const USERS_LOOKUPS: readonly Lookup[] = [{ collection: 'users', fields: ['userType', '_id'] }];

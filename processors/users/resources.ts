@@ -1,4 +1,5 @@
-import type { EnrollmentView, Profile, ProfileFields } from './handlers';
+import type { Profile, ProfileFields } from './handlers';
+import type { EnrollmentView } from './student360';
 
 /**
  * The API's resources from the users documents: named fields of the contract only (`userId`, never the
@@ -45,11 +46,11 @@ export function userResource(doc: Partial<Profile> | null | undefined): UserReso
   };
 }
 
+/** The users document of the 360 (profile and parents; the API adds the rest from the other projections, student360.ts). */
 export function student360Resource(
   doc: { _id: string; profile?: Partial<ProfileFields>; parents?: string[] } | null | undefined,
-  enrollment: EnrollmentView | undefined,
 ): Student360Resource | undefined {
   const profile = doc?.profile && profileOf(doc.profile);
   if (!doc || !profile) return undefined;
-  return { userId: doc._id, profile, ...(doc.parents && { parents: doc.parents }), ...(enrollment && { enrollment }) };
+  return { userId: doc._id, profile, ...(doc.parents && { parents: doc.parents }) };
 }

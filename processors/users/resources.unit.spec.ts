@@ -24,15 +24,9 @@ describe('users resources (what the API answers)', () => {
     expect(userResource(null)).to.equal(undefined);
   });
 
-  it('gives the 360 its userId, profile, parents and current enrollment only', () => {
-    const enrollment = { enrollmentId: 'E-1', sectionId: 'SEC-A', academicYearId: 'Y', status: 'PENDING' as const };
+  it('gives the 360 its userId, profile and parents only (an enrollment copy older documents carry is not read)', () => {
     const doc = { _id: 'S-1', profile: { ...profile, userType: 'STUDENT' as const }, parents: ['P-1'], enrollment: { stale: true } };
-    expect(student360Resource(doc, enrollment)).to.deep.equal({
-      userId: 'S-1',
-      profile: { ...profile, userType: 'STUDENT' },
-      parents: ['P-1'],
-      enrollment,
-    });
-    expect(student360Resource({ _id: 'S-2', parents: ['P-1'] }, undefined)).to.equal(undefined);
+    expect(student360Resource(doc)).to.deep.equal({ userId: 'S-1', profile: { ...profile, userType: 'STUDENT' }, parents: ['P-1'] });
+    expect(student360Resource({ _id: 'S-2', parents: ['P-1'] })).to.equal(undefined);
   });
 });

@@ -212,7 +212,7 @@ describe('derived events and read models (all processors, real stack)', function
           .then((d) => d ?? undefined),
       'the student 360 document',
     );
-    const s360 = composeStudent360(doc, await gradesQueries(p.pool, p.schema('grades')).averagesOf(usr('stu')), undefined);
+    const s360 = composeStudent360(doc, [], await gradesQueries(p.pool, p.schema('grades')).averagesOf(usr('stu')), undefined);
     expect(s360.averages).to.deep.equal({ T1: { 'CRS-MATH': 35.45 } });
     // Each alert requested a notification to the linked parent.
     const requests = (await derived('notification-events', ['notification.requested'])).filter(

@@ -4,6 +4,7 @@ import { SMTPServer } from 'smtp-server';
 import { systemClock } from '../../lib/clock';
 import { academicQueries } from '../../processors/academic/queries';
 import { usersQueries } from '../../processors/users/queries';
+import { composeStudent360 } from '../../processors/users/student360';
 import { createKafka } from '../../lib/clients/kafka';
 import { createSchemaRegistry } from '../../lib/clients/registry';
 import { readToEnd, type RawRecord } from '../../lib/read-to-end';
@@ -270,11 +271,13 @@ describe('enrollment saga (all processors, real stack)', function () {
       { userId: usr('gone'), exists: true, active: false, student: true },
       { userId: usr('nobody'), exists: false, active: false, student: false },
     ]);
+    // The 360 as the API composes it: the users document and academic's enrollments.
     const s360 = await eventually(async () => {
-      const doc = (await usersQueries(p.db).student360(usr('ana'))) as { enrollment?: { status: string }; parents?: string[] } | null;
-      return doc?.enrollment?.status === 'COMPLETED' ? doc : undefined;
-    }, "the student 360's enrollment to show COMPLETED");
-    expect(s360?.parents).to.deep.equal([usr('mum')]);
+      const doc = await usersQueries(p.db).student360(usr('ana'));
+      return doc?.parents?.length ? composeStudent360(doc, await q.enrollmentsOfStudent(usr('ana')), [], undefined) : undefined;
+    }, 'the student 360 with its parent');
+    expect(s360.parents).to.deep.equal([usr('mum')]);
+    expect(s360.enrollment?.status).to.equal('COMPLETED');
   });
 
   const failures: Array<[string, () => Promise<string>, string, string[], RegExp]> = [

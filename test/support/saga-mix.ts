@@ -5,7 +5,9 @@ import type { Config } from '../../lib/config';
 import { systemClock } from '../../lib/clock';
 import { readToEnd } from '../../lib/read-to-end';
 import { seededRandom } from '../../lib/rng';
+import { academicQueries } from '../../processors/academic/queries';
 import { usersQueries } from '../../processors/users/queries';
+import { composeStudent360 } from '../../processors/users/student360';
 import type { EventCodec } from '../../schemas/codec';
 import { buildEvent } from '../../schemas/envelope';
 import {
@@ -450,10 +452,16 @@ export async function observe(from: ObserveFrom, mix: SagaMix): Promise<Observed
     ).map((r) => [r.enrollment_id, r]),
   );
   const users = usersQueries(from.db);
+  const academic = academicQueries(from.pool, from.schema('academic'));
   const student360 = new Map<string, { enrollment?: { enrollmentId: string; sectionId: string; status: string } } | undefined>();
   const requesters = [...new Set(mix.requests.map((r) => r.studentUserId))];
+  // The 360 as the API composes it: the users document and academic's enrollments.
+  const s360 = async (u: string) => {
+    const doc = await users.student360(u);
+    return doc && composeStudent360(doc, await academic.enrollmentsOfStudent(u), [], undefined);
+  };
   for (let i = 0; i < requesters.length; i += 32)
-    await Promise.all(requesters.slice(i, i + 32).map(async (u) => student360.set(u, await users.student360(u))));
+    await Promise.all(requesters.slice(i, i + 32).map(async (u) => student360.set(u, await s360(u))));
   const events = new Map<string, SchoolEvent[]>();
   const wanted = new Set(ids);
   const records = (await readToEnd(createKafka(from.config), SAGA_TOPICS.map(from.topic), 180_000)).filter((r) =>
