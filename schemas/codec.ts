@@ -12,6 +12,7 @@ import {
 import { EVENT_DEFINITIONS, type EventType, type SchoolEvent } from './generated/events';
 import { avroOptions } from './logical-types';
 import {
+  hasPersonalValues,
   openPersonalFields,
   personalSlots,
   sealPersonalFields,
@@ -132,8 +133,8 @@ export class EventCodec {
     const id = await this.schemaId(event.eventType);
     const { encryptor } = this.options;
     const slots = this.personal.get(event.eventType)!;
-    if (!encryptor || slots.length === 0) return this.encodeWithId(type, id, event);
-    this.validate(event); // the plaintext first: a bad field is named before anything is encrypted
+    if (!encryptor || !hasPersonalValues(event, slots)) return this.encodeWithId(type, id, event);
+    if (!type.isValid(event)) this.validate(event); // the plaintext first: a bad field is named before anything is encrypted
     return this.encodeWithId(type, id, await sealPersonalFields(event, slots, encryptor));
   }
 

@@ -2,15 +2,20 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import crypto from 'node:crypto';
 import type { Admin, Producer } from 'kafkajs';
+import type pg from 'pg';
 import { fixedClock } from '../lib/clock';
 import { createKafka } from '../lib/clients/kafka';
+import { createPgPool } from '../lib/clients/pg';
 import { createSchemaRegistry } from '../lib/clients/registry';
 import { randomName, testConfig } from '../test/support';
 import { EventCodec } from './codec';
+import { codecKeys } from './codec-keys';
 import { buildEvent } from './envelope';
 import { EXAMPLE_PAYLOADS } from './examples';
-import { EVENT_TYPES } from './generated/events';
+import { EVENT_DEFINITIONS, EVENT_TYPES } from './generated/events';
+import { personalSlots } from './personal-fields';
 import { createEventProducer, EventPublisher } from './publisher';
 
 /**
@@ -19,6 +24,9 @@ import { createEventProducer, EventPublisher } from './publisher';
  * Its virtualenv is made once under the stack cache from scripts/foreign-client/requirements.txt.
  */
 const ROOT = path.resolve(__dirname, '..');
+/** A Buffer as JSON.stringify hands it to a replacer. */
+const isBuffer = (v: unknown): v is { type: 'Buffer'; data: number[] } =>
+  typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data);
 
 function ensureVenv(cacheDir: string): string {
   const req = path.join(ROOT, 'scripts/foreign-client/requirements.txt');
@@ -43,6 +51,7 @@ describe('a foreign client (Python confluent-kafka AvroDeserializer) decodes our
   const config = testConfig();
   const kafka = createKafka(config);
   const topic = randomName('e2e-foreign');
+  const encryptedTopic = randomName('e2e-foreign-encrypted');
   let admin: Admin;
   let producer: Producer;
   let python: string;
@@ -51,39 +60,38 @@ describe('a foreign client (Python confluent-kafka AvroDeserializer) decodes our
     python = ensureVenv(config.stack.cacheDir);
     admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
+    await admin.createTopics({ waitForLeaders: true, topics: [topic, encryptedTopic].map((t) => ({ topic: t, numPartitions: 1 })) });
     producer = createEventProducer(kafka);
     await producer.connect();
   });
   after(async () => {
     await producer.disconnect();
-    await admin.deleteTopics({ topics: [topic] });
+    await admin.deleteTopics({ topics: [topic, encryptedTopic] });
     await admin.disconnect();
   });
 
-  it('every event type, field for field', async () => {
-    const clock = fixedClock('2025-03-15T08:30:00.123Z');
-    const events = EVENT_TYPES.map((t) => buildEvent(t, EXAMPLE_PAYLOADS[t], { sourceService: 'e2e', clock }));
-    await new EventPublisher(producer, new EventCodec(createSchemaRegistry(config)), () => topic).publish(...events);
+  /** What the stock Python client printed for each record of a topic. */
+  const foreignDecode = (from: string, count: number): Array<{ key: string; headers: Record<string, string>; value: unknown }> => {
     const r = spawnSync(
       python,
-      [
-        path.join(ROOT, 'scripts/foreign-client/decode.py'),
-        config.kafka.brokers.join(','),
-        config.registry.url,
-        topic,
-        String(events.length),
-      ],
+      [path.join(ROOT, 'scripts/foreign-client/decode.py'), config.kafka.brokers.join(','), config.registry.url, from, String(count)],
       {
         encoding: 'utf8',
         timeout: 120000,
       },
     );
     expect(r.status, r.stderr).to.equal(0);
-    const decoded = r.stdout
+    return r.stdout
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { key: string; headers: Record<string, string>; value: unknown });
+  };
+
+  it('every event type, field for field', async () => {
+    const clock = fixedClock('2025-03-15T08:30:00.123Z');
+    const events = EVENT_TYPES.map((t) => buildEvent(t, EXAMPLE_PAYLOADS[t], { sourceService: 'e2e', clock }));
+    await new EventPublisher(producer, new EventCodec(createSchemaRegistry(config)), () => topic).publish(...events);
+    const decoded = foreignDecode(topic, events.length);
     expect(decoded).to.have.length(events.length);
     decoded.forEach((d, i) => {
       const e = events[i]!;
@@ -91,5 +99,48 @@ describe('a foreign client (Python confluent-kafka AvroDeserializer) decodes our
       expect(d.headers.eventType).to.equal(e.eventType);
       expect(d.value).to.deep.equal(JSON.parse(JSON.stringify(e)));
     });
+  });
+
+  it('every event type with personal fields encrypted (PRIVACY_ENCRYPT): the same record our keyless codec sees, each personal value an EncryptedString', async () => {
+    const keySchema = `privacy_test_${crypto.randomBytes(5).toString('hex')}`;
+    const keysConfig = testConfig({ PRIVACY_SCHEMA: keySchema, PRIVACY_ENCRYPT: 'true' });
+    const pool: pg.Pool = createPgPool(keysConfig, { max: 2 });
+    try {
+      const clock = fixedClock('2025-03-15T08:30:00.123Z');
+      const metadata = { triggeredBy: 'USR-ADMIN-001', ipAddress: '203.0.113.9', userAgent: 'e2e/1.0' };
+      const events = EVENT_TYPES.map((t) => buildEvent(t, EXAMPLE_PAYLOADS[t], { sourceService: 'e2e', clock, metadata }));
+      const publisher = new EventPublisher(
+        producer,
+        new EventCodec(createSchemaRegistry(config), await codecKeys(keysConfig, pool)),
+        () => encryptedTopic,
+      );
+      const records = await publisher.encode(...events);
+      await publisher.send(records);
+      const decoded = foreignDecode(encryptedTopic, events.length);
+      expect(decoded).to.have.length(events.length);
+      const keyless = new EventCodec(createSchemaRegistry(config), { autoRegister: false });
+      const asJson = (x: unknown): unknown =>
+        JSON.parse(JSON.stringify(x, (_k, v: unknown) => (isBuffer(v) ? Buffer.from(v.data).toString('base64') : v)));
+      let encrypted = 0;
+      for (const [i, d] of decoded.entries()) {
+        const e = events[i]!;
+        const sealed = (await keyless.decode(records[i]!.value)).event;
+        expect(d.key).to.equal(e.aggregateId);
+        expect(d.value).to.deep.equal(asJson(sealed), e.eventType);
+        const value = d.value as Record<string, Record<string, unknown>>;
+        for (const s of personalSlots(EVENT_DEFINITIONS[e.eventType].schema)) {
+          const v = value[s.path[0]!]![s.path[1]!];
+          const items = s.shape === 'array' ? (v as unknown[]) : s.shape === 'map' ? Object.values(v as object) : [v];
+          for (const item of items.filter((x) => x !== null && s.subjectPath)) {
+            expect(item).to.have.all.keys('keyId', 'subject', 'iv', 'ciphertext', 'tag');
+            encrypted++;
+          }
+        }
+      }
+      expect(encrypted).to.be.above(EVENT_TYPES.length * 2); // every event's IP and user agent, plus the payloads'
+    } finally {
+      await pool.query(`drop schema if exists "${keySchema}" cascade`);
+      await pool.end();
+    }
   });
 });

@@ -115,6 +115,15 @@ const setAt = (o: Obj, path: readonly string[], value: unknown): Obj => {
   return { ...o, [k]: rest.length ? setAt((o[k] ?? {}) as Obj, rest, value) : value };
 };
 
+/** Whether any personal field of the event has a value and a subject to encrypt it under (else nothing to seal). */
+export function hasPersonalValues(event: object, slots: readonly PersonalSlot[]): boolean {
+  for (const s of slots) {
+    const v = getAt(event, s.path);
+    if (v !== null && v !== undefined && s.subjectPath && typeof getAt(event, s.subjectPath) === 'string') return true;
+  }
+  return false;
+}
+
 /**
  * The wire form of an event: every personal field with a subject encrypted under that person's data key. An
  * erased person's fields are written as the marker (a date as null). A field without a subject value stays

@@ -4,6 +4,7 @@ AvroDeserializer, given nothing but the broker and the registry URL.
 usage: decode.py <brokers> <registry-url> <topic> <count>
 Prints one JSON object per record: {"key", "headers", "value"}; exits 1 on timeout.
 """
+import base64
 import datetime
 import json
 import sys
@@ -23,6 +24,8 @@ def plain(v):
         return v.isoformat()
     if isinstance(v, uuid.UUID):
         return str(v)
+    if isinstance(v, bytes):  # EncryptedString's iv, ciphertext and tag
+        return base64.b64encode(v).decode()
     if isinstance(v, dict):
         return {k: plain(x) for k, x in v.items()}
     if isinstance(v, list):
