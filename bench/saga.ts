@@ -1,5 +1,5 @@
 import { systemClock } from '../lib/clock';
-import { loadConfig } from '../lib/config';
+import { loadConfig, type Config } from '../lib/config';
 import { buildEvent } from '../schemas/envelope';
 import type { SchoolEvent } from '../schemas/generated/events';
 import { createKafka } from '../lib/clients/kafka';
@@ -13,13 +13,24 @@ import { fmt } from './lib/setup';
 /**
  * `npm run bench:saga`: enrollments submitted at a steady rate through all six processors
  * (isolated topics, groups and stores), completion latency = the saga's last event time
- * minus submission time. Target on this machine: 100 enrollments/s sustained, p99 < 1 s.
+ * minus submission time. Target on this machine (issue 17): 100 enrollments/s offered for 60 s
+ * (6,000 sagas), all end, p99 < 1 s; the same at 200/s printed beside it. Each rate runs on a
+ * pipeline of its own. BENCH_SAGA_RATES (comma-separated, default 100,200) and BENCH_SAGA_SECONDS
+ * (default 60) size it; BENCH_SAGA_RATE runs one rate only.
  */
+const TARGET_RATE = 100;
+
 async function main(): Promise<void> {
-  const rate = Number(process.env.BENCH_SAGA_RATE ?? 100);
-  const seconds = Number(process.env.BENCH_SAGA_SECONDS ?? 20);
-  const n = rate * seconds;
+  const rates = (process.env.BENCH_SAGA_RATE ?? process.env.BENCH_SAGA_RATES ?? `${TARGET_RATE},200`).split(',').map(Number);
+  if (!rates.length || rates.some((r) => !Number.isFinite(r) || r <= 0)) throw new Error('BENCH_SAGA_RATES must be positive numbers');
+  const seconds = Number(process.env.BENCH_SAGA_SECONDS ?? 60);
   const config = loadConfig({ LOG_LEVEL: 'error', ...process.env });
+  for (const rate of rates) await stage(config, rate, seconds);
+}
+
+/** One rate, offered for `seconds`, on a fresh pipeline: prints its figures and records them. */
+async function stage(config: Config, rate: number, seconds: number): Promise<void> {
+  const n = rate * seconds;
   const p = new TestPipeline(config);
   await p.start();
   try {
@@ -172,25 +183,36 @@ async function main(): Promise<void> {
     );
     process.stdout.write('| figure | value | target | met |\n|---|---|---|---|\n');
     process.stdout.write(
-      `| enrollments/s (submitted → all sagas ended) | ${sustained.toFixed(1)} | 100 | ${sustained >= 100 * 0.98 ? 'yes' : 'no'} |\n`,
+      `| enrollments/s (submitted → all sagas ended) | ${sustained.toFixed(1)} | ${rate} | ${sustained >= rate * 0.98 ? 'yes' : 'no'} |\n`,
     );
     process.stdout.write(`| completion latency p50 | ${pct(0.5)} ms | - | - |\n`);
     process.stdout.write(`| completion latency p95 | ${pct(0.95)} ms | - | - |\n`);
-    process.stdout.write(`| completion latency p99 | ${pct(0.99)} ms | < 1000 ms | ${pct(0.99) < 1000 ? 'yes' : 'no'} |\n`);
+    process.stdout.write(
+      `| completion latency p99 | ${pct(0.99)} ms | ${rate === TARGET_RATE ? `< 1000 ms | ${pct(0.99) < 1000 ? 'yes' : 'no'}` : '- | -'} |\n`,
+    );
     const note = `${fmt(n)} enrollments offered at ${rate}/s, ${completed} completed`;
+    // The target rate keeps the figures' historic names (and the targets); other rates are printed beside them.
+    const targeted = rate === TARGET_RATE;
+    const at = targeted ? '' : ` at ${rate}/s offered`;
     // met as printed above: the rate target allows 2% for the last sagas' tail.
     record({
-      figure: 'saga enrollments/s (submitted → all ended)',
+      figure: `saga enrollments/s (submitted → all ended)${at}`,
       value: sustained,
       unit: 'enrollments/s',
-      target: 100,
+      ...(targeted && { target: TARGET_RATE, met: sustained >= TARGET_RATE * 0.98 }),
       better: 'higher',
-      met: sustained >= 100 * 0.98,
       note,
     });
     for (const q of [0.5, 0.95])
-      record({ figure: `saga completion latency p${q * 100}`, value: pct(q), unit: 'ms', better: 'lower', note });
-    record({ figure: 'saga completion latency p99', value: pct(0.99), unit: 'ms', target: 1000, better: 'lower', note });
+      record({ figure: `saga completion latency p${q * 100}${at}`, value: pct(q), unit: 'ms', better: 'lower', note });
+    record({
+      figure: `saga completion latency p99${at}`,
+      value: pct(0.99),
+      unit: 'ms',
+      ...(targeted && { target: 1000 }),
+      better: 'lower',
+      note,
+    });
   } finally {
     await p.stop();
   }
