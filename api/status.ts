@@ -2,6 +2,7 @@ import type { LiveDatabases } from '../processors/runtime/mongo-live';
 import type pg from 'pg';
 import { isApplied, type AppliedIn } from '../processors/runtime/bookkeeping';
 import type { ProcessorManifest } from '../processors/manifest';
+import { isParked, PARKING_PROCESSORS } from '../processors/shared/enrolled';
 import type { Locator } from './locator';
 
 export interface EventStatus {
@@ -14,7 +15,8 @@ export interface EventStatus {
 
 /**
  * Reads the runtime's own "applied" markers (written in the same transaction or guarded
- * update as the projection change), so "applied" here means visible to queries.
+ * update as the projection change), so "applied" here means visible to queries; an event grades or attendance
+ * keeps parked (processors/shared/enrolled.ts) is not applied there until it is released.
  */
 export class EventStatusReader {
   constructor(
@@ -54,6 +56,9 @@ export class EventStatusReader {
               ? { store: 'postgres', pool: this.pool, schema: this.at.pgSchema(d.name) }
               : { store: 'mongo', pool: this.pool, db: await this.mongo.db(d.name) };
           applied[d.name] = await isApplied(at, this.at.group(d.name), eventId);
+          // Parked (its student not known enrolled in its section yet): consumed, but not visible to queries.
+          if (applied[d.name] && at.store === 'postgres' && PARKING_PROCESSORS.has(d.name))
+            applied[d.name] = !(await isParked(this.pool, at.schema, eventId));
         }),
     );
     return Object.fromEntries(Object.entries(applied).sort(([a], [b]) => a.localeCompare(b)));

@@ -347,6 +347,12 @@ const schema = {
       default: 4,
       env: 'RULE_TARDIES_PER_MONTH',
     },
+    parkedStaleMs: {
+      doc: 'An event grades or attendance keeps parked (student not enrolled yet) longer than this counts as stale in their parked gauges; it stays parked (docs/invariants.md)',
+      format: 'nat',
+      default: 86_400_000,
+      env: 'RULE_PARKED_STALE_MS',
+    },
   },
   saga: {
     deadlineMs: {
@@ -519,6 +525,7 @@ type ConfigShape = {
     absenceWindowDays: number;
     tardiesPerMonth: number;
     maxScore: number;
+    parkedStaleMs: number;
   };
   saga: { deadlineMs: number; checkIntervalMs: number };
   notifications: { smtpUrl: string; from: string; webhookUrl: string; timeoutMs: number; maxAttempts: number; concurrency: number };

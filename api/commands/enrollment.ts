@@ -6,10 +6,12 @@ import type { FieldError } from '../http/problem';
 /**
  * Rules GRADE_STUDENT_NOT_ENROLLED and ATTENDANCE_STUDENT_NOT_ENROLLED on the API side: a command writing
  * for a student in a section needs a COMPLETED enrollment of the student in that section in the academic
- * projection. The processors do not (docs/invariants.md says why).
+ * projection. The grades and attendance processors park such an event from any producer until they learn the
+ * enrollment (processors/shared/enrolled.ts, docs/invariants.md).
  */
 export const ENROLLMENT_RULES: { readonly [K in EventType]?: RuleCode } = {
   'grade.recorded': 'GRADE_STUDENT_NOT_ENROLLED',
+  'competency.evaluated': 'GRADE_STUDENT_NOT_ENROLLED',
   'attendance.marked': 'ATTENDANCE_STUDENT_NOT_ENROLLED',
   'absence.recorded': 'ATTENDANCE_STUDENT_NOT_ENROLLED',
   'tardiness.recorded': 'ATTENDANCE_STUDENT_NOT_ENROLLED',

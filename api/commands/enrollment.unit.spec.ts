@@ -9,19 +9,20 @@ describe('API enrollment rules (pure part)', () => {
     (studentUserId) => anEvent('attendance.marked', { studentUserId, sectionId: 'SEC-1', status: 'PRESENT' }) as SchoolEvent,
   );
 
-  it('grades, marks, absences and tardies claim their student in their section; other commands claim nothing', () => {
+  it('grades, competency evaluations, marks, absences and tardies claim their student in their section; other commands claim nothing', () => {
     const events = [
       grade,
       anEvent('absence.recorded', { studentUserId: 'S-3', sectionId: 'SEC-2' }) as SchoolEvent,
       anEvent('tardiness.recorded', { studentUserId: 'S-4', sectionId: 'SEC-2' }) as SchoolEvent,
       anEvent('grade.updated') as SchoolEvent,
-      anEvent('competency.evaluated') as SchoolEvent,
+      anEvent('competency.evaluated', { studentUserId: 'S-5', sectionId: 'SEC-3' }) as SchoolEvent,
       anEvent('user.created') as SchoolEvent,
     ];
     expect(enrollmentClaims(events, (i) => `f${i}`)).to.deep.equal([
       { rule: 'GRADE_STUDENT_NOT_ENROLLED', studentUserId: 'S-1', sectionId: 'SEC-1', field: 'f0' },
       { rule: 'ATTENDANCE_STUDENT_NOT_ENROLLED', studentUserId: 'S-3', sectionId: 'SEC-2', field: 'f1' },
       { rule: 'ATTENDANCE_STUDENT_NOT_ENROLLED', studentUserId: 'S-4', sectionId: 'SEC-2', field: 'f2' },
+      { rule: 'GRADE_STUDENT_NOT_ENROLLED', studentUserId: 'S-5', sectionId: 'SEC-3', field: 'f4' },
     ]);
   });
 

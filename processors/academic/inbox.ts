@@ -1,4 +1,5 @@
 import type { EventType, SchoolEvent } from '../../schemas/generated/events';
+import { Inbox } from '../shared/inbox';
 
 /** A parked event as stored: which enrollment it waits on. */
 export interface ParkedRow {
@@ -6,57 +7,54 @@ export interface ParkedRow {
   event: SchoolEvent;
 }
 
+/** Event-time order, ties by id: the order parked saga events are retried in. */
+const byEventTime = (a: { event: SchoolEvent }, b: { event: SchoolEvent }): number =>
+  a.event.timestamp.localeCompare(b.event.timestamp) || a.event.eventId.localeCompare(b.event.eventId);
+
 /**
  * The causal inbox: saga events that arrived before the event they follow (another topic, another
  * partition, a rebuild's interleaving) wait here, per enrollment, until it is applied. In memory for one
- * chunk: loaded with the chunk's enrollments, changed by the fold, and written back as what was parked and
- * what was released.
+ * chunk (processors/shared/inbox.ts keeps what was parked and released): loaded with the chunk's
+ * enrollments, changed by the fold, and written back as what was parked and what was released.
  */
 export class CausalInbox {
-  private readonly parked = new Map<string, Map<string, SchoolEvent>>();
-  private readonly added = new Map<string, ParkedRow>();
-  private readonly removed = new Map<string, { enrollmentId: string; eventId: string }>();
+  private readonly inbox = new Inbox(byEventTime);
 
   /** Rows read from the store (not written back). */
   load(rows: Iterable<ParkedRow>): this {
-    for (const r of rows) this.of(r.enrollmentId).set(r.event.eventId, r.event);
+    this.inbox.load([...rows].map((r) => ({ key: r.enrollmentId, event: r.event })));
     return this;
   }
 
   has(enrollmentId: string): boolean {
-    return (this.parked.get(enrollmentId)?.size ?? 0) > 0;
+    return this.inbox.has(enrollmentId);
   }
 
   park(enrollmentId: string, event: SchoolEvent): void {
-    const k = key(enrollmentId, event.eventId);
-    this.of(enrollmentId).set(event.eventId, event);
-    if (this.removed.has(k)) this.removed.delete(k);
-    else this.added.set(k, { enrollmentId, event });
+    this.inbox.park({ key: enrollmentId, event });
   }
 
   release(enrollmentId: string, eventId: string): void {
-    const k = key(enrollmentId, eventId);
-    this.parked.get(enrollmentId)?.delete(eventId);
-    if (this.added.has(k)) this.added.delete(k);
-    else this.removed.set(k, { enrollmentId, eventId });
+    this.inbox.release(enrollmentId, eventId);
   }
 
   /** An enrollment's parked events in event-time order (ties by id): the order they are retried in. */
   waiting(enrollmentId: string): SchoolEvent[] {
-    return [...(this.parked.get(enrollmentId)?.values() ?? [])].sort(
-      (a, b) => a.timestamp.localeCompare(b.timestamp) || a.eventId.localeCompare(b.eventId),
-    );
+    return this.inbox.waiting(enrollmentId).map((r) => r.event);
   }
 
   /** Whether an event of one of `types` caused by `eventId` is parked for the enrollment. */
   holdsEffectOf(enrollmentId: string, eventId: string, types: ReadonlySet<EventType>): boolean {
-    for (const e of this.parked.get(enrollmentId)?.values() ?? []) if (e.causationId === eventId && types.has(e.eventType)) return true;
-    return false;
+    return this.inbox.waiting(enrollmentId).some((r) => r.event.causationId === eventId && types.has(r.event.eventType));
   }
 
   /** What to write back: rows parked by this chunk, and rows of earlier chunks it released. */
   changes(): { parked: ParkedRow[]; released: Array<{ enrollmentId: string; eventId: string }> } {
-    return { parked: [...this.added.values()], released: [...this.removed.values()] };
+    const { parked, released } = this.inbox.changes();
+    return {
+      parked: parked.map((r) => ({ enrollmentId: r.key, event: r.event })),
+      released: released.map((r) => ({ enrollmentId: r.key, eventId: r.eventId })),
+    };
   }
 
   /**
@@ -76,12 +74,4 @@ export class CausalInbox {
       this.release(enrollmentId, next.eventId);
     }
   }
-
-  private of(enrollmentId: string): Map<string, SchoolEvent> {
-    let m = this.parked.get(enrollmentId);
-    if (!m) this.parked.set(enrollmentId, (m = new Map<string, SchoolEvent>()));
-    return m;
-  }
 }
-
-const key = (enrollmentId: string, eventId: string): string => `${enrollmentId}\u0000${eventId}`;

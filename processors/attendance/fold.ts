@@ -167,13 +167,41 @@ export function windowStart(date: string, rules: Pick<Rules, 'absenceWindowDays'
   return new Date(Date.parse(`${date}T00:00:00Z`) - (rules.absenceWindowDays - 1) * 86_400_000).toISOString().slice(0, 10);
 }
 
-export function foldMarked(s: AttendanceState, p: EventPayloads['attendance.marked'], at: string, rules: Rules): Folded {
-  const own = s.marks.get(p.attendanceId);
+type Violation = Extract<Folded, { violation: string }>;
+
+/** Rule ATTENDANCE_MARK_FIXED: a mark with the id of `own` (stored, or parked before it) keeps its student, date and section. */
+export function markFixedViolation(
+  own: Omit<Mark, 'attendanceId'> | undefined,
+  p: EventPayloads['attendance.marked'],
+): Violation | undefined {
   if (own && (own.studentUserId !== p.studentUserId || own.date !== p.date || own.sectionId !== p.sectionId))
     return {
       violation: `attendance ${p.attendanceId} is ${own.studentUserId}'s mark of ${own.date} in ${own.sectionId}; a correction cannot move it`,
       rule: 'ATTENDANCE_MARK_FIXED',
     };
+  return undefined;
+}
+
+/** Rule TARDINESS_MINUTES. */
+export function tardinessViolation(p: EventPayloads['tardiness.recorded']): Violation | undefined {
+  return p.minutesLate <= 0 ? { violation: `tardiness ${p.tardinessId}: minutesLate must be > 0`, rule: 'TARDINESS_MINUTES' } : undefined;
+}
+
+/** Rule ABSENCE_JUSTIFY_UNKNOWN: the absence (stored, or parked before it) exists and is the same student's. */
+export function justifyViolation(
+  a: Pick<Absence, 'studentUserId'> | undefined,
+  p: EventPayloads['absence.justified'],
+): Violation | undefined {
+  if (!a) return { violation: `absence ${p.absenceId} does not exist`, rule: 'ABSENCE_JUSTIFY_UNKNOWN' };
+  if (a.studentUserId !== p.studentUserId)
+    return { violation: `absence ${p.absenceId} is ${a.studentUserId}'s, not ${p.studentUserId}'s`, rule: 'ABSENCE_JUSTIFY_UNKNOWN' };
+  return undefined;
+}
+
+export function foldMarked(s: AttendanceState, p: EventPayloads['attendance.marked'], at: string, rules: Rules): Folded {
+  const own = s.marks.get(p.attendanceId);
+  const fixed = markFixedViolation(own, p);
+  if (fixed) return fixed;
   // One mark per student, section and date: a second mark of the day (another id) corrects the first.
   const sameDay = own ? undefined : s.markByDay.get(dayKey(p));
   const before = own ?? (sameDay ? s.marks.get(sameDay) : undefined);
@@ -202,7 +230,8 @@ export function foldAbsence(s: AttendanceState, p: EventPayloads['absence.record
 }
 
 export function foldTardiness(s: AttendanceState, p: EventPayloads['tardiness.recorded'], at: string, rules: Rules): Folded {
-  if (p.minutesLate <= 0) return { violation: `tardiness ${p.tardinessId}: minutesLate must be > 0`, rule: 'TARDINESS_MINUTES' };
+  const minutes = tardinessViolation(p);
+  if (minutes) return minutes;
   const fresh = !s.tardies.has(p.tardinessId);
   if (fresh) {
     s.tardies.set(p.tardinessId, {
@@ -224,9 +253,8 @@ export function foldTardiness(s: AttendanceState, p: EventPayloads['tardiness.re
 
 export function foldJustified(s: AttendanceState, p: EventPayloads['absence.justified'], at: string): Folded {
   const a = s.absences.get(p.absenceId);
-  if (!a) return { violation: `absence ${p.absenceId} does not exist`, rule: 'ABSENCE_JUSTIFY_UNKNOWN' };
-  if (a.studentUserId !== p.studentUserId)
-    return { violation: `absence ${p.absenceId} is ${a.studentUserId}'s, not ${p.studentUserId}'s`, rule: 'ABSENCE_JUSTIFY_UNKNOWN' };
+  const unknown = justifyViolation(a, p);
+  if (unknown || !a) return unknown!;
   s.absences.set(p.absenceId, { ...a, justified: true, justification: p.justification });
   s.changed.absences.add(p.absenceId);
   // An alert already raised stays in the record; later counts exclude the justified day.

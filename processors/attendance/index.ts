@@ -2,12 +2,14 @@ import path from 'node:path';
 import type { Rules } from '../../lib/config';
 import type { ProcessorManifest } from '../manifest';
 import type { PostgresProcessor } from '../runtime/types';
+import { parkedGauges } from '../shared/enrolled';
 import { attendanceFold, attendanceLockKeys, HANDLES } from './projection';
 import { topicsOf } from '../runtime/topics';
 
 /**
  * attendance: store PostgreSQL (marks by date, windowed counts and summaries are
- * relational queries). Emits attendance.pattern.alert and saga step 5.
+ * relational queries). Emits attendance.pattern.alert and saga step 5. Marks, absences and tardies of a student
+ * not (yet) known enrolled in their section are parked until academic says so (processors/shared/enrolled.ts).
  */
 /** attendance as data (processors/manifest.ts). */
 export const manifest = {
@@ -27,6 +29,7 @@ export function createAttendance(rules: Rules): PostgresProcessor {
     writer: 'instance', // its chunks on different partitions lock the same students' rows
     fold: attendanceFold(rules),
     lockKeys: attendanceLockKeys,
+    gauges: parkedGauges(manifest.name, rules.parkedStaleMs),
   };
 }
 

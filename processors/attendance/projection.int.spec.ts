@@ -9,6 +9,7 @@ import type { AttendanceStatus, SchoolEvent } from '../../schemas/generated/even
 import { testConfig } from '../../test/support';
 import type { Ready } from '../runtime/store';
 import type { Emitted } from '../runtime/types';
+import { completed, enrolled, onAcademic } from '../testing/enrolled';
 import { anEvent } from '../testing/gwt';
 import { throwawayProjection } from '../testing/pg-projection';
 import { createAttendance, migrations } from '.';
@@ -73,7 +74,17 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
         }),
       ),
     ];
-    const emitted = await apply(s, at(events), 100);
+    const emitted = await apply(
+      s,
+      [
+        ...enrolled([
+          ['S-1', 'SEC-1'],
+          ['S-2', 'SEC-1'],
+        ]),
+        ...at(events),
+      ],
+      100,
+    );
     expect(await content(s.schema)).to.deep.equal({
       marks: [
         { attendance_id: 'A-1', student_user_id: 'S-1', d: '2025-03-03', status: 'ABSENT' },
@@ -130,6 +141,7 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
     ];
     for (const bad of refused) {
       const s = await store();
+      await apply(s, enrolled([['S-1', 'SEC-1']]), 10);
       const others = [
         mark('A-1', 'S-1', '2025-03-03', 'PRESENT'),
         anEvent('tardiness.recorded', { tardinessId: 'T-1', studentUserId: 'S-1', sectionId: 'SEC-1', date: '2025-03-04', minutesLate: 5 }),
@@ -159,6 +171,7 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
 
   it('a second mark of a day under another id, in a later chunk, corrects the stored one: one row, one count', async () => {
     const s = await store();
+    await apply(s, enrolled([['S-1', 'SEC-1']]), 1);
     await apply(s, at([mark('A-1', 'S-1', '2025-03-10', 'PRESENT')]), 1);
     await apply(s, at([mark('A-2', 'S-1', '2025-03-10', 'LATE'), mark('A-3', 'S-1', '2025-03-11', 'PRESENT')], 1), 10);
     const c = await content(s.schema);
@@ -271,7 +284,9 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
        insert into {s}.tardies values ('T-1', 'S-1', 'SEC-2', '2025-03-20', 5);
        insert into {s}.summaries values ('S-1', 'SEC-2', 1, 1, 1, 0, 1, 1, '2025-03-21T10:00:00Z'), ('S-2', 'SEC-1', 1, 0, 0, 0, 0, 0, '2025-03-03T11:00:00Z')`,
     );
-    expect(await migrate(pool(), schema, migrations)).to.deep.equal(['003_summaries_per_section.sql']);
+    const third = upTo(3);
+    expect(await migrate(pool(), schema, third)).to.deep.equal(['003_summaries_per_section.sql']);
+    fs.rmSync(third, { recursive: true });
     expect(
       await rows(
         schema,
@@ -352,10 +367,14 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
     events.push(events[10]!); // a duplicate at a new offset: applied once
     // Keyed by student, as our producers do: a student's events stay in order in one partition.
     const offsets = [0, 0, 0];
-    return events.map((event) => {
-      const partition = Number((event.payload as { studentUserId: string }).studentUserId.slice(2)) % 3;
-      return { event, position: { topic: 'attendance-events', partition, offset: offsets[partition]!++ } };
-    });
+    // The students' enrollments first (read with partition 0): events of the other partitions that come before them are parked.
+    return [
+      ...enrolled([0, 1, 2, 3, 4, 5].map((i) => [`S-${i}`, 'SEC-1'] as const)),
+      ...events.map((event) => {
+        const partition = Number((event.payload as { studentUserId: string }).studentUserId.slice(2)) % 3;
+        return { event, position: { topic: 'attendance-events', partition, offset: offsets[partition]!++ } };
+      }),
+    ];
   }
 
   it('one chunk of everything gives the same rows and alerts as one chunk per event, and as another partition interleaving', async () => {
@@ -379,5 +398,112 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
     expect(singleOut.length).to.be.greaterThan(0);
     expect(alerts(wholeOut)).to.deep.equal(alerts(singleOut));
     expect(alerts(interleavedOut)).to.deep.equal(alerts(singleOut));
+    for (const x of [whole, single, interleaved])
+      expect(await rows(x.schema, 'select event_id from {s}.parked_events'), 'all released').to.deep.equal([]);
+  });
+
+  describe('ATTENDANCE_STUDENT_NOT_ENROLLED: parked until the enrollment is known, then released', () => {
+    const parked = (schema: string) =>
+      rows(
+        schema,
+        `select student_user_id, section_id, subject_id, event_type, rule, source_topic, source_partition, source_offset
+         from {s}.parked_events order by source_partition, source_offset`,
+      );
+    const absence = (absenceId: string, studentUserId: string, sectionId: string, date: string) =>
+      anEvent('absence.recorded', { absenceId, studentUserId, sectionId, date, reason: null });
+    // S-1 completes in SEC-1, then is transferred to SEC-3; S-2 never completes anywhere.
+    const facts = onAcademic([
+      completed('S-1', 'SEC-1', 'E-1'),
+      anEvent('enrollment.section.assigned', { enrollmentId: 'E-1', studentUserId: 'S-1', sectionId: 'SEC-3' }),
+    ]);
+    // Keyed by student as our producers do: S-1's events in partition 1, S-2's in partition 2.
+    const s1 = at(
+      [
+        mark('A-1', 'S-1', '2025-03-03', 'ABSENT'),
+        absence('B-1', 'S-1', 'SEC-1', '2025-03-04'),
+        anEvent('absence.justified', { absenceId: 'B-1', studentUserId: 'S-1', justification: 'medical' }), // behind its absence
+        mark('A-1', 'S-1', '2025-03-03', 'LATE'), // a correction behind its mark
+        anEvent('tardiness.recorded', { tardinessId: 'T-1', studentUserId: 'S-1', sectionId: 'SEC-3', date: '2025-03-20', minutesLate: 5 }),
+        {
+          ...mark('A-2', 'S-1', '2025-03-05', 'PRESENT'),
+          payload: { ...mark('A-2', 'S-1', '2025-03-05', 'PRESENT').payload, sectionId: 'SEC-2' },
+        },
+      ],
+      1,
+    );
+    const s2 = at(
+      [
+        absence('B-2', 'S-2', 'SEC-1', '2025-03-04'),
+        anEvent('absence.justified', { absenceId: 'B-2', studentUserId: 'S-2', justification: 'x' }),
+      ],
+      2,
+    );
+
+    it('the same rows whether the events come before the enrollment facts, after them, or interleaved, chunked any way', async () => {
+      const orders: Array<[string, Ready[], number]> = [
+        ['facts first', [...facts, ...s1, ...s2], 100],
+        ['events first', [...s1, ...s2, ...facts], 100],
+        ['events first, one by one', [...s1, ...s2, ...facts], 1],
+        ['interleaved', [s1[0]!, s1[1]!, facts[0]!, ...s1.slice(2, 5), s2[0]!, facts[1]!, s1[5]!, s2[1]!], 3],
+      ];
+      const seen: Array<{ name: string; rows: unknown; alerts: string[] }> = [];
+      for (const [name, records, size] of orders) {
+        const s = await store();
+        const emitted = await apply(s, records, size);
+        seen.push({
+          name,
+          rows: { ...(await content(s.schema)), parked: await parked(s.schema) },
+          alerts: emitted.map((e) => e.eventId).sort(),
+        });
+      }
+      const first = seen[0]!;
+      expect(first.rows).to.deep.equal({
+        marks: [{ attendance_id: 'A-1', student_user_id: 'S-1', d: '2025-03-03', status: 'LATE' }],
+        absences: [{ absence_id: 'B-1', d: '2025-03-04', justified: true, justification: 'medical' }],
+        tardies: [{ tardiness_id: 'T-1', d: '2025-03-20', minutes_late: 5 }],
+        summaries: [
+          { student_user_id: 'S-1', section_id: 'SEC-1', present: 0, absent: 0, late: 1, excused: 0, unjustified_absences: 0, tardies: 0 },
+          { student_user_id: 'S-1', section_id: 'SEC-3', present: 0, absent: 0, late: 0, excused: 0, unjustified_absences: 0, tardies: 1 },
+        ],
+        parked: [
+          ['S-1', 'SEC-2', 'mark:A-2', 'attendance.marked', 1, '5'],
+          ['S-2', 'SEC-1', 'absence:B-2', 'absence.recorded', 2, '0'],
+          ['S-2', 'SEC-1', 'absence:B-2', 'absence.justified', 2, '1'], // behind its absence, never dead-lettered as unknown
+        ].map(([student, section, subject, type, partition, offset]) => ({
+          student_user_id: student,
+          section_id: section,
+          subject_id: subject,
+          event_type: type,
+          rule: 'ATTENDANCE_STUDENT_NOT_ENROLLED',
+          source_topic: 'attendance-events',
+          source_partition: partition,
+          source_offset: offset,
+        })),
+      });
+      for (const o of seen.slice(1)) {
+        expect(o.rows, o.name).to.deep.equal(first.rows);
+        expect(o.alerts, o.name).to.deep.equal(first.alerts);
+      }
+    });
+
+    it('a justification of a parked absence by another student, or a correction moving a parked mark, is refused on arrival', async () => {
+      const s = await store();
+      await apply(s, s1.slice(0, 2), 10);
+      expect(await content(s.schema)).to.deep.equal({ marks: [], absences: [], tardies: [], summaries: [] });
+      for (const [bad, rule] of [
+        [anEvent('absence.justified', { absenceId: 'B-1', studentUserId: 'S-9', justification: 'x' }), 'ABSENCE_JUSTIFY_UNKNOWN'],
+        [mark('A-1', 'S-1', '2025-03-09', 'PRESENT'), 'ATTENDANCE_MARK_FIXED'],
+      ] as const) {
+        const error = await apply(s, at([bad], 0), 1).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error, rule).to.include({ code: 'RULE_VIOLATION', rule });
+      }
+      expect(await parked(s.schema)).to.have.length(2);
+      await apply(s, enrolled([['S-1', 'SEC-1']]), 1);
+      expect((await content(s.schema)).marks).to.have.length(1);
+      expect(await parked(s.schema)).to.deep.equal([]);
+    });
   });
 });

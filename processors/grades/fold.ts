@@ -83,16 +83,9 @@ function settle(grade: StoredGrade, before: AverageState | undefined, sums: Type
   };
 }
 
-export function foldGradeRecorded(
-  p: EventPayloads['grade.recorded'],
-  at: string,
-  state: { grade: StoredGrade | undefined; average: AverageState | undefined },
-  rules: Rules,
-): Folded {
-  const check = checkGrade(p, rules.maxScore);
-  if (!check.ok) return { violation: `grade ${p.gradeId}: ${check.reason}`, rule: check.rule };
-  if (state.grade) return { violation: `grade ${p.gradeId} was already recorded; use grade.updated to change it`, rule: 'GRADE_DUPLICATE' };
-  const grade: StoredGrade = {
+/** The row a recorded grade becomes (also what a parked grade's corrections are checked against). */
+export function storedGrade(p: EventPayloads['grade.recorded'], at: string): StoredGrade {
+  return {
     gradeId: p.gradeId,
     studentUserId: p.studentUserId,
     sectionId: p.sectionId,
@@ -106,6 +99,18 @@ export function foldGradeRecorded(
     recordedAt: at,
     updatedAt: at,
   };
+}
+
+export function foldGradeRecorded(
+  p: EventPayloads['grade.recorded'],
+  at: string,
+  state: { grade: StoredGrade | undefined; average: AverageState | undefined },
+  rules: Rules,
+): Folded {
+  const check = checkGrade(p, rules.maxScore);
+  if (!check.ok) return { violation: `grade ${p.gradeId}: ${check.reason}`, rule: check.rule };
+  if (state.grade) return { violation: `grade ${p.gradeId} was already recorded; use grade.updated to change it`, rule: 'GRADE_DUPLICATE' };
+  const grade = storedGrade(p, at);
   const sums = adjust(state.average?.sums ?? {}, p.evaluationType, pointsOf(p.score, p.maxScore), 1);
   return settle(grade, state.average, sums, rules);
 }

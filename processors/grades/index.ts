@@ -2,13 +2,15 @@ import path from 'node:path';
 import type { Rules } from '../../lib/config';
 import type { ProcessorManifest } from '../manifest';
 import type { PostgresProcessor } from '../runtime/types';
+import { parkedGauges } from '../shared/enrolled';
 import { gradesFold, gradesLockKeys, HANDLES } from './projection';
 import { topicsOf } from '../runtime/topics';
 
 /**
  * grades: store PostgreSQL (grade records, running sums per student/course/period, the sections' courses
  * and periods, step 4's base records). Every event folded a chunk at a time. Emits
- * period.average.calculated, student.performance.alert and saga step 4.
+ * period.average.calculated, student.performance.alert and saga step 4. Grades and competency evaluations of a
+ * student not (yet) known enrolled in their section are parked until academic says so (processors/shared/enrolled.ts).
  */
 /** grades as data (processors/manifest.ts). */
 export const manifest = {
@@ -28,6 +30,7 @@ export function createGrades(rules: Rules): PostgresProcessor {
     writer: 'instance', // its chunks on different partitions lock the same students' rows
     fold: gradesFold(rules),
     lockKeys: gradesLockKeys,
+    gauges: parkedGauges(manifest.name, rules.parkedStaleMs),
   };
 }
 

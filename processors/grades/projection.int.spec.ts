@@ -3,6 +3,8 @@ import { seededRandom } from '../../lib/rng';
 import type { EvaluationType, SchoolEvent } from '../../schemas/generated/events';
 import { testConfig } from '../../test/support';
 import type { Ready } from '../runtime/store';
+import { readStoreGauge } from '../runtime/store-gauges';
+import { completed, enrolled, onAcademic } from '../testing/enrolled';
 import { anEvent } from '../testing/gwt';
 import { throwawayProjection } from '../testing/pg-projection';
 import { createGrades, migrations } from '.';
@@ -53,7 +55,11 @@ describe('grades projection (load, fold, flush; real PostgreSQL)', function () {
       );
     events.push(events[3]!); // a duplicate at a new offset: applied once
     const offsets = [0, 0, 0];
-    return events.map((event, i) => ({ event, position: { topic: 'grades-events', partition: i % 3, offset: offsets[i % 3]!++ } }));
+    // The students' enrollments first (read with partition 0): grades of the other partitions that come before them are parked.
+    return [
+      ...enrolled([0, 1, 2, 3, 4].map((i) => [`S-${i}`, 'SEC-1'] as const)),
+      ...events.map((event, i) => ({ event, position: { topic: 'grades-events', partition: i % 3, offset: offsets[i % 3]!++ } })),
+    ];
   }
 
   it('given grades and a correction: exactly these rows and derived events', async () => {
@@ -66,7 +72,10 @@ describe('grades projection (load, fold, flush; real PostgreSQL)', function () {
     ];
     const emitted = await apply(
       s,
-      events.map((event, offset) => ({ event, position: { topic: 'grades-events', partition: 0, offset } })),
+      [
+        ...enrolled([['S-1', 'SEC-1']]),
+        ...events.map((event, offset) => ({ event, position: { topic: 'grades-events', partition: 0, offset } })),
+      ],
       100,
     );
     const c = await content(s.schema);
@@ -118,6 +127,119 @@ describe('grades projection (load, fold, flush; real PostgreSQL)', function () {
     });
     expect(await content(whole.schema)).to.deep.equal(expected);
     expect(strip(await content(interleaved.schema))).to.deep.equal(strip(expected));
+    for (const x of [whole, single, interleaved])
+      expect(await rows(x.schema, 'parked_events', 'event_id'), 'all released').to.deep.equal([]);
+  });
+
+  describe('GRADE_STUDENT_NOT_ENROLLED: parked until the enrollment is known, then released', () => {
+    const g = { courseId: 'MATH', periodId: 'T1', evaluationType: 'EXAM' as const, maxScore: 20, comment: null };
+    const recorded = (gradeId: string, studentUserId: string, sectionId: string, score: number) =>
+      anEvent('grade.recorded', { ...g, gradeId, studentUserId, sectionId, score });
+    const updated = (gradeId: string, studentUserId: string, sectionId: string, newScore: number) =>
+      anEvent('grade.updated', { gradeId, studentUserId, sectionId, courseId: 'MATH', periodId: 'T1', newScore });
+    const onGrades = (events: SchoolEvent[], partition: number): Ready[] =>
+      events.map((event, offset) => ({ event, position: { topic: 'grades-events', partition, offset } }));
+    // academic-events: S-1 completes in SEC-1, then is transferred to SEC-3 (academic's section.assigned of a completed
+    // enrollment); S-2 only reaches step 3 in SEC-1 (a section.assigned of a saga still running is no fact).
+    const facts = onAcademic([
+      completed('S-1', 'SEC-1', 'E-1'),
+      anEvent('enrollment.section.assigned', { enrollmentId: 'E-2', studentUserId: 'S-2', sectionId: 'SEC-1' }),
+      anEvent('enrollment.section.assigned', { enrollmentId: 'E-1', studentUserId: 'S-1', sectionId: 'SEC-3' }),
+    ]);
+    const grades = [
+      ...onGrades([recorded('G-1', 'S-1', 'SEC-1', 10), updated('G-1', 'S-1', 'SEC-1', 14)], 0), // a correction behind its grade
+      ...onGrades([recorded('G-4', 'S-1', 'SEC-3', 20)], 1), // in the section S-1 is transferred to
+      ...onGrades([recorded('G-2', 'S-1', 'SEC-2', 5), updated('G-2', 'S-1', 'SEC-2', 6)], 2), // S-1 is never in SEC-2
+      ...onGrades([recorded('G-3', 'S-2', 'SEC-1', 8)], 3), // S-2's saga never completes
+      ...onGrades([anEvent('competency.evaluated', { evaluationId: 'EV-1', studentUserId: 'S-1', sectionId: 'SEC-1' })], 4),
+    ];
+    const state = async (schema: string) => ({
+      ...(await content(schema)),
+      competencies: (await rows(schema, 'competencies', 'evaluation_id')).map((r) => (r as { evaluation_id: string }).evaluation_id),
+      parked: (
+        await pool().query(
+          `select student_user_id, section_id, event_id, subject_id, event_type, rule, source_topic, source_partition, source_offset
+           from "${schema}".parked_events order by event_id`,
+        )
+      ).rows,
+    });
+
+    it('the same rows whether the grades come before the enrollment facts, after them, or interleaved, chunked any way', async () => {
+      const orders: Array<[string, Ready[], number]> = [
+        ['facts first', [...facts, ...grades], 100],
+        ['grades first', [...grades, ...facts], 100],
+        ['grades first, one by one', [...grades, ...facts], 1],
+        ['interleaved', [grades[0]!, facts[0]!, ...grades.slice(1, 4), facts[1]!, ...grades.slice(4), facts[2]!], 2],
+      ];
+      const seen: Array<{ name: string; rows: unknown; emitted: string[] }> = [];
+      for (const [name, records, size] of orders) {
+        const s = await store();
+        const emitted = await apply(s, records, size);
+        seen.push({ name, rows: await state(s.schema), emitted: emitted.map((e) => e.eventId).sort() });
+      }
+      const [first, ...others] = seen;
+      const r = first!.rows as Awaited<ReturnType<typeof state>>;
+      expect(r.grades.map((x) => [(x as { grade_id: string }).grade_id, (x as { score: number }).score])).to.deep.equal([
+        ['G-1', 14],
+        ['G-4', 20],
+      ]);
+      expect(r.competencies).to.deep.equal(['EV-1']);
+      const parked = (eventId: string, subject: string, type: string, sectionId: string, partition: number, offset: number) => ({
+        student_user_id: subject === 'grade:G-3' ? 'S-2' : 'S-1',
+        section_id: sectionId,
+        event_id: eventId,
+        subject_id: subject,
+        event_type: type,
+        rule: 'GRADE_STUDENT_NOT_ENROLLED',
+        source_topic: 'grades-events',
+        source_partition: partition,
+        source_offset: String(offset),
+      });
+      const ids = (i: number): string => grades[i]!.event!.eventId;
+      expect(r.parked).to.deep.equal(
+        [
+          parked(ids(3), 'grade:G-2', 'grade.recorded', 'SEC-2', 2, 0),
+          parked(ids(4), 'grade:G-2', 'grade.updated', 'SEC-2', 2, 1), // behind its grade, never dead-lettered as unknown
+          parked(ids(5), 'grade:G-3', 'grade.recorded', 'SEC-1', 3, 0),
+        ].sort((a, b) => a.event_id.localeCompare(b.event_id)),
+      );
+      for (const o of others) expect(o.rows, o.name).to.deep.equal(first!.rows);
+      // Released grades emit what they would have on arrival (their averages), with the same ids.
+      for (const o of others) expect(o.emitted, o.name).to.deep.equal(first!.emitted);
+      expect(first!.emitted.length).to.be.greaterThan(0);
+    });
+
+    it('while parked the read models do not move; a duplicate of a parked grade and a bad correction of it are refused on arrival', async () => {
+      const s = await store();
+      await apply(s, onGrades([recorded('G-1', 'S-1', 'SEC-1', 10)], 0), 10);
+      expect(await content(s.schema)).to.deep.equal({ grades: [], sums: [], averages: [] });
+      for (const [bad, rule] of [
+        [recorded('G-1', 'S-1', 'SEC-9', 12), 'GRADE_DUPLICATE'],
+        [updated('G-1', 'S-1', 'SEC-1', 25), 'GRADE_SCORE_RANGE'],
+        [
+          anEvent('grade.updated', { gradeId: 'G-1', studentUserId: 'S-9', courseId: 'MATH', periodId: 'T1', newScore: 1 }),
+          'GRADE_CORRECTION_UNKNOWN',
+        ],
+      ] as const) {
+        const error = await apply(s, [{ event: bad, position: { topic: 'grades-events', partition: 0, offset: 5 } }], 1).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error, rule).to.include({ code: 'RULE_VIOLATION', rule });
+      }
+      expect((await state(s.schema)).parked).to.have.length(1);
+      // Visible in the processor's metrics: parked by rule, not stale yet; the oldest one's age.
+      const [count, oldest] = def.gauges!;
+      expect(count!.name).to.equal('school_events_grades_parked_events');
+      expect(await readStoreGauge(pool(), s.schema, count!)).to.deep.equal([
+        { labels: { rule: 'GRADE_STUDENT_NOT_ENROLLED', stale: 'false' }, value: 1 },
+      ]);
+      expect((await readStoreGauge(pool(), s.schema, oldest!))[0]!.value).to.be.within(0, 60);
+      await apply(s, enrolled([['S-1', 'SEC-1']]), 1);
+      expect((await content(s.schema)).grades).to.have.length(1);
+      expect((await state(s.schema)).parked).to.deep.equal([]);
+      expect(await readStoreGauge(pool(), s.schema, count!)).to.deep.equal([]);
+    });
   });
 
   it("setup and saga step 4 on the fold: the decision reads the chunk's courses and periods; a compensation deletes what step 4 wrote", async () => {

@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { EventPayloads, SchoolEvent } from '../../schemas/generated/events';
 import { columns } from '../runtime/columns';
-import { oneStatement, type Statement } from '../runtime/sql';
+import type { Statement } from '../runtime/sql';
 import { emit, type EmitSpec } from '../shared/emit';
 import { unhandled } from '../shared/handled';
 import { baseRecords, initializeGrades } from './handlers';
@@ -195,8 +195,8 @@ export function foldSetup(s: SetupState, event: SetupEvent): EmitSpec[] {
   }
 }
 
-/** Everything the chunk changed, in one statement. */
-export async function flushSetup(tx: PoolClient, s: SetupState): Promise<void> {
+/** Everything the chunk changed: a statement per table and kind of change (the caller runs them as one). */
+export function setupWrites(s: SetupState): Statement[] {
   const writes: Statement[] = [];
   const write = (text: string, values: unknown[]): void => void writes.push({ text, values });
   const years = [...s.changed.sectionYears].map((sectionId) => ({ sectionId, yearId: s.sectionYears.get(sectionId)! }));
@@ -252,6 +252,5 @@ export async function flushSetup(tx: PoolClient, s: SetupState): Promise<void> {
        on conflict (enrollment_id, course_id, period_id) do update set section_id = excluded.section_id`,
       columns(records, ['enrollmentId', 'studentUserId', 'sectionId', 'courseId', 'periodId']),
     );
-  const all = oneStatement(writes);
-  if (all) await tx.query(all.text, all.values);
+  return writes;
 }

@@ -149,7 +149,24 @@ describe('replay and rebuild (int)', function () {
   before(async () => {
     await p.start();
     for (let i = 0; i < 200; i++) await grade();
+    const parked = async (): Promise<number> =>
+      (await p.pool.query<{ n: number }>(`select count(*)::int n from "${p.schema('grades')}".parked_events`)).rows[0]!.n;
+    await eventually(async () => ((await parked()) === 200 ? true : undefined), '200 grades parked live', 90_000);
+    // The students' enrollments after their first grades (rule GRADE_STUDENT_NOT_ENROLLED): live parked the grades and
+    // releases them with the enrollments; a rebuild reads the two topics in another interleaving, and verify below must
+    // still find it equal (docs/invariants.md).
+    const { sectionId } = EXAMPLE_PAYLOADS['grade.recorded'];
+    await p.publishMany(
+      Array.from({ length: 500 }, (_, i) =>
+        buildEvent(
+          'enrollment.completed',
+          { enrollmentId: `E-${i}`, studentUserId: `S-${i}`, sectionId, warnings: [] },
+          { sourceService: 'it', clock: systemClock },
+        ),
+      ),
+    );
     await settle(200);
+    expect(await parked()).to.equal(0);
   });
   after(async () => {
     await p.host.stop();
@@ -482,7 +499,8 @@ describe('replay and rebuild (int)', function () {
     try {
       const event = buildEvent(
         'grade.recorded',
-        { ...EXAMPLE_PAYLOADS['grade.recorded'], gradeId: 'G-OLD-1' },
+        // A student enrolled in the grade's section (before): otherwise the grade waits parked for the enrollment.
+        { ...EXAMPLE_PAYLOADS['grade.recorded'], gradeId: 'G-OLD-1', studentUserId: 'S-1' },
         { sourceService: 'it', clock: systemClock },
       );
       const header = Buffer.from([0, 0, 0, 0, 0]);

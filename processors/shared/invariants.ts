@@ -7,7 +7,7 @@ export const INVARIANTS = {
   GRADE_MAX_SCORE: "A grade's maxScore is a finite number, > 0 and at most RULE_MAX_SCORE (1000 by default).",
   GRADE_SCORE_RANGE: "A grade's score, and a correction's newScore, is a finite number within 0..maxScore.",
   GRADE_DUPLICATE: 'A grade id is recorded once; a change to it is a correction (grade.updated).',
-  GRADE_STUDENT_NOT_ENROLLED: "A grade is recorded for a student enrolled in the grade's section.",
+  GRADE_STUDENT_NOT_ENROLLED: 'A grade or competency evaluation is recorded for a student enrolled in its section.',
   GRADE_COURSE_NOT_IN_SECTION: "A grade's or competency evaluation's course is one of its section's courses.",
   GRADE_PERIOD_NOT_IN_YEAR: "A grade's or competency evaluation's period is a grading period of its section's academic year.",
   GRADE_RECORDER_NOT_TEACHING:
