@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -140,5 +141,25 @@ describe('personal fields encrypted on the wire (real registry, PostgreSQL keys,
     });
     expect(again.includes(Buffer.from(secrets.firstName))).to.equal(false);
     expect(again.includes(Buffer.from(ERASED_MARKER))).to.equal(true);
+  });
+
+  it('npm run privacy -- erase --user: the key is shredded, the record reads as the marker, a second erase says so', async () => {
+    const other = `USR-IT-CLI-${crypto.randomBytes(4).toString('hex')}`;
+    const event = { ...userCreated(), eventId: crypto.randomUUID(), payload: { ...userCreated().payload, userId: other } };
+    const bytes = await writer.encode(event);
+    const cli = (...args: string[]) =>
+      spawnSync('npm', ['run', '-s', 'privacy', '--', ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, PRIVACY_SCHEMA: keySchema, LOG_LEVEL: 'error' },
+        timeout: 60000,
+      });
+    expect(cli('erase').status).to.equal(2); // --user is required
+    const r = cli('erase', '--user', other);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.include(`erased the data key of ${other}`);
+    const read = (await new EventCodec(createSchemaRegistry(config), { decryptor: await openKeyStore(config, pool) }).decode(bytes))
+      .event as SchoolEvent<'user.created'>;
+    expect(read.payload).to.deep.include({ userId: other, firstName: ERASED_MARKER, email: ERASED_MARKER, phone: ERASED_MARKER });
+    expect(cli('erase', '--user', other).stdout).to.include(`${other} was already erased`);
   });
 });

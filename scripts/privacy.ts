@@ -2,14 +2,19 @@ import { parseCli, runCli, UsageError } from '../lib/cli';
 import { createPgPool } from '../lib/clients/pg';
 import { loadConfigOrExit } from '../lib/config';
 import { loadKek, loadPreviousKek, openKeyStore, type KeyStatus } from '../lib/privacy';
+import { ERASED_MARKER } from '../schemas/personal-fields';
 
-const HELP = `usage: npm run privacy -- keys status | keys rotate
+const HELP = `usage: npm run privacy -- keys status | keys rotate | erase --user <id>
 
 Data keys of personal data (issue 21): one per person, wrapped by a key-encryption key (KEK), in PostgreSQL
 (PRIVACY_SCHEMA, table data_keys).
-  keys status   subjects with a key, erased subjects, active keys by KEK id (* = the configured PRIVACY_KEK)
-  keys rotate   re-wraps every key under PRIVACY_KEK, unwrapping with PRIVACY_KEK_PREVIOUS (the old KEK);
-                no event is rewritten. Idempotent: run it again after every process runs on the new KEK.`;
+  keys status     subjects with a key, erased subjects, active keys by KEK id (* = the configured PRIVACY_KEK)
+  keys rotate     re-wraps every key under PRIVACY_KEK, unwrapping with PRIVACY_KEK_PREVIOUS (the old KEK);
+                  no event is rewritten. Idempotent: run it again after every process runs on the new KEK.
+  erase --user ID crypto-shredding, irreversible: deletes the person's data key and keeps a tombstone, so every
+                  personal field encrypted under it reads as the erased marker and they never get a new key.
+                  Not yet built (docs/decisions.md): the erasure event that clears other processes' key
+                  caches (restart them meanwhile), and projections dropping the decrypted copies they hold.`;
 
 function print(s: KeyStatus, currentKekId: string): void {
   process.stdout.write(`subjects ${s.subjects}  active ${s.active}  erased ${s.erased}\n`);
@@ -17,10 +22,18 @@ function print(s: KeyStatus, currentKekId: string): void {
 }
 
 runCli('privacy', async () => {
-  const { positionals } = parseCli({ name: 'privacy', help: HELP, options: {}, allowPositionals: true });
+  const { positionals, values } = parseCli({
+    name: 'privacy',
+    help: HELP,
+    options: { user: { type: 'string' } },
+    allowPositionals: true,
+  });
   const [group, command, extra] = positionals;
-  if (group !== 'keys' || (command !== 'status' && command !== 'rotate') || extra !== undefined)
-    throw new UsageError(`expected "keys status" or "keys rotate", got ${JSON.stringify(positionals.join(' '))}`);
+  const erase = group === 'erase' && command === undefined;
+  if (erase && !values.user?.trim()) throw new UsageError('erase needs --user <user id>');
+  if (!erase && values.user !== undefined) throw new UsageError('--user goes with erase');
+  if (!erase && (group !== 'keys' || (command !== 'status' && command !== 'rotate') || extra !== undefined))
+    throw new UsageError(`expected "keys status" or "keys rotate" or "erase --user <id>", got ${JSON.stringify(positionals.join(' '))}`);
   const config = loadConfigOrExit(); // a bad PRIVACY_KEK: its key, rule and env var on one line, exit 2
   const previous = loadPreviousKek(config);
   if (command === 'rotate' && !previous)
@@ -30,6 +43,15 @@ runCli('privacy', async () => {
   const pool = createPgPool(config, { max: 2 });
   try {
     const store = await openKeyStore(config, pool);
+    if (erase) {
+      const user = values.user!.trim();
+      const now = await store.erase(user);
+      process.stdout.write(
+        now
+          ? `erased the data key of ${user}: their personal fields now read as ${JSON.stringify(ERASED_MARKER)} in every process that has not cached the key (restart running processors and the API: the erasure event is not built yet)\n`
+          : `${user} was already erased\n`,
+      );
+    }
     if (command === 'rotate') {
       const { rewrapped } = await store.rewrap(kek);
       process.stdout.write(`re-wrapped ${rewrapped} data key(s) under ${kek.id} (from ${previous!.id})\n`);
