@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import crypto from 'node:crypto';
 import { fixedClock } from '../lib/clock';
 import { DataKeyNotFoundError, SubjectErasedError } from '../lib/privacy/errors';
+import { classify } from '../processors/runtime/errors';
 import type { DataKey } from '../lib/privacy/field-cipher';
 import { EventCodec } from './codec';
 import { compareWithBreaks, type ReviewedBreak } from './compat';
@@ -148,11 +149,12 @@ describe('personal fields on the wire (issue 21): the codec mapping', () => {
       return openPersonalFields(copy, slotsOf('user.created'), keys).catch((x: unknown) => x);
     };
     const payload = (w: Record<string, unknown>) => w.payload as Record<string, { ciphertext: Buffer; keyId: string }>;
-    for (const err of [
+    const errors = [
       await attempt((w) => payload(w).email!.ciphertext.writeUInt8(payload(w).email!.ciphertext[0]! ^ 1, 0)),
       await attempt((w) => (w.eventId = crypto.randomUUID())),
       await attempt((w) => (payload(w).email!.keyId = 'dk-other')),
-    ])
+    ];
+    for (const err of errors)
       expect(err).to.be.instanceOf(PersonalFieldUnreadableError).and.include({ code: 'PERSONAL_FIELD_UNREADABLE', retriable: false });
     // A key store that is down is not the record's fault: its own error, for the runtime to retry.
     const down: FieldDecryptor = {
@@ -160,6 +162,11 @@ describe('personal fields on the wire (issue 21): the codec mapping', () => {
     };
     const copy = viaWire('user.created', wire);
     expect(await openPersonalFields(copy, slotsOf('user.created'), down).catch((x: unknown) => x)).to.include({ code: 'ECONNREFUSED' });
+    // The runtime's one decision: an unreadable field is the record's (dead letter), a store down is not (retry).
+    expect(errors.map(classify)).to.deep.equal(['permanent', 'permanent', 'permanent']);
+    expect(
+      classify(await openPersonalFields(viaWire('user.created', wire), slotsOf('user.created'), down).catch((x: unknown) => x)),
+    ).to.equal('transient');
   });
 
   it('the codec: encrypts on encode with an encryptor, decodes for a consumer without keys, opens with a decryptor', async () => {
