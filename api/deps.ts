@@ -18,7 +18,8 @@ import { attendanceQueries } from '../processors/attendance/queries';
 import { gradesQueries } from '../processors/grades/queries';
 import { notificationsQueries } from '../processors/notifications/queries';
 import { usersQueries } from '../processors/users/queries';
-import { EventCodec } from '../schemas/codec';
+import { EventCodec, type CodecOptions } from '../schemas/codec';
+import { codecKeys } from '../schemas/codec-keys';
 import { CoalescingPublisher, createEventProducer, EventPublisher } from '../schemas/publisher';
 import type { JwtKeys } from './auth/jwt';
 import type { Relations } from './auth/authorize';
@@ -83,16 +84,18 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
   const mongo: MongoClient = createMongoClient(config, { serverSelectionTimeoutMS: 5000 });
   const kafka = createKafka(config, logger);
   const producer: Producer = createEventProducer(kafka);
+  let codecOptions: CodecOptions = {};
   try {
     await mongo.connect();
     await producer.connect();
     await migrate(pool, at.pgSchema(API_SCHEMA), API_MIGRATIONS);
+    codecOptions = await codecKeys(config, pool); // personal fields encrypted in the events the API publishes
   } catch (e) {
     await Promise.allSettled([pool.end(), mongo.close(), producer.disconnect()]);
     throw e;
   }
   const db = mongo.db(at.mongoDb);
-  const codec = new EventCodec(createSchemaRegistry(config));
+  const codec = new EventCodec(createSchemaRegistry(config), codecOptions);
   const guard = new DependencyGuard(config);
   // Each Mongo projection is read from its live version (a rebuild's switch reaches the API within MONGO_LIVE_CHECK_MS).
   const live = new LiveDatabases(mongo, at.mongoDb, config.mongo.liveCheckMs);

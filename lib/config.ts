@@ -444,11 +444,23 @@ const schema = {
       env: 'PRIVACY_KEK_FILE',
     },
     schema: { doc: 'PostgreSQL schema of the data keys (table data_keys)', format: String, default: 'privacy', env: 'PRIVACY_SCHEMA' },
+    encrypt: {
+      doc: "Write personal fields encrypted under each person's data key (issue 21; the API and processors). Readers decrypt whenever they have key access, whatever this says; false writes plaintext (the step before downstream readers have the new schemas: docs/decisions.md)",
+      format: Boolean,
+      default: true,
+      env: 'PRIVACY_ENCRYPT',
+    },
     keyCacheSize: {
       doc: 'Unwrapped data keys kept in memory per process (least recently used evicted first)',
       format: 'positive-int',
       default: 10000,
       env: 'PRIVACY_KEY_CACHE_SIZE',
+    },
+    keyCacheTtlMs: {
+      doc: 'How long a process uses a cached data key before reading it again (0: until evicted); bounds how long it still decrypts a person erased by another process (npm run privacy -- erase)',
+      format: 'nat',
+      default: 300_000,
+      env: 'PRIVACY_KEY_CACHE_TTL_MS',
     },
   },
   stack: {
@@ -530,7 +542,15 @@ type ConfigShape = {
   saga: { deadlineMs: number; checkIntervalMs: number };
   notifications: { smtpUrl: string; from: string; webhookUrl: string; timeoutMs: number; maxAttempts: number; concurrency: number };
   tracing: { endpoint: string; serviceName: string; sampleRatio: number; queryUrl: string };
-  privacy: { kek: string; kekPrevious: string; kekFile: string; schema: string; keyCacheSize: number };
+  privacy: {
+    kek: string;
+    kekPrevious: string;
+    kekFile: string;
+    schema: string;
+    encrypt: boolean;
+    keyCacheSize: number;
+    keyCacheTtlMs: number;
+  };
   stack: { dir: string; cacheDir: string; readyTimeoutMs: number; kafkaVersion: string };
 };
 

@@ -13,8 +13,9 @@ Data keys of personal data (issue 21): one per person, wrapped by a key-encrypti
                   no event is rewritten. Idempotent: run it again after every process runs on the new KEK.
   erase --user ID crypto-shredding, irreversible: deletes the person's data key and keeps a tombstone, so every
                   personal field encrypted under it reads as the erased marker and they never get a new key.
-                  Not yet built (docs/decisions.md): the erasure event that clears other processes' key
-                  caches (restart them meanwhile), and projections dropping the decrypted copies they hold.`;
+                  Running processes that cached the key drop it within PRIVACY_KEY_CACHE_TTL_MS. Not yet
+                  built (docs/decisions.md): the erasure event that clears their caches at once, and
+                  projections dropping the decrypted copies they hold.`;
 
 function print(s: KeyStatus, currentKekId: string): void {
   process.stdout.write(`subjects ${s.subjects}  active ${s.active}  erased ${s.erased}\n`);
@@ -48,7 +49,7 @@ runCli('privacy', async () => {
       const now = await store.erase(user);
       process.stdout.write(
         now
-          ? `erased the data key of ${user}: their personal fields now read as ${JSON.stringify(ERASED_MARKER)} in every process that has not cached the key (restart running processors and the API: the erasure event is not built yet)\n`
+          ? `erased the data key of ${user}: their personal fields now read as ${JSON.stringify(ERASED_MARKER)} everywhere within PRIVACY_KEY_CACHE_TTL_MS (${config.privacy.keyCacheTtlMs} ms: running processes keep a cached key until then; the erasure event is not built yet)\n`
           : `${user} was already erased\n`,
       );
     }

@@ -20,5 +20,6 @@ export function openKeyStore(config: Pick<Config, 'env' | 'privacy'>, pool: pg.P
     kek: loadKek(config),
     previousKeks: previous ? [previous] : [],
     cacheSize: config.privacy.keyCacheSize,
+    cacheTtlMs: config.privacy.keyCacheTtlMs,
   });
 }

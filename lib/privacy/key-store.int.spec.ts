@@ -118,6 +118,26 @@ describe('data keys in PostgreSQL (get-or-create, erase, rewrap; real PostgreSQL
     expect(await store.status()).to.deep.equal({ subjects: 3, active: 1, erased: 2, byKek: { [kekA.id]: 1 } });
   });
 
+  it('another process erases: a store that cached the key reads it until PRIVACY_KEY_CACHE_TTL_MS passes, then SubjectErasedError', async () => {
+    const schema = newSchema();
+    let t = 1_000_000;
+    const now = (): number => t;
+    const eraser = await open(schema, kekA);
+    const reader = await PgDataKeyStore.open({ pool: pool(), schema, kek: kekA, cacheSize: 100, cacheTtlMs: 60_000, now });
+    const forever = await PgDataKeyStore.open({ pool: pool(), schema, kek: kekA, cacheSize: 100, now });
+    const ana = await seal(eraser, 'USR-TTL', 'Ana');
+    expect(await read(reader, ana.ctx, ana.value)).to.equal('Ana');
+    expect(await read(forever, ana.ctx, ana.value)).to.equal('Ana');
+    await eraser.erase('USR-TTL');
+    t += 59_000;
+    expect(await read(reader, ana.ctx, ana.value)).to.equal('Ana'); // still cached: the erasure event is not built
+    expect((await reader.keyForWriting('USR-TTL')).subject).to.equal('USR-TTL');
+    t += 1_000;
+    expect(await fail(read(reader, ana.ctx, ana.value))).to.be.instanceOf(SubjectErasedError);
+    expect(await fail(reader.keyForWriting('USR-TTL'))).to.be.instanceOf(SubjectErasedError);
+    expect(await read(forever, ana.ctx, ana.value)).to.equal('Ana'); // TTL 0: until evicted
+  });
+
   it('rewrap moves every key to the new KEK: every ciphertext stays readable, kek_id changes, events untouched', async () => {
     const schema = newSchema();
     const store = await open(schema, kekA);

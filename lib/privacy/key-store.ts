@@ -19,6 +19,13 @@ export interface KeyStoreDeps {
   previousKeks?: KeyEncryptionKey[];
   /** Unwrapped keys kept in memory (LRU by count). */
   cacheSize: number;
+  /**
+   * How long a cached key is used before it is read again (0: until evicted): bounds how long a process keeps
+   * reading a person erased by another process (PRIVACY_KEY_CACHE_TTL_MS).
+   */
+  cacheTtlMs?: number;
+  /** Milliseconds now (tests move it). */
+  now?: () => number;
 }
 
 export interface KeyStatus {
@@ -47,7 +54,7 @@ const wrapAad = (subject: string, keyId: string): Buffer => Buffer.from(JSON.str
  * touching an event. Unwrapped keys are cached per process, bounded by count.
  */
 export class PgDataKeyStore {
-  private readonly cache: Lru<string, DataKey>;
+  private readonly cache: Lru<string, { key: DataKey; until: number }>;
   private readonly table: string;
   private keks: KeyEncryptionKey[];
   /** Bumped by every erase here: a load that started before an erase must not cache what it read. */
@@ -72,7 +79,7 @@ export class PgDataKeyStore {
 
   /** The subject's data key, created on first use; SubjectErasedError once the subject was erased. */
   async keyForWriting(subject: string): Promise<DataKey> {
-    const cached = this.cache.get(subject);
+    const cached = this.cached(subject);
     if (cached) return cached;
     const epoch = this.erasures;
     const existing = await this.select(subject);
@@ -83,7 +90,7 @@ export class PgDataKeyStore {
 
   /** The key a ciphertext names: SubjectErasedError after erasure, DataKeyNotFoundError for an unknown key. */
   async keyForReading(subject: string, keyId: string): Promise<DataKey> {
-    const cached = this.cache.get(subject);
+    const cached = this.cached(subject);
     if (cached && cached.keyId === keyId) return cached;
     const epoch = this.erasures;
     const row = await this.select(subject);
@@ -93,7 +100,7 @@ export class PgDataKeyStore {
 
   /**
    * Crypto-shredding: deletes the subject's wrapped key, keeping a tombstone so the subject never gets a new key.
-   * Returns false when it was already erased (true also for a subject that had no key yet: it never gets one). Other processes' caches keep the key until they evict it: the
+   * Returns false when it was already erased (true also for a subject that had no key yet: it never gets one). Other processes' caches keep the key until they evict it or its PRIVACY_KEY_CACHE_TTL_MS passes: the
    * erasure event of the next slice tells them to (docs/decisions.md).
    */
   async erase(subject: string): Promise<boolean> {
@@ -187,8 +194,26 @@ export class PgDataKeyStore {
   }
 
   private remember(key: DataKey, epoch: number): DataKey {
-    if (epoch === this.erasures) this.cache.set(key.subject, key);
+    if (epoch === this.erasures) {
+      const ttl = this.deps.cacheTtlMs ?? 0;
+      this.cache.set(key.subject, { key, until: ttl > 0 ? this.now() + ttl : Infinity });
+    }
     return key;
+  }
+
+  /** A cached key still within its time to live. */
+  private cached(subject: string): DataKey | undefined {
+    const hit = this.cache.get(subject);
+    if (!hit) return undefined;
+    if (hit.until !== Infinity && hit.until <= this.now()) {
+      this.cache.delete(subject);
+      return undefined;
+    }
+    return hit.key;
+  }
+
+  private now(): number {
+    return this.deps.now ? this.deps.now() : Date.now();
   }
 }
 
