@@ -17,7 +17,8 @@ import { TestPipeline } from '../support/pipeline';
  * Part 1: each row breaks one rule (a code of processors/shared/invariants.ts where there is one, else a contract
  * rule); the API answers it with problem+json naming the rule and field, and nothing reaches a topic.
  * Part 2: the rules the processors enforce, broken by events published straight to Kafka (no API): each event lands
- * in its topic's dead-letter topic with the rule in `dlq.rule`, and the read models it would have touched are unchanged.
+ * in its topic's dead-letter topic with the rule in `dlq.rule`, or, for a student not enrolled in the section, is
+ * parked by grades or attendance; the read models it would have touched are unchanged.
  */
 
 type Domain = 'users' | 'academic' | 'assignments' | 'grades' | 'attendance' | 'notifications';
@@ -753,6 +754,16 @@ const ROWS: Row[] = [
     errors: on('body.studentUserId', 'GRADE_STUDENT_NOT_ENROLLED'),
   },
   {
+    name: 'GRADE_STUDENT_NOT_ENROLLED: a competency of a student of another section',
+    domain: 'grades',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/grades/competencies',
+    body: { ...competency, studentUserId: S2 },
+    status: 409,
+    errors: on('body.studentUserId', 'GRADE_STUDENT_NOT_ENROLLED'),
+  },
+  {
     name: 'GRADE_COURSE_NOT_IN_SECTION: a course the section does not have',
     domain: 'grades',
     as: 'admin',
@@ -1365,6 +1376,88 @@ const KAFKA_ROWS: KafkaRow[] = [
   }),
 ];
 
+/**
+ * Events of a student not enrolled in their section, published straight to Kafka: grades and attendance park them
+ * (rules GRADE_STUDENT_NOT_ENROLLED and ATTENDANCE_STUDENT_NOT_ENROLLED, docs/invariants.md) instead of applying or
+ * dead-lettering them; a correction or justification of a parked one parks behind it.
+ */
+interface ParkedRow<T extends EventType = EventType> {
+  name: string;
+  type: T;
+  payload: EventPayloads[T];
+  processor: 'grades' | 'attendance';
+  rule: RuleCode;
+  /** Its student and section as parked (a follow-on: those of the event it waits behind). */
+  on: [string, string];
+}
+const parkedRow = <T extends EventType>(r: ParkedRow<T>): ParkedRow => r;
+const PARKED_ROWS: ParkedRow[] = [
+  parkedRow({
+    name: 'a grade of a student of another section',
+    type: 'grade.recorded',
+    payload: { ...recorded, gradeId: 'GRD-P1', studentUserId: S2 },
+    processor: 'grades',
+    rule: 'GRADE_STUDENT_NOT_ENROLLED',
+    on: [S2, A],
+  }),
+  parkedRow({
+    name: 'a correction of that parked grade (behind it, not GRADE_CORRECTION_UNKNOWN)',
+    type: 'grade.updated',
+    payload: { ...updated, gradeId: 'GRD-P1', studentUserId: S2 },
+    processor: 'grades',
+    rule: 'GRADE_STUDENT_NOT_ENROLLED',
+    on: [S2, A],
+  }),
+  parkedRow({
+    name: 'a grade of a student nobody enrolled',
+    type: 'grade.recorded',
+    payload: { ...recorded, gradeId: 'GRD-P2', studentUserId: 'STU-NOBODY' },
+    processor: 'grades',
+    rule: 'GRADE_STUDENT_NOT_ENROLLED',
+    on: ['STU-NOBODY', A],
+  }),
+  parkedRow({
+    name: 'a competency of a student whose enrollment failed',
+    type: 'competency.evaluated',
+    payload: { ...competency, evaluationId: 'CMP-P1', studentUserId: 'STU-GHOST', evaluatedBy: T } as EventPayloads['competency.evaluated'],
+    processor: 'grades',
+    rule: 'GRADE_STUDENT_NOT_ENROLLED',
+    on: ['STU-GHOST', A],
+  }),
+  parkedRow({
+    name: 'a mark of a student in a section they are not enrolled in',
+    type: 'attendance.marked',
+    payload: { ...mark, attendanceId: 'ATT-P1', sectionId: B, markedBy: T } as EventPayloads['attendance.marked'],
+    processor: 'attendance',
+    rule: 'ATTENDANCE_STUDENT_NOT_ENROLLED',
+    on: [S, B],
+  }),
+  parkedRow({
+    name: 'an absence of a student of another section',
+    type: 'absence.recorded',
+    payload: { ...absence, absenceId: 'ABS-P1', studentUserId: S2, recordedBy: T },
+    processor: 'attendance',
+    rule: 'ATTENDANCE_STUDENT_NOT_ENROLLED',
+    on: [S2, A],
+  }),
+  parkedRow({
+    name: 'the justification of that parked absence (behind it, not ABSENCE_JUSTIFY_UNKNOWN)',
+    type: 'absence.justified',
+    payload: { ...justify, absenceId: 'ABS-P1', studentUserId: S2, justifiedBy: P },
+    processor: 'attendance',
+    rule: 'ATTENDANCE_STUDENT_NOT_ENROLLED',
+    on: [S2, A],
+  }),
+  parkedRow({
+    name: 'a tardy of a student nobody enrolled',
+    type: 'tardiness.recorded',
+    payload: { ...tardy, tardinessId: 'TRD-P1', studentUserId: 'STU-NOBODY', recordedBy: T },
+    processor: 'attendance',
+    rule: 'ATTENDANCE_STUDENT_NOT_ENROLLED',
+    on: ['STU-NOBODY', A],
+  }),
+];
+
 describe('Invalid commands and events (e2e, issue 18)', function () {
   this.timeout(300_000);
   const p = new TestPipeline(testConfig());
@@ -1512,10 +1605,11 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
     });
   });
 
-  describe('straight to Kafka: the processors dead-letter what breaks their rules, and the read models stay', () => {
+  describe('straight to Kafka: the processors dead-letter what breaks their rules, park what waits for an enrollment, and the read models stay', () => {
     const kafka = () => createKafka(p.config);
     const dlq: Map<string, Array<KafkaMessage & { topic: string }>> = new Map();
     const published: Array<{ row: KafkaRow; eventId: string }> = [];
+    const parked: Array<{ row: ParkedRow; eventId: string }> = [];
     let offsetsBefore: Record<string, Record<number, string>> = {};
     let modelsBefore: unknown;
 
@@ -1563,6 +1657,7 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
         const e = await p.publish(row.type, row.payload, row.correlationId);
         published.push({ row, eventId: e.eventId });
       }
+      for (const row of PARKED_ROWS) parked.push({ row, eventId: (await p.publish(row.type, row.payload)).eventId });
       const topics = [...new Set(KAFKA_ROWS.map((r) => p.topic(dlqTopic(EVENT_DEFINITIONS[r.type].topic))))];
       for (const m of await readAll(kafka(), topics, KAFKA_ROWS.length, 60_000)) {
         const id = headerString(m.headers, DLQ.eventId) ?? '';
@@ -1599,11 +1694,29 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
       expect(await readModels()).to.deep.equal(modelsBefore);
     });
 
+    it('events of a student not enrolled in the section are parked, neither applied nor dead-lettered (each behind the one it follows)', async () => {
+      const rows = async (processor: string) =>
+        (
+          await p.pool.query<{ student: string; section: string; event_id: string; event_type: string; rule: string }>(
+            `select student_user_id student, section_id section, event_id, event_type, rule from "${p.schema(processor)}".parked_events`,
+          )
+        ).rows;
+      const held = [...(await rows('grades')), ...(await rows('attendance'))];
+      for (const { row, eventId } of parked) {
+        expect(dlq.get(eventId) ?? [], `dead letters of ${row.name}`).to.deep.equal([]);
+        expect(
+          held.filter((r) => r.event_id === eventId),
+          row.name,
+        ).to.deep.equal([{ student: row.on[0], section: row.on[1], event_id: eventId, event_type: row.type, rule: row.rule }]);
+      }
+      expect(held).to.have.length(PARKED_ROWS.length);
+    });
+
     it('each refused event is dead-lettered exactly once and caused nothing: only its own record and its dead letter were added', async () => {
       const after = await offsets();
       const grew = (name: string) => total(after[name] ?? {}) - total(offsetsBefore[name] ?? {});
       for (const t of topicCatalog(p.config)) {
-        const sent = KAFKA_ROWS.filter((r) => EVENT_DEFINITIONS[r.type].topic === t.name).length;
+        const sent = [...KAFKA_ROWS, ...PARKED_ROWS].filter((r) => EVENT_DEFINITIONS[r.type].topic === t.name).length;
         const letters = KAFKA_ROWS.filter((r) => dlqTopic(EVENT_DEFINITIONS[r.type].topic) === t.name).length;
         expect(grew(t.name), t.name).to.equal(DOMAIN_TOPICS.includes(t.name as (typeof DOMAIN_TOPICS)[number]) ? sent : letters);
       }
