@@ -80,8 +80,8 @@ describe('codec validation', () => {
   });
 
   it('rejects impossible dates and non-ISO instants', () => {
-    const badDate = example('student.enrolled');
-    badDate.payload.enrollmentDate = '2025-02-30';
+    const ok = example('student.enrolled');
+    const badDate = { ...ok, payload: { ...ok.payload, enrollmentDate: '2025-02-30' } }; // not the shared example's payload
     expect(() => codec.validate(badDate)).to.throw(EventValidationError, /payload\.enrollmentDate/);
     const badTime = { ...example('student.enrolled'), timestamp: 'yesterday' };
     expect(() => codec.validate(badTime)).to.throw(EventValidationError, /timestamp/);

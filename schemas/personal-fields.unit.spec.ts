@@ -29,7 +29,7 @@ const clock = fixedClock('2025-03-15T08:30:00.000Z');
 const plain = (x: unknown): unknown => JSON.parse(JSON.stringify(x));
 const META = { triggeredBy: 'USR-ADMIN-001', ipAddress: '203.0.113.7', userAgent: 'curl/8.5' };
 const event = <T extends EventType>(t: T, payload: Partial<EventPayloads[T]> = {}): SchoolEvent<T> =>
-  buildEvent(t, { ...EXAMPLE_PAYLOADS[t], ...payload }, { sourceService: 'test', clock, metadata: META });
+  buildEvent(t, { ...structuredClone(EXAMPLE_PAYLOADS[t]), ...payload }, { sourceService: 'test', clock, metadata: META });
 
 /** An in-memory key store with the PgDataKeyStore's contract: get-or-create, erase, find by key id. */
 class MemoryKeys implements FieldEncryptor, FieldDecryptor {

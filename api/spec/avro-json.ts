@@ -1,3 +1,5 @@
+import { plainType } from '../../schemas/tools/pii';
+
 /**
  * Avro payload schema → JSON Schema (2020-12, as OpenAPI 3.1 uses it), so the request
  * bodies of commands are the event contracts themselves and cannot drift from them.
@@ -22,10 +24,12 @@ export function payloadToJsonSchema(payload: Record<string, unknown>, omit: Read
 function recordSchema(record: Record<string, unknown>, named: Map<string, JsonSchema>, omit: ReadonlySet<string>): JsonSchema {
   const properties: Record<string, JsonSchema> = {};
   const required: string[] = [];
-  for (const f of record.fields as Array<{ name: string; type: Avro; doc?: string }>) {
+  for (const f of record.fields as Array<{ name: string; type: Avro; doc?: string; pii?: boolean }>) {
     if (omit.has(f.name)) continue;
-    const nullable = Array.isArray(f.type) && f.type.includes('null');
-    const inner = Array.isArray(f.type) ? (f.type.find((t) => t !== 'null') as Avro) : f.type;
+    // A personal field's wire type also admits EncryptedString (issue 21); commands carry the plaintext.
+    const type = f.pii === true ? plainType(f.type) : f.type;
+    const nullable = Array.isArray(type) && type.includes('null');
+    const inner = Array.isArray(type) ? (type.find((t) => t !== 'null') as Avro) : type;
     const s = typeSchema(inner, f.name, named);
     properties[f.name] = { ...(nullable ? { ...s, type: [s.type, 'null'].flat() } : s), ...(f.doc ? { description: f.doc } : {}) };
     if (!nullable) required.push(f.name);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { generateAsyncApi } from './asyncapi';
 import { assembleAll, SCHEMAS_DIR, type AvroSchema, type EventSource } from './assemble';
 import { piiLine, piiSummary } from './pii-docs';
+import { plainType } from './pii';
 
 /**
  * `npm run schemas:gen`: writes schemas/generated/events.ts (TypeScript types and the
@@ -76,20 +77,6 @@ class TsEmitter {
   declarations(): string {
     return [...this.decls.values()].join('\n');
   }
-}
-
-const isEncrypted = (t: AvroSchema): boolean =>
-  isObj(t) ? t.name === 'EncryptedString' : typeof t === 'string' && short(t) === 'EncryptedString';
-
-/** A personal field's type without its EncryptedString branch: what handlers see (issue 21, schemas/personal-fields.ts). */
-export function plainType(t: AvroSchema): AvroSchema {
-  if (Array.isArray(t)) {
-    const rest = t.filter((x) => !isEncrypted(x));
-    return rest.length === 1 ? rest[0]! : rest;
-  }
-  if (isObj(t) && t.type === 'array') return { ...t, items: plainType(t.items as AvroSchema) };
-  if (isObj(t) && t.type === 'map') return { ...t, values: plainType(t.values as AvroSchema) };
-  return t;
 }
 
 /** The first definition of a named record in a schema, depth first. */

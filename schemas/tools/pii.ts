@@ -112,3 +112,17 @@ export function piiFields(e: Pick<EventSource, 'file' | 'schema'>): PiiField[] {
   }
   return out;
 }
+
+const isEncrypted = (t: AvroSchema): boolean =>
+  isObj(t) ? t.name === 'EncryptedString' : typeof t === 'string' && short(t) === 'EncryptedString';
+
+/** A personal field's type without its EncryptedString branch: what handlers see (issue 21, schemas/personal-fields.ts). */
+export function plainType(t: AvroSchema): AvroSchema {
+  if (Array.isArray(t)) {
+    const rest = t.filter((x) => !isEncrypted(x));
+    return rest.length === 1 ? rest[0]! : rest;
+  }
+  if (isObj(t) && t.type === 'array') return { ...t, items: plainType(t.items as AvroSchema) };
+  if (isObj(t) && t.type === 'map') return { ...t, values: plainType(t.values as AvroSchema) };
+  return t;
+}
