@@ -166,6 +166,26 @@ describe('envelope', () => {
     );
   });
 
+  it("a caused event keeps who triggered it, the request and the trace, not the caller's IP address and user agent", () => {
+    const cause = buildEvent('student.enrolled', EXAMPLE_PAYLOADS['student.enrolled'], {
+      sourceService: 'api',
+      clock,
+      metadata: { triggeredBy: 'USR-ADMIN-001', ipAddress: '203.0.113.7', userAgent: 'curl/8.5', requestId: 'R-1', traceparent: 'T-1' },
+    });
+    const derived = causedBy(cause, 'enrollment.user.validated', EXAMPLE_PAYLOADS['enrollment.user.validated'], {
+      sourceService: 'users',
+      clock,
+    });
+    expect(derived.metadata).to.deep.equal({
+      triggeredBy: 'USR-ADMIN-001',
+      ipAddress: null,
+      userAgent: null,
+      requestId: 'R-1',
+      traceparent: 'T-1',
+    });
+    expect(cause.metadata.ipAddress).to.equal('203.0.113.7');
+  });
+
   it('makes deterministic ids in UUID v5 layout', () => {
     expect(deterministicEventId('a', 'b')).to.equal(deterministicEventId('a', 'b'));
     expect(deterministicEventId('a', 'b')).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);

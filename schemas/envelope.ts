@@ -48,7 +48,10 @@ export function buildEvent<T extends EventType>(eventType: T, payload: EventPayl
 
 /**
  * An event caused by another: same correlationId, causationId = the cause's eventId,
- * trace metadata carried over, and a deterministic id so a re-emission is the same event.
+ * who triggered it, the request id and the trace carried over, and a deterministic id so a
+ * re-emission is the same event. The caller's IP address and user agent stay on the command's own
+ * event: they are personal data (encrypted on the wire), and copying them into every derived event
+ * spread them over every topic and cost an encryption and decryption per event and hop.
  * `discriminator` tells apart several events of one type caused by one event.
  */
 export function causedBy<T extends EventType>(
@@ -62,7 +65,7 @@ export function causedBy<T extends EventType>(
     clock: ctx.clock,
     correlationId: cause.correlationId,
     causationId: cause.eventId,
-    metadata: cause.metadata,
+    metadata: { ...cause.metadata, ipAddress: null, userAgent: null },
     eventId: deterministicEventId(cause.eventId, eventType, ctx.discriminator ?? ''),
   });
 }
