@@ -1,17 +1,18 @@
 import { expect } from 'chai';
 import { composeStudent360, enrollmentView, type EnrollmentRow } from './student360';
 
+const profile = {
+  userType: 'STUDENT' as const,
+  firstName: 'Ana',
+  lastName: 'L',
+  email: 'a@x',
+  phone: null,
+  birthDate: null,
+  roles: ['STUDENT' as const],
+  status: 'ACTIVE' as const,
+};
+
 describe('student 360 composed at query time', () => {
-  const profile = {
-    userType: 'STUDENT' as const,
-    firstName: 'Ana',
-    lastName: 'L',
-    email: 'a@x',
-    phone: null,
-    birthDate: null,
-    roles: ['STUDENT' as const],
-    status: 'ACTIVE' as const,
-  };
   const doc = { userId: 'S-1', profile, parents: ['P-1'] };
 
   it('nests averages by period and course and counts only the statuses that occurred', () => {
@@ -84,16 +85,6 @@ describe("student 360: the current enrollment (from academic's projection)", () 
   });
 
   it('is added to the composed 360', () => {
-    const profile = {
-      userType: 'STUDENT' as const,
-      firstName: 'A',
-      lastName: 'L',
-      email: 'a@x',
-      phone: null,
-      birthDate: null,
-      roles: [],
-      status: 'ACTIVE' as const,
-    };
     expect(composeStudent360({ userId: 'S-1', profile }, [row('ENR-1', 'COMPLETED')], [], undefined).enrollment?.status).to.equal(
       'COMPLETED',
     );
