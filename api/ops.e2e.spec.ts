@@ -189,11 +189,12 @@ describe('HTTP API ops endpoints (e2e)', function () {
   });
 
   it('shows a rule violation decoded, redrives it once its cause exists, and it is applied', async () => {
-    const absence = { ...EXAMPLE_PAYLOADS['absence.recorded'], absenceId: 'ABS-OPS-1', studentUserId: 'S9', sectionId: 'SEC-1' };
+    // S1, enrolled in SEC-1 by the saga above: attendance admits an absence only of a student enrolled in its section.
+    const absence = { ...EXAMPLE_PAYLOADS['absence.recorded'], absenceId: 'ABS-OPS-1', studentUserId: 'S1', sectionId: 'SEC-1' };
     const justified = await p.publish('absence.justified', {
       ...EXAMPLE_PAYLOADS['absence.justified'],
       absenceId: absence.absenceId,
-      studentUserId: 'S9',
+      studentUserId: 'S1',
     });
     const d = await eventually(async () => {
       const l = await letters('rule=ABSENCE_JUSTIFY_UNKNOWN&eventType=absence.justified');
@@ -205,7 +206,7 @@ describe('HTTP API ops endpoints (e2e)', function () {
     expect(shown.body.decodeError).to.equal(null);
     const event = shown.body.payload as { eventId: string; eventType: string; payload: Json };
     expect(event).to.include({ eventId: justified.eventId, eventType: 'absence.justified' });
-    expect(event.payload).to.include({ absenceId: 'ABS-OPS-1', studentUserId: 'S9' });
+    expect(event.payload).to.include({ absenceId: 'ABS-OPS-1', studentUserId: 'S1' });
     // The absence now exists; redriven, the justification applies.
     const recorded = await p.publish('absence.recorded', absence);
     await eventually(
@@ -224,7 +225,7 @@ describe('HTTP API ops endpoints (e2e)', function () {
     }, 'the redriven justification to be applied');
     expect((status.applied as Record<string, boolean>).attendance).to.equal(true);
     const summary = await eventually(async () => {
-      const x = await get('/api/v1/attendance/student/S9/summary');
+      const x = await get('/api/v1/attendance/student/S1/summary');
       return x.status === 200 && x.body.unjustifiedAbsences === 0 ? x.body : undefined;
     }, 'the absence to count as justified');
     expect(summary.unjustifiedAbsences).to.equal(0);

@@ -191,14 +191,15 @@ describe('tracing: one enrollment saga is one trace in Jaeger (e2e)', function (
 
   it("the console draws the saga's trace from Jaeger's query API (Jaeger built from source ships no UI)", async () => {
     type Row = { processor: string | null; eventType: string | null; name: string; parentSpanId: string | null };
-    // Spans leave in batches: wait for the saga's last ones (users and academic applying enrollment.completed).
+    // Spans leave in batches: wait for the saga's last ones (grades, which learns the enrolled-student fact from it,
+    // and academic applying enrollment.completed).
     const spans = await eventually(
       async () => {
         const t = await api.call('GET', '/api/v1/ops/enrollments/ENR-1/trace', { token: admin });
         expect(t.status, JSON.stringify(t.body)).to.equal(200);
         const all = t.body.spans as Row[];
         const last = all.filter((s) => s.eventType === 'enrollment.completed').map((s) => s.processor);
-        return last.includes('users') && last.includes('academic') ? all : undefined;
+        return last.includes('grades') && last.includes('academic') ? all : undefined;
       },
       "the saga's last spans in Jaeger",
       30_000,
