@@ -101,11 +101,11 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
   const live = new LiveDatabases(mongo, at.mongoDb, config.mongo.liveCheckMs);
   const q = createQueries(pool, live, at);
   const apiSchema = at.pgSchema(API_SCHEMA);
-  const children = new ReferenceCache(config.api.referenceCacheMs);
+  const reference = new ReferenceCache(config.api.referenceCacheMs);
   const relations: Relations = {
     // Links only grow, so a child seen linked stays linked; anything else is read fresh (ReferenceCache.holds).
     isChildOf: (parent, student) =>
-      children.holds(parent, student, async () => (await guard.run('auth', () => q.users.user(parent)))?.children ?? []),
+      reference.holds(`children:${parent}`, student, async () => (await guard.run('auth', () => q.users.user(parent)))?.children ?? []),
     sectionsTaughtBy: async (teacher) =>
       (await guard.run('auth', () => q.assignments.teacherCourses(teacher))).map((a) => String(a.sectionId)),
     activeSectionsOf: async (student) =>
@@ -130,7 +130,7 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
     status: new EventStatusReader(pool, live, defs, at),
     ops: new OpsService(kafka, producer, pool, codec, defs, at, config),
     traces: new TraceReader(config.tracing.queryUrl, config.tracing.serviceName),
-    reference: new ReferenceCache(config.api.referenceCacheMs),
+    reference,
     relations,
     q,
     async ready() {
