@@ -21,9 +21,10 @@ const codec = new EventCodec(createSchemaRegistry({ registry: { url: 'http://127
 const plain = (x: unknown): unknown => JSON.parse(JSON.stringify(x));
 
 describe('schemas', () => {
-  it('define all thirty catalog event types from DOMAIN.md plus saga events', () => {
+  it('define all thirty catalog event types from DOMAIN.md, the erasure event (issue 21), plus saga events', () => {
     const catalog = EVENT_TYPES.filter((t) => EVENT_DEFINITIONS[t].kind === 'catalog');
-    expect(catalog).to.have.length(30);
+    expect(catalog).to.have.length(31);
+    expect(catalog).to.include('user.personal-data.erased');
     expect(EVENT_TYPES.filter((t) => EVENT_DEFINITIONS[t].kind === 'compensation')).to.have.length(4);
   });
 

@@ -26,6 +26,7 @@ export const EXAMPLE_PAYLOADS: { [K in keyof EventPayloads]: EventPayloads[K] } 
   'user.deactivated': { userId: 'USR-2025-000001', reason: 'left the school' },
   'user.role.changed': { userId: 'USR-2025-000777', previousRoles: ['TEACHER'], newRoles: ['TEACHER', 'ADMIN'] },
   'student.parent.linked': { studentUserId: 'USR-2025-000001', parentUserId: 'USR-2025-000900', relationship: 'MOTHER' },
+  'user.personal-data.erased': { userId: 'USR-2025-000001', erasedBy: 'USR-2025-000002', reason: 'SUBJECT_REQUEST' },
   'enrollment.user.validated': {
     enrollmentId: 'ENR-2025-000001',
     studentUserId: 'USR-2025-000001',

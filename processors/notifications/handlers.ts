@@ -1,5 +1,6 @@
 import type { EventPayloads, NotificationChannel } from '../../schemas/generated/events';
 import { emit, type EmitSpec } from '../shared/emit';
+import { usableAddress } from './erasure';
 
 /** Notifications: who to notify and what the lifecycle events say. Pure functions; delivery is in delivery.ts. */
 
@@ -58,8 +59,8 @@ export function lifecycleEvents(
 
 /** Where a notification goes: the explicit address, else the recipient's email (EMAIL) or id (LOG). */
 export function addressOf(p: EventPayloads['notification.requested'], recipient: Recipient | undefined): string | undefined {
-  if (p.address) return p.address;
-  if (p.channel === 'EMAIL') return recipient?.email;
+  if (p.address) return usableAddress(p.address); // an erased person's address reads as the marker: not sent
+  if (p.channel === 'EMAIL') return usableAddress(recipient?.email);
   if (p.channel === 'LOG') return p.recipientUserId;
   return undefined;
 }

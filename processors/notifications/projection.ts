@@ -6,6 +6,7 @@ import type { DocKey, DocReader, Emitted, MongoChunkFold, ProjectContext } from 
 import { emit, toEvents, type EmitSpec } from '../shared/emit';
 import { narrow, unhandled } from '../shared/handled';
 import { DeliveryError, type Channels } from './channels';
+import { eraseRecipient, eraseSubjects } from './erasure';
 import { addressOf, alertRequests, lifecycleEvents, welcomeRequests, type Attempt, type Recipient } from './handlers';
 import { backoffMs } from '../runtime/breaker';
 
@@ -58,6 +59,7 @@ async function deliver(
 export const HANDLES = [
   'user.created',
   'user.updated',
+  'user.personal-data.erased',
   'student.parent.linked',
   'enrollment.attendance.initialized',
   'student.performance.alert',
@@ -157,6 +159,8 @@ export function notificationsFold(config: Pick<Config, 'notifications'>): MongoC
           return [];
         case 'student.parent.linked': // the parent, for a welcome or alert later in the chunk
           return [doc('recipients', event.payload.parentUserId)];
+        case 'user.personal-data.erased': // which personal fields it holds of them
+          return [doc('recipients', event.payload.userId)];
         case 'enrollment.attendance.initialized':
         case 'student.performance.alert':
         case 'attendance.pattern.alert':
@@ -189,6 +193,7 @@ export function notificationsFold(config: Pick<Config, 'notifications'>): MongoC
         }
         case 'user.created':
         case 'user.updated':
+        case 'user.personal-data.erased':
         case 'student.parent.linked':
         case 'notification.requested':
         case 'notification.sent':
@@ -217,6 +222,9 @@ export function notificationsFold(config: Pick<Config, 'notifications'>): MongoC
           break;
         case 'student.parent.linked':
           updates.push({ collection: 'recipients', id: event.payload.studentUserId, addToSet: { parents: event.payload.parentUserId } });
+          break;
+        case 'user.personal-data.erased': // and the subjects of their notifications, after the flush (eraseSubjects)
+          updates.push(...eraseRecipient(event.payload.userId, recipient(event.payload.userId)));
           break;
         case 'enrollment.attendance.initialized': {
           // Saga step 6 starts: request the welcome; its delivery outcome reports the step.
@@ -290,5 +298,6 @@ export function notificationsFold(config: Pick<Config, 'notifications'>): MongoC
       }
       return { updates, emit: toEvents(event, specs, ctx) };
     },
+    afterFlush: eraseSubjects,
   };
 }

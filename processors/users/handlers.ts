@@ -1,5 +1,6 @@
 import type { EventPayloads, Role, SchoolEvent, UserType } from '../../schemas/generated/events';
 import type { DocUpdate as RuntimeDocUpdate } from '../runtime/doc-ops';
+import { ERASED_MARKER } from '../../schemas/personal-fields';
 import { emit, type EmitSpec } from '../shared/emit';
 
 /**
@@ -23,6 +24,8 @@ export interface ProfileFields {
 export interface Profile extends ProfileFields {
   _id: string;
   deactivationReason?: string;
+  /** Set by user.personal-data.erased: personal fields are the erased marker from then on (never in API answers). */
+  erased?: boolean;
   parents?: string[];
   children?: string[];
 }
@@ -51,9 +54,13 @@ export function onUserCreated(p: EventPayloads['user.created']): Decision {
   return { updates, emit: [] };
 }
 
+/** A personal value about an erased person: the marker, as the codec decodes it once their key is gone. */
+const erasedValue = <T>(v: T): T | typeof ERASED_MARKER => (v === null || v === undefined ? v : ERASED_MARKER);
+
 export function onUserUpdated(p: EventPayloads['user.updated'], current: Profile | undefined): Decision {
   const set: Record<string, unknown> = {};
-  for (const k of ['firstName', 'lastName', 'email', 'phone'] as const) if (p[k] !== null) set[k] = p[k];
+  // After an erasure nothing personal comes back: a writer that still had the key cached (or wrote plaintext) is masked here.
+  for (const k of ['firstName', 'lastName', 'email', 'phone'] as const) if (p[k] !== null) set[k] = current?.erased ? ERASED_MARKER : p[k];
   const updates: DocUpdate[] = [{ collection: 'users', id: p.userId, set }];
   if (current?.userType === 'STUDENT')
     updates.push({
@@ -65,8 +72,36 @@ export function onUserUpdated(p: EventPayloads['user.updated'], current: Profile
 }
 
 export function onUserDeactivated(p: EventPayloads['user.deactivated'], current: Profile | undefined): Decision {
-  const updates: DocUpdate[] = [{ collection: 'users', id: p.userId, set: { status: 'DEACTIVATED', deactivationReason: p.reason } }];
+  const reason = current?.erased ? ERASED_MARKER : p.reason;
+  const updates: DocUpdate[] = [{ collection: 'users', id: p.userId, set: { status: 'DEACTIVATED', deactivationReason: reason } }];
   if (current?.userType === 'STUDENT') updates.push({ collection: 'student360', id: p.userId, set: { 'profile.status': 'DEACTIVATED' } });
+  return { updates, emit: [] };
+}
+
+/**
+ * Erasure (issue 21): the decrypted copies this projection holds become what a rebuild reads once the key is
+ * gone: names and e-mail the marker, a phone the marker when there was one, the birth date null (an erased date
+ * reads as null), a deactivation reason the marker. `erased` keeps later events about the person from bringing
+ * a value back. Ids, roles, status and links are not personal and stay. Applying it again changes nothing.
+ */
+export function onPersonalDataErased(p: EventPayloads['user.personal-data.erased'], current: Profile | undefined): Decision {
+  if (!current?.userType) return { updates: [], emit: [] }; // no profile held: nothing to drop (and no document to invent)
+  const personal = {
+    firstName: ERASED_MARKER,
+    lastName: ERASED_MARKER,
+    email: ERASED_MARKER,
+    phone: erasedValue(current.phone),
+    birthDate: null,
+  };
+  const set: Record<string, unknown> = { ...personal, erased: true };
+  if (current.deactivationReason !== undefined) set.deactivationReason = erasedValue(current.deactivationReason);
+  const updates: DocUpdate[] = [{ collection: 'users', id: p.userId, set }];
+  if (current.userType === 'STUDENT')
+    updates.push({
+      collection: 'student360',
+      id: p.userId,
+      set: Object.fromEntries(Object.entries(personal).map(([k, v]) => [`profile.${k}`, v])),
+    });
   return { updates, emit: [] };
 }
 

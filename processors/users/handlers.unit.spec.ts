@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { anEvent, given } from '../testing/gwt';
-import { onStudentEnrolled, onUserCreated, onUserDeactivated, type Profile } from './handlers';
+import { ERASED_MARKER } from '../../schemas/personal-fields';
+import { onPersonalDataErased, onStudentEnrolled, onUserCreated, onUserDeactivated, onUserUpdated, type Profile } from './handlers';
 
 const student: Profile = {
   _id: 'USR-2025-000001',
@@ -58,5 +59,79 @@ describe('users handlers', () => {
       { status: 'DEACTIVATED', deactivationReason: 'left the school' },
       { 'profile.status': 'DEACTIVATED' },
     ]);
+  });
+
+  describe('user.personal-data.erased (issue 21)', () => {
+    const erased = anEvent('user.personal-data.erased', { userId: student._id });
+    const withContacts: Profile = { ...student, phone: '+51 999', birthDate: '2012-04-01', parents: ['P-1'] };
+    const onErased = (e: typeof erased, current: Profile | undefined) => onPersonalDataErased(e.payload, current);
+    it("replaces the student's personal fields in the profile and the 360 by what a rebuild reads without the key", () => {
+      given<Profile | undefined>(withContacts)
+        .when(erased, onErased)
+        .then({
+          updates: [
+            {
+              collection: 'users',
+              id: student._id,
+              set: {
+                firstName: ERASED_MARKER,
+                lastName: ERASED_MARKER,
+                email: ERASED_MARKER,
+                phone: ERASED_MARKER,
+                birthDate: null,
+                erased: true,
+              },
+            },
+            {
+              collection: 'student360',
+              id: student._id,
+              set: {
+                'profile.firstName': ERASED_MARKER,
+                'profile.lastName': ERASED_MARKER,
+                'profile.email': ERASED_MARKER,
+                'profile.phone': ERASED_MARKER,
+                'profile.birthDate': null,
+              },
+            },
+          ],
+          emit: [],
+        });
+    });
+    it('keeps a missing phone null and masks a deactivation reason; a teacher has no 360', () => {
+      const teacher: Profile = { ...student, userType: 'TEACHER', roles: ['TEACHER'], status: 'DEACTIVATED', deactivationReason: 'moved' };
+      given<Profile | undefined>(teacher)
+        .when(erased, onErased)
+        .thenSatisfies((d) => {
+          expect(d.updates.map((u) => u.collection)).to.deep.equal(['users']);
+          expect(d.updates[0]!.set).to.include({ phone: null, deactivationReason: ERASED_MARKER, erased: true });
+        });
+    });
+    it('writes nothing for a user it holds no profile of (no document is invented)', () => {
+      given<Profile | undefined>(undefined).when(erased, onErased).then({ updates: [], emit: [] });
+      given<Profile | undefined>({ _id: student._id } as Profile)
+        .when(erased, onErased)
+        .then({ updates: [], emit: [] });
+    });
+    it('is idempotent: applied to its own result it sets the same values', () => {
+      const once = onErased(erased, withContacts).updates[0]!.set;
+      const after: Profile = { ...withContacts, ...once };
+      given<Profile | undefined>(after)
+        .when(erased, onErased)
+        .thenSatisfies((d) => expect(d.updates[0]!.set).to.deep.equal(once));
+    });
+    it('later updates and deactivations of an erased person write the marker, never the value they carry', () => {
+      const gone: Profile = { ...student, firstName: ERASED_MARKER, lastName: ERASED_MARKER, email: ERASED_MARKER, erased: true };
+      given<Profile | undefined>(gone)
+        .when(anEvent('user.updated', { userId: student._id, firstName: 'Lucía', email: 'new@x' }), (e, c) => onUserUpdated(e.payload, c))
+        .thenSatisfies((d) =>
+          expect(d.updates.map((u) => u.set)).to.deep.equal([
+            { firstName: ERASED_MARKER, email: ERASED_MARKER, phone: ERASED_MARKER },
+            { 'profile.firstName': ERASED_MARKER, 'profile.email': ERASED_MARKER, 'profile.phone': ERASED_MARKER },
+          ]),
+        );
+      given<Profile | undefined>(gone)
+        .when(anEvent('user.deactivated', { userId: student._id }), (e, c) => onUserDeactivated(e.payload, c))
+        .thenSatisfies((d) => expect(d.updates[0]!.set).to.deep.equal({ status: 'DEACTIVATED', deactivationReason: ERASED_MARKER }));
+    });
   });
 });

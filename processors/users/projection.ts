@@ -10,6 +10,7 @@ export const HANDLES = [
   'user.updated',
   'user.deactivated',
   'user.role.changed',
+  'user.personal-data.erased',
   'student.parent.linked',
   'student.enrolled',
   'enrollment.section.assignment.failed',
@@ -33,8 +34,9 @@ export const usersFold: MongoChunkFold = {
       case 'user.role.changed':
       case 'student.parent.linked':
         return [];
-      case 'user.updated': // whether the user is a student
+      case 'user.updated': // whether the user is a student (and was erased)
       case 'user.deactivated':
+      case 'user.personal-data.erased': // which personal fields it holds
         return [doc('users', event.payload.userId)];
       case 'student.enrolled':
         return [doc('users', event.payload.studentUserId)];
@@ -63,6 +65,9 @@ export const usersFold: MongoChunkFold = {
         break;
       case 'user.role.changed':
         d = h.onRoleChanged(event.payload);
+        break;
+      case 'user.personal-data.erased':
+        d = h.onPersonalDataErased(event.payload, profile(event.payload.userId));
         break;
       case 'student.parent.linked':
         d = h.onParentLinked(event.payload);
