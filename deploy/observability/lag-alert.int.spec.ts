@@ -42,7 +42,7 @@ class Lines extends Transport {
 describe('lag alert in a real Prometheus while a processor’s database is down (int)', function () {
   this.timeout(300_000);
   const config = testConfig({ RUNTIME_RETRY_INITIAL_MS: '200', RUNTIME_RETRY_MAX_MS: '1000', BREAKER_OPEN_MS: '2000' });
-  const logger = createLogger({ log: { ...config.log, level: 'warn' } }, 'it');
+  const logger = createLogger({ log: { ...config.log, level: 'info' } }, 'it');
   const lines = new Lines();
   logger.clear().add(lines); // read here, not printed
   const kafka = createKafka(config);
@@ -169,7 +169,12 @@ describe('lag alert in a real Prometheus while a processor’s database is down 
       'every record applied once the database is back',
       120_000,
       1000,
-    );
+    ).catch(async (e: unknown) => {
+      // What an operator would look at, so a failure here says where it stuck.
+      const lag = await prometheus.query(`school_events_consumer_lag_records{processor="${name}"}`).catch(String);
+      const last = lines.seen.slice(-15).map((l) => `${String(l.level)} ${String(l.message)} ${JSON.stringify(l.error ?? '')}`);
+      throw new Error(`${e instanceof Error ? e.message : String(e)}\nlag series: ${JSON.stringify(lag)}\nlast lines:\n${last.join('\n')}`);
+    });
     await eventually(async () => ((await prometheus.query(alerts)).length ? undefined : true), 'the alert cleared', 60_000, 1000);
   });
 });

@@ -639,16 +639,26 @@ export class ProcessorRunner {
   private recordCircuit(outcome: 'success' | 'failure'): void {
     if (outcome === 'success') this.breaker.success();
     else this.breaker.failure();
+    this.followCircuit(outcome === 'success');
+  }
+
+  /**
+   * Pauses consumption while the circuit is open, and resumes it on the first successful probe: half-open needs
+   * `halfOpenCalls` successful calls to close, and while paused only the chunks already in flight make calls.
+   * Waiting for "closed" deadlocked a processor with fewer chunks in flight than that (one partition: one
+   * success, then nothing left to probe with, paused for good).
+   */
+  private followCircuit(probeSucceeded = false): void {
     const state = this.breaker.current;
     this.deps.metrics.setCircuit(this.def.name, this.deps.store.kind, state);
     if (state === 'open' && !this.paused) {
       this.paused = true;
       this.consumer?.pause(this.topics.map((topic) => ({ topic })));
       this.deps.logger.error('circuit open: consumption paused', { processor: this.def.name, store: this.deps.store.kind });
-    } else if (state === 'closed' && this.paused) {
+    } else if (this.paused && (state === 'closed' || probeSucceeded)) {
       this.paused = false;
       this.consumer?.resume(this.topics.map((topic) => ({ topic })));
-      this.deps.logger.info('circuit closed: consumption resumed', { processor: this.def.name, store: this.deps.store.kind });
+      this.deps.logger.info(`circuit ${state}: consumption resumed`, { processor: this.def.name, store: this.deps.store.kind });
     }
   }
 
@@ -657,7 +667,7 @@ export class ProcessorRunner {
       if (this.stopping) throw new StoppingError('stopping');
       await this.sleep(Math.min(this.breaker.waitMs(), 1000), heartbeat);
     }
-    this.deps.metrics.setCircuit(this.def.name, this.deps.store.kind, this.breaker.current);
+    this.followCircuit();
   }
 
   /** Sleeps in steps of at most one second, heartbeating, and wakes early on stop. */

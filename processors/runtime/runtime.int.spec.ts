@@ -498,6 +498,47 @@ describe('processor runtime (real Kafka, registry, PostgreSQL, FerretDB)', funct
     }
   });
 
+  it('one partition through an outage: its one chunk in flight probes the circuit and consumption resumes', async () => {
+    // With a single chunk in flight, half-open gets one successful call, fewer than it needs to close
+    // (BREAKER_HALF_OPEN_CALLS, 3): consumption must resume on that probe, or nothing is left to probe with.
+    const server = new IsolatedPostgres(config);
+    isolated.push(server);
+    const pgConfig = await server.start();
+    let pgPool = createPgPool(pgConfig);
+    const topic = await newTopic(1);
+    const p = pgSetup();
+    await createCounterTable(pgPool, p.schema);
+    const before = tardies(100);
+    await publish(topic, before);
+    const host = await startHost([pgCounter(p.name, topic, 1)], p.schema, undefined, pgConfig);
+    await eventually(async () => ((await pgTotals(p.schema, pgPool)).events === 100 ? true : undefined), 'the first 100', 30000);
+    await pgPool.end();
+    expect(await server.stop()).to.equal(true);
+    const during = tardies(100, 20, 100);
+    try {
+      await publish(topic, during);
+      await eventually(() => Promise.resolve(host.runners[0]!.circuit === 'open' ? true : undefined), 'the circuit to open', 20000);
+    } finally {
+      await server.start();
+    }
+    pgPool = createPgPool(pgConfig);
+    try {
+      const after = tardies(100, 20, 200);
+      await publish(topic, after);
+      const all = [...before, ...during, ...after];
+      await eventually(
+        async () => ((await pgTotals(p.schema, pgPool)).events >= all.length ? true : undefined),
+        'everything published during and after the outage',
+        60000,
+      );
+      expect(await pgTotals(p.schema, pgPool)).to.deep.equal({ total: expectedTotal(all), events: all.length });
+      // Closed only after BREAKER_HALF_OPEN_CALLS successful calls, which an idle processor may not have made yet.
+      expect(host.runners[0]!.circuit).to.not.equal('open');
+    } finally {
+      await pgPool.end();
+    }
+  });
+
   it('SIGTERM under load exits 0 within the bound, with the applied work and its positions stored', async () => {
     const topic = await newTopic(6);
     const p = pgSetup();
