@@ -19,7 +19,8 @@ import { gradesQueries } from '../processors/grades/queries';
 import { notificationsQueries } from '../processors/notifications/queries';
 import { usersQueries } from '../processors/users/queries';
 import { EventCodec, type CodecOptions } from '../schemas/codec';
-import { codecKeys } from '../schemas/codec-keys';
+import { codecKeys, type CodecKeys } from '../schemas/codec-keys';
+import { ERASURE_TOPIC, ErasureWatch } from '../schemas/erasure-watch';
 import { CoalescingPublisher, createEventProducer, EventPublisher } from '../schemas/publisher';
 import type { JwtKeys } from './auth/jwt';
 import type { Relations } from './auth/authorize';
@@ -55,6 +56,8 @@ export interface ApiDeps {
   /** Sections and years the command rules found, kept API_REFERENCE_CACHE_MS to allow a command (a refusal re-reads them: api/commands/checks). */
   reference: ReferenceCache;
   relations: Relations;
+  /** Personal data keys (issue 21): erasing one deletes it for good (PgDataKeyStore.erase). */
+  privacy: { erase(subject: string): Promise<boolean> };
   q: ReturnType<typeof createQueries>;
   /** Liveness of the connections, for /ready. */
   ready(): Promise<Record<string, boolean>>;
@@ -84,16 +87,30 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
   const mongo: MongoClient = createMongoClient(config, { serverSelectionTimeoutMS: 5000 });
   const kafka = createKafka(config, logger);
   const producer: Producer = createEventProducer(kafka);
-  let codecOptions: CodecOptions = {};
+  let dataKeys: CodecKeys;
   try {
     await mongo.connect();
     await producer.connect();
     await migrate(pool, at.pgSchema(API_SCHEMA), API_MIGRATIONS);
-    codecOptions = await codecKeys(config, pool); // personal fields encrypted in the events the API publishes
+    dataKeys = await codecKeys(config, pool); // personal fields encrypted in the events the API publishes
   } catch (e) {
     await Promise.allSettled([pool.end(), mongo.close(), producer.disconnect()]);
     throw e;
   }
+  const codecOptions: CodecOptions = dataKeys;
+  // Another instance's (or the CLI's) erasure evicts the key from this one's cache too; started in the background.
+  const erasureWatch = new ErasureWatch({
+    kafka,
+    forget: (subject) => dataKeys.store.forget(subject),
+    logger,
+    topic: at.topicName(ERASURE_TOPIC),
+    groupPrefix: config.kafka.clientId,
+  });
+  const watching = erasureWatch.start().catch((e: unknown) => {
+    logger.warn('erasure watch did not start: erased keys leave this cache after PRIVACY_KEY_CACHE_TTL_MS', {
+      error: e instanceof Error ? e.message : String(e),
+    });
+  });
   const db = mongo.db(at.mongoDb);
   const codec = new EventCodec(createSchemaRegistry(config), codecOptions);
   const guard = new DependencyGuard(config);
@@ -132,6 +149,7 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
     traces: new TraceReader(config.tracing.queryUrl, config.tracing.serviceName),
     reference,
     relations,
+    privacy: { erase: (subject) => dataKeys.store.erase(subject) },
     q,
     async ready() {
       const [pg, mg] = await Promise.allSettled([pool.query('select 1'), db.command({ ping: 1 })]);
@@ -141,6 +159,7 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
   return {
     deps,
     async close() {
+      await watching.then(() => erasureWatch.stop()).catch(() => undefined);
       await Promise.allSettled([producer.disconnect(), pool.end(), mongo.close(), tracing.shutdown()]);
     },
   };

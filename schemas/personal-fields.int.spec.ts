@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Admin, Producer } from 'kafkajs';
 import type pg from 'pg';
@@ -11,7 +12,7 @@ import { createPgPool } from '../lib/clients/pg';
 import { createSchemaRegistry } from '../lib/clients/registry';
 import { openKeyStore, type PgDataKeyStore } from '../lib/privacy';
 import { eventually, randomName, testConfig } from '../test/support';
-import { readAll } from '../test/support/kafka';
+import { readAll, topicSize } from '../test/support/kafka';
 import { EventCodec } from './codec';
 import { codecKeys } from './codec-keys';
 import { buildEvent } from './envelope';
@@ -154,12 +155,24 @@ describe('personal fields encrypted on the wire (real registry, PostgreSQL keys,
         timeout: 60000,
       });
     expect(cli('erase').status).to.equal(2); // --user is required
-    const r = cli('erase', '--user', other);
+    expect(cli('erase', '--user', other, '--reason', 'BORED').status).to.equal(2);
+    const before = await topicSize(kafka, topic);
+    const r = cli('erase', '--user', other, '--reason', 'SUBJECT_REQUEST', '--topic', topic);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.include(`erased the data key of ${other}`);
     const read = (await new EventCodec(createSchemaRegistry(config), { decryptor: await openKeyStore(config, pool) }).decode(bytes))
       .event as SchoolEvent<'user.created'>;
     expect(read.payload).to.deep.include({ userId: other, firstName: ERASED_MARKER, email: ERASED_MARKER, phone: ERASED_MARKER });
-    expect(cli('erase', '--user', other).stdout).to.include(`${other} was already erased`);
+    const again = cli('erase', '--user', other, '--topic', topic);
+    expect(again.stdout).to.include(`${other} was already erased`);
+    // Both runs published the erasure event (a rerun is how a failed publish is retried), keyed by the person.
+    const records = (await readAll(kafka, topic, before + 2)).filter((m) => m.key?.toString() === other);
+    const events = await Promise.all(records.map(async (m) => (await writer.decode(m.value!)).event));
+    expect(events.map((e) => e.eventType)).to.deep.equal(['user.personal-data.erased', 'user.personal-data.erased']);
+    expect(events.map((e) => ({ ...(e as SchoolEvent<'user.personal-data.erased'>).payload }))).to.deep.include({
+      userId: other,
+      erasedBy: `cli:${os.userInfo().username}`,
+      reason: 'SUBJECT_REQUEST',
+    });
   });
 });

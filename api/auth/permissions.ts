@@ -35,6 +35,7 @@ export const PERMISSIONS: Record<string, Rule> = {
   deactivateUser: admin,
   changeUserRole: admin,
   linkParent: admin,
+  eraseUser: admin,
   getUser: studentData('userId'),
   getStudent360: studentData('userId'),
   listUsersByType: admin,

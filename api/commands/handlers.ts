@@ -4,6 +4,7 @@ import type { Identity } from '../auth/jwt';
 import type { ApiDeps } from '../deps';
 import { COMMANDS, SPECIAL_COMMANDS, type CommandRoute } from '../spec/routes';
 import { requireRules, type RequestField } from './checks';
+import { eraseUser } from './erasure';
 import { commandEvent, execute, newId, type Answer } from './execute';
 
 type CommandHandler = (req: Request, who: Identity) => Promise<Answer>;
@@ -84,5 +85,6 @@ export function commandHandlers(deps: ApiDeps): Record<string, CommandHandler> {
       requireRules(deps, who, events, (i, name) => (name === 'recipientUserId' ? `body.recipientUserIds[${i}]` : `body.${name}`)),
     );
   };
+  handlers[s.eraseUser.operationId] = (req, who) => eraseUser(deps, req, who, s.eraseUser.operationId);
   return handlers;
 }

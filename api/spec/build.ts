@@ -63,14 +63,21 @@ const accepted = {
   content: { 'application/json': { schema: { $ref: '#/components/schemas/CommandAccepted' } } },
 };
 
-function commandOperation(operationId: string, summary: string, path: string, body: JsonSchema, tag: string): JsonSchema {
+function commandOperation(
+  operationId: string,
+  summary: string,
+  path: string,
+  body: JsonSchema,
+  tag: string,
+  more: number[] = [],
+): JsonSchema {
   return {
     operationId,
     summary,
     tags: [tag],
     parameters: [...pathParams(path), ...COMMAND_HEADERS],
     requestBody: { required: true, content: { 'application/json': { schema: body } } },
-    responses: { '202': accepted, ...errors(...COMMON, 409) },
+    responses: { '202': accepted, ...errors(...COMMON, ...more, 409) },
   };
 }
 
@@ -117,6 +124,15 @@ export function buildOpenApi(): JsonSchema {
     m.bulkNotification.path,
     bulk,
     'notifications',
+  );
+
+  at(m.eraseUser.path).post = commandOperation(
+    m.eraseUser.operationId,
+    m.eraseUser.summary,
+    m.eraseUser.path,
+    m.eraseUser.body,
+    'users',
+    [404],
   );
 
   for (const q of QUERIES) {

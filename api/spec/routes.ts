@@ -726,4 +726,19 @@ export const SPECIAL_COMMANDS = {
     path: '/api/v1/notifications/bulk',
     summary: 'Request one notification per recipient under one bulk id (bulk.notification.completed reports the end)',
   },
+  eraseUser: {
+    operationId: 'eraseUser',
+    path: '/api/v1/users/{userId}/erasure',
+    summary:
+      "Erase a person's personal data (issue 21): deletes their data key for good, then publishes user.personal-data.erased. " +
+      'Their personal fields read as [erased] everywhere from then on; grades, attendance and enrollments stay. ' +
+      'Erasing again answers 202 again and publishes the event again (a retry after a failed publish); 404 for an unknown user.',
+    body: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        reason: { type: ['string', 'null'], enum: ['SUBJECT_REQUEST', 'LEGAL_OBLIGATION', 'RETENTION_EXPIRED', 'OTHER', null] },
+      },
+    },
+  },
 } as const;

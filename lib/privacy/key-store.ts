@@ -100,12 +100,12 @@ export class PgDataKeyStore {
 
   /**
    * Crypto-shredding: deletes the subject's wrapped key, keeping a tombstone so the subject never gets a new key.
-   * Returns false when it was already erased (true also for a subject that had no key yet: it never gets one). Other processes' caches keep the key until they evict it or its PRIVACY_KEY_CACHE_TTL_MS passes: the
-   * erasure event of the next slice tells them to (docs/decisions.md).
+   * Returns false when it was already erased (true also for a subject that had no key yet: it never gets one).
+   * Other processes' caches keep the key until the erasure event reaches them (`forget`) or its
+   * PRIVACY_KEY_CACHE_TTL_MS passes.
    */
   async erase(subject: string): Promise<boolean> {
-    this.erasures++;
-    this.cache.delete(subject);
+    this.forget(subject);
     const { rows } = await this.deps.pool.query<{ erased: boolean }>(
       `with before as (select erased_at from ${this.table} where subject = $1)
        insert into ${this.table} as k (subject, key_id, wrapped, kek_id, erased_at) values ($1, $2, null, null, now())
@@ -114,6 +114,15 @@ export class PgDataKeyStore {
       [subject, newKeyId()],
     );
     return rows[0]?.erased ?? false;
+  }
+
+  /**
+   * Drops the subject's key from this process's cache (user.personal-data.erased from another process): the next
+   * read goes to the table and finds the tombstone. A load in flight started before this does not cache its key.
+   */
+  forget(subject: string): void {
+    this.erasures++;
+    this.cache.delete(subject);
   }
 
   /**

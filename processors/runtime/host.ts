@@ -11,6 +11,7 @@ import { createSchemaRegistry } from '../../lib/clients/registry';
 import type { Logger } from '../../lib/logger';
 import { EventCodec } from '../../schemas/codec';
 import { codecKeys } from '../../schemas/codec-keys';
+import { ERASURE_TOPIC, ErasureWatch } from '../../schemas/erasure-watch';
 import { EVENT_DEFINITIONS, type SchoolEvent } from '../../schemas/generated/events';
 import { createEventProducer, EventPublisher } from '../../schemas/publisher';
 import { startOpsServer } from './http';
@@ -68,6 +69,8 @@ export class ProcessorHost {
   private readonly producers: Producer[] = [];
   private admin: Admin | undefined;
   private readonly tracing: Tracing;
+  /** Evicts erased people's keys from this process's cache (live hosts; started in the background). */
+  private erasureWatch: { watch: ErasureWatch; started: Promise<void> } | undefined;
 
   constructor(
     private readonly defs: ProcessorDefinition[],
@@ -133,9 +136,12 @@ export class ProcessorHost {
     this.started = true;
     // Personal fields: decrypted for the handlers, encrypted in what the processors publish (issue 21).
     this.pool ??= createPgPool(this.config, {}, this.logger);
-    const codec = new EventCodec(createSchemaRegistry(this.config), await codecKeys(this.config, this.pool));
+    const keys = await codecKeys(this.config, this.pool);
+    const codec = new EventCodec(createSchemaRegistry(this.config), keys);
     await this.producer.connect();
     const topicName = this.opts.topicName ?? ((t: string) => t);
+    // A rebuild runs none: it applies the erasure events in its range itself, and the key TTL bounds the rest.
+    if (!this.opts.replaying) this.watchErasures(keys.store, topicName(ERASURE_TOPIC));
     const publisher = new EventPublisher(this.producer, codec, (e) => topicName(EVENT_DEFINITIONS[e.eventType].topic));
     this.publisher = publisher;
     for (const def of this.defs) {
@@ -204,6 +210,23 @@ export class ProcessorHost {
     this.logger.info('processors started', { processors: this.defs.map((d) => d.name), opsPort: this.port });
   }
 
+  /** Not awaited by start: joining a group takes seconds, and until it runs the key TTL bounds what it misses. */
+  private watchErasures(store: { forget(subject: string): void }, topic: string): void {
+    const watch = new ErasureWatch({
+      kafka: this.kafka,
+      forget: (subject) => store.forget(subject),
+      logger: this.logger,
+      topic,
+      groupPrefix: this.config.kafka.clientId,
+    });
+    const started = watch.start().catch((e: unknown) => {
+      this.logger.warn('erasure watch did not start: erased keys leave this cache after PRIVACY_KEY_CACHE_TTL_MS', {
+        error: e instanceof Error ? e.message : String(e),
+      });
+    });
+    this.erasureWatch = { watch, started };
+  }
+
   /** A timer-driven task started after the consumers and stopped before them (processors declare theirs in `tasks`). */
   addTask(task: { start(): void; stop(): Promise<void> }): void {
     this.tasks.push(task);
@@ -220,6 +243,7 @@ export class ProcessorHost {
     if (this.stopping) return;
     this.stopping = true;
     for (const t of this.tasks) await t.stop();
+    if (this.erasureWatch) await this.erasureWatch.started.then(() => this.erasureWatch?.watch.stop());
     await Promise.all(this.runners.map((r) => r.stop()));
     this.metrics.lagSource = undefined;
     await this.admin?.disconnect();
