@@ -278,26 +278,27 @@ describe('HTTP API commands and queries (e2e)', function () {
     });
     expect(avg.body).to.deep.equal({ average: 50, gradeCount: 1 }); // 10 of 20, on the 0–100 scale the processor uses
 
-    await command('POST', '/api/v1/attendance/marks', { studentUserId: S, sectionId: SEC, date: '2025-03-04', status: 'LATE' }, teacher);
-    await command('POST', '/api/v1/attendance/mark-present', { sectionId: SEC, date: '2025-03-05', studentUserIds: [S] }, teacher);
+    // SEC has lessons on Mondays, SEC2 on Tuesdays: a mark on another day is refused (ATTENDANCE_NOT_A_SCHOOL_DAY).
+    await command('POST', '/api/v1/attendance/marks', { studentUserId: S, sectionId: SEC, date: '2025-03-03', status: 'LATE' }, teacher);
+    await command('POST', '/api/v1/attendance/mark-present', { sectionId: SEC, date: '2025-03-10', studentUserIds: [S] }, teacher);
     const absence = await command(
       'POST',
       '/api/v1/attendance/absences',
-      { absenceId: 'ABS-1', studentUserId: S, sectionId: SEC, date: '2025-03-06', reason: null },
+      { absenceId: 'ABS-1', studentUserId: S, sectionId: SEC, date: '2025-03-17', reason: null },
       teacher,
     );
     expect(absence.body.eventIds).to.have.length(1);
     await command(
       'POST',
       '/api/v1/attendance/tardiness',
-      { studentUserId: S, sectionId: SEC, date: '2025-03-07', minutesLate: 5 },
+      { studentUserId: S, sectionId: SEC, date: '2025-03-24', minutesLate: 5 },
       teacher,
     );
     expect(await get(`/api/v1/attendance/student/${S}/summary`)).to.include({ unjustifiedAbsences: 1 });
     await command(
       'POST',
       '/api/v1/attendance/absences/ABS-1/justify',
-      { studentUserId: S, date: '2025-03-06', justification: 'doctor' },
+      { studentUserId: S, date: '2025-03-17', justification: 'doctor' },
       await api.token(PARENT, 'parent'),
     );
     const summary = await get(`/api/v1/attendance/student/${S}/summary`, await api.token(S, 'student'));
@@ -316,7 +317,7 @@ describe('HTTP API commands and queries (e2e)', function () {
     // would be dead-lettered (ATTENDANCE_STUDENT_NOT_ENROLLED; docs/invariants.md, "in flight").
     await p.outcomesApplied('attendance', 'ENR-1', 'enrollment.attendance.initialized', 2);
     // Transferred to SEC2: a mark there counts in SEC2's own summary, and SEC's history stays as it was.
-    await command('POST', '/api/v1/attendance/marks', { studentUserId: S, sectionId: SEC2, date: '2025-03-10', status: 'PRESENT' });
+    await command('POST', '/api/v1/attendance/marks', { studentUserId: S, sectionId: SEC2, date: '2025-03-11', status: 'PRESENT' });
     const both = await eventually(async () => {
       const x = await get(`/api/v1/attendance/student/${S}/summary`);
       return (x.sections as unknown[]).length === 2 ? x : undefined;
@@ -357,7 +358,7 @@ describe('HTTP API commands and queries (e2e)', function () {
     const notEnrolled = (rule: string, field = 'body.studentUserId') => [{ field, rule }];
     for (const student of [S, 'STU-2', 'STU-NOBODY'])
       await refused('/api/v1/grades', { ...grade, studentUserId: student }, teacher, notEnrolled('GRADE_STUDENT_NOT_ENROLLED'));
-    const day = { sectionId: SEC, date: '2025-05-13' };
+    const day = { sectionId: SEC, date: '2025-05-19' };
     await refused(
       '/api/v1/attendance/marks',
       { ...day, studentUserId: S, status: 'PRESENT' },

@@ -29,6 +29,8 @@ export class SchoolGenerator {
   readonly enrollmentIds: string[] = [];
   /** Students enrolled in working sections with room: their grades and attendance follow. */
   readonly seated: Array<{ student: string; section: string }> = [];
+  /** Start minutes of the free-day lessons given to each teacher and day (setup). */
+  private readonly lateSlots = new Map<string, Set<number>>();
 
   /**
    * Seats the students where their enrollments really COMPLETED (an overflow enrollment may take a seat first):
@@ -127,6 +129,29 @@ export class SchoolGenerator {
           });
         }
       });
+      // Attendance is marked Monday to Friday, and a mark is refused on a day the section has no lesson
+      // (ATTENDANCE_NOT_A_SCHOOL_DAY): the first course takes the week's free day too, after every other slot
+      // (they end by 14:00), at the first hour its teacher has no such lesson that day: no new conflict.
+      if (!noSchedule)
+        for (const [di, dayOfWeek] of DAYS.entries()) {
+          if (COURSES.some((_, ci) => (s + ci) % DAYS.length === di)) continue;
+          const teacherUserId = `USR-${t}-T${(s * COURSES.length) % this.size.teachers}`;
+          const taken = this.lateSlots.get(`${teacherUserId} ${dayOfWeek}`) ?? new Set<number>();
+          this.lateSlots.set(`${teacherUserId} ${dayOfWeek}`, taken);
+          let startMinute = 480 + COURSES.length * 90;
+          while (taken.has(startMinute)) startMinute += 90;
+          taken.add(startMinute);
+          this.add('schedule.created', {
+            scheduleId: `SCH-${t}-${s}-${COURSES[0]}-${dayOfWeek}`,
+            sectionId,
+            courseId: `CRS-${COURSES[0]}`,
+            teacherUserId,
+            dayOfWeek,
+            startMinute,
+            endMinute: startMinute + 90,
+            room: `Room ${s + 1}`,
+          });
+        }
     }
     const students = this.size.sections * this.size.studentsPerSection;
     for (let i = 0; i < students; i++) {

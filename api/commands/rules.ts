@@ -4,13 +4,16 @@ import type { EventPayloads, EventType } from '../../schemas/generated/events';
 import type { FieldError } from '../http/problem';
 import type { Rules } from '../../lib/config';
 import { futureDateErrors } from './checks/attendance';
+import { webhookAddressErrors } from './checks/notifications';
+import { createdRolesErrors } from './checks/users';
 
 /**
  * Business rules a processor would otherwise reject into the dead-letter topic: checked
  * before publishing, with the processors' own functions, so the client hears of it (400). Rules decided from
  * the request alone (and the API's clock, `now`); those that read the projections are in ./checks (409).
  */
-const dated = (p: { date: string }, _: Rules, now: Date): FieldError[] => futureDateErrors(p.date, now, (f) => `body.${f}`);
+const inBody = (f: string): string => `body.${f}`;
+const dated = (p: { date: string }, _: Rules, now: Date): FieldError[] => futureDateErrors(p.date, now, inBody);
 const RULES: { [K in EventType]?: (p: EventPayloads[K], rules: Rules, now: Date) => FieldError[] } = {
   'grade.recorded': (p, rules) => {
     const c = checkGrade(p, rules.maxScore);
@@ -31,6 +34,8 @@ const RULES: { [K in EventType]?: (p: EventPayloads[K], rules: Rules, now: Date)
   ],
   'attendance.marked': dated,
   'absence.recorded': dated,
+  'user.created': (p) => createdRolesErrors(p, inBody),
+  'notification.requested': (p) => webhookAddressErrors(p, inBody),
   'section.created': (p) => (p.capacity > 0 ? [] : [{ field: 'body.capacity', message: 'must be > 0' }]),
   'academic.year.started': (p) => (p.endDate >= p.startDate ? [] : [{ field: 'body.endDate', message: 'must not be before startDate' }]),
 };

@@ -22,6 +22,13 @@ export function assignmentsQueries(pool: pg.Pool, schema = projectionSchema('ass
       );
       return r.rows as Array<Record<string, unknown>>;
     },
+    /** The days of the week on which a section's schedule has a slot (the API's ATTENDANCE_NOT_A_SCHOOL_DAY). */
+    async sectionDays(sectionId: string): Promise<DayOfWeek[]> {
+      const r = await pool.query<{ day: DayOfWeek }>(`select distinct day_of_week "day" from ${s}.schedules where section_id = $1`, [
+        sectionId,
+      ]);
+      return r.rows.map((x) => x.day);
+    },
     /** POST /assignments/validate-availability: the teacher's schedules that overlap a slot (empty = available). */
     async overlapping(teacherUserId: string, dayOfWeek: DayOfWeek, startMinute: number, endMinute: number) {
       const r = await pool.query(

@@ -33,6 +33,6 @@ export async function eraseSubjects(mongo: GuardedMongo, changed: Array<DocKey &
         .updateMany({ recipientUserId: c.id, subject: { $ne: ERASED_MARKER } }, { $set: { subject: ERASED_MARKER } });
 }
 
-/** An address read as the erased marker is no address: nothing is sent to it (NO_ADDRESS). */
+/** An address read as the erased marker is no address: nothing is sent to it (NOTIFICATION_NO_ADDRESS). */
 export const usableAddress = (address: string | null | undefined): string | undefined =>
   address && address !== ERASED_MARKER ? address : undefined;

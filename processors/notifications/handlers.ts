@@ -1,5 +1,6 @@
 import type { EventPayloads, NotificationChannel } from '../../schemas/generated/events';
 import { emit, type EmitSpec } from '../shared/emit';
+import type { RuleCode } from '../shared/invariants';
 import { usableAddress } from './erasure';
 
 /** Notifications: who to notify and what the lifecycle events say. Pure functions; delivery is in delivery.ts. */
@@ -14,6 +15,8 @@ export interface Recipient {
 export interface Attempt {
   attempt: number;
   ok: boolean;
+  /** Nothing to retry: the request itself cannot be delivered (NOTIFICATION_NO_ADDRESS). Absent on attempts stored before it. */
+  final?: boolean;
   providerMessageId?: string | null;
   errorCode?: string;
   errorMessage?: string;
@@ -47,7 +50,7 @@ export function lifecycleEvents(
             attempt: a.attempt,
             errorCode: a.errorCode ?? 'UNKNOWN',
             errorMessage: a.errorMessage ?? '',
-            willRetry: a.attempt < maxAttempts,
+            willRetry: !a.final && a.attempt < maxAttempts,
           },
           String(a.attempt),
         ),
@@ -63,6 +66,21 @@ export function addressOf(p: EventPayloads['notification.requested'], recipient:
   if (p.channel === 'EMAIL') return usableAddress(recipient?.email);
   if (p.channel === 'LOG') return p.recipientUserId;
   return undefined;
+}
+
+const NO_ADDRESS: RuleCode = 'NOTIFICATION_NO_ADDRESS';
+
+/**
+ * NOTIFICATION_NO_ADDRESS (docs/invariants.md) as the delivery's outcome: nothing is sent and nothing retried (no
+ * channel is tried, and waiting would not bring an address), and the one failed attempt names the rule, so the
+ * notification.failed event, the notification's log and a welcome's step 6 failure all say why.
+ */
+export function noAddressAttempt(p: EventPayloads['notification.requested']): Attempt {
+  const why =
+    p.channel === 'WEBHOOK'
+      ? 'a WEBHOOK goes only to the request address, and it has none'
+      : `the request has no address and recipient ${p.recipientUserId} has no usable ${p.channel} address here (not created yet, or erased)`;
+  return { attempt: 1, ok: false, final: true, errorCode: NO_ADDRESS, errorMessage: why };
 }
 
 /** Welcome notifications of saga step 6: the student and each linked parent. */

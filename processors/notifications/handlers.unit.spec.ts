@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { anEvent } from '../testing/gwt';
-import { addressOf, lifecycleEvents, welcomeRequests } from './handlers';
+import { addressOf, lifecycleEvents, noAddressAttempt, welcomeRequests } from './handlers';
 
 describe('notifications handlers', () => {
   it('a delivery reports sent then delivered', () => {
@@ -39,5 +39,23 @@ describe('notifications handlers', () => {
     expect(addressOf(p, { _id: 'x', email: 'a@b' })).to.equal('a@b');
     expect(addressOf({ ...p, address: 'c@d' }, { _id: 'x', email: 'a@b' })).to.equal('c@d');
     expect(addressOf({ ...p, channel: 'WEBHOOK' }, { _id: 'x', email: 'a@b' })).to.equal(undefined);
+  });
+  it('NOTIFICATION_NO_ADDRESS: no address for the channel is one final failure naming the rule, never retried', () => {
+    const p = { ...anEvent('notification.requested').payload, channel: 'WEBHOOK' as const, address: null };
+    expect(addressOf(p, { _id: 'x', email: 'a@b' })).to.equal(undefined);
+    const events = lifecycleEvents(p.notificationId, p.channel, [noAddressAttempt(p)], 3);
+    expect(events.map((e) => [e.type, e.payload])).to.deep.equal([
+      [
+        'notification.failed',
+        {
+          notificationId: p.notificationId,
+          channel: 'WEBHOOK',
+          attempt: 1,
+          errorCode: 'NOTIFICATION_NO_ADDRESS',
+          errorMessage: 'a WEBHOOK goes only to the request address, and it has none',
+          willRetry: false,
+        },
+      ],
+    ]);
   });
 });

@@ -7,7 +7,7 @@ import { emit, toEvents, type EmitSpec } from '../shared/emit';
 import { narrow, unhandled } from '../shared/handled';
 import { DeliveryError, type Channels } from './channels';
 import { eraseRecipient, eraseSubjects } from './erasure';
-import { addressOf, alertRequests, lifecycleEvents, welcomeRequests, type Attempt, type Recipient } from './handlers';
+import { addressOf, alertRequests, lifecycleEvents, noAddressAttempt, welcomeRequests, type Attempt, type Recipient } from './handlers';
 import { backoffMs } from '../runtime/breaker';
 
 /**
@@ -30,10 +30,7 @@ async function deliver(
   to: string | undefined,
   maxAttempts: number,
 ): Promise<Attempt[]> {
-  if (!to)
-    return [{ attempt: 1, ok: false, errorCode: 'NO_ADDRESS', errorMessage: `no ${p.channel} address for ${p.recipientUserId}` }].map(
-      (a) => ({ ...a, attempt: maxAttempts }),
-    );
+  if (!to) return [noAddressAttempt(p)];
   const attempts: Attempt[] = [];
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     try {

@@ -18,14 +18,20 @@ export const INVARIANTS = {
   ATTENDANCE_DATE_IN_FUTURE:
     'An attendance mark, absence or tardiness is not dated after today in every time zone (UTC+14, the API clock).',
   ATTENDANCE_DATE_OUTSIDE_YEAR: "An attendance mark, absence or tardiness is dated within its section's academic year.",
+  ATTENDANCE_NOT_A_SCHOOL_DAY:
+    "An attendance mark, absence or tardiness is dated on a day of the week on which its section's schedule has a slot.",
   TARDINESS_MINUTES: 'A tardiness lasts at least one minute (minutesLate > 0).',
   ABSENCE_JUSTIFY_UNKNOWN: 'A justification refers to an existing absence of the same student.',
   PARENT_LINK_NOT_PARENT: 'A parent link names an existing user of type PARENT as the parent.',
   PARENT_LINK_NOT_STUDENT: 'A parent link names an existing user of type STUDENT as the student.',
+  USER_ROLES_NOT_OF_TYPE:
+    "A user's roles fit the user type: STUDENT {STUDENT}, PARENT {PARENT}, TEACHER {TEACHER, ADMIN}, ADMIN {ADMIN}; none is a revoked account.",
   USER_DEACTIVATED: 'A deactivated user is not given roles, linked, assigned to teach, scheduled or sent a notification.',
   TEACHER_NOT_A_TEACHER: 'A teacher assignment or schedule names an existing user of type TEACHER as the teacher.',
   ASSIGNMENT_COURSE_NOT_IN_SECTION: "A teacher assignment's or schedule's course is one of its section's courses.",
   NOTIFICATION_RECIPIENT_UNKNOWN: 'A notification is requested for an existing user.',
+  NOTIFICATION_NO_ADDRESS:
+    "A notification has an address for its channel: WEBHOOK the request's address, EMAIL the request's or the recipient's email, LOG none.",
   TRANSFER_NOT_COMPLETED: 'Only a COMPLETED enrollment is transferred.',
   TRANSFER_SECTION_UNKNOWN: 'A transfer goes to an existing section.',
   TRANSFER_SECTION_FULL: 'A transfer goes to a section with a free seat.',

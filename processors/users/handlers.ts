@@ -1,7 +1,9 @@
 import type { EventPayloads, Role, SchoolEvent, UserType } from '../../schemas/generated/events';
 import type { DocUpdate as RuntimeDocUpdate } from '../runtime/doc-ops';
 import { ERASED_MARKER } from '../../schemas/personal-fields';
+import { RuleViolationError } from '../runtime/errors';
 import { emit, type EmitSpec } from '../shared/emit';
+import { rolesProblem } from './roles';
 
 /**
  * Users: profiles (type, roles, status, linked parents/children) and the per-student
@@ -38,7 +40,10 @@ export interface Decision {
   emit: EmitSpec[];
 }
 
+/** Refuses (RuleViolationError, dead-lettered with dlq.rule; no read model changes) roles the user type may not hold. */
 export function onUserCreated(p: EventPayloads['user.created']): Decision {
+  const problem = rolesProblem(p.userType, p.roles);
+  if (problem) throw new RuleViolationError(`user ${p.userId}: ${problem}`, 'USER_ROLES_NOT_OF_TYPE');
   const profile = {
     userType: p.userType,
     firstName: p.firstName,

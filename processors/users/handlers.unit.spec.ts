@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import type { Role, UserType } from '../../schemas/generated/events';
+import { RuleViolationError } from '../runtime/errors';
 import { anEvent, given } from '../testing/gwt';
 import { ERASED_MARKER } from '../../schemas/personal-fields';
 import { onPersonalDataErased, onStudentEnrolled, onUserCreated, onUserDeactivated, onUserUpdated, type Profile } from './handlers';
@@ -53,6 +55,20 @@ describe('users handlers', () => {
     expect(
       onUserCreated(anEvent('user.created', { userType: 'TEACHER', roles: ['TEACHER'] }).payload).updates.map((u) => u.collection),
     ).to.deep.equal(['users']);
+  });
+  it('USER_ROLES_NOT_OF_TYPE: a user.created with a role its type may not hold is refused (dead-lettered with the rule)', () => {
+    const refused = (roles: Role[], userType: UserType = 'STUDENT') => {
+      try {
+        onUserCreated(anEvent('user.created', { userType, roles }).payload);
+        return undefined;
+      } catch (e) {
+        return e instanceof RuleViolationError ? e.rule : String(e);
+      }
+    };
+    expect(refused(['STUDENT', 'ADMIN'])).to.equal('USER_ROLES_NOT_OF_TYPE');
+    expect(refused(['TEACHER'], 'PARENT')).to.equal('USER_ROLES_NOT_OF_TYPE');
+    expect(refused(['TEACHER', 'ADMIN'], 'TEACHER'), 'a head of department').to.equal(undefined);
+    expect(refused([]), 'a revoked account').to.equal(undefined);
   });
   it('deactivation marks profile and 360', () => {
     expect(onUserDeactivated(anEvent('user.deactivated').payload, student).updates.map((u) => u.set)).to.deep.equal([

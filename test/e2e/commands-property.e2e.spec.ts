@@ -296,20 +296,23 @@ describe(`Commands property: random valid and invalid commands, model and rebuil
           startDate: '2025-03-03',
         }),
       ),
-      ...[
-        [T, A, 'MONDAY'],
-        [T2, B, 'TUESDAY'],
-      ].map(([teacher, section, day]) =>
-        seedCommand('/api/v1/assignments/schedules', {
-          sectionId: section,
-          courseId: 'MATH',
-          teacherUserId: teacher,
-          dayOfWeek: day,
-          startMinute: 480,
-          endMinute: 570,
-          room: null,
-        }),
-      ),
+      // Lessons Monday to Friday in both sections: DATES are weekdays (a mark on a day without one is refused).
+      ...(['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY'] as const)
+        .flatMap((day) => [
+          [T, A, day],
+          [T2, B, day],
+        ])
+        .map(([teacher, section, day]) =>
+          seedCommand('/api/v1/assignments/schedules', {
+            sectionId: section,
+            courseId: 'MATH',
+            teacherUserId: teacher,
+            dayOfWeek: day,
+            startMinute: 480,
+            endMinute: 570,
+            room: null,
+          }),
+        ),
     ]);
     model.users.get('S1')!.parents.add(P1);
     model.users.get(P1)!.children.add('S1');
@@ -899,9 +902,35 @@ describe(`Commands property: random valid and invalid commands, model and rebuil
         m.as,
         'POST',
         m.path,
-        { ...(m.body as object), date: g.pick(['2024-12-02', '2025-03-01', '2025-12-22']) },
+        { ...(m.body as object), date: g.pick(['2024-12-02', '2025-02-28', '2025-12-22']) }, // weekdays: one rule each
         409,
         on('body.date', 'ATTENDANCE_DATE_OUTSIDE_YEAR'),
+      );
+    },
+    () => {
+      const m = validMark();
+      return bad(
+        'mark/ATTENDANCE_NOT_A_SCHOOL_DAY',
+        m.as,
+        'POST',
+        m.path,
+        { ...(m.body as object), date: g.pick(['2025-03-15', '2025-03-16', '2025-04-05']) }, // weekends: no lessons
+        409,
+        on('body.date', 'ATTENDANCE_NOT_A_SCHOOL_DAY'),
+      );
+    },
+    () => {
+      const u = validCreateUser();
+      const b = u.body as ProfileBody;
+      const roles = b.userType === 'STUDENT' ? ['STUDENT', 'ADMIN'] : b.userType === 'PARENT' ? ['TEACHER'] : ['STUDENT'];
+      return bad(
+        'user.create/USER_ROLES_NOT_OF_TYPE',
+        'admin',
+        'POST',
+        u.path,
+        { ...b, roles },
+        400,
+        on('body.roles', 'USER_ROLES_NOT_OF_TYPE'),
       );
     },
     () => {

@@ -40,7 +40,7 @@ interface Row {
 }
 
 // The smallest school that exercises every row: one year, two one-seat sections (MATH in both, ART in SEC-A too), a
-// teacher of MATH in SEC-A and one of SEC-B's schedule, student S in SEC-A and S2 in SEC-B (both through the saga, so
+// teacher of MATH in SEC-A (lessons Monday to Friday) and one of SEC-B's schedule (Tuesdays), student S in SEC-A and S2 in SEC-B (both through the saga, so
 // both sections are full), a parent of S, a deactivated parent and teacher, and one enrollment that failed (its
 // student does not exist).
 const Y = '2025';
@@ -67,6 +67,8 @@ const ATT = 'ATT-1';
 const ATT_DATE = '2025-03-10';
 const ABS = 'ABS-1';
 const ABS_DATE = '2025-03-11';
+// A student created with the ADMIN role straight on Kafka (part 2): the users processor refuses it.
+const STU_ADMIN = 'STU-K-ADMIN';
 
 const user = {
   userType: 'STUDENT',
@@ -105,6 +107,7 @@ const transfer = {
 };
 const assign = { teacherUserId: T, sectionId: B, courseId: C, weeklyHours: 4, startDate: '2025-03-03' };
 const removal = { teacherUserId: T, sectionId: A, courseId: C, reason: null };
+const WEEKDAYS = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY'];
 const schedule = { sectionId: A, courseId: C, teacherUserId: T, dayOfWeek: 'WEDNESDAY', startMinute: 600, endMinute: 660, room: null };
 const grade = {
   studentUserId: S,
@@ -229,6 +232,46 @@ const ROWS: Row[] = [
     body: { previousRoles: ['STUDENT'], newRoles: 'ADMIN' },
     status: 400,
     errors: on('body.newRoles'),
+  },
+  {
+    name: 'USER_ROLES_NOT_OF_TYPE: a STUDENT created an ADMIN too',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/users',
+    body: { ...user, roles: ['STUDENT', 'ADMIN'] },
+    status: 400,
+    errors: on('body.roles', 'USER_ROLES_NOT_OF_TYPE'),
+  },
+  {
+    name: 'USER_ROLES_NOT_OF_TYPE: a TEACHER created a PARENT',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/users',
+    body: { ...user, userType: 'TEACHER', roles: ['TEACHER', 'PARENT'] },
+    status: 400,
+    errors: on('body.roles', 'USER_ROLES_NOT_OF_TYPE'),
+  },
+  {
+    name: 'USER_ROLES_NOT_OF_TYPE: a student given the ADMIN role',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: `/api/v1/users/${S}/roles`,
+    body: { previousRoles: ['STUDENT'], newRoles: ['STUDENT', 'ADMIN'] },
+    status: 409,
+    errors: on('body.newRoles', 'USER_ROLES_NOT_OF_TYPE'),
+  },
+  {
+    name: 'USER_ROLES_NOT_OF_TYPE: a parent made a TEACHER',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: `/api/v1/users/${P}/roles`,
+    body: { previousRoles: ['PARENT'], newRoles: ['TEACHER'] },
+    status: 409,
+    errors: on('body.newRoles', 'USER_ROLES_NOT_OF_TYPE'),
   },
   {
     name: 'enum value: parent relationship',
@@ -1026,7 +1069,7 @@ const ROWS: Row[] = [
     as: 'teacher',
     method: 'POST',
     path: '/api/v1/attendance/absences',
-    body: { ...absence, date: '2025-03-02' },
+    body: { ...absence, date: '2025-02-28' }, // a Friday: a school day, had the year begun
     status: 409,
     errors: on('body.date', 'ATTENDANCE_DATE_OUTSIDE_YEAR'),
   },
@@ -1036,7 +1079,7 @@ const ROWS: Row[] = [
     as: 'admin',
     method: 'POST',
     path: '/api/v1/attendance/marks',
-    body: { ...mark, date: '2025-12-20' },
+    body: { ...mark, date: '2025-12-22' }, // a Monday
     status: 409,
     errors: on('body.date', 'ATTENDANCE_DATE_OUTSIDE_YEAR'),
   },
@@ -1049,6 +1092,46 @@ const ROWS: Row[] = [
     body: { ...present, date: '2024-11-04' },
     status: 409,
     errors: on('body.date', 'ATTENDANCE_DATE_OUTSIDE_YEAR'),
+  },
+  {
+    name: 'ATTENDANCE_NOT_A_SCHOOL_DAY: a mark on a Saturday',
+    domain: 'attendance',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/attendance/marks',
+    body: { ...mark, date: '2025-04-05' },
+    status: 409,
+    errors: on('body.date', 'ATTENDANCE_NOT_A_SCHOOL_DAY'),
+  },
+  {
+    name: 'ATTENDANCE_NOT_A_SCHOOL_DAY: mark-present on a Sunday names the date once',
+    domain: 'attendance',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/attendance/mark-present',
+    body: { ...present, date: '2025-04-06' },
+    status: 409,
+    errors: on('body.date', 'ATTENDANCE_NOT_A_SCHOOL_DAY'),
+  },
+  {
+    name: 'ATTENDANCE_NOT_A_SCHOOL_DAY: a tardiness on a Saturday',
+    domain: 'attendance',
+    as: 'teacher',
+    method: 'POST',
+    path: '/api/v1/attendance/tardiness',
+    body: { ...tardy, date: '2025-04-12' },
+    status: 409,
+    errors: on('body.date', 'ATTENDANCE_NOT_A_SCHOOL_DAY'),
+  },
+  {
+    name: 'ATTENDANCE_NOT_A_SCHOOL_DAY: an absence on a Monday in a section with lessons on Tuesdays only',
+    domain: 'attendance',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/attendance/absences',
+    body: { ...absence, studentUserId: S2, sectionId: B, date: '2025-04-07' },
+    status: 409,
+    errors: on('body.date', 'ATTENDANCE_NOT_A_SCHOOL_DAY'),
   },
   {
     name: 'not permitted for role TEACHER: a mark in a section not theirs',
@@ -1137,6 +1220,36 @@ const ROWS: Row[] = [
     errors: on('body.priority'),
   },
   {
+    name: 'NOTIFICATION_NO_ADDRESS: a WEBHOOK without an address',
+    domain: 'notifications',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/notifications',
+    body: { ...notify, channel: 'WEBHOOK' },
+    status: 400,
+    errors: on('body.address', 'NOTIFICATION_NO_ADDRESS'),
+  },
+  {
+    name: 'NOTIFICATION_NO_ADDRESS: send-immediate by WEBHOOK without an address',
+    domain: 'notifications',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/notifications/send-immediate',
+    body: { ...immediate, channel: 'WEBHOOK' },
+    status: 400,
+    errors: on('body.address', 'NOTIFICATION_NO_ADDRESS'),
+  },
+  {
+    name: 'NOTIFICATION_NO_ADDRESS: a bulk by WEBHOOK (a bulk carries no address)',
+    domain: 'notifications',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/notifications/bulk',
+    body: { ...bulk, channel: 'WEBHOOK' },
+    status: 400,
+    errors: on('body.channel', 'NOTIFICATION_NO_ADDRESS'),
+  },
+  {
     name: 'at least one recipient: bulk with none',
     domain: 'notifications',
     as: 'admin',
@@ -1221,7 +1334,7 @@ interface KafkaRow<T extends EventType = EventType> {
   name: string;
   type: T;
   payload: EventPayloads[T];
-  processor: 'grades' | 'attendance' | 'academic';
+  processor: 'grades' | 'attendance' | 'academic' | 'users';
   rule: RuleCode;
   correlationId?: string;
 }
@@ -1373,6 +1486,13 @@ const KAFKA_ROWS: KafkaRow[] = [
     correlationId: ENR_A,
     processor: 'academic',
     rule: 'TRANSFER_SECTION_FULL',
+  }),
+  kafkaRow({
+    name: 'USER_ROLES_NOT_OF_TYPE: a STUDENT created an ADMIN too',
+    type: 'user.created',
+    payload: { ...(user as EventPayloads['user.created']), userId: STU_ADMIN, roles: ['STUDENT', 'ADMIN'] },
+    processor: 'users',
+    rule: 'USER_ROLES_NOT_OF_TYPE',
   }),
 ];
 
@@ -1533,8 +1653,11 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
     ]);
     await Promise.all([
       command('/api/v1/assignments', { ...assign, assignmentId: 'ASG-A', sectionId: A }),
-      // A schedule per section: saga step 5 opens the attendance register only in a section that has one.
-      command('/api/v1/assignments/schedules', { ...schedule, dayOfWeek: 'MONDAY', startMinute: 480, endMinute: 570 }),
+      // A schedule per section: saga step 5 opens the attendance register only in a section that has one. SEC-A has
+      // lessons Monday to Friday (the rows' marks fall on weekdays), SEC-B on Tuesdays only (ATTENDANCE_NOT_A_SCHOOL_DAY).
+      ...WEEKDAYS.map((dayOfWeek) =>
+        command('/api/v1/assignments/schedules', { ...schedule, dayOfWeek, startMinute: 480, endMinute: 570 }),
+      ),
       command('/api/v1/assignments/schedules', { ...schedule, sectionId: B, teacherUserId: T2, dayOfWeek: 'TUESDAY' }),
     ]);
     // S in SEC-A and S2 in SEC-B through the real saga (both one-seat sections full); a saga for a student who
@@ -1633,6 +1756,7 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
           get(`/api/v1/academic/enrollments/${ENR_FAILED}/saga`),
           get(`/api/v1/users/${S}/student360`),
           get(`/api/v1/users/${S2}/student360`),
+          get(`/api/v1/users/${STU_ADMIN}`),
         ]),
         grades: await rows('grades', 'grades', 'grade_id'),
         averages: await rows('grades', 'period_averages', '1, 2, 3'),

@@ -1,3 +1,4 @@
+import type { DayOfWeek } from '../../../schemas/generated/events';
 import type { FieldError } from '../../http/problem';
 import type { Facts, SectionFacts, YearFacts } from './facts';
 import { broken, type FieldOf } from './types';
@@ -34,7 +35,42 @@ export function yearDateErrors(date: string, section: SectionFacts | undefined, 
   ];
 }
 
+const WEEK: readonly DayOfWeek[] = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'];
+
+/** The day of the week of a calendar date (YYYY-MM-DD; a date has no time zone, so read as UTC). */
+export const dayOfWeek = (date: string): DayOfWeek => WEEK[new Date(`${date}T00:00:00Z`).getUTCDay()]!;
+
+/**
+ * ATTENDANCE_NOT_A_SCHOOL_DAY (pure): the date falls on a day of the week of one of the section's schedule slots. A
+ * section with no slot has no school day (saga step 5 seats no one there either); an unknown section is left to the
+ * enrollment rule.
+ */
+export function schoolDayErrors(
+  date: string,
+  section: SectionFacts | undefined,
+  days: ReadonlySet<DayOfWeek>,
+  field: FieldOf,
+): FieldError[] {
+  if (!section) return [];
+  const day = dayOfWeek(date);
+  if (days.has(day)) return [];
+  const known = WEEK.filter((d) => days.has(d));
+  return [
+    broken(
+      field('date'),
+      'ATTENDANCE_NOT_A_SCHOOL_DAY',
+      known.length
+        ? `date ${date} is a ${day}; section ${section.sectionId} has lessons on ${known.join(', ')}`
+        : `section ${section.sectionId} has no schedule, so no school days`,
+    ),
+  ];
+}
+
 export async function checkAttendanceDate(p: { sectionId: string; date: string }, facts: Facts, field: FieldOf): Promise<FieldError[]> {
-  const [section, year] = await Promise.all([facts.section(p.sectionId), facts.yearOfSection(p.sectionId)]);
-  return yearDateErrors(p.date, section, year, field);
+  const [section, year, days] = await Promise.all([
+    facts.section(p.sectionId),
+    facts.yearOfSection(p.sectionId),
+    facts.schoolDays(p.sectionId),
+  ]);
+  return [...yearDateErrors(p.date, section, year, field), ...schoolDayErrors(p.date, section, days, field)];
 }

@@ -2,12 +2,12 @@ import { expect } from 'chai';
 import type { UserResource } from '../../../processors/users/resources';
 import { ruleErrors } from '../rules';
 import { teachingErrors } from './assignments';
-import { futureDateErrors, yearDateErrors } from './attendance';
+import { dayOfWeek, futureDateErrors, schoolDayErrors, yearDateErrors } from './attendance';
 import type { SectionFacts, YearFacts } from './facts';
 import { gradeErrors } from './grades';
 import { distinctErrors } from './index';
-import { recipientErrors } from './notifications';
-import { linkErrors, roleChangeErrors } from './users';
+import { recipientErrors, webhookAddressErrors } from './notifications';
+import { createdRolesErrors, linkErrors, roleChangeErrors } from './users';
 
 const body = (name: string): string => `body.${name}`;
 const rules = (errors: Array<{ field: string; rule?: string }>): string[][] => errors.map((e) => [e.field, e.rule ?? '']);
@@ -87,6 +87,21 @@ describe('API rules decided from the read models (pure parts)', () => {
       expect(yearDateErrors('2025-04-01', undefined, undefined, body)).to.deep.equal([]);
     });
 
+    it('ATTENDANCE_NOT_A_SCHOOL_DAY: a day of the week of a slot of the section; no slot, no school day; unknown section not decided', () => {
+      expect(['2025-03-03', '2025-03-08', '2025-03-09', '2024-02-29'].map(dayOfWeek)).to.deep.equal([
+        'MONDAY',
+        'SATURDAY',
+        'SUNDAY',
+        'THURSDAY',
+      ]);
+      const days = new Set(['MONDAY', 'WEDNESDAY'] as const);
+      for (const d of ['2025-03-03', '2025-03-05']) expect(schoolDayErrors(d, section, days, body), d).to.deep.equal([]);
+      for (const d of ['2025-03-04', '2025-03-08'])
+        expect(rules(schoolDayErrors(d, section, days, body)), d).to.deep.equal([['body.date', 'ATTENDANCE_NOT_A_SCHOOL_DAY']]);
+      expect(rules(schoolDayErrors('2025-03-03', section, new Set(), body))).to.deep.equal([['body.date', 'ATTENDANCE_NOT_A_SCHOOL_DAY']]);
+      expect(schoolDayErrors('2025-03-04', undefined, new Set(), body)).to.deep.equal([]);
+    });
+
     it('the 400 rules of marks, absences and tardies include the future date (the API clock)', () => {
       const cfg = { maxScore: 1000 } as Parameters<typeof ruleErrors>[2];
       const mark = {
@@ -132,11 +147,37 @@ describe('API rules decided from the read models (pure parts)', () => {
       expect(rules(linkErrors(link, person('S', 'STUDENT'), person('P', 'PARENT', 'DEACTIVATED'), path))).to.deep.equal([
         ['body.parentUserId', 'USER_DEACTIVATED'],
       ]);
-      expect(rules(roleChangeErrors('T', person('T', 'TEACHER', 'DEACTIVATED'), path))).to.deep.equal([
+      const change = { userId: 'T', newRoles: ['TEACHER' as const, 'ADMIN' as const] };
+      expect(rules(roleChangeErrors(change, person('T', 'TEACHER', 'DEACTIVATED'), path))).to.deep.equal([
         ['body.userId', 'USER_DEACTIVATED'],
       ]);
-      expect(roleChangeErrors('T', person('T', 'TEACHER'), path)).to.deep.equal([]);
-      expect(roleChangeErrors('T', undefined, path), 'unknown: not decided here').to.deep.equal([]);
+      expect(roleChangeErrors(change, person('T', 'TEACHER'), path)).to.deep.equal([]);
+      expect(roleChangeErrors(change, undefined, path), 'unknown: not decided here').to.deep.equal([]);
+    });
+
+    it('USER_ROLES_NOT_OF_TYPE: a role of another type; at creation (400) and on a change (409); none is a revoked account', () => {
+      for (const [type, roles] of [
+        ['STUDENT', ['STUDENT']],
+        ['PARENT', ['PARENT']],
+        ['TEACHER', ['TEACHER']],
+        ['TEACHER', ['ADMIN', 'TEACHER']],
+        ['ADMIN', ['ADMIN']],
+        ['STUDENT', []],
+        ['TEACHER', ['ADMIN']],
+      ] as const)
+        expect(createdRolesErrors({ userType: type, roles: [...roles] }, body), `${type} ${roles.join()}`).to.deep.equal([]);
+      for (const [type, roles] of [
+        ['STUDENT', ['STUDENT', 'ADMIN']],
+        ['PARENT', ['TEACHER']],
+        ['ADMIN', ['ADMIN', 'TEACHER']],
+        ['TEACHER', ['PARENT']],
+      ] as const)
+        expect(rules(createdRolesErrors({ userType: type, roles: [...roles] }, body)), `${type} ${roles.join()}`).to.deep.equal([
+          ['body.roles', 'USER_ROLES_NOT_OF_TYPE'],
+        ]);
+      expect(rules(roleChangeErrors({ userId: 'S', newRoles: ['ADMIN'] }, person('S', 'STUDENT'), path))).to.deep.equal([
+        ['body.newRoles', 'USER_ROLES_NOT_OF_TYPE'],
+      ]);
     });
   });
 
@@ -166,11 +207,29 @@ describe('API rules decided from the read models (pure parts)', () => {
 
   describe('notifications', () => {
     it('NOTIFICATION_RECIPIENT_UNKNOWN, USER_DEACTIVATED; an active user of any type is fine', () => {
-      expect(recipientErrors('P', person('P', 'PARENT'), body)).to.deep.equal([]);
-      expect(rules(recipientErrors('X', undefined, body))).to.deep.equal([['body.recipientUserId', 'NOTIFICATION_RECIPIENT_UNKNOWN']]);
-      expect(rules(recipientErrors('P', person('P', 'PARENT', 'DEACTIVATED'), body))).to.deep.equal([
+      const to = (recipientUserId: string) => ({ recipientUserId, channel: 'EMAIL' as const, address: null });
+      expect(recipientErrors(to('P'), person('P', 'PARENT'), body)).to.deep.equal([]);
+      expect(rules(recipientErrors(to('X'), undefined, body))).to.deep.equal([['body.recipientUserId', 'NOTIFICATION_RECIPIENT_UNKNOWN']]);
+      expect(rules(recipientErrors(to('P'), person('P', 'PARENT', 'DEACTIVATED'), body))).to.deep.equal([
         ['body.recipientUserId', 'USER_DEACTIVATED'],
       ]);
+    });
+
+    it('NOTIFICATION_NO_ADDRESS: an EMAIL to a user without one and no address (409); a WEBHOOK without an address (400)', () => {
+      const noEmail = { ...person('P', 'PARENT'), email: '' };
+      const email = { recipientUserId: 'P', channel: 'EMAIL' as const, address: null };
+      expect(rules(recipientErrors(email, noEmail, body))).to.deep.equal([['body.recipientUserId', 'NOTIFICATION_NO_ADDRESS']]);
+      expect(rules(recipientErrors(email, { ...noEmail, email: '[erased]' }, body)), 'erased').to.deep.equal([
+        ['body.recipientUserId', 'NOTIFICATION_NO_ADDRESS'],
+      ]);
+      expect(recipientErrors({ ...email, address: 'p@x.example' }, noEmail, body)).to.deep.equal([]);
+      expect(recipientErrors({ ...email, channel: 'LOG' }, noEmail, body), 'LOG needs none').to.deep.equal([]);
+      const hook = { recipientUserId: 'P', channel: 'WEBHOOK' as const, address: null, bulkId: null };
+      expect(rules(webhookAddressErrors(hook, body))).to.deep.equal([['body.address', 'NOTIFICATION_NO_ADDRESS']]);
+      expect(rules(webhookAddressErrors({ ...hook, bulkId: 'B' }, body)), 'bulk: the channel').to.deep.equal([
+        ['body.channel', 'NOTIFICATION_NO_ADDRESS'],
+      ]);
+      expect(webhookAddressErrors({ ...hook, address: 'https://hooks.example/x' }, body)).to.deep.equal([]);
     });
   });
 

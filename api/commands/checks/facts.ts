@@ -1,4 +1,5 @@
 import type { UserResource } from '../../../processors/users/resources';
+import type { DayOfWeek } from '../../../schemas/generated/events';
 import type { ApiDeps } from '../../deps';
 import { ReferenceCache } from './reference-cache';
 
@@ -79,6 +80,17 @@ export class Facts {
 
   user(userId: string): Promise<UserResource | undefined> {
     return this.once(`user:${userId}`, () => this.deps.guard.run('users', () => this.deps.q.users.user(userId)));
+  }
+
+  /**
+   * The days of the week of a section's schedule slots (assignments projection). Not through the reference cache:
+   * a slot added a moment ago must count, and a refusal is decided on what is read now anyway.
+   */
+  schoolDays(sectionId: string): Promise<ReadonlySet<DayOfWeek>> {
+    return this.once(
+      `days:${sectionId}`,
+      async () => new Set(await this.deps.guard.run('assignments', () => this.deps.q.assignments.sectionDays(sectionId))),
+    );
   }
 
   /** `sectionId/courseId` of every active assignment of a teacher (assignments projection). */

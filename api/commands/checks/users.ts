@@ -1,4 +1,6 @@
+import type { Role } from '../../../schemas/generated/events';
 import type { UserResource } from '../../../processors/users/resources';
+import { rolesProblem } from '../../../processors/users/roles';
 import type { FieldError } from '../../http/problem';
 import type { Facts } from './facts';
 import { broken, isDeactivated, type FieldOf } from './types';
@@ -29,9 +31,20 @@ export function linkErrors(
   ];
 }
 
-/** USER_DEACTIVATED for user.role.changed (pure). A user the projection does not know is not decided here. */
-export function roleChangeErrors(userId: string, u: UserResource | undefined, field: FieldOf): FieldError[] {
-  return isDeactivated(u) ? [broken(field('userId'), 'USER_DEACTIVATED', `user ${userId} is deactivated`)] : [];
+/** USER_ROLES_NOT_OF_TYPE for user.created, from the request alone (pure, a 400). */
+export function createdRolesErrors(p: { userType: UserResource['userType']; roles: Role[] }, field: FieldOf): FieldError[] {
+  const problem = rolesProblem(p.userType, p.roles);
+  return problem ? [broken(field('roles'), 'USER_ROLES_NOT_OF_TYPE', problem)] : [];
+}
+
+/**
+ * USER_DEACTIVATED and USER_ROLES_NOT_OF_TYPE (the new roles against the user's type in the users projection) for
+ * user.role.changed (pure). A user the projection does not know is not decided here.
+ */
+export function roleChangeErrors(p: { userId: string; newRoles: Role[] }, u: UserResource | undefined, field: FieldOf): FieldError[] {
+  if (isDeactivated(u)) return [broken(field('userId'), 'USER_DEACTIVATED', `user ${p.userId} is deactivated`)];
+  const problem = u && rolesProblem(u.userType, p.newRoles);
+  return problem ? [broken(field('newRoles'), 'USER_ROLES_NOT_OF_TYPE', `user ${p.userId}: ${problem}`)] : [];
 }
 
 export async function checkLink(p: { studentUserId: string; parentUserId: string }, facts: Facts, field: FieldOf): Promise<FieldError[]> {
@@ -39,6 +52,6 @@ export async function checkLink(p: { studentUserId: string; parentUserId: string
   return linkErrors(p, student, parent, field);
 }
 
-export async function checkRoleChange(p: { userId: string }, facts: Facts, field: FieldOf): Promise<FieldError[]> {
-  return roleChangeErrors(p.userId, await facts.user(p.userId), field);
+export async function checkRoleChange(p: { userId: string; newRoles: Role[] }, facts: Facts, field: FieldOf): Promise<FieldError[]> {
+  return roleChangeErrors(p, await facts.user(p.userId), field);
 }
