@@ -920,6 +920,38 @@ describe(`Commands property: random valid and invalid commands, model and rebuil
       );
     },
     () => {
+      // Every user of the model is active: the one rule a role change breaks is the type's.
+      const [userId, u] = g.pick([...model.users.entries()]);
+      const newRoles = u.userType === 'TEACHER' ? ['TEACHER', 'STUDENT'] : [u.userType, 'ADMIN'];
+      return bad(
+        'user.roles/USER_ROLES_NOT_OF_TYPE',
+        'admin',
+        'POST',
+        `/api/v1/users/${userId}/roles`,
+        { previousRoles: u.roles, newRoles },
+        409,
+        on('body.newRoles', 'USER_ROLES_NOT_OF_TYPE'),
+      );
+    },
+    () =>
+      bad(
+        'notification/NOTIFICATION_NO_ADDRESS: a WEBHOOK without an address',
+        'admin',
+        'POST',
+        '/api/v1/notifications',
+        {
+          recipientUserId: g.pick([...model.users.keys()]),
+          channel: 'WEBHOOK',
+          templateId: 'news',
+          subject: null,
+          body: 'x',
+          variables: {},
+          priority: 'NORMAL',
+        },
+        400,
+        on('body.address', 'NOTIFICATION_NO_ADDRESS'),
+      ),
+    () => {
       const u = validCreateUser();
       const b = u.body as ProfileBody;
       const roles = b.userType === 'STUDENT' ? ['STUDENT', 'ADMIN'] : b.userType === 'PARENT' ? ['TEACHER'] : ['STUDENT'];
