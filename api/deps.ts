@@ -106,7 +106,7 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
     topic: at.topicName(ERASURE_TOPIC),
     groupPrefix: config.kafka.clientId,
   });
-  const watching = erasureWatch.start().catch((e: unknown) => {
+  erasureWatch.start().catch((e: unknown) => {
     logger.warn('erasure watch did not start: erased keys leave this cache after PRIVACY_KEY_CACHE_TTL_MS', {
       error: e instanceof Error ? e.message : String(e),
     });
@@ -159,7 +159,7 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
   return {
     deps,
     async close() {
-      await watching.then(() => erasureWatch.stop()).catch(() => undefined);
+      await erasureWatch.stop();
       await Promise.allSettled([producer.disconnect(), pool.end(), mongo.close(), tracing.shutdown()]);
     },
   };

@@ -9,6 +9,9 @@ export const ERASURE_EVENT = 'user.personal-data.erased' satisfies EventType;
 /** Its catalog topic. */
 export const ERASURE_TOPIC = EVENT_DEFINITIONS[ERASURE_EVENT].topic;
 
+/** How long stop() waits for a start still connecting. */
+const STOP_WAIT_MS = 5000;
+
 export interface ErasureWatchDeps {
   kafka: Kafka;
   /** Evicts a person's data key from this process's key cache (PgDataKeyStore.forget). */
@@ -33,6 +36,7 @@ export interface ErasureWatchDeps {
  */
 export class ErasureWatch {
   private consumer: Consumer | undefined;
+  private starting: Promise<void> | undefined;
   readonly groupId: string;
 
   constructor(private readonly deps: ErasureWatchDeps) {
@@ -41,7 +45,25 @@ export class ErasureWatch {
   }
 
   /** Joins the group and starts evicting; resolves once the consumer runs. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting = this.run();
+    return this.starting;
+  }
+
+  /**
+   * Leaves the group. A start still connecting (a broker down) is waited for at most STOP_WAIT_MS, so a
+   * graceful stop stays within its bound; errors are the watch's own and are not the stopping caller's.
+   */
+  async stop(): Promise<void> {
+    const starting = this.starting?.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([starting, new Promise<void>((r) => (timer = setTimeout(r, STOP_WAIT_MS)))]);
+    clearTimeout(timer);
+    await this.consumer?.disconnect().catch(() => undefined);
+    this.consumer = undefined;
+  }
+
+  private async run(): Promise<void> {
     const consumer = this.deps.kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 1000 });
     this.consumer = consumer;
     await consumer.connect();
@@ -57,10 +79,5 @@ export class ErasureWatch {
         return Promise.resolve();
       },
     });
-  }
-
-  async stop(): Promise<void> {
-    await this.consumer?.disconnect();
-    this.consumer = undefined;
   }
 }

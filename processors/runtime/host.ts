@@ -70,7 +70,7 @@ export class ProcessorHost {
   private admin: Admin | undefined;
   private readonly tracing: Tracing;
   /** Evicts erased people's keys from this process's cache (live hosts; started in the background). */
-  private erasureWatch: { watch: ErasureWatch; started: Promise<void> } | undefined;
+  private erasureWatch: ErasureWatch | undefined;
 
   constructor(
     private readonly defs: ProcessorDefinition[],
@@ -219,12 +219,12 @@ export class ProcessorHost {
       topic,
       groupPrefix: this.config.kafka.clientId,
     });
-    const started = watch.start().catch((e: unknown) => {
+    watch.start().catch((e: unknown) => {
       this.logger.warn('erasure watch did not start: erased keys leave this cache after PRIVACY_KEY_CACHE_TTL_MS', {
         error: e instanceof Error ? e.message : String(e),
       });
     });
-    this.erasureWatch = { watch, started };
+    this.erasureWatch = watch;
   }
 
   /** A timer-driven task started after the consumers and stopped before them (processors declare theirs in `tasks`). */
@@ -243,7 +243,7 @@ export class ProcessorHost {
     if (this.stopping) return;
     this.stopping = true;
     for (const t of this.tasks) await t.stop();
-    if (this.erasureWatch) await this.erasureWatch.started.then(() => this.erasureWatch?.watch.stop());
+    await this.erasureWatch?.stop();
     await Promise.all(this.runners.map((r) => r.stop()));
     this.metrics.lagSource = undefined;
     await this.admin?.disconnect();
