@@ -72,6 +72,14 @@ export class PgDataKeyStore {
     return new PgDataKeyStore(deps);
   }
 
+  /**
+   * The store over a table that already exists, without migrating: for readers granted only SELECT on
+   * `data_keys` (a downstream team's decryptor, schemas/decryptor.ts), who may not create or lock anything.
+   */
+  static forReading(deps: KeyStoreDeps): PgDataKeyStore {
+    return new PgDataKeyStore(deps);
+  }
+
   /** The KEK that wraps new keys. */
   get currentKekId(): string {
     return this.keks[0]!.id;
