@@ -41,20 +41,19 @@ const WEEK: readonly DayOfWeek[] = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 
 export const dayOfWeek = (date: string): DayOfWeek => WEEK[new Date(`${date}T00:00:00Z`).getUTCDay()]!;
 
 /**
- * ATTENDANCE_NOT_A_SCHOOL_DAY (pure): the date falls on a day of the week of one of the section's schedule slots. A
- * section with no slot has no school day (saga step 5 seats no one there either); an unknown section is left to the
- * enrollment rule.
+ * ATTENDANCE_NOT_A_SCHOOL_DAY (pure): the date falls on a day of the week of one of the section's schedule slots
+ * (`days`, all of them, or undefined when the date's day is known to be one). A section with no slot has no school
+ * day (saga step 5 seats no one there either); an unknown section is left to the enrollment rule.
  */
 export function schoolDayErrors(
   date: string,
   section: SectionFacts | undefined,
-  days: ReadonlySet<DayOfWeek>,
+  days: readonly DayOfWeek[] | undefined,
   field: FieldOf,
 ): FieldError[] {
-  if (!section) return [];
   const day = dayOfWeek(date);
-  if (days.has(day)) return [];
-  const known = WEEK.filter((d) => days.has(d));
+  if (!section || !days || days.includes(day)) return [];
+  const known = WEEK.filter((d) => days.includes(d));
   return [
     broken(
       field('date'),
@@ -67,10 +66,12 @@ export function schoolDayErrors(
 }
 
 export async function checkAttendanceDate(p: { sectionId: string; date: string }, facts: Facts, field: FieldOf): Promise<FieldError[]> {
-  const [section, year, days] = await Promise.all([
+  const [section, year, lessons] = await Promise.all([
     facts.section(p.sectionId),
     facts.yearOfSection(p.sectionId),
-    facts.schoolDays(p.sectionId),
+    facts.hasLessonsOn(p.sectionId, dayOfWeek(p.date)),
   ]);
+  // The common case answers from the cache; only a refusal reads the section's days, to name them.
+  const days = lessons ? undefined : await facts.schoolDays(p.sectionId);
   return [...yearDateErrors(p.date, section, year, field), ...schoolDayErrors(p.date, section, days, field)];
 }

@@ -94,12 +94,16 @@ describe('API rules decided from the read models (pure parts)', () => {
         'SUNDAY',
         'THURSDAY',
       ]);
-      const days = new Set(['MONDAY', 'WEDNESDAY'] as const);
+      const days = ['WEDNESDAY', 'MONDAY'] as const;
       for (const d of ['2025-03-03', '2025-03-05']) expect(schoolDayErrors(d, section, days, body), d).to.deep.equal([]);
+      expect(schoolDayErrors('2025-03-08', section, undefined, body), 'known to be a school day').to.deep.equal([]);
       for (const d of ['2025-03-04', '2025-03-08'])
         expect(rules(schoolDayErrors(d, section, days, body)), d).to.deep.equal([['body.date', 'ATTENDANCE_NOT_A_SCHOOL_DAY']]);
-      expect(rules(schoolDayErrors('2025-03-03', section, new Set(), body))).to.deep.equal([['body.date', 'ATTENDANCE_NOT_A_SCHOOL_DAY']]);
-      expect(schoolDayErrors('2025-03-04', undefined, new Set(), body)).to.deep.equal([]);
+      expect(schoolDayErrors('2025-03-08', section, days, body)[0]?.message).to.equal(
+        'date 2025-03-08 is a SATURDAY; section SEC-A has lessons on MONDAY, WEDNESDAY',
+      );
+      expect(rules(schoolDayErrors('2025-03-03', section, [], body))).to.deep.equal([['body.date', 'ATTENDANCE_NOT_A_SCHOOL_DAY']]);
+      expect(schoolDayErrors('2025-03-04', undefined, [], body)).to.deep.equal([]);
     });
 
     it('the 400 rules of marks, absences and tardies include the future date (the API clock)', () => {

@@ -83,14 +83,20 @@ export class Facts {
   }
 
   /**
-   * The days of the week of a section's schedule slots (assignments projection). Not through the reference cache:
-   * a slot added a moment ago must count, and a refusal is decided on what is read now anyway.
+   * Whether a section's schedule has a slot on `day` (assignments projection). Slots are only ever added (no event
+   * removes one), so a cached set that holds the day answers and any other answer is read fresh (ReferenceCache.holds).
    */
-  schoolDays(sectionId: string): Promise<ReadonlySet<DayOfWeek>> {
-    return this.once(
-      `days:${sectionId}`,
-      async () => new Set(await this.deps.guard.run('assignments', () => this.deps.q.assignments.sectionDays(sectionId))),
+  hasLessonsOn(sectionId: string, day: DayOfWeek): Promise<boolean> {
+    return this.once(`days:${sectionId}:${day}`, () =>
+      this.reference.holds(`days:${sectionId}`, day, () =>
+        this.deps.guard.run('assignments', () => this.deps.q.assignments.sectionDays(sectionId)),
+      ),
     );
+  }
+
+  /** The days of the week of a section's slots, read now (to name them in a refusal). */
+  schoolDays(sectionId: string): Promise<readonly DayOfWeek[]> {
+    return this.once(`days:${sectionId}`, () => this.deps.guard.run('assignments', () => this.deps.q.assignments.sectionDays(sectionId)));
   }
 
   /** `sectionId/courseId` of every active assignment of a teacher (assignments projection). */
