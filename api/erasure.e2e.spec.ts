@@ -6,6 +6,11 @@ import { createSchemaRegistry } from '../lib/clients/registry';
 import { createLogger } from '../lib/logger';
 import { openKeyStore } from '../lib/privacy';
 import { EventCodec } from '../schemas/codec';
+import { codecKeys } from '../schemas/codec-keys';
+import { buildEvent } from '../schemas/envelope';
+import { EVENT_DEFINITIONS } from '../schemas/generated/events';
+import { EventPublisher } from '../schemas/publisher';
+import { systemClock } from '../lib/clock';
 import { rebuild } from '../processors/replay/rebuild';
 import { verify } from '../processors/replay/verify';
 import { EXAMPLE_PAYLOADS } from '../schemas/examples';
@@ -21,7 +26,8 @@ import { seedSection } from '../test/support/school';
  * encrypted under their data key), enrolled through the real saga, graded and marked present, is erased through
  * POST /users/{id}/erasure. The API's user and 360 then show the marker and never the old values; the grades and
  * attendance counts are unchanged; a rebuild of the users projection from the topics reads the marker (the key is
- * gone); projections:verify says equal for users and notifications.
+ * gone), and so does an --until snapshot from before the erasure; projections:verify says equal for users and
+ * notifications; the console's dead letter holding their data shows the marker.
  */
 describe('erasure of a student: POST /users/{id}/erasure (e2e, issue 21)', function () {
   this.timeout(180_000);
@@ -34,6 +40,9 @@ describe('erasure of a student: POST /users/{id}/erasure (e2e, issue 21)', funct
   const secrets = { firstName: `Zelinda${rand}`, lastName: `Quarvo${rand}`, email: `zq.${rand}@school.example`, phone: `+34 699 ${rand}` };
   let before360: Record<string, unknown> = {};
   let createdEventId = '';
+  /** A dead letter holding the student's personal data (an encrypted justification of an absence never recorded). */
+  const justification = `note-${rand}: flu`;
+  let deadLetterId = '';
   let beforeErasure = new Date();
 
   before(async () => {
@@ -81,6 +90,31 @@ describe('erasure of a student: POST /users/{id}/erasure (e2e, issue 21)', funct
       sectionId: 'SEC-1',
       markedBy: 'T1',
     });
+    // Written encrypted as the API writes (the pipeline's own publisher is keyless): attendance dead-letters it.
+    const keysPool = createPgPool(p.config, { max: 1 });
+    try {
+      const encrypting = new EventPublisher(
+        p.producer,
+        new EventCodec(createSchemaRegistry(p.config), await codecKeys(p.config, keysPool)),
+        (e) => p.topic(EVENT_DEFINITIONS[e.eventType].topic),
+      );
+      const justified = buildEvent(
+        'absence.justified',
+        { ...EXAMPLE_PAYLOADS['absence.justified'], absenceId: 'ABS-NEVER', studentUserId: S, justification },
+        { sourceService: 'e2e', clock: systemClock },
+      );
+      await encrypting.publish(justified);
+      deadLetterId = await eventually(async () => {
+        const r = await api.call('GET', '/api/v1/ops/dead-letters?rule=ABSENCE_JUSTIFY_UNKNOWN&eventType=absence.justified', {
+          token: admin,
+        });
+        return (r.body.items as Array<{ id: string; eventId: string }> | undefined)?.find((x) => x.eventId === justified.eventId)?.id;
+      }, 'the justification of an unknown absence dead-lettered');
+    } finally {
+      await keysPool.end();
+    }
+    const shown = await api.call('GET', `/api/v1/ops/dead-letters/${encodeURIComponent(deadLetterId)}`, { token: admin });
+    expect((shown.body.payload as { payload: { justification: string } }).payload.justification).to.equal(justification);
     before360 = await eventually(async () => {
       const r = await api.call('GET', `/api/v1/users/${S}/student360`, { token: admin });
       return r.body.averages && r.body.attendance ? r.body : undefined;
@@ -144,6 +178,13 @@ describe('erasure of a student: POST /users/{id}/erasure (e2e, issue 21)', funct
     expect(leaks(s360.body), '360').to.deep.equal([]);
     // Facts about the opaque id stay: the same averages, attendance counts and enrollment.
     for (const k of ['averages', 'attendance', 'attendanceBySection', 'enrollment']) expect(s360.body[k], k).to.deep.equal(before360[k]);
+  });
+
+  it("the operator console's dead letter holding their justification shows the marker", async () => {
+    const shown = await api.call('GET', `/api/v1/ops/dead-letters/${encodeURIComponent(deadLetterId)}`, { token: admin });
+    expect(shown.status, JSON.stringify(shown.body)).to.equal(200);
+    expect((shown.body.payload as { payload: { justification: string } }).payload.justification).to.equal(ERASED_MARKER);
+    expect(JSON.stringify(shown.body)).to.not.include(justification);
   });
 
   it('erasing again answers 202 again (the event is published again; applying it twice changes nothing)', async () => {
