@@ -10,13 +10,14 @@ import { createKafka } from '../lib/clients/kafka';
 import { createPgPool } from '../lib/clients/pg';
 import { createSchemaRegistry } from '../lib/clients/registry';
 import { randomName, testConfig } from '../test/support';
+import { configuredKekBase64 } from '../test/support/privacy';
 import { EventCodec } from './codec';
 import { codecKeys } from './codec-keys';
 import { buildEvent } from './envelope';
 import { EXAMPLE_PAYLOADS } from './examples';
-import { EVENT_DEFINITIONS, EVENT_TYPES } from './generated/events';
-import { personalSlots } from './personal-fields';
-import { createEventProducer, EventPublisher } from './publisher';
+import { EVENT_DEFINITIONS, EVENT_TYPES, type SchoolEvent } from './generated/events';
+import { ERASED_MARKER, personalSlots } from './personal-fields';
+import { createEventProducer, EventPublisher, type OutboundRecord } from './publisher';
 
 /**
  * A client we did not write decodes what we publish: Python confluent-kafka's stock
@@ -70,21 +71,24 @@ describe('a foreign client (Python confluent-kafka AvroDeserializer) decodes our
     await admin.disconnect();
   });
 
-  /** What the stock Python client printed for each record of a topic. */
-  const foreignDecode = (from: string, count: number): Array<{ key: string; headers: Record<string, string>; value: unknown }> => {
-    const r = spawnSync(
+  type Printed = { key: string; headers: Record<string, string>; value: unknown };
+  /** Runs one of scripts/foreign-client/ on the first `count` records of a topic. */
+  const foreign = (script: string, from: string, count: number, env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(
       python,
-      [path.join(ROOT, 'scripts/foreign-client/decode.py'), config.kafka.brokers.join(','), config.registry.url, from, String(count)],
-      {
-        encoding: 'utf8',
-        timeout: 120000,
-      },
+      [path.join(ROOT, 'scripts/foreign-client', script), config.kafka.brokers.join(','), config.registry.url, from, String(count)],
+      { encoding: 'utf8', timeout: 120000, env: { ...process.env, ...env } },
     );
-    expect(r.status, r.stderr).to.equal(0);
-    return r.stdout
+  const printed = (stdout: string): Printed[] =>
+    stdout
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { key: string; headers: Record<string, string>; value: unknown });
+      .map((l) => JSON.parse(l) as Printed);
+  /** What the stock Python client printed for each record of a topic. */
+  const foreignDecode = (from: string, count: number): Printed[] => {
+    const r = foreign('decode.py', from, count);
+    expect(r.status, r.stderr).to.equal(0);
+    return printed(r.stdout);
   };
 
   it('every event type, field for field', async () => {
@@ -101,21 +105,42 @@ describe('a foreign client (Python confluent-kafka AvroDeserializer) decodes our
     });
   });
 
-  it('every event type with personal fields encrypted (PRIVACY_ENCRYPT): the same record our keyless codec sees, each personal value an EncryptedString', async () => {
+  describe('with personal fields encrypted (PRIVACY_ENCRYPT), every event type and one person erased after publishing', () => {
     const keySchema = `privacy_test_${crypto.randomBytes(5).toString('hex')}`;
     const keysConfig = testConfig({ PRIVACY_SCHEMA: keySchema, PRIVACY_ENCRYPT: 'true' });
-    const pool: pg.Pool = createPgPool(keysConfig, { max: 2 });
-    try {
+    const erasedUser = `USR-E2E-ERASED-${crypto.randomBytes(4).toString('hex')}`;
+    const metadata = { triggeredBy: 'USR-ADMIN-001', ipAddress: '203.0.113.9', userAgent: 'e2e/1.0' };
+    let pool: pg.Pool;
+    let events: SchoolEvent[];
+    let records: OutboundRecord[];
+    /** Key access as a downstream team gets it: the KEK, the PostgreSQL URL and the key table's schema. */
+    const keyAccess = (): NodeJS.ProcessEnv => ({
+      PRIVACY_KEK: configuredKekBase64(config),
+      PG_URL: config.pg.url,
+      PRIVACY_SCHEMA: keySchema,
+    });
+
+    before(async () => {
+      pool = createPgPool(keysConfig, { max: 2 });
       const clock = fixedClock('2025-03-15T08:30:00.123Z');
-      const metadata = { triggeredBy: 'USR-ADMIN-001', ipAddress: '203.0.113.9', userAgent: 'e2e/1.0' };
-      const events = EVENT_TYPES.map((t) => buildEvent(t, EXAMPLE_PAYLOADS[t], { sourceService: 'e2e', clock, metadata }));
-      const publisher = new EventPublisher(
-        producer,
-        new EventCodec(createSchemaRegistry(config), await codecKeys(keysConfig, pool)),
-        () => encryptedTopic,
+      const erased = buildEvent(
+        'user.created',
+        { ...EXAMPLE_PAYLOADS['user.created'], userId: erasedUser, phone: '+34 622 000 111', birthDate: '2012-09-30' },
+        { sourceService: 'e2e', clock, metadata },
       );
-      const records = await publisher.encode(...events);
+      events = [...EVENT_TYPES.map((t) => buildEvent(t, EXAMPLE_PAYLOADS[t], { sourceService: 'e2e', clock, metadata })), erased];
+      const keys = await codecKeys(keysConfig, pool);
+      const publisher = new EventPublisher(producer, new EventCodec(createSchemaRegistry(config), keys), () => encryptedTopic);
+      records = await publisher.encode(...events);
       await publisher.send(records);
+      expect(await keys.store.erase(erasedUser)).to.equal(true);
+    });
+    after(async () => {
+      await pool?.query(`drop schema if exists "${keySchema}" cascade`);
+      await pool?.end();
+    });
+
+    it('without key access (the stock client): the same record our keyless codec sees, each personal value an EncryptedString', async () => {
       const decoded = foreignDecode(encryptedTopic, events.length);
       expect(decoded).to.have.length(events.length);
       const keyless = new EventCodec(createSchemaRegistry(config), { autoRegister: false });
@@ -138,9 +163,36 @@ describe('a foreign client (Python confluent-kafka AvroDeserializer) decodes our
         }
       }
       expect(encrypted).to.be.above(EVENT_TYPES.length * 2); // every event's IP and user agent, plus the payloads'
-    } finally {
-      await pool.query(`drop schema if exists "${keySchema}" cascade`);
-      await pool.end();
-    }
+    });
+
+    it('with key access (scripts/foreign-client/decryptor.py): every event exactly as published; the erased person as the marker', () => {
+      const r = foreign('decrypt.py', encryptedTopic, events.length, keyAccess());
+      expect(r.status, r.stderr).to.equal(0);
+      const decrypted = printed(r.stdout);
+      expect(decrypted).to.have.length(events.length);
+      decrypted.slice(0, -1).forEach((d, i) => expect(d.value, events[i]!.eventType).to.deep.equal(JSON.parse(JSON.stringify(events[i]))));
+      const last = decrypted[decrypted.length - 1]!.value as Record<string, Record<string, unknown>>;
+      expect(last.payload).to.deep.include({
+        userId: erasedUser,
+        firstName: ERASED_MARKER,
+        lastName: ERASED_MARKER,
+        email: ERASED_MARKER,
+        phone: ERASED_MARKER,
+        birthDate: null,
+      });
+      expect(last.metadata).to.deep.include(metadata); // the admin's key was not erased
+    });
+
+    it('another KEK is refused, naming the KEK; without a KEK or database URL the decryptor does not run', () => {
+      const wrong = foreign('decrypt.py', encryptedTopic, events.length, {
+        ...keyAccess(),
+        PRIVACY_KEK: crypto.randomBytes(32).toString('base64'),
+      });
+      expect(wrong.status, wrong.stderr).to.equal(3);
+      expect(wrong.stderr).to.include('PRIVACY_KEK_UNKNOWN');
+      expect(wrong.stdout).to.equal(''); // not one record printed half-open
+      const none = foreign('decrypt.py', encryptedTopic, events.length, { PRIVACY_KEK: '', PG_URL: '' });
+      expect(none.status).to.equal(2);
+    });
   });
 });

@@ -33,9 +33,9 @@ def plain(v):
     return v
 
 
-def main():
-    brokers, registry_url, topic, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    deserialize = AvroDeserializer(SchemaRegistryClient({"url": registry_url}))
+def records(brokers, registry, topic, count, timeout_s=60):
+    """Yields (message, schema id, decoded value) for the first `count` records of a topic, from the beginning."""
+    deserialize = AvroDeserializer(registry)
     consumer = Consumer({
         "bootstrap.servers": brokers,
         "group.id": f"foreign-decode-{uuid.uuid4()}",
@@ -43,20 +43,32 @@ def main():
         "enable.auto.commit": False,
     })
     consumer.subscribe([topic])
-    seen, deadline = 0, time.time() + 60
-    while seen < count and time.time() < deadline:
-        msg = consumer.poll(1.0)
-        if msg is None:
-            continue
-        if msg.error():
-            raise SystemExit(f"consumer error: {msg.error()}")
-        value = deserialize(msg.value(), SerializationContext(topic, MessageField.VALUE))
-        headers = {k: v.decode() for k, v in (msg.headers() or [])}
-        print(json.dumps({"key": msg.key().decode(), "headers": headers, "value": plain(value)}, ensure_ascii=False), flush=True)
-        seen += 1
-    consumer.close()
+    seen, deadline = 0, time.time() + timeout_s
+    try:
+        while seen < count and time.time() < deadline:
+            msg = consumer.poll(1.0)
+            if msg is None:
+                continue
+            if msg.error():
+                raise SystemExit(f"consumer error: {msg.error()}")
+            schema_id = int.from_bytes(msg.value()[1:5], "big")  # Confluent wire format: magic 0, 4-byte id, Avro
+            yield msg, schema_id, deserialize(msg.value(), SerializationContext(topic, MessageField.VALUE))
+            seen += 1
+    finally:
+        consumer.close()
     if seen < count:
         raise SystemExit(f"timed out: decoded {seen} of {count}")
+
+
+def line(msg, value):
+    headers = {k: v.decode() for k, v in (msg.headers() or [])}
+    return json.dumps({"key": msg.key().decode(), "headers": headers, "value": plain(value)}, ensure_ascii=False)
+
+
+def main():
+    brokers, registry_url, topic, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    for msg, _, value in records(brokers, SchemaRegistryClient({"url": registry_url}), topic, count):
+        print(line(msg, value), flush=True)
 
 
 if __name__ == "__main__":
