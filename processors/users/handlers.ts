@@ -110,7 +110,14 @@ export function onPersonalDataErased(p: EventPayloads['user.personal-data.erased
   return { updates, emit: [] };
 }
 
-export function onRoleChanged(p: EventPayloads['user.role.changed']): Decision {
+/**
+ * Refuses (dead-lettered with dlq.rule) new roles the user's type may not hold, the type from the user's own row
+ * (the change is keyed by its user, so it follows the creation in one partition, live and in a rebuild). A user
+ * this processor does not know is not judged (no rule for it yet): the roles are recorded as before.
+ */
+export function onRoleChanged(p: EventPayloads['user.role.changed'], current: Profile | undefined): Decision {
+  const problem = current ? rolesProblem(current.userType, p.newRoles) : undefined;
+  if (problem) throw new RuleViolationError(`user ${p.userId}: ${problem}`, 'USER_ROLES_NOT_OF_TYPE');
   return { updates: [{ collection: 'users', id: p.userId, set: { roles: p.newRoles } }], emit: [] };
 }
 

@@ -3,7 +3,15 @@ import type { Role, UserType } from '../../schemas/generated/events';
 import { RuleViolationError } from '../runtime/errors';
 import { anEvent, given } from '../testing/gwt';
 import { ERASED_MARKER } from '../../schemas/personal-fields';
-import { onPersonalDataErased, onStudentEnrolled, onUserCreated, onUserDeactivated, onUserUpdated, type Profile } from './handlers';
+import {
+  onPersonalDataErased,
+  onRoleChanged,
+  onStudentEnrolled,
+  onUserCreated,
+  onUserDeactivated,
+  onUserUpdated,
+  type Profile,
+} from './handlers';
 
 const student: Profile = {
   _id: 'USR-2025-000001',
@@ -69,6 +77,24 @@ describe('users handlers', () => {
     expect(refused(['TEACHER'], 'PARENT')).to.equal('USER_ROLES_NOT_OF_TYPE');
     expect(refused(['TEACHER', 'ADMIN'], 'TEACHER'), 'a head of department').to.equal(undefined);
     expect(refused([]), 'a revoked account').to.equal(undefined);
+  });
+  it('USER_ROLES_NOT_OF_TYPE: a user.role.changed to roles the user type (from its row) may not hold is refused', () => {
+    const change = (newRoles: Role[], current: Profile | undefined) => {
+      try {
+        return onRoleChanged(anEvent('user.role.changed', { userId: student._id, previousRoles: ['STUDENT'], newRoles }).payload, current);
+      } catch (e) {
+        return e instanceof RuleViolationError ? e.rule : String(e);
+      }
+    };
+    expect(change(['PARENT'], student)).to.equal('USER_ROLES_NOT_OF_TYPE');
+    expect(change(['STUDENT', 'ADMIN'], student)).to.equal('USER_ROLES_NOT_OF_TYPE');
+    expect(change(['TEACHER', 'ADMIN'], { ...student, userType: 'TEACHER', roles: ['TEACHER'] }), 'a head of department').to.deep.equal({
+      updates: [{ collection: 'users', id: student._id, set: { roles: ['TEACHER', 'ADMIN'] } }],
+      emit: [],
+    });
+    expect(change([], student), 'a revoked account').to.deep.include({ emit: [] });
+    // A user this processor does not know: not judged, the roles recorded as before.
+    expect(change(['PARENT'], undefined)).to.deep.include({ emit: [] });
   });
   it('deactivation marks profile and 360', () => {
     expect(onUserDeactivated(anEvent('user.deactivated').payload, student).updates.map((u) => u.set)).to.deep.equal([

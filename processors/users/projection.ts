@@ -31,12 +31,12 @@ export const usersFold: MongoChunkFold = {
     const event = narrow(input, HANDLES);
     switch (event.eventType) {
       case 'user.created': // these only write
-      case 'user.role.changed':
       case 'student.parent.linked':
         return [];
       case 'user.updated': // whether the user is a student (and was erased)
       case 'user.deactivated':
       case 'user.personal-data.erased': // which personal fields it holds
+      case 'user.role.changed': // the user's type, which the new roles must fit
         return [doc('users', event.payload.userId)];
       case 'student.enrolled':
         return [doc('users', event.payload.studentUserId)];
@@ -64,7 +64,7 @@ export const usersFold: MongoChunkFold = {
         d = h.onUserDeactivated(event.payload, profile(event.payload.userId));
         break;
       case 'user.role.changed':
-        d = h.onRoleChanged(event.payload);
+        d = h.onRoleChanged(event.payload, profile(event.payload.userId));
         break;
       case 'user.personal-data.erased':
         d = h.onPersonalDataErased(event.payload, profile(event.payload.userId));

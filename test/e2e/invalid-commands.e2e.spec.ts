@@ -1494,6 +1494,13 @@ const KAFKA_ROWS: KafkaRow[] = [
     processor: 'users',
     rule: 'USER_ROLES_NOT_OF_TYPE',
   }),
+  kafkaRow({
+    name: 'USER_ROLES_NOT_OF_TYPE: a parent made a TEACHER',
+    type: 'user.role.changed',
+    payload: { userId: P, previousRoles: ['PARENT'], newRoles: ['TEACHER'] },
+    processor: 'users',
+    rule: 'USER_ROLES_NOT_OF_TYPE',
+  }),
 ];
 
 /**
@@ -1757,6 +1764,7 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
           get(`/api/v1/users/${S}/student360`),
           get(`/api/v1/users/${S2}/student360`),
           get(`/api/v1/users/${STU_ADMIN}`),
+          get(`/api/v1/users/${P}`),
         ]),
         grades: await rows('grades', 'grades', 'grade_id'),
         averages: await rows('grades', 'period_averages', '1, 2, 3'),

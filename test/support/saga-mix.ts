@@ -278,8 +278,8 @@ export class SagaMix {
     const revoked = Array.from({ length: z.roleRevoked }, (_, i) => `USR-${t}-R${i}`);
     for (const u of revoked) {
       this.user(u, 'STUDENT');
-      this.users.get(u)!.roles = ['PARENT'];
-      this.add('user.role.changed', { userId: u, previousRoles: ['STUDENT'], newRoles: ['PARENT'] });
+      this.users.get(u)!.roles = [];
+      this.add('user.role.changed', { userId: u, previousRoles: ['STUDENT'], newRoles: [] });
     }
     const unknown = Array.from({ length: z.unknownUsers }, (_, i) => `USR-${t}-GHOST${i}`);
 
