@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import crypto from 'node:crypto';
+import type pg from 'pg';
 import { createKafka } from '../lib/clients/kafka';
 import { createPgPool } from '../lib/clients/pg';
 import { createSchemaRegistry } from '../lib/clients/registry';
@@ -37,12 +38,20 @@ describe('erasure of a student: POST /users/{id}/erasure (e2e, issue 21)', funct
   let admin = '';
   const rand = crypto.randomBytes(4).toString('hex');
   const S = `STU-ER-${rand}`;
-  const secrets = { firstName: `Zelinda${rand}`, lastName: `Quarvo${rand}`, email: `zq.${rand}@school.example`, phone: `+34 699 ${rand}` };
+  const secrets = {
+    firstName: `Zelinda${rand}`,
+    lastName: `Quarvo${rand}`,
+    email: `zq.${rand}@school.example`,
+    phone: `+34 699 ${rand}`,
+    previousInstitution: `Colegio Quarvo ${rand}`,
+  };
   let before360: Record<string, unknown> = {};
   let createdEventId = '';
   /** A dead letter holding the student's personal data (an encrypted justification of an absence never recorded). */
   const justification = `note-${rand}: flu`;
   let deadLetterId = '';
+  let keysPool: pg.Pool | undefined;
+  let encrypting: EventPublisher;
   let beforeErasure = new Date();
 
   before(async () => {
@@ -54,7 +63,16 @@ describe('erasure of a student: POST /users/{id}/erasure (e2e, issue 21)', funct
     const created = await api.call('POST', '/api/v1/users', {
       token: admin,
       headers: { prefer: 'wait=15' },
-      body: { userId: S, userType: 'STUDENT', ...secrets, birthDate: '2014-05-06', roles: ['STUDENT'] },
+      body: {
+        userId: S,
+        userType: 'STUDENT',
+        firstName: secrets.firstName,
+        lastName: secrets.lastName,
+        email: secrets.email,
+        phone: secrets.phone,
+        birthDate: '2014-05-06',
+        roles: ['STUDENT'],
+      },
     });
     expect(created.status, JSON.stringify(created.body)).to.equal(202);
     createdEventId = String(created.body.eventId);
@@ -64,8 +82,21 @@ describe('erasure of a student: POST /users/{id}/erasure (e2e, issue 21)', funct
       const section = await api.call('GET', '/api/v1/academic/sections/SEC-1', { token: admin });
       return (section.body.courses as unknown[] | undefined)?.length ? true : undefined;
     }, 'SEC-1 and its course projected');
-    const enrollment = { ...EXAMPLE_PAYLOADS['student.enrolled'], enrollmentId: 'ENR-ER', studentUserId: S, sectionId: 'SEC-1' };
-    await p.publish('student.enrolled', enrollment, enrollment.enrollmentId);
+    // Written encrypted as the API writes (the pipeline's own publisher is keyless).
+    keysPool = createPgPool(p.config, { max: 1 });
+    encrypting = new EventPublisher(p.producer, new EventCodec(createSchemaRegistry(p.config), await codecKeys(p.config, keysPool)), (e) =>
+      p.topic(EVENT_DEFINITIONS[e.eventType].topic),
+    );
+    const enrollment = {
+      ...EXAMPLE_PAYLOADS['student.enrolled'],
+      enrollmentId: 'ENR-ER',
+      studentUserId: S,
+      sectionId: 'SEC-1',
+      previousInstitution: secrets.previousInstitution,
+    };
+    await encrypting.publish(
+      buildEvent('student.enrolled', enrollment, { sourceService: 'e2e', clock: systemClock, correlationId: 'ENR-ER' }),
+    );
     const ended = await eventually(
       async () => {
         const e = await p.enrollment('ENR-ER');
@@ -90,29 +121,19 @@ describe('erasure of a student: POST /users/{id}/erasure (e2e, issue 21)', funct
       sectionId: 'SEC-1',
       markedBy: 'T1',
     });
-    // Written encrypted as the API writes (the pipeline's own publisher is keyless): attendance dead-letters it.
-    const keysPool = createPgPool(p.config, { max: 1 });
-    try {
-      const encrypting = new EventPublisher(
-        p.producer,
-        new EventCodec(createSchemaRegistry(p.config), await codecKeys(p.config, keysPool)),
-        (e) => p.topic(EVENT_DEFINITIONS[e.eventType].topic),
-      );
-      const justified = buildEvent(
-        'absence.justified',
-        { ...EXAMPLE_PAYLOADS['absence.justified'], absenceId: 'ABS-NEVER', studentUserId: S, justification },
-        { sourceService: 'e2e', clock: systemClock },
-      );
-      await encrypting.publish(justified);
-      deadLetterId = await eventually(async () => {
-        const r = await api.call('GET', '/api/v1/ops/dead-letters?rule=ABSENCE_JUSTIFY_UNKNOWN&eventType=absence.justified', {
-          token: admin,
-        });
-        return (r.body.items as Array<{ id: string; eventId: string }> | undefined)?.find((x) => x.eventId === justified.eventId)?.id;
-      }, 'the justification of an unknown absence dead-lettered');
-    } finally {
-      await keysPool.end();
-    }
+    // Encrypted under the student's key, attendance dead-letters it (no such absence).
+    const justified = buildEvent(
+      'absence.justified',
+      { ...EXAMPLE_PAYLOADS['absence.justified'], absenceId: 'ABS-NEVER', studentUserId: S, justification },
+      { sourceService: 'e2e', clock: systemClock },
+    );
+    await encrypting.publish(justified);
+    deadLetterId = await eventually(async () => {
+      const r = await api.call('GET', '/api/v1/ops/dead-letters?rule=ABSENCE_JUSTIFY_UNKNOWN&eventType=absence.justified', {
+        token: admin,
+      });
+      return (r.body.items as Array<{ id: string; eventId: string }> | undefined)?.find((x) => x.eventId === justified.eventId)?.id;
+    }, 'the justification of an unknown absence dead-lettered');
     const shown = await api.call('GET', `/api/v1/ops/dead-letters/${encodeURIComponent(deadLetterId)}`, { token: admin });
     expect((shown.body.payload as { payload: { justification: string } }).payload.justification).to.equal(justification);
     before360 = await eventually(async () => {
@@ -122,6 +143,7 @@ describe('erasure of a student: POST /users/{id}/erasure (e2e, issue 21)', funct
     expect((before360.profile as Record<string, unknown>).firstName).to.equal(secrets.firstName);
   });
   after(async () => {
+    await keysPool?.end();
     await api?.stop();
     await p?.stop();
   });
@@ -251,11 +273,16 @@ describe('erasure of a student: POST /users/{id}/erasure (e2e, issue 21)', funct
     }
   });
 
-  it('projections:verify: users and notifications equal their rebuild', async () => {
-    for (const name of ['users', 'notifications']) {
+  it("academic's enrollment keeps its facts and drops the previous institution", async () => {
+    const e = await p.enrollment('ENR-ER');
+    expect(e).to.deep.include({ student_user_id: S, section_id: 'SEC-1', status: 'COMPLETED', previous_institution: ERASED_MARKER });
+  });
+
+  it('projections:verify: users, notifications and academic equal their rebuild', async () => {
+    for (const name of ['users', 'notifications', 'academic']) {
       const v = await verify(p.config, logger, {
         name,
-        live: p.db.databaseName,
+        live: name === 'academic' ? p.schema(name) : p.db.databaseName,
         liveGroup: `${p.run}-${name}`,
         topicName: (t) => p.topic(t),
       });

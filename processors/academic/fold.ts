@@ -1,4 +1,5 @@
 import { parseTraceparent } from '../../lib/tracing';
+import { ERASED_MARKER } from '../../schemas/personal-fields';
 import type { EventType, SchoolEvent } from '../../schemas/generated/events';
 import { narrow, unhandled } from '../shared/handled';
 import { RuleViolationError } from '../runtime/errors';
@@ -7,6 +8,7 @@ import { toEvents } from '../shared/emit';
 import { SAGA_TIMELINE } from '../shared/saga';
 import {
   decideSaga,
+  onPersonalDataErased,
   onStudentEnrolled,
   onStudentTransferred,
   onUserValidated,
@@ -40,6 +42,7 @@ export const HANDLES = [
   'enrollment.completed',
   'enrollment.failed',
   'enrollment.deadline.expired',
+  'user.personal-data.erased',
 ] as const satisfies readonly EventType[];
 type Handled = (typeof HANDLES)[number];
 
@@ -69,6 +72,8 @@ function decide(event: SchoolEvent<Handled>, s: AcademicState, replaying: boolea
       return { changes: [{ kind: 'upsertSection', section: event.payload }], emit: [] };
     case 'course.assigned':
       return { changes: [{ kind: 'upsertCourse', course: event.payload }], emit: [] };
+    case 'user.personal-data.erased':
+      return onPersonalDataErased(event.payload);
     case 'student.enrolled':
       return onStudentEnrolled(event, enrollment);
     case 'enrollment.user.validated':
@@ -159,6 +164,14 @@ function change(s: AcademicState, c: Change, at: string): void {
           : { id: c.sectionId, academicYearId: '', name: '', gradeLevel: 0, capacity: 0, homeroom: null, seatsTaken: Math.max(c.delta, 0) },
       );
       s.changedSections.add(c.sectionId);
+      return;
+    }
+    case 'eraseStudent': {
+      s.erasedStudents.add(c.studentUserId);
+      // Created in this chunk: the insert carries the marker (the flush's update would not see the new row).
+      for (const [id, created] of s.created)
+        if (created.enrollment.studentUserId === c.studentUserId && created.enrollment.previousInstitution !== null)
+          s.created.set(id, { ...created, enrollment: { ...created.enrollment, previousInstitution: ERASED_MARKER } });
       return;
     }
     default: {

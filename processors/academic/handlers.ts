@@ -50,7 +50,9 @@ export type Change =
   | { kind: 'upsertCourse'; course: EventPayloads['course.assigned'] }
   | { kind: 'createEnrollment'; enrollment: EventPayloads['student.enrolled']; correlationId: string }
   | { kind: 'patchEnrollment'; enrollmentId: string; patch: Partial<Omit<Enrollment, 'enrollmentId'>> }
-  | { kind: 'seats'; sectionId: string; delta: 1 | -1 };
+  | { kind: 'seats'; sectionId: string; delta: 1 | -1 }
+  /** The student's personal data was erased: their enrollments' previous institution becomes the marker. */
+  | { kind: 'eraseStudent'; studentUserId: string };
 
 export interface Decision {
   changes: Change[];
@@ -58,6 +60,15 @@ export interface Decision {
 }
 
 const none: Decision = { changes: [], emit: [] };
+
+/**
+ * user.personal-data.erased (issue 21): the previous institution each enrollment of the person holds (from
+ * student.enrolled, decrypted) becomes the marker, as a rebuild decodes it once their key is gone. The
+ * enrollments themselves, their saga and seats are facts about the opaque id and stay.
+ */
+export function onPersonalDataErased(p: EventPayloads['user.personal-data.erased']): Decision {
+  return { changes: [{ kind: 'eraseStudent', studentUserId: p.userId }], emit: [] };
+}
 
 const PROGRESS: Partial<Record<EnrollmentStatus, number>> = {
   PENDING: 0,

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { anEvent, given } from '../testing/gwt';
 import {
   decideSaga,
+  onPersonalDataErased,
   onStudentEnrolled,
   onStudentTransferred,
   onUserValidated,
@@ -331,5 +332,11 @@ describe('academic handlers: saga deadlines', () => {
     })
       .when(anEvent('enrollment.compensated', { enrollmentId: 'ENR-2025-000001' }), decideSaga)
       .thenSatisfies((d) => expect(d.emit[0]?.payload).to.include({ outcome: 'DEADLINE_EXPIRED' }));
+  });
+
+  it('user.personal-data.erased masks the student’s enrollments (previous institution) and emits nothing: the saga is not theirs to change', () => {
+    given(undefined)
+      .when(anEvent('user.personal-data.erased', { userId: 'USR-9' }), (e) => onPersonalDataErased(e.payload))
+      .then({ changes: [{ kind: 'eraseStudent', studentUserId: 'USR-9' }], emit: [] });
   });
 });

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
+import crypto from 'node:crypto';
 import { causedBy } from '../../schemas/envelope';
 import type { EventPayloads, EventType, SchoolEvent } from '../../schemas/generated/events';
+import { ERASED_MARKER } from '../../schemas/personal-fields';
 import { testConfig } from '../../test/support';
 import type { Ready } from '../runtime/store';
 import { anEvent, testClock } from '../testing/gwt';
@@ -221,5 +223,26 @@ describe('academic projection (load, fold, flush; real PostgreSQL)', function ()
     expect(await apply(whole, ready(records), 1000)).to.deep.equal([]);
     expect(await content(whole.schema)).to.deep.equal(expected);
     expect(emittedWhole.length).to.be.greaterThan(0);
+  });
+
+  it('user.personal-data.erased: the previous institution of every enrollment of the student becomes the marker, in a later chunk or the same one', async () => {
+    const withSchool = (n: number): SchoolEvent<'student.enrolled'> => ({
+      ...enrolled(n),
+      payload: { ...enrolled(n).payload, studentUserId: 'S-X', previousInstitution: `School ${n}` },
+    });
+    const erased = anEvent('user.personal-data.erased', { userId: 'S-X' });
+    const institutions = async (schema: string) =>
+      (await rows(schema, 'enrollments', 'enrollment_id')).map((r) => (r as { previous_institution: string | null }).previous_institution);
+    const later = await store();
+    await apply(later, ready([...setup(5), withSchool(1), enrolled(2)]), 100);
+    const at = (event: SchoolEvent, offset: number): Ready[] => [{ event, position: { topic: 't', partition: 0, offset } }];
+    await apply(later, at(erased, 1000), 1);
+    expect(await institutions(later.schema)).to.deep.equal([ERASED_MARKER, null]); // E-2 is another student's
+    const same = await store();
+    await apply(same, ready([...setup(5), withSchool(1), withSchool(3), erased]), 100);
+    expect(await institutions(same.schema)).to.deep.equal([ERASED_MARKER, ERASED_MARKER]);
+    // Again: nothing changes.
+    await apply(same, at({ ...erased, eventId: crypto.randomUUID() }, 1000), 1);
+    expect(await institutions(same.schema)).to.deep.equal([ERASED_MARKER, ERASED_MARKER]);
   });
 });

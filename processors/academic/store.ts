@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { EventPayloads, SchoolEvent } from '../../schemas/generated/events';
+import { ERASED_MARKER } from '../../schemas/personal-fields';
 import { columns } from '../runtime/columns';
 import { oneStatement, type Statement } from '../runtime/sql';
 import { CausalInbox } from './inbox';
@@ -39,6 +40,8 @@ export interface AcademicState {
   applied: Map<string, Map<string, string>>;
   timeline: TimelineRow[];
   inbox: CausalInbox;
+  /** Students erased in this chunk (user.personal-data.erased): their enrollments' previous institution is masked. */
+  erasedStudents: Set<string>;
 }
 
 const enrollmentOf = (e: SchoolEvent): string | undefined => ('enrollmentId' in e.payload ? e.payload.enrollmentId : undefined);
@@ -84,6 +87,7 @@ export async function loadAcademic(tx: PoolClient, events: SchoolEvent[]): Promi
     applied,
     timeline: [],
     inbox,
+    erasedStudents: new Set(),
   };
 }
 
@@ -140,6 +144,12 @@ export async function flushAcademic(tx: PoolClient, s: AcademicState): Promise<v
     );
   const all = oneStatement(writes);
   if (all) await tx.query(all.text, all.values);
+  // Its own statement, after the rest: a row updated by two parts of one statement keeps only one of the updates.
+  if (s.erasedStudents.size)
+    await tx.query(
+      'update enrollments set previous_institution = $2 where student_user_id = any($1::text[]) and previous_institution is distinct from $2 and previous_institution is not null',
+      [[...s.erasedStudents], ERASED_MARKER],
+    );
 }
 
 function enrollmentWrites(s: AcademicState): Statement[] {
