@@ -1,9 +1,13 @@
 import avro from 'avsc';
 import { expect } from 'chai';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { fixedClock } from '../lib/clock';
 import { DataKeyNotFoundError, SubjectErasedError } from '../lib/privacy/errors';
-import type { DataKey } from '../lib/privacy/field-cipher';
+import { associatedData, decryptField, encryptField, type DataKey } from '../lib/privacy/field-cipher';
+import { LocalKek } from '../lib/privacy/kek';
+import { wrapAad } from '../lib/privacy/key-store';
 import { ERASED_MARKER, EventDecryptor, isEncryptedString, PersonalFieldUnreadableError } from './decryptor';
 import { buildEvent } from './envelope';
 import { EXAMPLE_PAYLOADS } from './examples';
@@ -111,5 +115,31 @@ describe('EventDecryptor (issue 21 item 4): a stock-decoded record with key acce
     const keys = new MemoryKeys();
     new EventDecryptor(keys).forget('USR-1');
     expect(keys.forgotten).to.deep.equal(['USR-1']);
+  });
+
+  it('docs/privacy-decryptor.md: its test vector is what lib/privacy writes and unwraps', async () => {
+    const doc = fs.readFileSync(path.join(__dirname, '..', 'docs', 'privacy-decryptor.md'), 'utf8');
+    const block = /## Test vector[\s\S]*?```text\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(block, 'the test vector block').to.be.a('string');
+    const v = Object.fromEntries(
+      block!
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+=\s+/) as [string, string]),
+    );
+    const hex = (k: string): Buffer => Buffer.from(v[k]!, 'hex');
+    const key: DataKey = { keyId: v.keyId!, subject: v.subject!, material: hex('material') };
+    const ctx = { subject: v.subject!, eventId: v.eventId!, fieldPath: v.fieldPath! };
+    expect(associatedData(key.keyId, ctx).toString('hex')).to.equal(v.aad);
+    const sealed = encryptField(key, ctx, v.plaintext!, hex('iv'));
+    expect({ ciphertext: sealed.ciphertext.toString('hex'), tag: sealed.tag.toString('hex') }).to.deep.equal({
+      ciphertext: v.ciphertext,
+      tag: v.tag,
+    });
+    expect(decryptField(key, ctx, sealed)).to.equal(v.plaintext);
+    const kek = new LocalKek(hex('kek'));
+    expect(kek.id).to.equal(v.kekId);
+    expect(wrapAad(key.subject, key.keyId).toString('utf8')).to.equal(v.wrapAad);
+    expect((await kek.unwrap(hex('wrapped'), wrapAad(key.subject, key.keyId))).toString('hex')).to.equal(v.material);
   });
 });

@@ -44,8 +44,9 @@ interface Row {
 }
 
 const quote = (s: string): string => `"${s.replace(/"/g, '""')}"`;
-/** Binds a wrapped key to its row: a blob copied to another subject or key id does not unwrap. */
-const wrapAad = (subject: string, keyId: string): Buffer => Buffer.from(JSON.stringify(['school-events/data-key/v1', subject, keyId]));
+/** Binds a wrapped key to its row: a blob copied to another subject or key id does not unwrap (layout: docs/privacy-decryptor.md). */
+export const wrapAad = (subject: string, keyId: string): Buffer =>
+  Buffer.from(JSON.stringify(['school-events/data-key/v1', subject, keyId]));
 
 /**
  * Data keys per data subject in PostgreSQL, wrapped by a KEK (envelope encryption, issue 21 item 2).

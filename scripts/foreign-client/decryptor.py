@@ -12,6 +12,7 @@ they are, it reads from the writer schema's own annotations ("pii": true, "piiSu
 import datetime
 import hashlib
 import json
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -58,21 +59,25 @@ def open_gcm(key, iv, ciphertext, tag, aad):
 
 
 class KeyStore:
-    """Data keys from `<schema>.data_keys`, unwrapped with the KEK each row names; cached for the process's life."""
+    """Data keys from `<schema>.data_keys`, unwrapped with the KEK each row names, each cached for `ttl_s` seconds:
+    the bound on how long this process still reads a person after their erasure, unless it calls `forget`. At most
+    `max_keys` are kept (the oldest go first)."""
 
-    def __init__(self, conn, keks, schema="privacy"):
+    def __init__(self, conn, keks, schema="privacy", ttl_s=60.0, max_keys=1000):
         for k in keks:
             if len(k) != 32:
                 raise ValueError("a key-encryption key is 32 bytes")
         self._keks = {kek_id(k): k for k in keks}
         self._conn = conn
         self._query = sql.SQL("select key_id, wrapped, kek_id from {}.data_keys where subject = %s").format(sql.Identifier(schema))
-        self._cache = {}
+        self._ttl_s, self._max_keys = ttl_s, max_keys
+        self._cache = {}  # (subject, key id) -> (key or None, monotonic deadline)
 
     def data_key(self, subject, key_id):
         """The 32-byte data key, or None when the subject was erased (crypto-shredded)."""
-        if (subject, key_id) in self._cache:
-            return self._cache[(subject, key_id)]
+        hit = self._cache.get((subject, key_id))
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
         with self._conn.cursor() as cur:
             cur.execute(self._query, (subject,))
             row = cur.fetchone()
@@ -91,7 +96,10 @@ class KeyStore:
                 key = open_gcm(kek, blob[:IV_BYTES], blob[IV_BYTES + TAG_BYTES:], blob[IV_BYTES:IV_BYTES + TAG_BYTES], wrap_aad(subject, key_id))
             except InvalidTag:
                 raise Unreadable("PRIVACY_KEY_UNWRAP_FAILED", f"the data key of {subject} does not unwrap under KEK {wrapped_by}") from None
-        self._cache[(subject, key_id)] = key
+        self._cache.pop((subject, key_id), None)  # an expired entry: re-inserted as the newest
+        if len(self._cache) >= self._max_keys:
+            del self._cache[next(iter(self._cache))]
+        self._cache[(subject, key_id)] = (key, time.monotonic() + self._ttl_s)
         return key
 
     def forget(self, subject):
