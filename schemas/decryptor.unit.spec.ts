@@ -22,18 +22,22 @@ const event = <T extends EventType>(t: T, payload: Partial<EventPayloads[T]> = {
 
 /** Data keys in memory, with the key store's contract (get-or-create for writing, erased, unknown key id). */
 class MemoryKeys implements FieldEncryptor, FieldDecryptor {
-  readonly keys = new Map<string, DataKey>();
+  private readonly material = new Map<string, Buffer>();
   readonly erased = new Set<string>();
   readonly forgotten: string[] = [];
+  /** One key per subject; its id is derived from the subject, so a test can name it. */
   keyForWriting(subject: string): Promise<DataKey> {
-    let k = this.keys.get(subject);
-    if (!k) this.keys.set(subject, (k = { keyId: `dk-${crypto.randomUUID()}`, subject, material: crypto.randomBytes(32) }));
-    return Promise.resolve(k);
+    if (!this.material.has(subject)) this.material.set(subject, crypto.randomBytes(32));
+    return Promise.resolve({ keyId: `dk-of-${subject}`, subject, material: this.material.get(subject)! });
   }
   keyForReading(subject: string, keyId: string): Promise<DataKey> {
-    if (this.erased.has(subject)) return Promise.reject(new SubjectErasedError(subject));
-    const k = this.keys.get(subject);
-    return k && k.keyId === keyId ? Promise.resolve(k) : Promise.reject(new DataKeyNotFoundError(subject, keyId));
+    const material = this.material.get(subject);
+    const err = this.erased.has(subject)
+      ? new SubjectErasedError(subject)
+      : !material || keyId !== `dk-of-${subject}`
+        ? new DataKeyNotFoundError(subject, keyId)
+        : undefined;
+    return err ? Promise.reject(err) : Promise.resolve({ keyId, subject, material: material! });
   }
   forget(subject: string): void {
     this.forgotten.push(subject);
