@@ -135,7 +135,7 @@ describe('personal fields encrypted on the wire (real registry, PostgreSQL keys,
     });
     expect(afterErasure.metadata.ipAddress).to.equal('198.51.100.23'); // the admin's own data: not erased
     // A writer about an erased person writes the marker, never the value. (A process that had the key cached
-    // keeps it until evicted: the erasure event of the next slice evicts it everywhere.)
+    // keeps it until user.personal-data.erased reaches its ErasureWatch: erasure-watch.int.spec.ts.)
     const again = await new EventCodec(createSchemaRegistry(config), { encryptor: fresh }).encode({
       ...userCreated(),
       eventId: crypto.randomUUID(),
