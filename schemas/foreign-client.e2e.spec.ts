@@ -105,6 +105,15 @@ describe('a foreign client (Python confluent-kafka AvroDeserializer) decodes our
     });
   });
 
+  it('the Python decryptor’s byte layouts are the documented test vector (which the TypeScript unit test checks against lib/privacy)', () => {
+    const r = spawnSync(python, ['check_vector.py', path.join(ROOT, 'docs/privacy-decryptor.md')], {
+      cwd: path.join(ROOT, 'scripts/foreign-client'),
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout.trim()).to.equal('ok');
+  });
+
   describe('with personal fields encrypted (PRIVACY_ENCRYPT), every event type and one person erased after publishing', () => {
     const keySchema = `privacy_test_${crypto.randomBytes(5).toString('hex')}`;
     const keysConfig = testConfig({ PRIVACY_SCHEMA: keySchema, PRIVACY_ENCRYPT: 'true' });
