@@ -5,7 +5,7 @@ import { createSchemaRegistry } from '../lib/clients/registry';
 import { loadConfigOrExit } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { openKeyStore } from '../lib/privacy';
-import { renderProgress } from '../processors/replay/progress';
+import { progressPrinter } from '../processors/replay/progress';
 import { reencryptTopic } from '../processors/replay/reencrypt';
 import { EventCodec } from '../schemas/codec';
 import { createEventProducer } from '../schemas/publisher';
@@ -33,8 +33,7 @@ runCli('privacy:reencrypt', async () => {
   const kafka = createKafka(config);
   const admin = kafka.admin();
   const producer = createEventProducer(kafka);
-  const tty = process.stderr.isTTY;
-  let last = 0;
+  const progress = progressPrinter(from);
   try {
     const store = await openKeyStore(config, pool);
     // No decryptor: what is encrypted stays sealed as it is; the encryptor seals what is not.
@@ -50,15 +49,9 @@ runCli('privacy:reencrypt', async () => {
       admin,
       producer,
       logger,
-      onProgress: (p) => {
-        if (tty) process.stderr.write(`\r${renderProgress(from, p, true)}\u001b[K`);
-        else if (Date.now() - last > 5000) {
-          last = Date.now();
-          process.stderr.write(`${renderProgress(from, p, false)}\n`);
-        }
-      },
+      onProgress: progress.print,
     });
-    if (tty) process.stderr.write('\n');
+    progress.end();
     process.stdout.write(
       `${from} → ${to} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${r.rewritten} re-encoded (personal fields sealed or schema upgraded), ${r.unchanged} unchanged, ${r.raw} undecodable copied as they are, ${r.skipped} copied by an earlier run\n`,
     );

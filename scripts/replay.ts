@@ -3,7 +3,7 @@ import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { PROCESSOR_NAMES } from '../processors/all';
 import { rebuild } from '../processors/replay/rebuild';
-import { renderProgress } from '../processors/replay/progress';
+import { progressPrinter } from '../processors/replay/progress';
 
 const HELP = `usage: npm run replay -- --projection <name> | --all [--from earliest | --from-time <iso>] [--until <iso> [--snapshot <label>]] [--dry-run] [--drop-old]
 
@@ -42,12 +42,11 @@ runCli('replay', async () => {
   const until = timeFlag('until', values.until);
   const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   const logger = createLogger(config, 'replay');
-  const tty = process.stderr.isTTY;
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
   process.once('SIGTERM', () => abort.abort());
   for (const name of names) {
-    let last = 0;
+    const progress = progressPrinter(name);
     const r = await rebuild(config, logger, {
       name,
       fromTime,
@@ -56,15 +55,9 @@ runCli('replay', async () => {
       dryRun: values['dry-run'],
       dropOld: values['drop-old'],
       signal: abort.signal,
-      onProgress: (p) => {
-        if (tty) process.stderr.write(`\r${renderProgress(name, p, true)}\u001b[K`);
-        else if (Date.now() - last > 5000) {
-          last = Date.now();
-          process.stderr.write(`${renderProgress(name, p, false)}\n`);
-        }
-      },
+      onProgress: progress.print,
     });
-    if (tty) process.stderr.write('\n');
+    progress.end();
     if (r.plan) process.stdout.write(`${name}: ${r.plan}\n`);
     else
       process.stdout.write(

@@ -42,3 +42,23 @@ export function renderProgress(name: string, p: Progress, tty: boolean): string 
     .join(' ');
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${head} | ${parts}`;
 }
+
+/**
+ * What a CLI prints while copying or rebuilding: a bar redrawn in place on a TTY, else one line every five
+ * seconds (logs). `end` finishes the bar's line.
+ */
+export function progressPrinter(name: string, out: NodeJS.WriteStream = process.stderr): { print: (p: Progress) => void; end: () => void } {
+  let last = 0;
+  return {
+    print: (p) => {
+      if (out.isTTY) out.write(`\r${renderProgress(name, p, true)}\u001b[K`);
+      else if (Date.now() - last > 5000) {
+        last = Date.now();
+        out.write(`${renderProgress(name, p, false)}\n`);
+      }
+    },
+    end: () => {
+      if (out.isTTY) out.write('\n');
+    },
+  };
+}
