@@ -27,8 +27,9 @@ import { seedSection } from '../test/support/school';
  * encrypted under their data key), enrolled through the real saga, graded and marked present, is erased through
  * POST /users/{id}/erasure. The API's user and 360 then show the marker and never the old values; the grades and
  * attendance counts are unchanged; a rebuild of the users projection from the topics reads the marker (the key is
- * gone), and so does an --until snapshot from before the erasure; projections:verify says equal for users and
- * notifications; the console's dead letter holding their data shows the marker.
+ * gone), and so does an --until snapshot from before the erasure; grades' comment (also of a parked grade) and
+ * attendance's absence reason and justification become the marker; projections:verify says equal for users,
+ * notifications, academic, grades and attendance; the console's dead letter holding their data shows the marker.
  */
 describe('erasure of a student: POST /users/{id}/erasure (e2e, issue 21)', function () {
   this.timeout(180_000);
@@ -44,6 +45,10 @@ describe('erasure of a student: POST /users/{id}/erasure (e2e, issue 21)', funct
     email: `zq.${rand}@school.example`,
     phone: `+34 699 ${rand}`,
     previousInstitution: `Colegio Quarvo ${rand}`,
+    gradeComment: `Zelinda struggles at home ${rand}`,
+    parkedComment: `Zelinda parked note ${rand}`,
+    absenceReason: `Zelinda's fever ${rand}`,
+    absenceJustification: `Dr. Quarvo's certificate ${rand}`,
   };
   let before360: Record<string, unknown> = {};
   let createdEventId = '';
@@ -106,13 +111,36 @@ describe('erasure of a student: POST /users/{id}/erasure (e2e, issue 21)', funct
       60_000,
     );
     expect(ended.status, JSON.stringify(ended)).to.equal('COMPLETED');
-    await p.publish('grade.recorded', {
-      ...EXAMPLE_PAYLOADS['grade.recorded'],
-      gradeId: 'GRD-ER',
-      studentUserId: S,
-      sectionId: 'SEC-1',
-      courseId: 'C1',
-      recordedBy: 'T1',
+    // Their grade with a comment, a grade parked with one (they are in no section SEC-ER-NONE), and a justified
+    // absence with a reason: the copies grades and attendance keep in PostgreSQL, written encrypted.
+    const grade = (gradeId: string, sectionId: string, comment: string) =>
+      buildEvent(
+        'grade.recorded',
+        { ...EXAMPLE_PAYLOADS['grade.recorded'], gradeId, studentUserId: S, sectionId, courseId: 'C1', recordedBy: 'T1', comment },
+        { sourceService: 'e2e', clock: systemClock },
+      );
+    await encrypting.publish(grade('GRD-ER', 'SEC-1', secrets.gradeComment), grade('GRD-ER-P', 'SEC-ER-NONE', secrets.parkedComment));
+    const absence = { absenceId: 'ABS-ER', studentUserId: S, date: '2025-03-17' };
+    await encrypting.publish(
+      buildEvent(
+        'absence.recorded',
+        { ...EXAMPLE_PAYLOADS['absence.recorded'], ...absence, sectionId: 'SEC-1', recordedBy: 'T1', reason: secrets.absenceReason },
+        { sourceService: 'e2e', clock: systemClock },
+      ),
+      buildEvent(
+        'absence.justified',
+        { ...EXAMPLE_PAYLOADS['absence.justified'], ...absence, justification: secrets.absenceJustification },
+        { sourceService: 'e2e', clock: systemClock },
+      ),
+    );
+    await eventually(async () => {
+      const c = await copies();
+      return c.grades.length === 1 && c.parked.length === 1 && c.absences[0]?.justified ? c : undefined;
+    }, "the grade, the parked grade and the justified absence in grades' and attendance's projections");
+    expect(await copies()).to.deep.equal({
+      grades: [{ grade_id: 'GRD-ER', comment: secrets.gradeComment }],
+      parked: [secrets.parkedComment],
+      absences: [{ absence_id: 'ABS-ER', justified: true, reason: secrets.absenceReason, justification: secrets.absenceJustification }],
     });
     await p.publish('attendance.marked', {
       ...EXAMPLE_PAYLOADS['attendance.marked'],
@@ -148,6 +176,24 @@ describe('erasure of a student: POST /users/{id}/erasure (e2e, issue 21)', funct
     await p?.stop();
   });
 
+  /** The student's personal values grades and attendance keep in PostgreSQL. */
+  const copies = async () => {
+    const q = async <R extends pg.QueryResultRow>(processor: string, sql: string): Promise<R[]> =>
+      (await p.pool.query<R>(sql.replace('{s}', `"${p.schema(processor)}"`), [S])).rows;
+    return {
+      grades: await q<{ grade_id: string; comment: string | null }>(
+        'grades',
+        'select grade_id, comment from {s}.grades where student_user_id = $1',
+      ),
+      parked: (
+        await q<{ event: { payload: { comment: string } } }>('grades', 'select event from {s}.parked_events where student_user_id = $1')
+      ).map((r) => r.event.payload.comment),
+      absences: await q<{ absence_id: string; justified: boolean; reason: string | null; justification: string | null }>(
+        'attendance',
+        'select absence_id, justified, reason, justification from {s}.absences where student_user_id = $1',
+      ),
+    };
+  };
   const erase = (userId: string, token: string, body: unknown = {}): Promise<HttpResult> =>
     api.call('POST', `/api/v1/users/${userId}/erasure`, { token, body, headers: { prefer: 'wait=15' } });
   const leaks = (x: unknown): string[] => Object.values(secrets).filter((v) => JSON.stringify(x).includes(v));
@@ -278,11 +324,22 @@ describe('erasure of a student: POST /users/{id}/erasure (e2e, issue 21)', funct
     expect(e).to.deep.include({ student_user_id: S, section_id: 'SEC-1', status: 'COMPLETED', previous_institution: ERASED_MARKER });
   });
 
-  it('projections:verify: users, notifications and academic equal their rebuild', async () => {
-    for (const name of ['users', 'notifications', 'academic']) {
+  it('grades and attendance keep the grade, the parked grade and the absence, their comment, reason and justification the marker', async () => {
+    const c = await copies();
+    expect(c).to.deep.equal({
+      grades: [{ grade_id: 'GRD-ER', comment: ERASED_MARKER }],
+      parked: [ERASED_MARKER],
+      absences: [{ absence_id: 'ABS-ER', justified: true, reason: ERASED_MARKER, justification: ERASED_MARKER }],
+    });
+    expect(leaks(c)).to.deep.equal([]);
+  });
+
+  it('projections:verify: users, notifications, academic, grades and attendance equal their rebuild', async () => {
+    const postgres = new Set(['academic', 'grades', 'attendance']);
+    for (const name of ['users', 'notifications', 'academic', 'grades', 'attendance']) {
       const v = await verify(p.config, logger, {
         name,
-        live: name === 'academic' ? p.schema(name) : p.db.databaseName,
+        live: postgres.has(name) ? p.schema(name) : p.db.databaseName,
         liveGroup: `${p.run}-${name}`,
         topicName: (t) => p.topic(t),
       });

@@ -10,6 +10,8 @@ import { topicsOf } from '../runtime/topics';
  * attendance: store PostgreSQL (marks by date, windowed counts and summaries are
  * relational queries). Emits attendance.pattern.alert and saga step 5. Marks, absences and tardies of a student
  * not (yet) known enrolled in their section are parked until academic says so (processors/shared/enrolled.ts).
+ * On user.personal-data.erased the person's absence reasons and justifications, in rows and parked events, become
+ * the marker (processors/shared/erasure.ts).
  */
 /** attendance as data (processors/manifest.ts). */
 export const manifest = {

@@ -6,10 +6,12 @@ import { migrate } from '../../lib/migrate';
 import { seededRandom } from '../../lib/rng';
 import { deterministicEventId } from '../../schemas/envelope';
 import type { AttendanceStatus, SchoolEvent } from '../../schemas/generated/events';
+import { ERASED_MARKER } from '../../schemas/personal-fields';
 import { testConfig } from '../../test/support';
 import type { Ready } from '../runtime/store';
 import type { Emitted } from '../runtime/types';
 import { completed, enrolled, onAcademic } from '../testing/enrolled';
+import { byTeacher, erasedAsRebuilt, erasureAt, fixedIds } from '../testing/erasure';
 import { anEvent } from '../testing/gwt';
 import { throwawayProjection } from '../testing/pg-projection';
 import { createAttendance, migrations } from '.';
@@ -505,5 +507,73 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
       expect((await content(s.schema)).marks).to.have.length(1);
       expect(await parked(s.schema)).to.deep.equal([]);
     });
+  });
+
+  it('user.personal-data.erased: the person’s absence reasons and justifications, and their fields in parked events, read as a rebuild reads them; later, in the same chunk, again', async () => {
+    const x = ERASED_MARKER;
+    const absence = (absenceId: string, studentUserId: string, sectionId: string, reason: string, id: string) =>
+      anEvent('absence.recorded', { absenceId, studentUserId, sectionId, date: '2025-03-04', reason }, fixedIds(id));
+    const justified = (absenceId: string, justification: string, id: string) =>
+      anEvent('absence.justified', { absenceId, studentUserId: 'S-1', justification }, fixedIds(id));
+    /** S-1's justified absence, and one parked with its justification (S-1 is not in SEC-2); S-2's absence. */
+    const records = (note: (v: string) => string): Ready[] => [
+      ...enrolled([
+        ['S-1', 'SEC-1'],
+        ['S-2', 'SEC-1'],
+      ]),
+      ...at([
+        byTeacher(absence('B-1', 'S-1', 'SEC-1', note('flu'), 'e-1')),
+        justified('B-1', note('doctor'), 'e-2'),
+        absence('B-2', 'S-2', 'SEC-1', 'S-2 reason', 'e-3'),
+        byTeacher(absence('B-3', 'S-1', 'SEC-2', note('parked'), 'e-4')),
+        justified('B-3', note('parked note'), 'e-5'),
+      ]),
+    ];
+    const read = async (schema: string) => ({
+      ...(await content(schema)),
+      absences: await rows(
+        schema,
+        'select absence_id, student_user_id, section_id, reason, justified, justification from {s}.absences order by 1',
+      ),
+      parked: await rows(schema, 'select student_user_id, section_id, event_id, event from {s}.parked_events order by event_id'),
+    });
+    /** Each personal value kept: absences' reason and justification, the reason or justification and the address of each parked event. */
+    const personal = async (schema: string) => {
+      const all = await read(schema);
+      return {
+        absences: all.absences.map((r) => {
+          const a = r as { absence_id: string; reason: string | null; justification: string | null };
+          return [a.absence_id, a.reason, a.justification];
+        }),
+        parked: all.parked.map((r) => {
+          const e = (r as { event: SchoolEvent }).event;
+          const p = e.payload as { reason?: string; justification?: string };
+          return [e.eventId, p.reason ?? p.justification, e.metadata.ipAddress];
+        }),
+      };
+    };
+    const live = await erasedAsRebuilt({ store, apply, records, read });
+    expect(await personal(live.schema)).to.deep.equal({
+      absences: [
+        ['B-1', x, x],
+        ['B-2', 'S-2 reason', null],
+      ],
+      parked: [
+        ['e-4', x, '10.0.0.7'],
+        ['e-5', x, null],
+      ], // the teacher's address is theirs
+    });
+    // The teacher's erasure reaches the metadata of what they triggered; an absence released afterwards carries the marker.
+    await apply(live, [erasureAt('T-1', 2)], 1);
+    expect((await personal(live.schema)).parked).to.deep.equal([
+      ['e-4', x, x],
+      ['e-5', x, null],
+    ]);
+    await apply(live, onAcademic([completed('S-1', 'SEC-2')], 10), 1);
+    expect((await personal(live.schema)).absences).to.deep.equal([
+      ['B-1', x, x],
+      ['B-2', 'S-2 reason', null],
+      ['B-3', x, x],
+    ]);
   });
 });

@@ -5,6 +5,7 @@ import { oneStatement } from '../runtime/sql';
 import type { ChunkFold, Emitted, ProjectContext } from '../runtime/types';
 import { toEvents } from '../shared/emit';
 import { ENROLLMENT_FACTS, loadGate, type Claim, type EnrolledGate } from '../shared/enrolled';
+import { ERASURE, erasureWrites, onPersonalDataErased } from '../shared/erasure';
 import { narrow, unhandled } from '../shared/handled';
 import {
   foldAbsence,
@@ -44,8 +45,17 @@ type Gated = SchoolEvent<(typeof GATED)[number]>;
 const GATED_TYPES: ReadonlySet<EventType> = new Set(GATED);
 const FACT_TYPES: ReadonlySet<EventType> = new Set(ENROLLMENT_FACTS);
 
-/** Every handled type is folded: attendance's own events, and academic's the gate learns from. */
-export const HANDLES: readonly EventType[] = [...FOLDED, ...ENROLLMENT_FACTS];
+/**
+ * Every handled type is folded: attendance's own events, academic's the gate learns from, and a person's erasure
+ * (their absences' reasons and justifications, and the personal fields of parked events, become the marker).
+ */
+export const HANDLES: readonly EventType[] = [...FOLDED, ...ENROLLMENT_FACTS, ...ERASURE];
+
+/**
+ * Where attendance keeps a person's decrypted personal values: an absence's reason and justification (the
+ * student's, by the schemas' piiSubject), and the personal fields of the events it parks.
+ */
+const eraseCopies = erasureWrites([{ table: 'absences', subject: 'student_user_id', columns: ['reason', 'justification'] }], GATED);
 
 /** Types that read and write a student's marks, windows, summaries and parked events (locked per student). */
 const STUDENT_TYPES: ReadonlySet<EventType> = new Set([...GATED, ...ENROLLMENT_FACTS]);
@@ -55,8 +65,13 @@ const STUDENT_TYPES: ReadonlySet<EventType> = new Set([...GATED, ...ENROLLMENT_F
  * about the student take the same lock: a mark is parked and its fact learned in one order or the other, never
  * both unseen (a rebuild writes its partitions in parallel).
  */
-export const attendanceLockKeys = (event: SchoolEvent): string[] =>
-  STUDENT_TYPES.has(event.eventType) && 'studentUserId' in event.payload ? [`attendance:${String(event.payload.studentUserId)}`] : [];
+export const attendanceLockKeys = (event: SchoolEvent): string[] => {
+  // The erased person's absences and parked events are written by chunks holding this lock.
+  if (event.eventType === 'user.personal-data.erased') return [`attendance:${event.payload.userId}`];
+  return STUDENT_TYPES.has(event.eventType) && 'studentUserId' in event.payload
+    ? [`attendance:${String(event.payload.studentUserId)}`]
+    : [];
+};
 
 /** What a gated event claims: its student in its section (a justification names none), about its mark, absence or tardy. */
 function claimOf(e: Gated): Omit<Claim, 'sectionId'> & { sectionId?: string } {
@@ -80,7 +95,8 @@ function claimOf(e: Gated): Omit<Claim, 'sectionId'> & { sectionId?: string } {
   }
 }
 
-export type State = AttendanceState & { gate: EnrolledGate };
+/** `erased`: the people the chunk erased, whose stored personal values its flush replaces by the marker. */
+export type State = AttendanceState & { gate: EnrolledGate; erased: string[] };
 
 function settle(r: Folded, event: SchoolEvent, ctx: ProjectContext): Emitted {
   if ('violation' in r) throw new RuleViolationError(r.violation, r.rule);
@@ -142,6 +158,7 @@ export function attendanceFold(rules: Rules): ChunkFold<State> {
           rules,
         )),
         gate,
+        erased: [],
       };
     },
     fold(state, input, ctx) {
@@ -151,12 +168,19 @@ export function attendanceFold(rules: Rules): ChunkFold<State> {
         return state.gate.release(key, (e) => apply(state, narrow(e, FOLDED), rules, ctx), ctx.logger);
       }
       if (GATED_TYPES.has(event.eventType)) return admit(state, narrow(event, GATED), rules, ctx);
+      if (event.eventType === 'user.personal-data.erased') {
+        state.erased = onPersonalDataErased(state.erased, event.payload);
+        return [];
+      }
       return apply(state, narrow(event, FOLDED), rules, ctx);
     },
     async flush(tx, state) {
       await flushAttendance(tx, state);
       const all = oneStatement(state.gate.writes());
       if (all) await tx.query(all.text, all.values);
+      // After the writes above, in a statement of its own: it must see the rows this chunk wrote.
+      const erasing = oneStatement(eraseCopies(state.erased));
+      if (erasing) await tx.query(erasing.text, erasing.values);
     },
   };
 }

@@ -11,6 +11,7 @@ import { topicsOf } from '../runtime/topics';
  * and periods, step 4's base records). Every event folded a chunk at a time. Emits
  * period.average.calculated, student.performance.alert and saga step 4. Grades and competency evaluations of a
  * student not (yet) known enrolled in their section are parked until academic says so (processors/shared/enrolled.ts).
+ * On user.personal-data.erased the person's comments, in rows and parked events, become the marker (processors/shared/erasure.ts).
  */
 /** grades as data (processors/manifest.ts). */
 export const manifest = {

@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import { seededRandom } from '../../lib/rng';
 import type { EvaluationType, SchoolEvent } from '../../schemas/generated/events';
+import { ERASED_MARKER } from '../../schemas/personal-fields';
 import { testConfig } from '../../test/support';
 import type { Ready } from '../runtime/store';
 import { readStoreGauge } from '../runtime/store-gauges';
 import { completed, enrolled, onAcademic } from '../testing/enrolled';
+import { byTeacher, erasedAsRebuilt, erasureAt, fixedIds } from '../testing/erasure';
 import { anEvent } from '../testing/gwt';
 import { throwawayProjection } from '../testing/pg-projection';
 import { createGrades, migrations } from '.';
@@ -317,6 +319,82 @@ describe('grades projection (load, fold, flush; real PostgreSQL)', function () {
       ],
     });
     expect(outcomes[1]).to.deep.equal(outcomes[0]);
+  });
+
+  it('user.personal-data.erased: the person’s comments, and their fields in parked events, read as a rebuild reads them (the marker); later, in the same chunk, again', async () => {
+    const x = ERASED_MARKER;
+    const base = { courseId: 'MATH', periodId: 'T1', evaluationType: 'EXAM' as const, maxScore: 20 };
+    const grade = (gradeId: string, studentUserId: string, sectionId: string, comment: string, id: string) =>
+      anEvent('grade.recorded', { ...base, gradeId, studentUserId, sectionId, score: 10, comment }, fixedIds(id));
+    /** S-1's grade, competency and parked grade with its correction (S-1 is not in SEC-2), S-2's grade and parked grade. */
+    const records = (note: (v: string) => string): Ready[] => [
+      ...enrolled([
+        ['S-1', 'SEC-1'],
+        ['S-2', 'SEC-1'],
+      ]),
+      ...[
+        byTeacher(grade('G-1', 'S-1', 'SEC-1', note('home trouble'), 'e-1')),
+        grade('G-2', 'S-2', 'SEC-1', 'S-2 fine', 'e-2'),
+        anEvent(
+          'competency.evaluated',
+          { evaluationId: 'EV-1', studentUserId: 'S-1', sectionId: 'SEC-1', comment: note('shy') },
+          fixedIds('e-3'),
+        ),
+        byTeacher(grade('G-3', 'S-1', 'SEC-2', note('parked'), 'e-4')),
+        anEvent(
+          'grade.updated',
+          { courseId: 'MATH', periodId: 'T1', gradeId: 'G-3', studentUserId: 'S-1', sectionId: 'SEC-2', newScore: 11, reason: note('why') },
+          fixedIds('e-5'),
+        ),
+        grade('G-4', 'S-2', 'SEC-2', 'S-2 parked', 'e-6'),
+      ].map((event, offset) => ({ event, position: { topic: 'grades-events', partition: 0, offset } })),
+    ];
+    const read = async (schema: string) => ({
+      ...(await content(schema)),
+      competencies: await rows(schema, 'competencies', 'evaluation_id'),
+      parked: await rows(schema, 'parked_events', 'event_id').then((r) =>
+        r.map((x): unknown => ({ ...(x as object), parked_at: undefined })),
+      ),
+    });
+    /** Each personal value kept: grades' comments, competencies' comments, the comment or reason and the address of each parked event. */
+    const personal = async (schema: string) => {
+      const all = await read(schema);
+      return {
+        grades: all.grades.map((r) => [(r as { grade_id: string }).grade_id, (r as { comment: string | null }).comment]),
+        competencies: all.competencies.map((r) => (r as { comment: string | null }).comment),
+        parked: all.parked.map((r) => {
+          const e = (r as { event: SchoolEvent }).event;
+          const p = e.payload as { comment?: string; reason?: string };
+          return [e.eventId, p.comment ?? p.reason, e.metadata.ipAddress];
+        }),
+      };
+    };
+    const live = await erasedAsRebuilt({ store, apply, records, read });
+    expect(await personal(live.schema)).to.deep.equal({
+      grades: [
+        ['G-1', x],
+        ['G-2', 'S-2 fine'],
+      ],
+      competencies: [x],
+      parked: [
+        ['e-4', x, '10.0.0.7'],
+        ['e-5', x, null],
+        ['e-6', 'S-2 parked', null],
+      ], // the teacher's address is theirs
+    });
+    // The teacher's erasure reaches the metadata of what they triggered; a grade released afterwards carries the marker.
+    await apply(live, [erasureAt('T-1', 2)], 1);
+    expect((await personal(live.schema)).parked).to.deep.equal([
+      ['e-4', x, x],
+      ['e-5', x, null],
+      ['e-6', 'S-2 parked', null],
+    ]);
+    await apply(live, onAcademic([completed('S-1', 'SEC-2')], 10), 1);
+    expect((await personal(live.schema)).grades).to.deep.equal([
+      ['G-1', x],
+      ['G-2', 'S-2 fine'],
+      ['G-3', x],
+    ]);
   });
 
   it('refuses a grade that breaks a rule, naming the rule (dead-lettered by the runtime with it), and changes nothing', async () => {

@@ -3,6 +3,7 @@ import type { EventType, SchoolEvent } from '../../schemas/generated/events';
 import { RuleViolationError } from '../runtime/errors';
 import { toEvents } from '../shared/emit';
 import { ENROLLMENT_FACTS, loadGate, type Claim, type EnrolledGate, type EnrollmentFact } from '../shared/enrolled';
+import { ERASURE, erasureWrites, onPersonalDataErased } from '../shared/erasure';
 import { narrow, unhandled } from '../shared/handled';
 import { oneStatement } from '../runtime/sql';
 import type { ChunkFold, Emitted, ProjectContext } from '../runtime/types';
@@ -30,10 +31,27 @@ const GATED_TYPES: ReadonlySet<EventType> = new Set(GATED);
 /** Events the gate learns its facts from that nothing else here needs. */
 const FACTS_ONLY = ['enrollment.completed'] as const satisfies readonly EventType[];
 
-/** Every handled type is applied a chunk at a time: the grades, the setup and saga events (setup.ts), the facts. */
-export const HANDLES: readonly EventType[] = [...GRADES, ...SETUP, ...FACTS_ONLY];
+/**
+ * Every handled type is applied a chunk at a time: the grades, the setup and saga events (setup.ts), the facts, and
+ * a person's erasure (their comments in grades and competencies, and in parked events, become the marker).
+ */
+export const HANDLES: readonly EventType[] = [...GRADES, ...SETUP, ...FACTS_ONLY, ...ERASURE];
 const GRADE_TYPES: ReadonlySet<EventType> = new Set(GRADES);
 const FACT_TYPES: ReadonlySet<EventType> = new Set(ENROLLMENT_FACTS);
+/** Not the setup's: read by the fold alone. */
+const NOT_SETUP: ReadonlySet<EventType> = new Set([...GRADES, ...FACTS_ONLY, ...ERASURE]);
+
+/**
+ * Where grades keeps a person's decrypted personal values: the teacher's comment of a grade and of a competency
+ * evaluation (the student's, by the schemas' piiSubject), and the personal fields of the events it parks.
+ */
+const eraseCopies = erasureWrites(
+  [
+    { table: 'grades', subject: 'student_user_id', columns: ['comment'] },
+    { table: 'competencies', subject: 'student_user_id', columns: ['comment'] },
+  ],
+  GATED,
+);
 
 /**
  * The locks of an event's rows (the runtime takes a chunk's locks up front, in order, before the load). One
@@ -46,6 +64,8 @@ export function gradesLockKeys(event: SchoolEvent): string[] {
   const student = 'studentUserId' in event.payload ? [`student:${String(event.payload.studentUserId)}`] : [];
   if (event.eventType === 'grade.recorded' || event.eventType === 'grade.updated') return [averageLock(event.payload), ...student];
   if (event.eventType === 'competency.evaluated' || event.eventType === 'enrollment.completed') return student;
+  // The erased person's rows are written by chunks holding this lock (a student's grades, evaluations, parked events).
+  if (event.eventType === 'user.personal-data.erased') return [`student:${event.payload.userId}`];
   return SAGA_STEPS.has(event.eventType) && 'enrollmentId' in event.payload
     ? [`enrollment:${event.payload.enrollmentId}`, ...(event.eventType === 'enrollment.section.assigned' ? student : [])]
     : [];
@@ -58,7 +78,8 @@ function claimOf(e: Gated): Claim {
   return { studentUserId: p.studentUserId, sectionId: p.sectionId, subject, rule: 'GRADE_STUDENT_NOT_ENROLLED' };
 }
 
-export type State = GradesState & { setup: SetupState; gate: EnrolledGate };
+/** `erased`: the people the chunk erased, whose stored personal values its flush replaces by the marker. */
+export type State = GradesState & { setup: SetupState; gate: EnrolledGate; erased: string[] };
 
 /** Applies an admitted grade or correction: the grade, its average, the events they cause. */
 function applyGrade(state: State, e: SchoolEvent<(typeof GRADES)[number]>, rules: Rules, ctx: ProjectContext): Emitted {
@@ -138,10 +159,8 @@ export function gradesFold(rules: Rules): ChunkFold<State> {
       // The parked events this chunk may release or park behind need their rows too.
       const all = [...events, ...gate.inbox.held().map((r) => r.event)];
       const grades = all.filter((e) => GRADE_TYPES.has(e.eventType)).map((e) => narrow(e, GRADES));
-      const setup = all
-        .filter((e) => !GRADE_TYPES.has(e.eventType) && !FACTS_ONLY.includes(e.eventType as never))
-        .map((e) => narrow(e, SETUP));
-      return { ...(await loadGrades(tx, grades)), setup: await loadSetup(tx, setup), gate };
+      const setup = all.filter((e) => !NOT_SETUP.has(e.eventType)).map((e) => narrow(e, SETUP));
+      return { ...(await loadGrades(tx, grades)), setup: await loadSetup(tx, setup), gate, erased: [] };
     },
     fold(state, input, ctx) {
       const event = narrow(input, HANDLES);
@@ -149,6 +168,10 @@ export function gradesFold(rules: Rules): ChunkFold<State> {
         state.gate.release(state.gate.learn(fact), (e) => apply(state, narrow(e, GATED), rules, ctx), ctx.logger);
       if (GATED_TYPES.has(event.eventType)) return admit(state, narrow(event, GATED), rules, ctx);
       if (event.eventType === 'enrollment.completed') return release(narrow(event, ['enrollment.completed']));
+      if (event.eventType === 'user.personal-data.erased') {
+        state.erased = onPersonalDataErased(state.erased, event.payload);
+        return [];
+      }
       const out = toEvents(event, foldSetup(state.setup, narrow(event, SETUP)), ctx);
       if (event.eventType === 'enrollment.section.assigned') out.push(...release(narrow(event, ['enrollment.section.assigned'])));
       return out;
@@ -157,6 +180,9 @@ export function gradesFold(rules: Rules): ChunkFold<State> {
       await flushGrades(tx, state);
       const all = oneStatement([...setupWrites(state.setup), ...state.gate.writes()]);
       if (all) await tx.query(all.text, all.values);
+      // After the writes above, in a statement of its own: it must see the rows this chunk wrote.
+      const erasing = oneStatement(eraseCopies(state.erased));
+      if (erasing) await tx.query(erasing.text, erasing.values);
     },
   };
 }
