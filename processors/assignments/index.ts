@@ -8,7 +8,8 @@ import { topicsOf } from '../runtime/topics';
 /**
  * assignments: store PostgreSQL (assignments, schedules, workloads, conflicts); every event folded a chunk
  * at a time over the teachers' assignments and the schedules of the days concerned.
- * Emits schedule.conflict.detected and workload.updated.
+ * Emits schedule.conflict.detected and workload.updated. On user.personal-data.erased a teacher's removal reasons
+ * become the marker (processors/shared/erasure.ts).
  */
 /** assignments as data (processors/manifest.ts). */
 export const manifest = {

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import type { SchoolEvent } from '../../schemas/generated/events';
+import { ERASED_MARKER } from '../../schemas/personal-fields';
 import { testConfig } from '../../test/support';
 import type { Ready } from '../runtime/store';
+import { erasedAsRebuilt, fixedIds } from '../testing/erasure';
 import { anEvent } from '../testing/gwt';
 import { throwawayProjection } from '../testing/pg-projection';
 import { createAssignments, migrations } from '.';
@@ -127,5 +129,35 @@ describe('assignments projection (enrollments and conflicts folded; real Postgre
     expect(interleavedRows.conflicts.map((c) => ({ ...(c as object), ts: undefined }))).to.deep.equal(
       expected.conflicts.map((c) => ({ ...(c as object), ts: undefined })),
     );
+  });
+
+  it('user.personal-data.erased: a teacher’s removal reasons read as a rebuild reads them (the marker); another teacher’s stay', async () => {
+    const removal = (teacherUserId: string, assignmentId: string, reason: string) => [
+      anEvent(
+        'teacher.assigned.to.course',
+        { teacherUserId, courseId: 'MATH', assignmentId, sectionId: 'SEC-1', weeklyHours: 4 },
+        fixedIds(`a-${assignmentId}`),
+      ),
+      anEvent(
+        'teacher.assignment.removed',
+        { teacherUserId, courseId: 'MATH', assignmentId, sectionId: 'SEC-1', reason },
+        fixedIds(`r-${assignmentId}`),
+      ),
+    ];
+    const read = (schema: string) =>
+      rows(schema, 'select assignment_id, teacher_user_id, active, removed_reason from S.assignments order by 1');
+    const live = await erasedAsRebuilt({
+      store,
+      apply,
+      subject: 'T-1',
+      records: (note) =>
+        records([...removal('T-1', 'A-1', note('burnout')), ...removal('T-2', 'A-2', 'moved'), ...removal('T-1', 'A-3', note('family'))]),
+      read,
+    });
+    expect(await read(live.schema)).to.deep.equal([
+      { assignment_id: 'A-1', teacher_user_id: 'T-1', active: false, removed_reason: ERASED_MARKER },
+      { assignment_id: 'A-2', teacher_user_id: 'T-2', active: false, removed_reason: 'moved' },
+      { assignment_id: 'A-3', teacher_user_id: 'T-1', active: false, removed_reason: ERASED_MARKER },
+    ]);
   });
 });

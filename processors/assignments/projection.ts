@@ -1,6 +1,8 @@
 import type { Rules } from '../../lib/config';
-import type { SchoolEvent } from '../../schemas/generated/events';
+import type { EventType, SchoolEvent } from '../../schemas/generated/events';
+import { oneStatement } from '../runtime/sql';
 import type { ChunkFold } from '../runtime/types';
+import { ERASURE, erasureWrites, onPersonalDataErased } from '../shared/erasure';
 import { narrow } from '../shared/handled';
 import { toEvents } from '../shared/emit';
 import { foldAssignments, FOLDED, type AssignmentsState } from './fold';
@@ -16,24 +18,44 @@ export function assignmentsLockKeys(event: SchoolEvent): string[] {
     return [`workload:${event.payload.teacherUserId}`];
   if (event.eventType === 'schedule.created')
     return [`t:${event.payload.teacherUserId}:${event.payload.dayOfWeek}`, `s:${event.payload.sectionId}:${event.payload.dayOfWeek}`];
+  // A teacher's assignment rows are written by chunks holding the workload lock.
+  if (event.eventType === 'user.personal-data.erased') return [`workload:${event.payload.userId}`];
   return [];
 }
 
-/** Every handled type a chunk at a time (load, fold, flush). */
-export const HANDLES = FOLDED;
+/** Every handled type a chunk at a time (load, fold, flush), and a person's erasure (issue 21). */
+export const HANDLES: readonly EventType[] = [...FOLDED, ...ERASURE];
+const IS_FOLDED: ReadonlySet<EventType> = new Set(FOLDED);
 
-export function assignmentsFold(rules: Rules): ChunkFold<AssignmentsState> {
+/** Where assignments keeps a decrypted personal value: why a teacher's assignment ended (the teacher's, by piiSubject). */
+const eraseCopies = erasureWrites([{ table: 'assignments', subject: 'teacher_user_id', columns: ['removed_reason'] }], []);
+
+/** `erased`: the people the chunk erased, whose stored personal values its flush replaces by the marker. */
+export type State = AssignmentsState & { erased: string[] };
+
+export function assignmentsFold(rules: Rules): ChunkFold<State> {
   return {
-    handles: FOLDED,
-    load: (tx, events) =>
-      loadAssignments(
+    handles: HANDLES,
+    load: async (tx, events) => ({
+      ...(await loadAssignments(
         tx,
-        events.map((e) => narrow(e, FOLDED)),
-      ),
+        events.filter((e) => IS_FOLDED.has(e.eventType)).map((e) => narrow(e, FOLDED)),
+      )),
+      erased: [],
+    }),
     fold(state, input, ctx) {
-      const event = narrow(input, FOLDED);
+      const event = narrow(input, [...FOLDED, ...ERASURE]);
+      if (event.eventType === 'user.personal-data.erased') {
+        state.erased = onPersonalDataErased(state.erased, event.payload);
+        return [];
+      }
       return toEvents(event, foldAssignments(state, event, rules), ctx);
     },
-    flush: flushAssignments,
+    async flush(tx, state) {
+      await flushAssignments(tx, state);
+      // After the writes above, in a statement of its own: it must see the rows this chunk wrote.
+      const erasing = oneStatement(eraseCopies(state.erased));
+      if (erasing) await tx.query(erasing.text, erasing.values);
+    },
   };
 }

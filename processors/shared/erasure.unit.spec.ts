@@ -3,6 +3,8 @@ import { systemClock } from '../../lib/clock';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { ERASED_MARKER } from '../../schemas/personal-fields';
+import { assignmentsFold, assignmentsLockKeys, type State as AssignmentsState } from '../assignments/projection';
+import { manifest as assignments } from '../assignments';
 import { attendanceFold, attendanceLockKeys, type State as AttendanceState } from '../attendance/projection';
 import { manifest as attendance } from '../attendance';
 import { gradesFold, gradesLockKeys, type State as GradesState } from '../grades/projection';
@@ -22,7 +24,7 @@ const ctx: ProjectContext = {
 const erased = (userId: string) => anEvent('user.personal-data.erased', { userId });
 const metadata = ['metadata.ipAddress', 'metadata.userAgent'];
 
-describe('erasure in the PostgreSQL projections holding decrypted copies (grades, attendance)', () => {
+describe('erasure in the PostgreSQL projections holding decrypted copies (grades, attendance, assignments)', () => {
   it('the fold collects each erased person once, in order', () => {
     given<string[]>([])
       .when(erased('S-1'), (e, s) => onPersonalDataErased(s, e.payload))
@@ -62,8 +64,8 @@ describe('erasure in the PostgreSQL projections holding decrypted copies (grades
     expect(() => erasureWrites([{ table: 'absences; drop', subject: 's', columns: ['c'] }], [])).to.throw(/not a plain SQL/);
   });
 
-  it('grades and attendance consume user-events for it, lock the person, keep them for the flush and emit nothing', () => {
-    for (const m of [grades, attendance]) {
+  it('grades, attendance and assignments consume user-events for it, lock the person, keep them for the flush and emit nothing', () => {
+    for (const m of [grades, attendance, assignments]) {
       expect(m.handles, m.name).to.include('user.personal-data.erased');
       expect(m.topics, m.name).to.include('user-events');
     }
@@ -76,5 +78,9 @@ describe('erasure in the PostgreSQL projections holding decrypted copies (grades
     const a = { erased: [] } as unknown as AttendanceState;
     expect(attendanceFold(config.rules).fold(a, erased('S-1'), ctx)).to.deep.equal([]);
     expect(a.erased).to.deep.equal(['S-1']);
+    expect(assignmentsLockKeys(erased('T-1'))).to.deep.equal(['workload:T-1']); // a teacher's assignment rows
+    const t = { erased: [] } as unknown as AssignmentsState;
+    expect(assignmentsFold(config.rules).fold(t, erased('T-1'), ctx)).to.deep.equal([]);
+    expect(t.erased).to.deep.equal(['T-1']);
   });
 });

@@ -22,32 +22,34 @@ export const erasureAt = (userId: string, offset: number): Ready => ({
 });
 
 /**
- * Applies `records` with S-1's personal values in plaintext and erases S-1 in a later chunk (the live store it
- * returns); checks the rows equal those of the same records as a rebuild reads them (the marker: the key is gone)
- * with the erasure applied, and those of one chunk holding everything; then that a second erasure changes nothing.
- * `read`: every row the projection keeps (parked events included).
+ * Applies `records` with the personal values of `subject` (S-1 by default) in plaintext and erases them in a later
+ * chunk (the live store it returns); checks the rows equal those of the same records as a rebuild reads them (the
+ * marker: the key is gone) with the erasure applied, and those of one chunk holding everything; then that a second
+ * erasure changes nothing. `read`: every row the projection keeps (parked events included).
  */
 export async function erasedAsRebuilt(o: {
   store: () => Promise<ThrowawayStore>;
   apply: (s: ThrowawayStore, records: Ready[], size: number) => Promise<Emitted>;
   records: (note: (v: string) => string) => Ready[];
   read: (schema: string) => Promise<unknown>;
+  subject?: string;
 }): Promise<ThrowawayStore> {
+  const subject = o.subject ?? 'S-1';
   const live = await o.store();
   await o.apply(
     live,
     o.records((v) => v),
     100,
   );
-  await o.apply(live, [erasureAt('S-1', 0)], 1);
+  await o.apply(live, [erasureAt(subject, 0)], 1);
   const rebuilt = await o.store();
-  await o.apply(rebuilt, [...o.records(() => ERASED_MARKER), erasureAt('S-1', 0)], 100);
+  await o.apply(rebuilt, [...o.records(() => ERASED_MARKER), erasureAt(subject, 0)], 100);
   const oneChunk = await o.store();
-  await o.apply(oneChunk, [...o.records((v) => v), erasureAt('S-1', 0)], 100);
+  await o.apply(oneChunk, [...o.records((v) => v), erasureAt(subject, 0)], 100);
   const expected = await o.read(live.schema);
   expect(await o.read(rebuilt.schema), 'as a rebuild reads it').to.deep.equal(expected);
   expect(await o.read(oneChunk.schema), 'in one chunk').to.deep.equal(expected);
-  await o.apply(live, [erasureAt('S-1', 1)], 1);
+  await o.apply(live, [erasureAt(subject, 1)], 1);
   expect(await o.read(live.schema), 'erased again').to.deep.equal(expected);
   return live;
 }
