@@ -99,17 +99,12 @@ export async function createApiDeps(config: Config, logger: Logger, clock: Clock
   }
   const codecOptions: CodecOptions = dataKeys;
   // Another instance's (or the CLI's) erasure evicts the key from this one's cache too; started in the background.
-  const erasureWatch = new ErasureWatch({
+  const erasureWatch = ErasureWatch.inBackground({
     kafka,
     forget: (subject) => dataKeys.store.forget(subject),
     logger,
     topic: at.topicName(ERASURE_TOPIC),
     groupPrefix: config.kafka.clientId,
-  });
-  erasureWatch.start().catch((e: unknown) => {
-    logger.warn('erasure watch did not start: erased keys leave this cache after PRIVACY_KEY_CACHE_TTL_MS', {
-      error: e instanceof Error ? e.message : String(e),
-    });
   });
   const db = mongo.db(at.mongoDb);
   const codec = new EventCodec(createSchemaRegistry(config), codecOptions);

@@ -48,53 +48,26 @@ async function main(): Promise<void> {
     await sealed.decode(gradedOn);
     await sealed.decode(userOn);
     const note = `${buf.length}-byte grade.recorded, one core`;
-    const pnote = (bytes: number, what: string) => `${bytes}-byte ${what}, one core, data keys from the key store's LRU cache`;
-    for (const [name, fn, target, ops, what] of [
+    type Row = [string, () => unknown, number | undefined, number, string];
+    /** A personal-field row: no target, nPrivacy ops, the event's size and type in the note. */
+    const personal = (name: string, fn: () => unknown, bytes: number, what: string): Row => [
+      name,
+      fn,
+      undefined,
+      nPrivacy,
+      `${bytes}-byte ${what}, one core, data keys from the key store's LRU cache`,
+    ];
+    const cases: Row[] = [
       ['encode (type-checked Avro + header)', () => codec.encodeWithId(type, id, event), 200_000, n, note],
       ['decode (header + resolve + Avro)', () => codec.decode(buf), 200_000, n, note],
-      [
-        'encode, 3 personal fields, encryption off',
-        () => codec.encode(graded),
-        undefined,
-        nPrivacy,
-        pnote(gradedOff.length, 'grade.recorded'),
-      ],
-      [
-        'encode, 3 personal fields, encryption on',
-        () => sealed.encode(graded),
-        undefined,
-        nPrivacy,
-        pnote(gradedOn.length, 'grade.recorded'),
-      ],
-      [
-        'decode, 3 personal fields, encryption off',
-        () => codec.decode(gradedOff),
-        undefined,
-        nPrivacy,
-        pnote(gradedOff.length, 'grade.recorded'),
-      ],
-      [
-        'decode, 3 personal fields, decryption on',
-        () => sealed.decode(gradedOn),
-        undefined,
-        nPrivacy,
-        pnote(gradedOn.length, 'grade.recorded'),
-      ],
-      [
-        'encode, 7 personal fields (user.created), encryption on',
-        () => sealed.encode(user),
-        undefined,
-        nPrivacy,
-        pnote(userOn.length, 'user.created'),
-      ],
-      [
-        'decode, 7 personal fields (user.created), decryption on',
-        () => sealed.decode(userOn),
-        undefined,
-        nPrivacy,
-        pnote(userOn.length, 'user.created'),
-      ],
-    ] as Array<[string, () => unknown, number | undefined, number, string]>) {
+      personal('encode, 3 personal fields, encryption off', () => codec.encode(graded), gradedOff.length, 'grade.recorded'),
+      personal('encode, 3 personal fields, encryption on', () => sealed.encode(graded), gradedOn.length, 'grade.recorded'),
+      personal('decode, 3 personal fields, encryption off', () => codec.decode(gradedOff), gradedOff.length, 'grade.recorded'),
+      personal('decode, 3 personal fields, decryption on', () => sealed.decode(gradedOn), gradedOn.length, 'grade.recorded'),
+      personal('encode, 7 personal fields (user.created), encryption on', () => sealed.encode(user), userOn.length, 'user.created'),
+      personal('decode, 7 personal fields (user.created), decryption on', () => sealed.decode(userOn), userOn.length, 'user.created'),
+    ];
+    for (const [name, fn, target, ops, what] of cases) {
       for (let i = 0; i < 50_000; i++) await fn(); // JIT warm-up
       const t0 = performance.now();
       for (let i = 0; i < ops; i++) await fn();

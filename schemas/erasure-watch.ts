@@ -44,6 +44,20 @@ export class ErasureWatch {
     this.groupId = `${prefix}.key-cache.${os.hostname()}.${process.pid}.${crypto.randomBytes(4).toString('hex')}`;
   }
 
+  /**
+   * A watch started without waiting for it to join its group (seconds, off the start-up path of the API and the
+   * processor hosts): until it runs, PRIVACY_KEY_CACHE_TTL_MS bounds what it misses. A failed start is logged.
+   */
+  static inBackground(deps: ErasureWatchDeps): ErasureWatch {
+    const watch = new ErasureWatch(deps);
+    watch.start().catch((e: unknown) => {
+      deps.logger.warn('erasure watch did not start: erased keys leave this cache after PRIVACY_KEY_CACHE_TTL_MS', {
+        error: e instanceof Error ? e.message : String(e),
+      });
+    });
+    return watch;
+  }
+
   /** Joins the group and starts evicting; resolves once the consumer runs. */
   start(): Promise<void> {
     this.starting = this.run();

@@ -141,7 +141,14 @@ export class ProcessorHost {
     await this.producer.connect();
     const topicName = this.opts.topicName ?? ((t: string) => t);
     // A rebuild runs none: it applies the erasure events in its range itself, and the key TTL bounds the rest.
-    if (!this.opts.replaying) this.watchErasures(keys.store, topicName(ERASURE_TOPIC));
+    if (!this.opts.replaying)
+      this.erasureWatch = ErasureWatch.inBackground({
+        kafka: this.kafka,
+        forget: (subject) => keys.store.forget(subject),
+        logger: this.logger,
+        topic: topicName(ERASURE_TOPIC),
+        groupPrefix: this.config.kafka.clientId,
+      });
     const publisher = new EventPublisher(this.producer, codec, (e) => topicName(EVENT_DEFINITIONS[e.eventType].topic));
     this.publisher = publisher;
     for (const def of this.defs) {
@@ -208,23 +215,6 @@ export class ProcessorHost {
     }
     for (const t of this.tasks) t.start();
     this.logger.info('processors started', { processors: this.defs.map((d) => d.name), opsPort: this.port });
-  }
-
-  /** Not awaited by start: joining a group takes seconds, and until it runs the key TTL bounds what it misses. */
-  private watchErasures(store: { forget(subject: string): void }, topic: string): void {
-    const watch = new ErasureWatch({
-      kafka: this.kafka,
-      forget: (subject) => store.forget(subject),
-      logger: this.logger,
-      topic,
-      groupPrefix: this.config.kafka.clientId,
-    });
-    watch.start().catch((e: unknown) => {
-      this.logger.warn('erasure watch did not start: erased keys leave this cache after PRIVACY_KEY_CACHE_TTL_MS', {
-        error: e instanceof Error ? e.message : String(e),
-      });
-    });
-    this.erasureWatch = watch;
   }
 
   /** A timer-driven task started after the consumers and stopped before them (processors declare theirs in `tasks`). */
