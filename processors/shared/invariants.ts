@@ -26,6 +26,7 @@ export const INVARIANTS = {
   PARENT_LINK_NOT_STUDENT: 'A parent link names an existing user of type STUDENT as the student.',
   USER_ROLES_NOT_OF_TYPE:
     "A user's roles fit the user type: STUDENT {STUDENT}, PARENT {PARENT}, TEACHER {TEACHER, ADMIN}, ADMIN {ADMIN}; none is a revoked account.",
+  USER_UNKNOWN: 'A role change names an existing user.',
   USER_DEACTIVATED: 'A deactivated user is not given roles, linked, assigned to teach, scheduled or sent a notification.',
   TEACHER_NOT_A_TEACHER: 'A teacher assignment or schedule names an existing user of type TEACHER as the teacher.',
   ASSIGNMENT_COURSE_NOT_IN_SECTION: "A teacher assignment's or schedule's course is one of its section's courses.",

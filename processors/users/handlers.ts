@@ -111,12 +111,16 @@ export function onPersonalDataErased(p: EventPayloads['user.personal-data.erased
 }
 
 /**
- * Refuses (dead-lettered with dlq.rule) new roles the user's type may not hold, the type from the user's own row
- * (the change is keyed by its user, so it follows the creation in one partition, live and in a rebuild). A user
- * this processor does not know is not judged (no rule for it yet): the roles are recorded as before.
+ * Refuses (dead-lettered with dlq.rule; no read model changes) a role change the user's own row decides against:
+ * a user this processor holds no profile of (USER_UNKNOWN: no user.created applied; a document kept for a user
+ * other events named before the user was created is not a user), a deactivated user (USER_DEACTIVATED), or new
+ * roles the user's type may not hold (USER_ROLES_NOT_OF_TYPE). The change, the creation and the deactivation are
+ * all keyed by the user, so they are read in one partition's order, live and in a rebuild alike.
  */
 export function onRoleChanged(p: EventPayloads['user.role.changed'], current: Profile | undefined): Decision {
-  const problem = current ? rolesProblem(current.userType, p.newRoles) : undefined;
+  if (!current?.userType) throw new RuleViolationError(`user ${p.userId} does not exist`, 'USER_UNKNOWN');
+  if (current.status === 'DEACTIVATED') throw new RuleViolationError(`user ${p.userId} is deactivated`, 'USER_DEACTIVATED');
+  const problem = rolesProblem(current.userType, p.newRoles);
   if (problem) throw new RuleViolationError(`user ${p.userId}: ${problem}`, 'USER_ROLES_NOT_OF_TYPE');
   return { updates: [{ collection: 'users', id: p.userId, set: { roles: p.newRoles } }], emit: [] };
 }

@@ -93,8 +93,44 @@ describe('users handlers', () => {
       emit: [],
     });
     expect(change([], student), 'a revoked account').to.deep.include({ emit: [] });
-    // A user this processor does not know: not judged, the roles recorded as before.
-    expect(change(['PARENT'], undefined)).to.deep.include({ emit: [] });
+  });
+  describe("user.role.changed, decided from the user's own row", () => {
+    const changed = anEvent('user.role.changed', { userId: student._id, previousRoles: ['STUDENT'], newRoles: [] });
+    const onChanged = (e: typeof changed, current: Profile | undefined) => onRoleChanged(e.payload, current);
+    const refusal = (current: Profile | undefined, newRoles: Role[] = []) => {
+      try {
+        onRoleChanged({ ...changed.payload, newRoles }, current);
+        return undefined;
+      } catch (e) {
+        return e instanceof RuleViolationError ? { rule: e.rule, message: e.message } : String(e);
+      }
+    };
+    it('an active user of a known type: the new roles recorded, nothing emitted', () => {
+      given<Profile | undefined>(student)
+        .when(changed, onChanged)
+        .then({ updates: [{ collection: 'users', id: student._id, set: { roles: [] } }], emit: [] });
+    });
+    it('USER_UNKNOWN: a user with no profile (never created) is refused, whatever the roles', () => {
+      expect(refusal(undefined)).to.deep.equal({ rule: 'USER_UNKNOWN', message: `user ${student._id} does not exist` });
+      expect(refusal(undefined, ['PARENT'])).to.include({ rule: 'USER_UNKNOWN' });
+    });
+    it('USER_UNKNOWN: a document kept for a user other events named before the creation is not a user', () => {
+      // A parent link writes the parent's document (children) before the parent's user.created; a deactivation of a
+      // user never created writes status and reason: neither is a profile.
+      expect(refusal({ _id: student._id, children: ['S-9'] } as Profile)).to.include({ rule: 'USER_UNKNOWN' });
+      expect(refusal({ _id: student._id, status: 'DEACTIVATED', deactivationReason: 'x' } as Profile)).to.include({ rule: 'USER_UNKNOWN' });
+    });
+    it('USER_DEACTIVATED: a deactivated user is refused, before the roles are judged', () => {
+      expect(refusal({ ...student, status: 'DEACTIVATED', deactivationReason: 'moved' })).to.deep.equal({
+        rule: 'USER_DEACTIVATED',
+        message: `user ${student._id} is deactivated`,
+      });
+      const teacher: Profile = { ...student, userType: 'TEACHER', roles: ['TEACHER'], status: 'DEACTIVATED' };
+      expect(refusal(teacher, ['TEACHER', 'ADMIN']), 'roles its type may hold').to.include({ rule: 'USER_DEACTIVATED' });
+      expect(refusal({ ...student, status: 'DEACTIVATED' }, ['PARENT']), 'roles its type may not hold').to.include({
+        rule: 'USER_DEACTIVATED',
+      });
+    });
   });
   it('deactivation marks profile and 360', () => {
     expect(onUserDeactivated(anEvent('user.deactivated').payload, student).updates.map((u) => u.set)).to.deep.equal([

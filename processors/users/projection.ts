@@ -36,7 +36,7 @@ export const usersFold: MongoChunkFold = {
       case 'user.updated': // whether the user is a student (and was erased)
       case 'user.deactivated':
       case 'user.personal-data.erased': // which personal fields it holds
-      case 'user.role.changed': // the user's type, which the new roles must fit
+      case 'user.role.changed': // whether the user was created and is active, and its type, which the new roles must fit
         return [doc('users', event.payload.userId)];
       case 'student.enrolled':
         return [doc('users', event.payload.studentUserId)];

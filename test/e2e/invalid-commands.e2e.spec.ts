@@ -69,6 +69,11 @@ const ABS = 'ABS-1';
 const ABS_DATE = '2025-03-11';
 // A student created with the ADMIN role straight on Kafka (part 2): the users processor refuses it.
 const STU_ADMIN = 'STU-K-ADMIN';
+// Never created: a user nobody named, and a parent and student only named by a link published straight to Kafka in
+// the seeding (the users projection keeps a document for each, which is not a user). Nobody gives them roles.
+const NOBODY = 'USR-NOBODY';
+const PAR_NAMED = 'PAR-NAMED';
+const STU_NAMED = 'STU-NAMED';
 
 const user = {
   userType: 'STUDENT',
@@ -342,6 +347,36 @@ const ROWS: Row[] = [
     body: { previousRoles: ['TEACHER'], newRoles: ['TEACHER', 'ADMIN'] },
     status: 409,
     errors: on('path.userId', 'USER_DEACTIVATED'),
+  },
+  {
+    name: 'USER_DEACTIVATED: a deactivated parent made a TEACHER (the status is decided before the roles)',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: `/api/v1/users/${P_GONE}/roles`,
+    body: { previousRoles: ['PARENT'], newRoles: ['TEACHER'] },
+    status: 409,
+    errors: on('path.userId', 'USER_DEACTIVATED'),
+  },
+  {
+    name: 'USER_UNKNOWN: new roles for a user nobody created',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: `/api/v1/users/${NOBODY}/roles`,
+    body: { previousRoles: [], newRoles: ['STUDENT'] },
+    status: 409,
+    errors: on('path.userId', 'USER_UNKNOWN'),
+  },
+  {
+    name: 'USER_UNKNOWN: new roles for a parent only named by a link, never created',
+    domain: 'users',
+    as: 'admin',
+    method: 'POST',
+    path: `/api/v1/users/${PAR_NAMED}/roles`,
+    body: { previousRoles: [], newRoles: ['PARENT'] },
+    status: 409,
+    errors: on('path.userId', 'USER_UNKNOWN'),
   },
   {
     name: 'not permitted for role TEACHER: create a user',
@@ -1501,6 +1536,34 @@ const KAFKA_ROWS: KafkaRow[] = [
     processor: 'users',
     rule: 'USER_ROLES_NOT_OF_TYPE',
   }),
+  kafkaRow({
+    name: 'USER_DEACTIVATED: new roles for a deactivated teacher',
+    type: 'user.role.changed',
+    payload: { userId: T_GONE, previousRoles: ['TEACHER'], newRoles: ['TEACHER', 'ADMIN'] },
+    processor: 'users',
+    rule: 'USER_DEACTIVATED',
+  }),
+  kafkaRow({
+    name: 'USER_DEACTIVATED: a deactivated parent made a TEACHER (the status is decided before the roles)',
+    type: 'user.role.changed',
+    payload: { userId: P_GONE, previousRoles: ['PARENT'], newRoles: ['TEACHER'] },
+    processor: 'users',
+    rule: 'USER_DEACTIVATED',
+  }),
+  kafkaRow({
+    name: 'USER_UNKNOWN: new roles for a user nobody created',
+    type: 'user.role.changed',
+    payload: { userId: NOBODY, previousRoles: [], newRoles: ['STUDENT'] },
+    processor: 'users',
+    rule: 'USER_UNKNOWN',
+  }),
+  kafkaRow({
+    name: 'USER_UNKNOWN: new roles for a parent only named by a link, never created',
+    type: 'user.role.changed',
+    payload: { userId: PAR_NAMED, previousRoles: [], newRoles: ['PARENT'] },
+    processor: 'users',
+    rule: 'USER_UNKNOWN',
+  }),
 ];
 
 /**
@@ -1677,6 +1740,9 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
     for (const r of await Promise.all([enrollment(ENR_A, S, A), enrollment(ENR_B, S2, B), enrollment(ENR_FAILED, 'STU-GHOST', A)]))
       expect(r.status, JSON.stringify(r.body)).to.equal(202);
     expect(await Promise.all([sagaEnds(ENR_A), sagaEnds(ENR_B), sagaEnds(ENR_FAILED)])).to.deep.equal(['COMPLETED', 'COMPLETED', 'FAILED']);
+    // A link of two users nobody created, straight to Kafka (the API refuses it): the users projection keeps a
+    // document for each, which is not a user (the USER_UNKNOWN rows).
+    await p.publish('student.parent.linked', { studentUserId: STU_NAMED, parentUserId: PAR_NAMED, relationship: 'FATHER' });
     // What the corrections of part 2 refer to: a grade, a mark and an absence of S in SEC-A.
     await Promise.all([
       command('/api/v1/grades', { ...grade, gradeId: GRD, evaluationType: 'EXAM', score: 15 }, tokens.teacher),
@@ -1765,7 +1831,14 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
           get(`/api/v1/users/${S2}/student360`),
           get(`/api/v1/users/${STU_ADMIN}`),
           get(`/api/v1/users/${P}`),
+          get(`/api/v1/users/${P_GONE}`),
+          get(`/api/v1/users/${T_GONE}`),
+          get(`/api/v1/users/${NOBODY}`),
         ]),
+        // The users projection's own documents of the refused role changes (the API answers none for a user never created).
+        users: await Promise.all(
+          [P_GONE, T_GONE, NOBODY, PAR_NAMED].map((id) => p.db.collection<{ _id: string }>('users').findOne({ _id: id })),
+        ),
         grades: await rows('grades', 'grades', 'grade_id'),
         averages: await rows('grades', 'period_averages', '1, 2, 3'),
         sums: await rows('grades', 'grade_sums', '1, 2, 3, 4'),

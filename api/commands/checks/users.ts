@@ -38,12 +38,14 @@ export function createdRolesErrors(p: { userType: UserResource['userType']; role
 }
 
 /**
- * USER_DEACTIVATED and USER_ROLES_NOT_OF_TYPE (the new roles against the user's type in the users projection) for
- * user.role.changed (pure). A user the projection does not know is not decided here.
+ * USER_UNKNOWN (no user in the users projection; a document kept for a user other events named before the user
+ * was created is not one), USER_DEACTIVATED and USER_ROLES_NOT_OF_TYPE (the new roles against the user's type in
+ * the users projection) for user.role.changed (pure); the users processor dead-letters the same three.
  */
 export function roleChangeErrors(p: { userId: string; newRoles: Role[] }, u: UserResource | undefined, field: FieldOf): FieldError[] {
+  if (!u) return [broken(field('userId'), 'USER_UNKNOWN', `user ${p.userId} does not exist`)];
   if (isDeactivated(u)) return [broken(field('userId'), 'USER_DEACTIVATED', `user ${p.userId} is deactivated`)];
-  const problem = u && rolesProblem(u.userType, p.newRoles);
+  const problem = rolesProblem(u.userType, p.newRoles);
   return problem ? [broken(field('newRoles'), 'USER_ROLES_NOT_OF_TYPE', `user ${p.userId}: ${problem}`)] : [];
 }
 
