@@ -156,7 +156,7 @@ describe('API rules decided from the read models (pure parts)', () => {
         ['body.userId', 'USER_DEACTIVATED'],
       ]);
       expect(roleChangeErrors(change, person('T', 'TEACHER'), path)).to.deep.equal([]);
-      expect(roleChangeErrors(change, undefined, path), 'unknown: not decided here').to.deep.equal([]);
+      expect(rules(roleChangeErrors(change, undefined, path)), 'a user nobody created').to.deep.equal([['body.userId', 'USER_UNKNOWN']]);
     });
 
     it('USER_ROLES_NOT_OF_TYPE: a role of another type; at creation (400) and on a change (409); none is a revoked account', () => {
