@@ -2,6 +2,7 @@ import type { Rules } from '../../lib/config';
 import type { AttendanceStatus, EventPayloads } from '../../schemas/generated/events';
 import type { EmitSpec } from '../shared/emit';
 import type { RuleCode } from '../shared/invariants';
+import { latestToday } from './days';
 import { absencePattern, initializeAttendance, tardinessPattern } from './handlers';
 
 /**
@@ -124,7 +125,11 @@ const COUNT: Record<AttendanceStatus, 'present' | 'absent' | 'late' | 'excused'>
   EXCUSED: 'excused',
 };
 
-/** The student's summary in the section after `change`, stamped with the time of the event that moved it. */
+/**
+ * The student's summary in the section after `change`, stamped with the latest time of the events that moved it:
+ * the latest, not the last applied, since a released event can be applied after a later one (live and a rebuild
+ * release in different orders events that waited on different facts).
+ */
 function touch(s: AttendanceState, student: string, section: string, at: string, change: (x: Summary) => void): void {
   const key = summaryKey(student, section);
   const x = s.summaries.get(key) ?? {
@@ -138,7 +143,7 @@ function touch(s: AttendanceState, student: string, section: string, at: string,
     tardies: 0,
     updatedAt: at,
   };
-  const next = { ...x, updatedAt: at };
+  const next = { ...x, updatedAt: x.updatedAt > at ? x.updatedAt : at };
   change(next);
   s.summaries.set(key, next);
   s.changed.summaries.add(key);
@@ -180,6 +185,20 @@ export function markFixedViolation(
       rule: 'ATTENDANCE_MARK_FIXED',
     };
   return undefined;
+}
+
+/**
+ * Rule ATTENDANCE_DATE_IN_FUTURE, by the event's own clock: dated after the day its timestamp falls on anywhere
+ * (UTC+14), as the API decides it by its clock when it publishes. A rebuild a year later decides the same.
+ */
+export function futureDateViolation(e: { timestamp: string; payload: { date: string } }): Violation | undefined {
+  const today = latestToday(new Date(e.timestamp));
+  return e.payload.date > today
+    ? {
+        violation: `dated ${e.payload.date}, after ${today}, the latest today when it was published (${e.timestamp})`,
+        rule: 'ATTENDANCE_DATE_IN_FUTURE',
+      }
+    : undefined;
 }
 
 /** Rule TARDINESS_MINUTES. */

@@ -11,6 +11,7 @@ import {
   foldJustified,
   foldMarked,
   foldTardiness,
+  futureDateViolation,
   summaryKey,
   type AttendanceState,
   type Folded,
@@ -296,6 +297,18 @@ describe('attendance fold (summaries by deltas, windowed patterns)', () => {
             updatedAt: later,
           },
         });
+    });
+  });
+
+  describe('ATTENDANCE_DATE_IN_FUTURE, by the event own timestamp', () => {
+    const dated = (date: string, timestamp: string) => ({ timestamp, payload: { date } });
+    it('accepts the day of the timestamp anywhere (up to UTC+14), refuses the day after that', () => {
+      expect(futureDateViolation(dated('2025-03-15', '2025-03-15T08:30:00.000Z'))).to.equal(undefined);
+      expect(futureDateViolation(dated('2025-03-16', '2025-03-15T10:00:00.000Z'))).to.equal(undefined); // already the 16th in Kiribati
+      expect(futureDateViolation(dated('2025-03-16', '2025-03-15T09:59:59.999Z'))?.rule).to.equal('ATTENDANCE_DATE_IN_FUTURE');
+      expect(futureDateViolation(dated('2026-01-01', '2025-03-15T08:30:00.000Z'))?.violation).to.match(
+        /dated 2026-01-01, after 2025-03-15/,
+      );
     });
   });
 });

@@ -3,7 +3,7 @@ import type { Rules } from '../../lib/config';
 import type { ProcessorManifest } from '../manifest';
 import type { PostgresProcessor } from '../runtime/types';
 import { parkedGauges } from '../shared/enrolled';
-import { attendanceFold, attendanceLockKeys, HANDLES } from './projection';
+import { attendanceFold, attendanceLockKeys, attendanceSharedLockKeys, HANDLES } from './projection';
 import { topicsOf } from '../runtime/topics';
 
 /**
@@ -31,6 +31,7 @@ export function createAttendance(rules: Rules): PostgresProcessor {
     writer: 'instance', // its chunks on different partitions lock the same students' rows
     fold: attendanceFold(rules),
     lockKeys: attendanceLockKeys,
+    sharedLockKeys: attendanceSharedLockKeys,
     gauges: parkedGauges(manifest.name, rules.parkedStaleMs),
   };
 }

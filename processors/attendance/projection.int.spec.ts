@@ -10,7 +10,7 @@ import { ERASED_MARKER } from '../../schemas/personal-fields';
 import { testConfig } from '../../test/support';
 import type { Ready } from '../runtime/store';
 import type { Emitted } from '../runtime/types';
-import { completed, enrolled, onAcademic } from '../testing/enrolled';
+import { completed, enrolled, onAcademic, school } from '../testing/enrolled';
 import { byTeacher, erasedAsRebuilt, erasureAt, fixedIds } from '../testing/erasure';
 import { anEvent } from '../testing/gwt';
 import { throwawayProjection } from '../testing/pg-projection';
@@ -367,6 +367,8 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
       }
     }
     events.push(events[10]!); // a duplicate at a new offset: applied once
+    // Published on the afternoon of the day they are about (a date after the day of its timestamp is refused).
+    for (const [i, e] of events.entries()) if ('date' in e.payload) events[i] = { ...e, timestamp: `${e.payload.date}T16:00:00.000Z` };
     // Keyed by student, as our producers do: a student's events stay in order in one partition.
     const offsets = [0, 0, 0];
     // The students' enrollments first (read with partition 0): events of the other partitions that come before them are parked.
@@ -404,6 +406,59 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
       expect(await rows(x.schema, 'select event_id from {s}.parked_events'), 'all released').to.deep.equal([]);
   });
 
+  it('ATTENDANCE_NOT_A_SCHOOL_DAY: a mark on a day without lessons is parked until a schedule has one, the same rows in any order', async () => {
+    const events = at(
+      [
+        mark('A-MON', 'S-1', '2025-03-03', 'PRESENT'), // a Monday: SEC-7 has a lesson
+        mark('A-TUE', 'S-1', '2025-03-04', 'ABSENT'), // a Tuesday: none (yet)
+        anEvent('absence.recorded', { absenceId: 'B-SUN', studentUserId: 'S-1', sectionId: 'SEC-7', date: '2025-03-09', reason: null }), // a Sunday
+        anEvent('absence.justified', { absenceId: 'B-SUN', studentUserId: 'S-1', justification: 'ill' }), // behind its absence
+      ].map((e) => ({ ...e, payload: { ...e.payload, sectionId: 'SEC-7' } }) as SchoolEvent),
+      1,
+    );
+    const slot = (day: 'MONDAY' | 'TUESDAY') =>
+      anEvent('schedule.created', { scheduleId: `SCH-${day}`, sectionId: 'SEC-7', courseId: 'MATH', dayOfWeek: day });
+    const facts = [
+      ...onAcademic([completed('S-1', 'SEC-7')]),
+      { event: slot('MONDAY'), position: { topic: 'assignment-events', partition: 0, offset: 0 } },
+    ];
+    const state = async (schema: string) => ({
+      marks: (await rows(schema, 'select attendance_id from {s}.marks order by 1')).map(
+        (r) => (r as { attendance_id: string }).attendance_id,
+      ),
+      absences: (await rows(schema, 'select absence_id from {s}.absences order by 1')).length,
+      parked: (await rows(schema, 'select subject_id, rule from {s}.parked_events order by source_offset')).map((r) => {
+        const x = r as { subject_id: string; rule: string };
+        return [x.subject_id, x.rule];
+      }),
+    });
+    const seen: unknown[] = [];
+    for (const [records, size] of [
+      [[...facts, ...events], 100],
+      [[...events, ...facts], 100],
+      [[...events, ...facts], 1],
+      [[events[0]!, facts[1]!, ...events.slice(1), facts[0]!], 2],
+    ] as const) {
+      const s = await store();
+      await apply(s, [...records], size);
+      seen.push(await state(s.schema));
+      if (seen.length === 1) {
+        await apply(s, [{ event: slot('TUESDAY'), position: { topic: 'assignment-events', partition: 0, offset: 1 } }], 1);
+        expect((await state(s.schema)).marks).to.deep.equal(['A-MON', 'A-TUE']);
+      }
+    }
+    expect(seen[0]).to.deep.equal({
+      marks: ['A-MON'],
+      absences: 0,
+      parked: [
+        ['mark:A-TUE', 'ATTENDANCE_NOT_A_SCHOOL_DAY'],
+        ['absence:B-SUN', 'ATTENDANCE_NOT_A_SCHOOL_DAY'],
+        ['absence:B-SUN', 'ATTENDANCE_NOT_A_SCHOOL_DAY'],
+      ],
+    });
+    for (const other of seen.slice(1)) expect(other).to.deep.equal(seen[0]);
+  });
+
   describe('ATTENDANCE_STUDENT_NOT_ENROLLED: parked until the enrollment is known, then released', () => {
     const parked = (schema: string) =>
       rows(
@@ -417,7 +472,7 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
     const facts = onAcademic([
       completed('S-1', 'SEC-1', 'E-1'),
       anEvent('enrollment.section.assigned', { enrollmentId: 'E-1', studentUserId: 'S-1', sectionId: 'SEC-3' }),
-    ]);
+    ]).concat(school(['SEC-1', 'SEC-3'])); // the sections' reference facts after the enrollments (the interleaving appends them last)
     // Keyed by student as our producers do: S-1's events in partition 1, S-2's in partition 2.
     const s1 = at(
       [
@@ -425,7 +480,11 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
         absence('B-1', 'S-1', 'SEC-1', '2025-03-04'),
         anEvent('absence.justified', { absenceId: 'B-1', studentUserId: 'S-1', justification: 'medical' }), // behind its absence
         mark('A-1', 'S-1', '2025-03-03', 'LATE'), // a correction behind its mark
-        anEvent('tardiness.recorded', { tardinessId: 'T-1', studentUserId: 'S-1', sectionId: 'SEC-3', date: '2025-03-20', minutesLate: 5 }),
+        anEvent(
+          'tardiness.recorded',
+          { tardinessId: 'T-1', studentUserId: 'S-1', sectionId: 'SEC-3', date: '2025-03-20', minutesLate: 5 },
+          { timestamp: '2025-03-20T09:00:00.000Z' },
+        ),
         {
           ...mark('A-2', 'S-1', '2025-03-05', 'PRESENT'),
           payload: { ...mark('A-2', 'S-1', '2025-03-05', 'PRESENT').payload, sectionId: 'SEC-2' },
@@ -446,7 +505,7 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
         ['facts first', [...facts, ...s1, ...s2], 100],
         ['events first', [...s1, ...s2, ...facts], 100],
         ['events first, one by one', [...s1, ...s2, ...facts], 1],
-        ['interleaved', [s1[0]!, s1[1]!, facts[0]!, ...s1.slice(2, 5), s2[0]!, facts[1]!, s1[5]!, s2[1]!], 3],
+        ['interleaved', [s1[0]!, s1[1]!, facts[0]!, ...s1.slice(2, 5), s2[0]!, facts[1]!, s1[5]!, s2[1]!, ...facts.slice(2)], 3],
       ];
       const seen: Array<{ name: string; rows: unknown; alerts: string[] }> = [];
       for (const [name, records, size] of orders) {
@@ -569,7 +628,7 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
       ['e-4', x, x],
       ['e-5', x, null],
     ]);
-    await apply(live, onAcademic([completed('S-1', 'SEC-2')], 10), 1);
+    await apply(live, [...school(['SEC-2']), ...onAcademic([completed('S-1', 'SEC-2')], 10)], 1);
     expect((await personal(live.schema)).absences).to.deep.equal([
       ['B-1', x, x],
       ['B-2', 'S-2 reason', null],

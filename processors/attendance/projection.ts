@@ -2,9 +2,11 @@ import type { Rules } from '../../lib/config';
 import type { EventType, SchoolEvent } from '../../schemas/generated/events';
 import { RuleViolationError } from '../runtime/errors';
 import { oneStatement } from '../runtime/sql';
-import type { ChunkFold, Emitted, ProjectContext } from '../runtime/types';
+import type { ChunkFold, Emitted, Position, ProjectContext } from '../runtime/types';
 import { toEvents } from '../shared/emit';
-import { ENROLLMENT_FACTS, loadGate, type Claim, type EnrolledGate } from '../shared/enrolled';
+import { ENROLLMENT_FACTS, enrolledFact, enrolledFactOf, loadEnrolled, type EnrolledFacts } from '../shared/enrolled';
+import { FactGate, loadParked, type Claim, type Need } from '../shared/gate';
+import { dayOfWeek, loadSchoolDays, schoolDayFact, schoolDayOf, type SchoolDays } from './days';
 import { ERASURE, erasureWrites, onPersonalDataErased } from '../shared/erasure';
 import { narrow, unhandled } from '../shared/handled';
 import {
@@ -15,6 +17,7 @@ import {
   foldRegister,
   foldSchedule,
   foldTardiness,
+  futureDateViolation,
   justifyViolation,
   markFixedViolation,
   tardinessViolation,
@@ -37,8 +40,9 @@ type FoldedEvent = SchoolEvent<(typeof FOLDED)[number]>;
 const FOLDED_TYPES: ReadonlySet<EventType> = new Set(FOLDED);
 
 /**
- * What the enrolled-student gate holds back (processors/shared/enrolled.ts): marks, absences and tardies of a
- * student not known enrolled in their section; a justification only waits behind its parked absence.
+ * What the gate holds back (processors/shared/gate.ts): marks, absences and tardies of a student not known enrolled
+ * in their section, or dated on a day of the week the section has no lesson; a justification only waits behind its
+ * parked absence.
  */
 const GATED = ['attendance.marked', 'absence.recorded', 'tardiness.recorded', 'absence.justified'] as const satisfies readonly EventType[];
 type Gated = SchoolEvent<(typeof GATED)[number]>;
@@ -68,35 +72,52 @@ const STUDENT_TYPES: ReadonlySet<EventType> = new Set([...GATED, ...ENROLLMENT_F
 export const attendanceLockKeys = (event: SchoolEvent): string[] => {
   // The erased person's absences and parked events are written by chunks holding this lock.
   if (event.eventType === 'user.personal-data.erased') return [`attendance:${event.payload.userId}`];
+  // A section's school days are written by its schedules and read (shared) by its marks: attendanceSharedLockKeys.
+  if (event.eventType === 'schedule.created') return [`ref:days:${event.payload.sectionId}`];
   return STUDENT_TYPES.has(event.eventType) && 'studentUserId' in event.payload
     ? [`attendance:${String(event.payload.studentUserId)}`]
     : [];
 };
 
-/** What a gated event claims: its student in its section (a justification names none), about its mark, absence or tardy. */
+/** The dated events the school-day rule applies to (a justification names no section or date: it follows its absence). */
+type Dated = SchoolEvent<'attendance.marked' | 'absence.recorded' | 'tardiness.recorded'>;
+const DATED_TYPES: ReadonlySet<EventType> = new Set(['attendance.marked', 'absence.recorded', 'tardiness.recorded']);
+
+/** A dated event reads its section's school days: it queues behind the section's schedules, not behind other marks. */
+export const attendanceSharedLockKeys = (event: SchoolEvent): string[] =>
+  DATED_TYPES.has(event.eventType) ? [`ref:days:${(event as Dated).payload.sectionId}`] : [];
+
+/** What a dated event needs, in order: its student enrolled in its section, its date a school day of the section. */
+const needsOf = (e: Dated): Need[] => [
+  { fact: enrolledFact(e.payload.studentUserId, e.payload.sectionId), rule: 'ATTENDANCE_STUDENT_NOT_ENROLLED' },
+  { fact: schoolDayFact(e.payload.sectionId, dayOfWeek(e.payload.date)), rule: 'ATTENDANCE_NOT_A_SCHOOL_DAY' },
+];
+
+/** The facts an event teaches (what waits on them is what it may release). */
+function taughtBy(e: SchoolEvent): string[] {
+  if (e.eventType === 'schedule.created') return [schoolDayOf(e.payload)];
+  if (e.eventType === 'enrollment.completed' || e.eventType === 'enrollment.section.assigned') return [enrolledFactOf(e)];
+  return [];
+}
+
+/** Where a gated event is filed: its student in its section (a justification names none), about its mark, absence or tardy. */
 function claimOf(e: Gated): Omit<Claim, 'sectionId'> & { sectionId?: string } {
-  const rule = 'ATTENDANCE_STUDENT_NOT_ENROLLED';
   switch (e.eventType) {
     case 'attendance.marked':
-      return { studentUserId: e.payload.studentUserId, sectionId: e.payload.sectionId, subject: `mark:${e.payload.attendanceId}`, rule };
+      return { studentUserId: e.payload.studentUserId, sectionId: e.payload.sectionId, subject: `mark:${e.payload.attendanceId}` };
     case 'absence.recorded':
-      return { studentUserId: e.payload.studentUserId, sectionId: e.payload.sectionId, subject: `absence:${e.payload.absenceId}`, rule };
+      return { studentUserId: e.payload.studentUserId, sectionId: e.payload.sectionId, subject: `absence:${e.payload.absenceId}` };
     case 'tardiness.recorded':
-      return {
-        studentUserId: e.payload.studentUserId,
-        sectionId: e.payload.sectionId,
-        subject: `tardiness:${e.payload.tardinessId}`,
-        rule,
-      };
+      return { studentUserId: e.payload.studentUserId, sectionId: e.payload.sectionId, subject: `tardiness:${e.payload.tardinessId}` };
     case 'absence.justified':
-      return { studentUserId: e.payload.studentUserId, subject: `absence:${e.payload.absenceId}`, rule };
+      return { studentUserId: e.payload.studentUserId, subject: `absence:${e.payload.absenceId}` };
     default:
       return unhandled(e);
   }
 }
 
 /** `erased`: the people the chunk erased, whose stored personal values its flush replaces by the marker. */
-export type State = AttendanceState & { gate: EnrolledGate; erased: string[] };
+export type State = AttendanceState & { gate: FactGate; enrolled: EnrolledFacts; days: SchoolDays; erased: string[] };
 
 function settle(r: Folded, event: SchoolEvent, ctx: ProjectContext): Emitted {
   if ('violation' in r) throw new RuleViolationError(r.violation, r.rule);
@@ -104,17 +125,19 @@ function settle(r: Folded, event: SchoolEvent, ctx: ProjectContext): Emitted {
 }
 
 /**
- * A gated event on arrival: refused (dead-lettered) on what it says and on attendance's own rows (or the parked
- * event it would correct or justify), parked behind a parked event about the same mark, absence or tardy,
- * applied when its student is known to be enrolled in its section, parked otherwise.
+ * A gated event on arrival (or admitted again, at the position it was read, when a fact it waited on came):
+ * refused (dead-lettered) on what it says and on attendance's own rows (or the parked event it would correct or
+ * justify), parked behind a parked event about the same mark, absence or tardy, applied when every fact it needs
+ * is known, parked on the first one that is not.
  */
-function admit(s: State, e: Gated, rules: Rules, ctx: ProjectContext): Emitted {
+function admit(s: State, e: Gated, rules: Rules, ctx: ProjectContext, position: Position): Emitted {
   const claim = claimOf(e);
   const behind = s.gate.behind(claim.subject);
   const first = behind ? s.gate.parkedAbout(claim.subject)[0] : undefined;
   const refuse = (v: Folded | undefined): void => {
     if (v && 'violation' in v) throw new RuleViolationError(v.violation, v.rule);
   };
+  if (e.eventType !== 'absence.justified') refuse(futureDateViolation(e));
   switch (e.eventType) {
     case 'attendance.marked':
       refuse(markFixedViolation(s.marks.get(e.payload.attendanceId) ?? (first && narrow(first, ['attendance.marked']).payload), e.payload));
@@ -131,9 +154,14 @@ function admit(s: State, e: Gated, rules: Rules, ctx: ProjectContext): Emitted {
     default:
       return unhandled(e);
   }
-  if (behind) s.gate.park(e, { ...behind, subject: claim.subject }, ctx.position);
-  else if (claim.sectionId !== undefined && s.gate.knows(claim.studentUserId, claim.sectionId)) return apply(s, e, rules, ctx);
-  else s.gate.park(e, { ...claim, sectionId: claim.sectionId ?? '' }, ctx.position);
+  if (behind) {
+    s.gate.park(e, { ...behind, subject: claim.subject }, { fact: behind.key, rule: behind.rule }, position);
+    return [];
+  }
+  // A justification reaches here only behind nothing: it was settled above.
+  const need = s.gate.firstUnknown(needsOf(e as Dated));
+  if (!need) return apply(s, e, rules, ctx);
+  s.gate.park(e, { ...claim, sectionId: claim.sectionId ?? '' }, need, position);
   return [];
 }
 
@@ -146,37 +174,45 @@ export function attendanceFold(rules: Rules): ChunkFold<State> {
   return {
     handles: HANDLES,
     async load(tx, events) {
+      const subjects = events.filter((e) => GATED_TYPES.has(e.eventType)).map((e) => claimOf(narrow(e, GATED)).subject);
+      const parked = await loadParked(tx, events.flatMap(taughtBy), subjects, {
+        exclusive: attendanceLockKeys,
+        shared: attendanceSharedLockKeys,
+      });
+      // The parked events this chunk may release or park behind need their rows and facts too.
+      const all = [...events, ...parked.map((r) => r.event)];
+      const dated = all.filter((e) => DATED_TYPES.has(e.eventType)).map((e) => (e as Dated).payload);
       const facts = events.filter((e) => FACT_TYPES.has(e.eventType)).map((e) => narrow(e, ENROLLMENT_FACTS));
-      const claims = events.filter((e) => GATED_TYPES.has(e.eventType)).map((e) => claimOf(narrow(e, GATED)));
-      const gate = await loadGate(tx, facts, claims);
-      // The parked events this chunk may release or park behind need their rows too.
-      const all = [...events, ...gate.inbox.held().map((r) => r.event)].filter((e) => FOLDED_TYPES.has(e.eventType));
-      return {
-        ...(await loadAttendance(
-          tx,
-          all.map((e) => narrow(e, FOLDED)),
-          rules,
-        )),
-        gate,
-        erased: [],
-      };
+      const enrolled = await loadEnrolled(tx, facts, dated);
+      const days = await loadSchoolDays(
+        tx,
+        dated.map((p) => p.sectionId),
+      );
+      const state = await loadAttendance(
+        tx,
+        all.filter((e) => FOLDED_TYPES.has(e.eventType)).map((e) => narrow(e, FOLDED)),
+        rules,
+      );
+      return { ...state, gate: new FactGate([...enrolled.known, ...days.known], parked), enrolled, days, erased: [] };
     },
     fold(state, input, ctx) {
       const event = narrow(input, HANDLES);
-      if (FACT_TYPES.has(event.eventType)) {
-        const key = state.gate.learn(narrow(event, ENROLLMENT_FACTS));
-        return state.gate.release(key, (e) => apply(state, narrow(e, FOLDED), rules, ctx), ctx.logger);
-      }
-      if (GATED_TYPES.has(event.eventType)) return admit(state, narrow(event, GATED), rules, ctx);
+      const readmit = (e: SchoolEvent, position: Position): Emitted => admit(state, narrow(e, GATED), rules, ctx, position);
+      const release = (fact: string | undefined): Emitted =>
+        fact !== undefined && state.gate.learn(fact) ? state.gate.release(fact, readmit, ctx.logger) : [];
+      if (FACT_TYPES.has(event.eventType)) return release(state.enrolled.learn(narrow(event, ENROLLMENT_FACTS)));
+      if (GATED_TYPES.has(event.eventType)) return admit(state, narrow(event, GATED), rules, ctx, ctx.position);
       if (event.eventType === 'user.personal-data.erased') {
         state.erased = onPersonalDataErased(state.erased, event.payload);
         return [];
       }
-      return apply(state, narrow(event, FOLDED), rules, ctx);
+      const out = apply(state, narrow(event, FOLDED), rules, ctx);
+      if (event.eventType === 'schedule.created') out.push(...release(state.days.learn(event.payload)));
+      return out;
     },
     async flush(tx, state) {
       await flushAttendance(tx, state);
-      const all = oneStatement(state.gate.writes());
+      const all = oneStatement([...state.enrolled.writes(), ...state.days.writes(), ...state.gate.writes()]);
       if (all) await tx.query(all.text, all.values);
       // After the writes above, in a statement of its own: it must see the rows this chunk wrote.
       const erasing = oneStatement(eraseCopies(state.erased));

@@ -5,7 +5,7 @@ import { ERASED_MARKER } from '../../schemas/personal-fields';
 import { testConfig } from '../../test/support';
 import type { Ready } from '../runtime/store';
 import { readStoreGauge } from '../runtime/store-gauges';
-import { completed, enrolled, onAcademic } from '../testing/enrolled';
+import { completed, enrolled, onAcademic, school } from '../testing/enrolled';
 import { byTeacher, erasedAsRebuilt, erasureAt, fixedIds } from '../testing/erasure';
 import { anEvent } from '../testing/gwt';
 import { throwawayProjection } from '../testing/pg-projection';
@@ -147,7 +147,7 @@ describe('grades projection (load, fold, flush; real PostgreSQL)', function () {
       completed('S-1', 'SEC-1', 'E-1'),
       anEvent('enrollment.section.assigned', { enrollmentId: 'E-2', studentUserId: 'S-2', sectionId: 'SEC-1' }),
       anEvent('enrollment.section.assigned', { enrollmentId: 'E-1', studentUserId: 'S-1', sectionId: 'SEC-3' }),
-    ]);
+    ]).concat(school(['SEC-1', 'SEC-3'])); // the sections' reference facts after the enrollments (the interleaving appends them last)
     const grades = [
       ...onGrades([recorded('G-1', 'S-1', 'SEC-1', 10), updated('G-1', 'S-1', 'SEC-1', 14)], 0), // a correction behind its grade
       ...onGrades([recorded('G-4', 'S-1', 'SEC-3', 20)], 1), // in the section S-1 is transferred to
@@ -171,7 +171,7 @@ describe('grades projection (load, fold, flush; real PostgreSQL)', function () {
         ['facts first', [...facts, ...grades], 100],
         ['grades first', [...grades, ...facts], 100],
         ['grades first, one by one', [...grades, ...facts], 1],
-        ['interleaved', [grades[0]!, facts[0]!, ...grades.slice(1, 4), facts[1]!, ...grades.slice(4), facts[2]!], 2],
+        ['interleaved', [grades[0]!, facts[0]!, ...grades.slice(1, 4), facts[1]!, ...grades.slice(4), facts[2]!, ...facts.slice(3)], 2],
       ];
       const seen: Array<{ name: string; rows: unknown; emitted: string[] }> = [];
       for (const [name, records, size] of orders) {
@@ -242,6 +242,83 @@ describe('grades projection (load, fold, flush; real PostgreSQL)', function () {
       expect((await state(s.schema)).parked).to.deep.equal([]);
       expect(await readStoreGauge(pool(), s.schema, count!)).to.deep.equal([]);
     });
+  });
+
+  it('GRADE_COURSE_NOT_IN_SECTION, GRADE_PERIOD_NOT_IN_YEAR: parked until academic says so, the same rows in any order; a late course releases its grades', async () => {
+    const g = { studentUserId: 'S-1', sectionId: 'SEC-5', evaluationType: 'EXAM' as const, score: 10, maxScore: 20, comment: null };
+    const grades = [
+      anEvent('grade.recorded', { ...g, gradeId: 'G-OK', courseId: 'MATH', periodId: 'P-1' }),
+      anEvent('grade.recorded', { ...g, gradeId: 'G-BIO', courseId: 'BIO', periodId: 'P-1' }), // BIO is not taught in SEC-5 (yet)
+      anEvent('grade.updated', { ...g, gradeId: 'G-BIO', courseId: 'BIO', periodId: 'P-1', newScore: 12 }), // behind its grade
+      anEvent('grade.recorded', { ...g, gradeId: 'G-OLD', courseId: 'MATH', periodId: 'P-1999' }), // a period of another year
+      anEvent('competency.evaluated', {
+        evaluationId: 'EV-1',
+        studentUserId: 'S-1',
+        sectionId: 'SEC-5',
+        courseId: 'MATH',
+        periodId: 'P-1',
+      }),
+    ].map((event, offset) => ({ event, position: { topic: 'grades-events', partition: 0, offset } }));
+    const reference = [
+      ...onAcademic([completed('S-1', 'SEC-5')], 0, 0),
+      ...onAcademic(
+        [
+          anEvent('section.created', { sectionId: 'SEC-5', academicYearId: 'Y-5' }),
+          anEvent('course.assigned', { sectionId: 'SEC-5', courseId: 'MATH' }),
+          anEvent('section.created', { sectionId: 'SEC-OLD', academicYearId: 'Y-1999' }),
+        ],
+        0,
+        1,
+      ),
+      ...onAcademic(
+        [
+          anEvent('academic.year.started', {
+            academicYearId: 'Y-5',
+            gradingPeriods: [{ periodId: 'P-1', name: 'P1', startDate: '2025-01-01', endDate: '2025-06-30' }],
+          }),
+          anEvent('academic.year.started', {
+            academicYearId: 'Y-1999',
+            gradingPeriods: [{ periodId: 'P-1999', name: 'P', startDate: '1999-01-01', endDate: '1999-06-30' }],
+          }),
+        ],
+        0,
+        2,
+      ),
+    ];
+    const state = async (schema: string) => ({
+      grades: (await rows(schema, 'grades', 'grade_id')).map((r) => [(r as { grade_id: string }).grade_id, (r as { score: number }).score]),
+      competencies: (await rows(schema, 'competencies', 'evaluation_id')).length,
+      parked: (await pool().query(`select subject_id, rule from "${schema}".parked_events order by source_offset`)).rows.map(
+        (r: { subject_id: string; rule: string }) => [r.subject_id, r.rule],
+      ),
+    });
+    const seen: unknown[] = [];
+    for (const [records, size] of [
+      [[...reference, ...grades], 100],
+      [[...grades, ...reference], 100],
+      [[...grades, ...reference], 1],
+      [[...reference.slice(3), ...grades.slice(0, 2), ...reference.slice(0, 3), ...grades.slice(2)], 2],
+    ] as const) {
+      const s = await store();
+      await apply(s, [...records], size);
+      seen.push(await state(s.schema));
+      if (seen.length === 1) {
+        // BIO becomes one of SEC-5's courses: its grade and the correction behind it are applied, in order.
+        await apply(s, onAcademic([anEvent('course.assigned', { sectionId: 'SEC-5', courseId: 'BIO' })], 10, 1), 1);
+        expect((await state(s.schema)).grades).to.deep.include(['G-BIO', 12]);
+        expect((await state(s.schema)).parked.map((r) => r[0])).to.deep.equal(['grade:G-OLD']);
+      }
+    }
+    expect(seen[0]).to.deep.equal({
+      grades: [['G-OK', 10]],
+      competencies: 1,
+      parked: [
+        ['grade:G-BIO', 'GRADE_COURSE_NOT_IN_SECTION'],
+        ['grade:G-BIO', 'GRADE_COURSE_NOT_IN_SECTION'],
+        ['grade:G-OLD', 'GRADE_PERIOD_NOT_IN_YEAR'],
+      ], // in the order read
+    });
+    for (const other of seen.slice(1)) expect(other).to.deep.equal(seen[0]);
   });
 
   it("setup and saga step 4 on the fold: the decision reads the chunk's courses and periods; a compensation deletes what step 4 wrote", async () => {
@@ -389,7 +466,7 @@ describe('grades projection (load, fold, flush; real PostgreSQL)', function () {
       ['e-5', x, null],
       ['e-6', 'S-2 parked', null],
     ]);
-    await apply(live, onAcademic([completed('S-1', 'SEC-2')], 10), 1);
+    await apply(live, [...school(['SEC-2']), ...onAcademic([completed('S-1', 'SEC-2')], 10)], 1);
     expect((await personal(live.schema)).grades).to.deep.equal([
       ['G-1', x],
       ['G-2', 'S-2 fine'],

@@ -63,10 +63,13 @@ const emptySetup = (): SetupState => ({
   deleted: new Set(),
 });
 
-/** The sections, their courses, years and periods, and the enrollment references a chunk names: four queries at most. */
-export async function loadSetup(tx: PoolClient, events: SetupEvent[]): Promise<SetupState> {
+/**
+ * The sections, their courses, years and periods, and the enrollment references a chunk names: four queries at
+ * most. `gatedSections`: the sections of its grades and evaluations too (the gate's facts, projection.ts).
+ */
+export async function loadSetup(tx: PoolClient, events: SetupEvent[], gatedSections: readonly string[] = []): Promise<SetupState> {
   const s = emptySetup();
-  const sections = new Set<string>();
+  const sections = new Set<string>(gatedSections);
   const years = new Set<string>();
   const enrollments = new Set<string>();
   for (const e of events) {

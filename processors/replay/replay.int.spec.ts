@@ -154,17 +154,18 @@ describe('replay and rebuild (int)', function () {
     await eventually(async () => ((await parked()) === 200 ? true : undefined), '200 grades parked live', 90_000);
     // The students' enrollments after their first grades (rule GRADE_STUDENT_NOT_ENROLLED): live parked the grades and
     // releases them with the enrollments; a rebuild reads the two topics in another interleaving, and verify below must
-    // still find it equal (docs/invariants.md).
+    // still find it equal (docs/invariants.md). The section, its course and its year's periods come last (the
+    // grades move from one fact to the next): the examples' section teaches the examples' course in their period.
     const { sectionId } = EXAMPLE_PAYLOADS['grade.recorded'];
-    await p.publishMany(
-      Array.from({ length: 500 }, (_, i) =>
-        buildEvent(
-          'enrollment.completed',
-          { enrollmentId: `E-${i}`, studentUserId: `S-${i}`, sectionId, warnings: [] },
-          { sourceService: 'it', clock: systemClock },
-        ),
+    const at = { sourceService: 'it', clock: systemClock };
+    await p.publishMany([
+      ...Array.from({ length: 500 }, (_, i) =>
+        buildEvent('enrollment.completed', { enrollmentId: `E-${i}`, studentUserId: `S-${i}`, sectionId, warnings: [] }, at),
       ),
-    );
+      buildEvent('section.created', EXAMPLE_PAYLOADS['section.created'], at),
+      buildEvent('course.assigned', EXAMPLE_PAYLOADS['course.assigned'], at),
+      buildEvent('academic.year.started', EXAMPLE_PAYLOADS['academic.year.started'], at),
+    ]);
     await settle(200);
     expect(await parked()).to.equal(0);
   });

@@ -4,8 +4,9 @@ import { AppError } from '../../lib/errors';
 export type FailureClass = 'transient' | 'permanent';
 
 // SQLSTATE classes that mean "the server or connection", not "this record": 08 connection, 53 resources,
-// 57 operator intervention (e.g. admin shutdown), 58 system error; 40001/40P01 serialization and deadlock.
-const TRANSIENT_SQLSTATE = /^(08|53|57|58)|^40001$|^40P01$/;
+// 57 operator intervention (e.g. admin shutdown), 58 system error; 40001/40P01/55P03 serialization, deadlock and
+// lock not available.
+const TRANSIENT_SQLSTATE = /^(08|53|57|58)|^40001$|^40P01$|^55P03$/;
 // FerretDB reports its PostgreSQL backend being down as an ordinary server error (found by npm run chaos:
 // records were dead-lettered during a PostgreSQL restart).
 const FERRETDB_BACKEND_DOWN =

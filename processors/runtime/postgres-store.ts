@@ -78,14 +78,24 @@ export class PostgresStore implements RuntimeStore {
       const candidates = firstOccurrences(records, this.handles);
       const ids = [...candidates].map((i) => (records[i]!.event as SchoolEvent).eventId);
       const fresh = await markApplied(client, this.group, ids);
-      const keys = new Set<string>();
+      // Key → shared; exclusive wins when one event or another of the chunk needs the key exclusively.
+      const keys = new Map<string, boolean>();
       for (const i of candidates) {
         const e = records[i]!.event as SchoolEvent;
-        if (fresh.has(e.eventId)) for (const k of this.processor.lockKeys?.(e) ?? []) keys.add(k);
+        if (!fresh.has(e.eventId)) continue;
+        for (const k of this.processor.sharedLockKeys?.(e) ?? []) if (!keys.has(k)) keys.set(k, true);
+        for (const k of this.processor.lockKeys?.(e) ?? []) keys.set(k, false);
       }
       // Same keys and hashing as the projections' own pg_advisory_xact_lock calls (re-entrant within the transaction).
-      if (keys.size)
-        await client.query('select pg_advisory_xact_lock(hashtext(current_schema() || k)) from unnest($1::text[]) k', [[...keys].sort()]);
+      if (keys.size) {
+        const sorted = [...keys.keys()].sort();
+        await client.query(
+          `select case when s then pg_advisory_xact_lock_shared(hashtext(current_schema() || k))
+                  else pg_advisory_xact_lock(hashtext(current_schema() || k)) end
+           from unnest($1::text[], $2::bool[]) t (k, s)`,
+          [sorted, sorted.map((k) => keys.get(k))],
+        );
+      }
       const outcomes: Outcome[] = [];
       const emitted: Emitted = [];
       const folded: Ready[] = [];

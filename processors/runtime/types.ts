@@ -106,6 +106,12 @@ export interface PostgresProcessor extends Base {
    * deadlocking (each deadlock costs PostgreSQL's deadlock_timeout, 1 s, before the retry).
    */
   lockKeys?(event: SchoolEvent): string[];
+  /**
+   * Keys taken in shared mode, with the others, in the same sorted order: an event that only reads what the
+   * holders of the exclusive key write (a grade reads a section's courses; course.assigned writes them) queues
+   * behind those writers without queueing behind the other readers. A key also in `lockKeys` is exclusive.
+   */
+  sharedLockKeys?(event: SchoolEvent): string[];
 }
 
 /** An index of a Mongo projection: equality lookups on `fields` (in this order) of `collection`. */

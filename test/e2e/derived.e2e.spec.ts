@@ -112,16 +112,18 @@ describe('derived events and read models (all processors, real stack)', function
       homeroom: null,
     });
     await p.publish('course.assigned', { sectionId: 'SEC-1', courseId: 'CRS-MATH', courseName: 'M', weeklyHours: 5 });
-    await p.publish('schedule.created', {
-      scheduleId: `SC-${id}-0`,
-      sectionId: 'SEC-1',
-      courseId: 'CRS-MATH',
-      teacherUserId: usr('homeroom'),
-      dayOfWeek: 'FRIDAY',
-      startMinute: 480,
-      endMinute: 540,
-      room: null,
-    });
+    // A lesson every weekday: attendance parks a mark dated on a day its section has none (ATTENDANCE_NOT_A_SCHOOL_DAY).
+    for (const dayOfWeek of ['FRIDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY'] as const)
+      await p.publish('schedule.created', {
+        scheduleId: dayOfWeek === 'FRIDAY' ? `SC-${id}-0` : `SC-${id}-${dayOfWeek}`,
+        sectionId: 'SEC-1',
+        courseId: 'CRS-MATH',
+        teacherUserId: usr('homeroom'),
+        dayOfWeek,
+        startMinute: 480,
+        endMinute: 540,
+        room: null,
+      });
     await eventually(
       async () =>
         (await p.pool.query(`select 1 from "${p.schema('academic')}".section_courses where section_id = 'SEC-1'`)).rowCount

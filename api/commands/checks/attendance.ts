@@ -1,13 +1,8 @@
+import { dayOfWeek, latestToday, WEEK } from '../../../processors/attendance/days';
 import type { DayOfWeek } from '../../../schemas/generated/events';
 import type { FieldError } from '../../http/problem';
 import type { Facts, SectionFacts, YearFacts } from './facts';
 import { broken, type FieldOf } from './types';
-
-/**
- * The latest date that is today somewhere (UTC+14, YYYY-MM-DD): a school east of UTC marks its own today while
- * it is still yesterday in UTC, so "after today in UTC" would refuse a Sydney morning's register.
- */
-export const latestToday = (now: Date): string => new Date(now.getTime() + 14 * 3600_000).toISOString().slice(0, 10);
 
 /** ATTENDANCE_DATE_IN_FUTURE (pure, from the request and the API's clock: a 400). */
 export function futureDateErrors(date: string, now: Date, field: FieldOf): FieldError[] {
@@ -35,10 +30,8 @@ export function yearDateErrors(date: string, section: SectionFacts | undefined, 
   ];
 }
 
-const WEEK: readonly DayOfWeek[] = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'];
-
-/** The day of the week of a calendar date (YYYY-MM-DD; a date has no time zone, so read as UTC). */
-export const dayOfWeek = (date: string): DayOfWeek => WEEK[new Date(`${date}T00:00:00Z`).getUTCDay()]!;
+/** The day of the week of a calendar date, as the attendance processor reads it. */
+export { dayOfWeek };
 
 /**
  * ATTENDANCE_NOT_A_SCHOOL_DAY (pure): the date falls on a day of the week of one of the section's schedule slots
