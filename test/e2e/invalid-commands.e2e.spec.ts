@@ -1379,6 +1379,13 @@ const recorded = { ...grade, evaluationType: 'QUIZ', recordedBy: T } as EventPay
 const updated = { ...correction, gradeId: GRD, updatedBy: T };
 const KAFKA_ROWS: KafkaRow[] = [
   kafkaRow({
+    name: 'ATTENDANCE_DATE_IN_FUTURE: a mark dated years after it was published',
+    type: 'attendance.marked',
+    payload: { ...mark, attendanceId: 'ATT-K-FUTURE', date: '2099-04-01', markedBy: T } as EventPayloads['attendance.marked'],
+    processor: 'attendance',
+    rule: 'ATTENDANCE_DATE_IN_FUTURE',
+  }),
+  kafkaRow({
     name: 'GRADE_SCORE_RANGE: score 30 of 20',
     type: 'grade.recorded',
     payload: { ...recorded, gradeId: 'GRD-K1', score: 30 },
@@ -1567,9 +1574,10 @@ const KAFKA_ROWS: KafkaRow[] = [
 ];
 
 /**
- * Events of a student not enrolled in their section, published straight to Kafka: grades and attendance park them
- * (rules GRADE_STUDENT_NOT_ENROLLED and ATTENDANCE_STUDENT_NOT_ENROLLED, docs/invariants.md) instead of applying or
- * dead-lettering them; a correction or justification of a parked one parks behind it.
+ * Events waiting for a fact of another aggregate, published straight to Kafka: grades and attendance park them with
+ * the rule of the first fact not known (a student not enrolled in the section, a course the section does not teach, a
+ * period of another year, a day without lessons: docs/invariants.md) instead of applying or dead-lettering them; a
+ * correction or justification of a parked one parks behind it.
  */
 interface ParkedRow<T extends EventType = EventType> {
   name: string;
@@ -1637,6 +1645,30 @@ const PARKED_ROWS: ParkedRow[] = [
     processor: 'attendance',
     rule: 'ATTENDANCE_STUDENT_NOT_ENROLLED',
     on: [S2, A],
+  }),
+  parkedRow({
+    name: 'a grade of a course its section does not teach (its student is enrolled there)',
+    type: 'grade.recorded',
+    payload: { ...recorded, gradeId: 'GRD-P3', courseId: 'CRS-NOT-IN-A' },
+    processor: 'grades',
+    rule: 'GRADE_COURSE_NOT_IN_SECTION',
+    on: [S, A],
+  }),
+  parkedRow({
+    name: "a grade in a period that is not one of its section's year",
+    type: 'grade.recorded',
+    payload: { ...recorded, gradeId: 'GRD-P4', periodId: '1999-T1' },
+    processor: 'grades',
+    rule: 'GRADE_PERIOD_NOT_IN_YEAR',
+    on: [S, A],
+  }),
+  parkedRow({
+    name: 'a mark on a Saturday, when its section (lessons Monday to Friday) has none',
+    type: 'attendance.marked',
+    payload: { ...mark, attendanceId: 'ATT-P2', date: '2025-04-05', markedBy: T } as EventPayloads['attendance.marked'],
+    processor: 'attendance',
+    rule: 'ATTENDANCE_NOT_A_SCHOOL_DAY',
+    on: [S, A],
   }),
   parkedRow({
     name: 'a tardy of a student nobody enrolled',
@@ -1801,7 +1833,7 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
     });
   });
 
-  describe('straight to Kafka: the processors dead-letter what breaks their rules, park what waits for an enrollment, and the read models stay', () => {
+  describe('straight to Kafka: the processors dead-letter what breaks their rules, park what waits for a fact of another aggregate, and the read models stay', () => {
     const kafka = () => createKafka(p.config);
     const dlq: Map<string, Array<KafkaMessage & { topic: string }>> = new Map();
     const published: Array<{ row: KafkaRow; eventId: string }> = [];
@@ -1899,7 +1931,7 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
       expect(await readModels()).to.deep.equal(modelsBefore);
     });
 
-    it('events of a student not enrolled in the section are parked, neither applied nor dead-lettered (each behind the one it follows)', async () => {
+    it('events waiting for a fact (an enrollment, a course, a period, a school day) are parked with its rule, neither applied nor dead-lettered (each behind the one it follows)', async () => {
       const rows = async (processor: string) =>
         (
           await p.pool.query<{ student: string; section: string; event_id: string; event_type: string; rule: string }>(
