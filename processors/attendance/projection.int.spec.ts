@@ -406,11 +406,12 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
       expect(await rows(x.schema, 'select event_id from {s}.parked_events'), 'all released').to.deep.equal([]);
   });
 
-  it('ATTENDANCE_NOT_A_SCHOOL_DAY: a mark on a day without lessons is parked until a schedule has one, the same rows in any order', async () => {
+  it('ATTENDANCE_NOT_A_SCHOOL_DAY, ATTENDANCE_DATE_OUTSIDE_YEAR: a mark on a day without lessons is parked until a schedule has one, one outside the year for good; the same rows in any order', async () => {
     const events = at(
       [
         mark('A-MON', 'S-1', '2025-03-03', 'PRESENT'), // a Monday: SEC-7 has a lesson
         mark('A-TUE', 'S-1', '2025-03-04', 'ABSENT'), // a Tuesday: none (yet)
+        mark('A-OLD', 'S-1', '2024-03-04', 'PRESENT'), // a Monday of the year before SEC-7's
         anEvent('absence.recorded', { absenceId: 'B-SUN', studentUserId: 'S-1', sectionId: 'SEC-7', date: '2025-03-09', reason: null }), // a Sunday
         anEvent('absence.justified', { absenceId: 'B-SUN', studentUserId: 'S-1', justification: 'ill' }), // behind its absence
       ].map((e) => ({ ...e, payload: { ...e.payload, sectionId: 'SEC-7' } }) as SchoolEvent),
@@ -421,6 +422,8 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
     const facts = [
       ...onAcademic([completed('S-1', 'SEC-7')]),
       { event: slot('MONDAY'), position: { topic: 'assignment-events', partition: 0, offset: 0 } },
+      ...onAcademic([anEvent('section.created', { sectionId: 'SEC-7', academicYearId: 'Y-7' })], 0, 1),
+      ...onAcademic([anEvent('academic.year.started', { academicYearId: 'Y-7', startDate: '2025-03-03', endDate: '2025-12-19' })], 0, 2),
     ];
     const state = async (schema: string) => ({
       marks: (await rows(schema, 'select attendance_id from {s}.marks order by 1')).map(
@@ -437,7 +440,7 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
       [[...facts, ...events], 100],
       [[...events, ...facts], 100],
       [[...events, ...facts], 1],
-      [[events[0]!, facts[1]!, ...events.slice(1), facts[0]!], 2],
+      [[facts[3]!, events[0]!, facts[1]!, ...events.slice(1), facts[0]!, facts[2]!], 2],
     ] as const) {
       const s = await store();
       await apply(s, [...records], size);
@@ -452,6 +455,7 @@ describe('attendance projection (load, fold, flush; real PostgreSQL)', function 
       absences: 0,
       parked: [
         ['mark:A-TUE', 'ATTENDANCE_NOT_A_SCHOOL_DAY'],
+        ['mark:A-OLD', 'ATTENDANCE_DATE_OUTSIDE_YEAR'],
         ['absence:B-SUN', 'ATTENDANCE_NOT_A_SCHOOL_DAY'],
         ['absence:B-SUN', 'ATTENDANCE_NOT_A_SCHOOL_DAY'],
       ],

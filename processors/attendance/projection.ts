@@ -7,6 +7,7 @@ import { toEvents } from '../shared/emit';
 import { ENROLLMENT_FACTS, enrolledFact, enrolledFactOf, loadEnrolled, type EnrolledFacts } from '../shared/enrolled';
 import { FactGate, loadParked, type Claim, type Need } from '../shared/gate';
 import { dayOfWeek, loadSchoolDays, schoolDayFact, schoolDayOf, type SchoolDays } from './days';
+import { loadSchoolYears, sectionYearFact, yearDatesFact, type SchoolYears } from './years';
 import { ERASURE, erasureWrites, onPersonalDataErased } from '../shared/erasure';
 import { narrow, unhandled } from '../shared/handled';
 import {
@@ -48,12 +49,14 @@ const GATED = ['attendance.marked', 'absence.recorded', 'tardiness.recorded', 'a
 type Gated = SchoolEvent<(typeof GATED)[number]>;
 const GATED_TYPES: ReadonlySet<EventType> = new Set(GATED);
 const FACT_TYPES: ReadonlySet<EventType> = new Set(ENROLLMENT_FACTS);
+/** academic's events the school years are learned from (processors/attendance/years.ts). */
+const YEAR_FACTS = ['section.created', 'academic.year.started'] as const satisfies readonly EventType[];
 
 /**
  * Every handled type is folded: attendance's own events, academic's the gate learns from, and a person's erasure
  * (their absences' reasons and justifications, and the personal fields of parked events, become the marker).
  */
-export const HANDLES: readonly EventType[] = [...FOLDED, ...ENROLLMENT_FACTS, ...ERASURE];
+export const HANDLES: readonly EventType[] = [...FOLDED, ...ENROLLMENT_FACTS, ...YEAR_FACTS, ...ERASURE];
 
 /**
  * Where attendance keeps a person's decrypted personal values: an absence's reason and justification (the
@@ -72,8 +75,12 @@ const STUDENT_TYPES: ReadonlySet<EventType> = new Set([...GATED, ...ENROLLMENT_F
 export const attendanceLockKeys = (event: SchoolEvent): string[] => {
   // The erased person's absences and parked events are written by chunks holding this lock.
   if (event.eventType === 'user.personal-data.erased') return [`attendance:${event.payload.userId}`];
-  // A section's school days are written by its schedules and read (shared) by its marks: attendanceSharedLockKeys.
+  // A section's school days and year are written by its schedules and its creation, and read (shared) by its marks
+  // (attendanceSharedLockKeys); a year's dates by its start, read by every mark (`ref:years`: a year starts rarely).
+  // Pairwise: a mark and its section's schedule or creation, a mark and a year's start, a section and its year.
   if (event.eventType === 'schedule.created') return [`ref:days:${event.payload.sectionId}`];
+  if (event.eventType === 'section.created') return [`ref:days:${event.payload.sectionId}`, `ref:year:${event.payload.academicYearId}`];
+  if (event.eventType === 'academic.year.started') return ['ref:years', `ref:year:${event.payload.academicYearId}`];
   return STUDENT_TYPES.has(event.eventType) && 'studentUserId' in event.payload
     ? [`attendance:${String(event.payload.studentUserId)}`]
     : [];
@@ -85,17 +92,23 @@ const DATED_TYPES: ReadonlySet<EventType> = new Set(['attendance.marked', 'absen
 
 /** A dated event reads its section's school days: it queues behind the section's schedules, not behind other marks. */
 export const attendanceSharedLockKeys = (event: SchoolEvent): string[] =>
-  DATED_TYPES.has(event.eventType) ? [`ref:days:${(event as Dated).payload.sectionId}`] : [];
+  DATED_TYPES.has(event.eventType) ? [`ref:days:${(event as Dated).payload.sectionId}`, 'ref:years'] : [];
 
-/** What a dated event needs, in order: its student enrolled in its section, its date a school day of the section. */
-const needsOf = (e: Dated): Need[] => [
+/**
+ * What a dated event needs, in order: its student enrolled in its section, its date a school day of the section,
+ * and within the section's academic year.
+ */
+const needsOf = (e: Dated, years: SchoolYears): Need[] => [
   { fact: enrolledFact(e.payload.studentUserId, e.payload.sectionId), rule: 'ATTENDANCE_STUDENT_NOT_ENROLLED' },
   { fact: schoolDayFact(e.payload.sectionId, dayOfWeek(e.payload.date)), rule: 'ATTENDANCE_NOT_A_SCHOOL_DAY' },
+  ...years.needs(e.payload.sectionId, e.payload.date),
 ];
 
 /** The facts an event teaches (what waits on them is what it may release). */
 function taughtBy(e: SchoolEvent): string[] {
   if (e.eventType === 'schedule.created') return [schoolDayOf(e.payload)];
+  if (e.eventType === 'section.created') return [sectionYearFact(e.payload.sectionId)];
+  if (e.eventType === 'academic.year.started') return [yearDatesFact(e.payload.academicYearId)];
   if (e.eventType === 'enrollment.completed' || e.eventType === 'enrollment.section.assigned') return [enrolledFactOf(e)];
   return [];
 }
@@ -117,7 +130,7 @@ function claimOf(e: Gated): Omit<Claim, 'sectionId'> & { sectionId?: string } {
 }
 
 /** `erased`: the people the chunk erased, whose stored personal values its flush replaces by the marker. */
-export type State = AttendanceState & { gate: FactGate; enrolled: EnrolledFacts; days: SchoolDays; erased: string[] };
+export type State = AttendanceState & { gate: FactGate; enrolled: EnrolledFacts; days: SchoolDays; years: SchoolYears; erased: string[] };
 
 function settle(r: Folded, event: SchoolEvent, ctx: ProjectContext): Emitted {
   if ('violation' in r) throw new RuleViolationError(r.violation, r.rule);
@@ -159,7 +172,7 @@ function admit(s: State, e: Gated, rules: Rules, ctx: ProjectContext, position: 
     return [];
   }
   // A justification reaches here only behind nothing: it was settled above.
-  const need = s.gate.firstUnknown(needsOf(e as Dated));
+  const need = s.gate.firstUnknown(needsOf(e as Dated, s.years));
   if (!need) return apply(s, e, rules, ctx);
   s.gate.park(e, { ...claim, sectionId: claim.sectionId ?? '' }, need, position);
   return [];
@@ -188,12 +201,18 @@ export function attendanceFold(rules: Rules): ChunkFold<State> {
         tx,
         dated.map((p) => p.sectionId),
       );
+      const years = await loadSchoolYears(
+        tx,
+        dated.map((p) => p.sectionId),
+        events.filter((e) => e.eventType === 'section.created').map((e) => narrow(e, ['section.created']).payload.academicYearId),
+      );
       const state = await loadAttendance(
         tx,
         all.filter((e) => FOLDED_TYPES.has(e.eventType)).map((e) => narrow(e, FOLDED)),
         rules,
       );
-      return { ...state, gate: new FactGate([...enrolled.known, ...days.known], parked), enrolled, days, erased: [] };
+      const gate = new FactGate([...enrolled.known, ...days.known, ...years.known()], parked);
+      return { ...state, gate, enrolled, days, years, erased: [] };
     },
     fold(state, input, ctx) {
       const event = narrow(input, HANDLES);
@@ -206,13 +225,15 @@ export function attendanceFold(rules: Rules): ChunkFold<State> {
         state.erased = onPersonalDataErased(state.erased, event.payload);
         return [];
       }
+      if (event.eventType === 'section.created') return release(state.years.learnSection(event.payload));
+      if (event.eventType === 'academic.year.started') return release(state.years.learnYear(event.payload));
       const out = apply(state, narrow(event, FOLDED), rules, ctx);
       if (event.eventType === 'schedule.created') out.push(...release(state.days.learn(event.payload)));
       return out;
     },
     async flush(tx, state) {
       await flushAttendance(tx, state);
-      const all = oneStatement([...state.enrolled.writes(), ...state.days.writes(), ...state.gate.writes()]);
+      const all = oneStatement([...state.enrolled.writes(), ...state.days.writes(), ...state.years.writes(), ...state.gate.writes()]);
       if (all) await tx.query(all.text, all.values);
       // After the writes above, in a statement of its own: it must see the rows this chunk wrote.
       const erasing = oneStatement(eraseCopies(state.erased));

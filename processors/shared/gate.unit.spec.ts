@@ -90,25 +90,10 @@ describe('fact gate (unit)', () => {
     expect(g.inbox.held().map((r) => r.refused)).to.deep.equal([true]); // never dropped
     expect(g.behind('grade:G')).to.equal(undefined);
     expect(g.writes()[0]!.values.at(-1)).to.deep.equal([true]); // parked in this chunk: inserted refused
-    expect(() =>
-      g.release(
-        COURSE.fact,
-        () => {
-          throw new Error('store down');
-        },
-        logger,
-      ),
-    ).to.not.throw(); // nothing waits on it
+    const storeDown = () => g.release(COURSE.fact, () => { throw new Error('store down'); }, logger); // prettier-ignore
+    expect(storeDown).to.not.throw(); // nothing waits on it
     g.park(grade('g2'), claim('grade:H'), COURSE, at(0, 2));
     g.learn(COURSE.fact);
-    expect(() =>
-      g.release(
-        COURSE.fact,
-        () => {
-          throw new Error('store down');
-        },
-        logger,
-      ),
-    ).to.throw('store down'); // anything but a refusal fails the chunk (retried), as on arrival
+    expect(storeDown).to.throw('store down'); // anything but a refusal fails the chunk (retried), as on arrival
   });
 });

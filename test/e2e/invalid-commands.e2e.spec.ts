@@ -1576,7 +1576,7 @@ const KAFKA_ROWS: KafkaRow[] = [
 /**
  * Events waiting for a fact of another aggregate, published straight to Kafka: grades and attendance park them with
  * the rule of the first fact not known (a student not enrolled in the section, a course the section does not teach, a
- * period of another year, a day without lessons: docs/invariants.md) instead of applying or dead-lettering them; a
+ * period of another year, a day without lessons, a date outside the year: docs/invariants.md) instead of applying or dead-lettering them; a
  * correction or justification of a parked one parks behind it.
  */
 interface ParkedRow<T extends EventType = EventType> {
@@ -1668,6 +1668,14 @@ const PARKED_ROWS: ParkedRow[] = [
     payload: { ...mark, attendanceId: 'ATT-P2', date: '2025-04-05', markedBy: T } as EventPayloads['attendance.marked'],
     processor: 'attendance',
     rule: 'ATTENDANCE_NOT_A_SCHOOL_DAY',
+    on: [S, A],
+  }),
+  parkedRow({
+    name: "a mark on a Monday of the year before its section's",
+    type: 'attendance.marked',
+    payload: { ...mark, attendanceId: 'ATT-P3', date: '2024-04-01', markedBy: T } as EventPayloads['attendance.marked'],
+    processor: 'attendance',
+    rule: 'ATTENDANCE_DATE_OUTSIDE_YEAR',
     on: [S, A],
   }),
   parkedRow({
