@@ -8,8 +8,10 @@ import { topicsOf } from '../runtime/topics';
 
 /**
  * attendance: store PostgreSQL (marks by date, windowed counts and summaries are
- * relational queries). Emits attendance.pattern.alert and saga step 5. Marks, absences and tardies of a student
- * not (yet) known enrolled in their section are parked until academic says so (processors/shared/enrolled.ts).
+ * relational queries). Emits attendance.pattern.alert and saga step 5. Marks, absences and tardies are parked until
+ * their facts are known: the student enrolled in the section (academic), the date a school day of the section
+ * (assignments' schedules) and within its academic year (academic); one dated outside the year stays parked
+ * (processors/shared/gate.ts). One dated after the day of its own timestamp is dead-lettered.
  * On user.personal-data.erased the person's absence reasons and justifications, in rows and parked events, become
  * the marker (processors/shared/erasure.ts).
  */
