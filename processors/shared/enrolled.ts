@@ -125,7 +125,7 @@ export function parkedGauges(name: string, staleMs: number): StoreGauge[] {
   return [
     {
       name: `school_events_${name}_parked_events`,
-      help: `Events ${name} keeps parked waiting for the student's enrollment in the section, by rule; stale="true": parked longer than RULE_PARKED_STALE_MS (${staleMs} ms)`,
+      help: `Events ${name} keeps parked waiting for a fact of another aggregate (an enrollment, a course, a period, a school day, a year), by rule; stale="true": parked longer than RULE_PARKED_STALE_MS (${staleMs} ms)`,
       labels: ['rule', 'stale'],
       sql: `select rule, (parked_at < now() - interval '${Math.floor(staleMs)} milliseconds')::text as stale, count(*) as value
             from parked_events group by 1, 2`,
