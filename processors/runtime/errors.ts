@@ -47,8 +47,18 @@ export function classify(error: unknown): FailureClass {
  * count against the circuit breaker.
  */
 export function isContention(error: unknown): boolean {
+  if (error instanceof LocksBusyError) return true;
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   return code === '40P01' || code === '40001' || code === '55P03';
+}
+
+/**
+ * Locks a chunk tried after its own (out of the sorted order, so never waited for) are held by another chunk:
+ * contention, retried at once, instead of a deadlock PostgreSQL would break only after deadlock_timeout.
+ */
+export class LocksBusyError extends AppError {
+  readonly code = 'LOCKS_BUSY';
+  readonly retriable = true;
 }
 
 /** A business rule that will never pass for this record: dead-letter it. */

@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { Logger } from '../../lib/logger';
 import type { SchoolEvent } from '../../schemas/generated/events';
-import { RuleViolationError } from '../runtime/errors';
+import { LocksBusyError, RuleViolationError } from '../runtime/errors';
 import type { Statement } from '../runtime/sql';
 import type { Emitted, Position } from '../runtime/types';
 import { Inbox, type Parked } from './inbox';
@@ -64,15 +64,6 @@ export class FactGate {
   constructor(known: Iterable<string> = [], parked: Iterable<ParkedRow> = []) {
     this.known = new Set(known);
     this.inbox.load(parked);
-  }
-
-  knows(fact: string): boolean {
-    return this.known.has(fact);
-  }
-
-  /** Marks facts known that the processor's tables already hold (nothing to release). */
-  know(facts: Iterable<string>): void {
-    for (const f of facts) this.known.add(f);
   }
 
   /** Learns a fact; whether it is new (then release what waits on it). */
@@ -225,8 +216,8 @@ export interface EventLocks {
  * taken here before they are read, and the rows are read again under them (a follow-on parked meanwhile behind
  * one of them is released with it; a fact another chunk is writing is seen once it commits). These locks come
  * after the chunk's own, out of the sorted order, so they are only tried: one another chunk holds fails this
- * chunk with SQLSTATE 55P03 (lock not available), which the runtime retries at once as contention, instead of a
- * deadlock that PostgreSQL would break only after deadlock_timeout.
+ * chunk with LocksBusyError, which the runtime retries at once as contention, instead of a deadlock that
+ * PostgreSQL would break only after deadlock_timeout.
  */
 export async function loadParked(
   tx: PoolClient,
@@ -249,8 +240,7 @@ export async function loadParked(
        from unnest($1::text[], $2::bool[]) t (k, s)`,
       [keys, keys.map((k) => shared.get(k))],
     );
-    if (!r.rows[0]?.ok)
-      throw Object.assign(new Error('parked events to release need locks another chunk holds; retried'), { code: '55P03' });
+    if (!r.rows[0]?.ok) throw new LocksBusyError('parked events to release need locks another chunk holds; retried');
   }
   return selectParked(tx, facts, [...new Set([...subjects, ...releasable.map((r) => r.subject)])]);
 }

@@ -30,9 +30,6 @@ export function yearDateErrors(date: string, section: SectionFacts | undefined, 
   ];
 }
 
-/** The day of the week of a calendar date, as the attendance processor reads it. */
-export { dayOfWeek };
-
 /**
  * ATTENDANCE_NOT_A_SCHOOL_DAY (pure): the date falls on a day of the week of one of the section's schedule slots
  * (`days`, all of them, or undefined when the date's day is known to be one). A section with no slot has no school
