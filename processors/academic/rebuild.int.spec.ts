@@ -59,8 +59,6 @@ describe('academic rebuild (int): a race for one saga is won in the rebuild by t
       { enrollmentId: id, studentUserId: student, sectionId: section, academicYearId: year },
       enrolled.eventId,
     );
-    // The first saga also waits out a fresh broker's first fetches of the run's new topics (seen over 30 s
-    // once in CI right after the stack started); the test checks outcomes, not speed.
     const assigned = await eventually(() => inTimeline(id, 'enrollment.section.assigned'), `${id} seated`, 90_000);
     const grades = await send(
       'enrollment.grades.initialized',
@@ -97,6 +95,7 @@ describe('academic rebuild (int): a race for one saga is won in the rebuild by t
       gradingPeriods: [{ periodId: `${year}-T1`, name: 'Term 1', startDate: '2025-03-03', endDate: '2025-12-19' }],
     });
     await send('section.created', { ...EXAMPLE_PAYLOADS['section.created'], sectionId: section, academicYearId: year });
+    await p.sectionKnown(section);
   });
   after(() => p.stop());
 

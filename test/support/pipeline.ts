@@ -254,6 +254,23 @@ export class TestPipeline {
     );
   }
 
+  /**
+   * Waits until academic has read a section. A section is on academic-events and the sagas that seat in it are
+   * on enrollment-events: publish order across two topics is no read order, and a saga validated before academic
+   * reads its section fails with SECTION_NOT_FOUND (seen in CI when a fresh broker's first fetch of a run's new
+   * topics was slow, over 30 s). Tests that seed a section directly wait for it before they enroll.
+   */
+  async sectionKnown(sectionId: string, timeoutMs = 90_000): Promise<void> {
+    await eventually(
+      async () =>
+        (await this.pool.query(`select 1 from "${this.schema('academic')}".sections where id = $1`, [sectionId])).rowCount
+          ? true
+          : undefined,
+      `academic to read section ${sectionId}`,
+      timeoutMs,
+    );
+  }
+
   async publish<T extends EventType>(
     type: T,
     payload: EventPayloads[T],

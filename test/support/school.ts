@@ -11,6 +11,7 @@ export async function seedSection(p: TestPipeline, o: { sectionId: string; cours
   await p.publish('academic.year.started', EXAMPLE_PAYLOADS['academic.year.started']);
   await p.publish('section.created', { ...EXAMPLE_PAYLOADS['section.created'], sectionId: o.sectionId });
   await p.publish('course.assigned', { ...EXAMPLE_PAYLOADS['course.assigned'], sectionId: o.sectionId, courseId });
+  if (p.host?.runners.some((r) => r.def.name === 'academic')) await p.sectionKnown(o.sectionId);
   if (!o.teacherUserId) return;
   // A lesson every day of the week (the example's slot on Monday, the same time on the others): attendance parks a
   // mark dated on a day its section has none (ATTENDANCE_NOT_A_SCHOOL_DAY), and tests mark any date.
