@@ -369,7 +369,13 @@ describe('replay and rebuild (int)', function () {
   });
 
   it('a Mongo projection (users): verify equals a rebuild; --until builds a snapshot database', async () => {
-    for (let i = 0; i < 30; i++) await p.publish('user.created', { ...EXAMPLE_PAYLOADS['user.created'], userId: `U-${i}` });
+    // U-2 is a parent (a link waits for its parent to be known as one: PARENT_LINK_NOT_PARENT); the others students.
+    for (let i = 0; i < 30; i++)
+      await p.publish('user.created', {
+        ...EXAMPLE_PAYLOADS['user.created'],
+        userId: `U-${i}`,
+        ...(i === 2 ? { userType: 'PARENT' as const, roles: ['PARENT' as const] } : {}),
+      });
     await p.publish('student.parent.linked', { studentUserId: 'U-1', parentUserId: 'U-2', relationship: 'MOTHER' });
     // verify compares against a quiet projection: wait for the link too (its three updates come last).
     await eventually(

@@ -32,8 +32,11 @@ export interface Profile extends ProfileFields {
   children?: string[];
 }
 
+/** Parent links waiting for their parent (see onParentLinked). */
+export const PARKED_LINKS = 'parked_links';
+
 /** One guarded single-document update (the runtime's fold applies and coalesces them). */
-export type DocUpdate = RuntimeDocUpdate & { collection: 'users' | 'student360' | 'enrollment_refs' };
+export type DocUpdate = RuntimeDocUpdate & { collection: 'users' | 'student360' | 'enrollment_refs' | typeof PARKED_LINKS };
 
 export interface Decision {
   updates: DocUpdate[];
@@ -125,15 +128,56 @@ export function onRoleChanged(p: EventPayloads['user.role.changed'], current: Pr
   return { updates: [{ collection: 'users', id: p.userId, set: { roles: p.newRoles } }], emit: [] };
 }
 
-export function onParentLinked(p: EventPayloads['student.parent.linked']): Decision {
-  return {
-    updates: [
-      { collection: 'users', id: p.studentUserId, addToSet: { parents: p.parentUserId } },
-      { collection: 'users', id: p.parentUserId, addToSet: { children: p.studentUserId } },
-      { collection: 'student360', id: p.studentUserId, addToSet: { parents: p.parentUserId } },
-    ],
-    emit: [],
+/**
+ * A parent link waiting for its parent to be known as a PARENT (collection `parked_links`, one document per
+ * event; processors/users/links.ts releases it). No personal data: ids, the relationship, the event's time.
+ */
+export interface ParkedLink {
+  _id: string;
+  parentUserId: string;
+  studentUserId: string;
+  relationship: EventPayloads['student.parent.linked']['relationship'];
+  rule: 'PARENT_LINK_NOT_PARENT';
+  at: string;
+}
+/** What a link writes: each side's list of the other, and the student's 360. */
+export function linkUpdates(p: Pick<EventPayloads['student.parent.linked'], 'studentUserId' | 'parentUserId'>): DocUpdate[] {
+  return [
+    { collection: 'users', id: p.studentUserId, addToSet: { parents: p.parentUserId } },
+    { collection: 'users', id: p.parentUserId, addToSet: { children: p.studentUserId } },
+    { collection: 'student360', id: p.studentUserId, addToSet: { parents: p.parentUserId } },
+  ];
+}
+
+/** What a parked link waits for: its parent known as a PARENT (a type never changes, so this only ever becomes true). */
+export const isParent = (parent: Pick<Profile, 'userType'> | null | undefined): boolean => parent?.userType === 'PARENT';
+
+/**
+ * PARENT_LINK_NOT_STUDENT is decided from the student's own row: the link is keyed by the student, so it follows
+ * the student's user.created in one partition, live and in a rebuild alike; a link of a user never created or
+ * not a STUDENT is refused (dead-lettered, nothing changes). PARENT_LINK_NOT_PARENT needs the parent's row, which
+ * another partition writes: the link is applied once the parent is known as a PARENT and parked until then. A user
+ * of another type never becomes one (a type never changes), so such a link stays parked for good, as a rebuild
+ * that reads the parent after the link parks it too (refusing it on arrival would differ from that rebuild).
+ */
+export function onParentLinked(
+  e: SchoolEvent<'student.parent.linked'>,
+  student: Profile | undefined,
+  parent: Profile | undefined,
+): Decision {
+  const p = e.payload;
+  if (!student?.userType) throw new RuleViolationError(`student ${p.studentUserId} does not exist`, 'PARENT_LINK_NOT_STUDENT');
+  if (student.userType !== 'STUDENT')
+    throw new RuleViolationError(`user ${p.studentUserId} is a ${student.userType}, not a STUDENT`, 'PARENT_LINK_NOT_STUDENT');
+  if (isParent(parent)) return { updates: linkUpdates(p), emit: [] };
+  const parked: Omit<ParkedLink, '_id'> = {
+    parentUserId: p.parentUserId,
+    studentUserId: p.studentUserId,
+    relationship: p.relationship,
+    rule: 'PARENT_LINK_NOT_PARENT',
+    at: e.timestamp,
   };
+  return { updates: [{ collection: PARKED_LINKS, id: e.eventId, set: parked }], emit: [] };
 }
 
 /** Step 2: the student exists, is active, and has the student role. */

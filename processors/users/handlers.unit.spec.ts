@@ -4,7 +4,9 @@ import { RuleViolationError } from '../runtime/errors';
 import { anEvent, given } from '../testing/gwt';
 import { ERASED_MARKER } from '../../schemas/personal-fields';
 import {
+  onParentLinked,
   onPersonalDataErased,
+  type Decision,
   onRoleChanged,
   onStudentEnrolled,
   onUserCreated,
@@ -115,8 +117,8 @@ describe('users handlers', () => {
       expect(refusal(undefined, ['PARENT'])).to.include({ rule: 'USER_UNKNOWN' });
     });
     it('USER_UNKNOWN: a document kept for a user other events named before the creation is not a user', () => {
-      // A parent link writes the parent's document (children) before the parent's user.created; a deactivation of a
-      // user never created writes status and reason: neither is a profile.
+      // Documents other events write without a user.created (links written before the parent check, by an older
+      // version; a deactivation of a user never created: status and reason) are not profiles.
       expect(refusal({ _id: student._id, children: ['S-9'] } as Profile)).to.include({ rule: 'USER_UNKNOWN' });
       expect(refusal({ _id: student._id, status: 'DEACTIVATED', deactivationReason: 'x' } as Profile)).to.include({ rule: 'USER_UNKNOWN' });
     });
@@ -129,6 +131,70 @@ describe('users handlers', () => {
       expect(refusal(teacher, ['TEACHER', 'ADMIN']), 'roles its type may hold').to.include({ rule: 'USER_DEACTIVATED' });
       expect(refusal({ ...student, status: 'DEACTIVATED' }, ['PARENT']), 'roles its type may not hold').to.include({
         rule: 'USER_DEACTIVATED',
+      });
+    });
+  });
+  describe('student.parent.linked: the student from its own row, the parent from its row on another partition', () => {
+    const parent: Profile = { ...student, _id: 'USR-P', userType: 'PARENT', roles: ['PARENT'] };
+    const linked = anEvent('student.parent.linked', { studentUserId: student._id, parentUserId: parent._id, relationship: 'FATHER' });
+    const refusal = (s: Profile | undefined, p: Profile | undefined) => {
+      try {
+        onParentLinked(linked, s, p);
+        return undefined;
+      } catch (e) {
+        return e instanceof RuleViolationError ? { rule: e.rule, message: e.message } : String(e);
+      }
+    };
+    const parked: Decision = {
+      updates: [
+        {
+          collection: 'parked_links',
+          id: linked.eventId,
+          set: {
+            parentUserId: 'USR-P',
+            studentUserId: student._id,
+            relationship: 'FATHER',
+            rule: 'PARENT_LINK_NOT_PARENT',
+            at: linked.timestamp,
+          },
+        },
+      ],
+      emit: [],
+    };
+    it('a STUDENT and a known PARENT: each lists the other, and the 360 the parent', () => {
+      given<Profile | undefined>(parent)
+        .when(linked, (e, p) => onParentLinked(e, student, p))
+        .then({
+          updates: [
+            { collection: 'users', id: student._id, addToSet: { parents: 'USR-P' } },
+            { collection: 'users', id: 'USR-P', addToSet: { children: student._id } },
+            { collection: 'student360', id: student._id, addToSet: { parents: 'USR-P' } },
+          ],
+          emit: [],
+        });
+    });
+    it('PARENT_LINK_NOT_PARENT: a parent not known yet (no profile, or a document other events left) parks the link, nothing else', () => {
+      given<Profile | undefined>(undefined)
+        .when(linked, (e, p) => onParentLinked(e, student, p))
+        .then(parked);
+      given<Profile | undefined>({ _id: 'USR-P', status: 'DEACTIVATED' } as Profile)
+        .when(linked, (e, p) => onParentLinked(e, student, p))
+        .then(parked);
+    });
+    it('PARENT_LINK_NOT_PARENT: a parent known as another type parks it too (for good: a rebuild reading the parent later parks it)', () => {
+      given<Profile | undefined>({ ...parent, userType: 'TEACHER', roles: ['TEACHER'] })
+        .when(linked, (e, p) => onParentLinked(e, student, p))
+        .then(parked);
+    });
+    it('PARENT_LINK_NOT_STUDENT: a student never created, or a user of another type, is refused whatever the parent', () => {
+      expect(refusal(undefined, parent)).to.deep.equal({
+        rule: 'PARENT_LINK_NOT_STUDENT',
+        message: `student ${student._id} does not exist`,
+      });
+      expect(refusal({ _id: student._id, parents: ['USR-X'] } as Profile, parent)).to.include({ rule: 'PARENT_LINK_NOT_STUDENT' });
+      expect(refusal({ ...student, userType: 'TEACHER', roles: ['TEACHER'] }, undefined)).to.deep.equal({
+        rule: 'PARENT_LINK_NOT_STUDENT',
+        message: `user ${student._id} is a TEACHER, not a STUDENT`,
       });
     });
   });

@@ -1,5 +1,7 @@
+import { MongoServerError } from 'mongodb';
 import type { ProcessorManifest } from '../manifest';
 import type { MongoProcessor } from '../runtime/types';
+import { PARKED_LINKS } from './handlers';
 import { HANDLES, usersFold } from './projection';
 import { USERS_LOOKUPS } from './queries';
 import { topicsOf } from '../runtime/topics';
@@ -25,4 +27,10 @@ export const users: MongoProcessor = {
   writer: 'instance', // merged chunks: fewer per-chunk writes (measured on bench:pipeline, docs/decisions.md)
   fold: usersFold,
   lookups: manifest.lookups,
+  // Parked parent links live in their own collection, there (empty) in every version, live or rebuilt alike.
+  init: async (db) => {
+    await db.createCollection(PARKED_LINKS).catch((e: unknown) => {
+      if (!(e instanceof MongoServerError && e.codeName === 'NamespaceExists')) throw e;
+    });
+  },
 };

@@ -103,6 +103,100 @@ describe('users projection (load, fold, flush; real FerretDB)', function () {
     expect(await content(reversed.db)).to.deep.equal(c);
   });
 
+  describe('PARENT_LINK_NOT_PARENT: a link waits for its parent, known as a PARENT, on another partition', () => {
+    const teacher = (userId: string) =>
+      anEvent('user.created', {
+        userId,
+        userType: 'TEACHER',
+        firstName: 'T',
+        lastName: 'L',
+        email: `${userId}@x`,
+        phone: null,
+        birthDate: null,
+        roles: ['TEACHER'],
+      });
+    // The student and its links on partition 0; the parent, a teacher named as a parent, on 1; P-9 comes later.
+    const students = [student('S-1', 'Ana'), link('S-1', 'P-9'), link('S-1', 'T-1'), link('S-1', 'P-1')];
+    const adults = [parent('P-1'), teacher('T-1')];
+    const parkedOf = (docs: Record<string, unknown[]>) =>
+      (docs.parked_links as Array<{ parentUserId: string; studentUserId: string; rule: string }>).map((l) => [
+        l.parentUserId,
+        l.studentUserId,
+        l.rule,
+      ]);
+    const linksOf = (docs: Record<string, unknown[]>) =>
+      Object.fromEntries(
+        (docs.users as Array<{ _id: string; parents?: string[]; children?: string[] }>).map((u) => [u._id, u.parents ?? u.children ?? []]),
+      );
+
+    it('the same documents whether the parent comes before the link, after it, in the same chunk, or one event a chunk', async () => {
+      const orders: Array<[Ready[], number]> = [
+        [[...on(adults, 'user-events', 1), ...on(students)], 500],
+        [[...on(students), ...on(adults, 'user-events', 1)], 500],
+        [[...on(students), ...on(adults, 'user-events', 1)], 1],
+        [[...on(adults.slice(1), 'user-events', 1), ...on(students), ...on(adults.slice(0, 1), 'user-events', 1, 5)], 2],
+      ];
+      const contents = [];
+      for (const [records, size] of orders) {
+        const s = await store();
+        await apply(s, records, size);
+        contents.push(await content(s.db));
+      }
+      const first = contents[0]!;
+      expect(linksOf(first)).to.deep.equal({ 'P-1': ['S-1'], 'S-1': ['P-1'], 'T-1': [] });
+      expect((first.student360 as Array<{ parents: string[] }>)[0]!.parents).to.deep.equal(['P-1']);
+      expect(parkedOf(first)).to.have.deep.members([
+        ['P-9', 'S-1', 'PARENT_LINK_NOT_PARENT'],
+        ['T-1', 'S-1', 'PARENT_LINK_NOT_PARENT'],
+      ]);
+      for (const c of contents.slice(1)) expect(c).to.deep.equal(first);
+    });
+
+    it("P-9's creation as a PARENT releases its link; the teacher's stays parked", async () => {
+      const s = await store();
+      await apply(s, [...on(students), ...on(adults, 'user-events', 1)], 500);
+      await apply(s, on([parent('P-9')], 'user-events', 2), 500);
+      const docs = await content(s.db);
+      expect(linksOf(docs)).to.deep.equal({ 'P-1': ['S-1'], 'P-9': ['S-1'], 'S-1': ['P-1', 'P-9'], 'T-1': [] });
+      expect((docs.student360 as Array<{ parents: string[] }>)[0]!.parents).to.deep.equal(['P-1', 'P-9']);
+      expect(parkedOf(docs)).to.deep.equal([['T-1', 'S-1', 'PARENT_LINK_NOT_PARENT']]);
+    });
+
+    it('a link and its parent applied at the same moment by two chunks: never left parked on a known parent', async () => {
+      const s = await store();
+      const n = 24;
+      await apply(s, on(Array.from({ length: n }, (_, i) => student(`S-${i}`, 'A'))), 500);
+      // Each pair races: the link (partition 0) and the parent's creation (partition 1) in two concurrent chunks.
+      await Promise.all(
+        Array.from({ length: n }, (_, i) => [
+          apply(s, on([link(`S-${i}`, `P-${i}`)], 'user-events', 0, n + i), 1),
+          apply(s, on([parent(`P-${i}`)], 'user-events', 1, i), 1),
+        ]).flat(),
+      );
+      const docs = await content(s.db);
+      expect(docs.parked_links).to.deep.equal([]);
+      for (let i = 0; i < n; i++) expect(linksOf(docs)[`S-${i}`], `S-${i}`).to.deep.equal([`P-${i}`]);
+    });
+
+    it('PARENT_LINK_NOT_STUDENT: a link of a student never created, or of a user of another type, fails its chunk with the rule', async () => {
+      const s = await store();
+      await apply(s, [...on([teacher('T-2')]), ...on([parent('P-1')], 'user-events', 1)], 500);
+      for (const [studentUserId, message] of [
+        ['S-404', 'student S-404 does not exist'],
+        ['T-2', 'user T-2 is a TEACHER, not a STUDENT'],
+      ] as const) {
+        const refused = await apply(s, on([link(studentUserId, 'P-1')], 'user-events', 0, 10), 1).then(
+          () => undefined,
+          (e: unknown) => e as { rule?: string; message?: string },
+        );
+        expect(refused).to.include({ rule: 'PARENT_LINK_NOT_STUDENT', message });
+      }
+      const docs = await content(s.db);
+      expect(linksOf(docs)).to.deep.equal({ 'P-1': [], 'T-2': [] });
+      expect(docs.parked_links).to.deep.equal([]);
+    });
+  });
+
   describe('the saga steps', () => {
     const at = (t: string) => ({ timestamp: `2025-03-0${t}T08:00:00.000Z` });
     const enrolled = (enrollmentId: string, studentUserId: string, day: string) =>

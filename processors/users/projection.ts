@@ -4,6 +4,7 @@ import type { DocKey, MongoChunkFold } from '../runtime/types';
 import { narrow, unhandled } from '../shared/handled';
 import { toEvents } from '../shared/emit';
 import * as h from './handlers';
+import { releaseParkedLinks } from './links';
 
 export const HANDLES = [
   'user.created',
@@ -30,9 +31,10 @@ export const usersFold: MongoChunkFold = {
   keys(input) {
     const event = narrow(input, HANDLES);
     switch (event.eventType) {
-      case 'user.created': // these only write
-      case 'student.parent.linked':
+      case 'user.created': // only writes
         return [];
+      case 'student.parent.linked': // whether the student is one, and whether the parent is known as one
+        return [doc('users', event.payload.studentUserId), doc('users', event.payload.parentUserId)];
       case 'user.updated': // whether the user is a student (and was erased)
       case 'user.deactivated':
       case 'user.personal-data.erased': // which personal fields it holds
@@ -70,7 +72,7 @@ export const usersFold: MongoChunkFold = {
         d = h.onPersonalDataErased(event.payload, profile(event.payload.userId));
         break;
       case 'student.parent.linked':
-        d = h.onParentLinked(event.payload);
+        d = h.onParentLinked(event, profile(event.payload.studentUserId), profile(event.payload.parentUserId));
         break;
       case 'student.enrolled':
         d = h.onStudentEnrolled(event, profile(event.payload.studentUserId));
@@ -87,10 +89,14 @@ export const usersFold: MongoChunkFold = {
     return { updates: d.updates, emit: toEvents(event, d.emit, ctx) };
   },
   async afterFlush(mongo, changed) {
-    for (const c of changed) {
+    const fields = new Map<string, DocKey & { fields: string[] }>();
+    for (const c of [...changed, ...(await releaseParkedLinks(mongo, changed))]) {
       const linked = c.fields.filter((f) => LINK_FIELDS.includes(f));
-      if (linked.length) await keepSorted(mongo, c.collection, c.id, linked);
+      if (!linked.length) continue;
+      const k = `${c.collection}\u0000${c.id}`;
+      fields.set(k, { ...c, fields: [...new Set([...(fields.get(k)?.fields ?? []), ...linked])] });
     }
+    for (const c of fields.values()) await keepSorted(mongo, c.collection, c.id, c.fields);
   },
 };
 

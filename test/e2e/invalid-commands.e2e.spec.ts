@@ -17,8 +17,9 @@ import { TestPipeline } from '../support/pipeline';
  * Part 1: each row breaks one rule (a code of processors/shared/invariants.ts where there is one, else a contract
  * rule); the API answers it with problem+json naming the rule and field, and nothing reaches a topic.
  * Part 2: the rules the processors enforce, broken by events published straight to Kafka (no API): each event lands
- * in its topic's dead-letter topic with the rule in `dlq.rule`, or, for a student not enrolled in the section, is
- * parked by grades or attendance; the read models it would have touched are unchanged.
+ * in its topic's dead-letter topic with the rule in `dlq.rule`, or, waiting for a fact of another aggregate (an
+ * enrollment, a course, a school day, a parent known as a PARENT), is parked by grades, attendance or users; the read
+ * models it would have touched are unchanged.
  */
 
 type Domain = 'users' | 'academic' | 'assignments' | 'grades' | 'attendance' | 'notifications';
@@ -369,7 +370,7 @@ const ROWS: Row[] = [
     errors: on('path.userId', 'USER_UNKNOWN'),
   },
   {
-    name: 'USER_UNKNOWN: new roles for a parent only named by a link, never created',
+    name: 'USER_UNKNOWN: new roles for a user only named by a deactivation, never created',
     domain: 'users',
     as: 'admin',
     method: 'POST',
@@ -1558,6 +1559,20 @@ const KAFKA_ROWS: KafkaRow[] = [
     rule: 'USER_DEACTIVATED',
   }),
   kafkaRow({
+    name: 'PARENT_LINK_NOT_STUDENT: a link of a student nobody created',
+    type: 'student.parent.linked',
+    payload: { studentUserId: STU_NAMED, parentUserId: P, relationship: 'MOTHER' },
+    processor: 'users',
+    rule: 'PARENT_LINK_NOT_STUDENT',
+  }),
+  kafkaRow({
+    name: 'PARENT_LINK_NOT_STUDENT: the child is a teacher',
+    type: 'student.parent.linked',
+    payload: { studentUserId: T, parentUserId: P, relationship: 'FATHER' },
+    processor: 'users',
+    rule: 'PARENT_LINK_NOT_STUDENT',
+  }),
+  kafkaRow({
     name: 'USER_UNKNOWN: new roles for a user nobody created',
     type: 'user.role.changed',
     payload: { userId: NOBODY, previousRoles: [], newRoles: ['STUDENT'] },
@@ -1565,7 +1580,7 @@ const KAFKA_ROWS: KafkaRow[] = [
     rule: 'USER_UNKNOWN',
   }),
   kafkaRow({
-    name: 'USER_UNKNOWN: new roles for a parent only named by a link, never created',
+    name: 'USER_UNKNOWN: new roles for a user only named by a deactivation, never created',
     type: 'user.role.changed',
     payload: { userId: PAR_NAMED, previousRoles: [], newRoles: ['PARENT'] },
     processor: 'users',
@@ -1688,6 +1703,15 @@ const PARKED_ROWS: ParkedRow[] = [
   }),
 ];
 
+/**
+ * Parent links waiting for their parent to be known as a PARENT, published straight to Kafka: the users processor
+ * parks them (collection parked_links, PARENT_LINK_NOT_PARENT); a user of another type never becomes one.
+ */
+const PARKED_LINK_ROWS: Array<{ name: string; payload: EventPayloads['student.parent.linked'] }> = [
+  { name: 'the parent is a teacher', payload: { studentUserId: S, parentUserId: T, relationship: 'MOTHER' } },
+  { name: 'a parent nobody created', payload: { studentUserId: S, parentUserId: NOBODY, relationship: 'GUARDIAN' } },
+];
+
 describe('Invalid commands and events (e2e, issue 18)', function () {
   this.timeout(300_000);
   const p = new TestPipeline(testConfig());
@@ -1780,9 +1804,9 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
     for (const r of await Promise.all([enrollment(ENR_A, S, A), enrollment(ENR_B, S2, B), enrollment(ENR_FAILED, 'STU-GHOST', A)]))
       expect(r.status, JSON.stringify(r.body)).to.equal(202);
     expect(await Promise.all([sagaEnds(ENR_A), sagaEnds(ENR_B), sagaEnds(ENR_FAILED)])).to.deep.equal(['COMPLETED', 'COMPLETED', 'FAILED']);
-    // A link of two users nobody created, straight to Kafka (the API refuses it): the users projection keeps a
-    // document for each, which is not a user (the USER_UNKNOWN rows).
-    await p.publish('student.parent.linked', { studentUserId: STU_NAMED, parentUserId: PAR_NAMED, relationship: 'FATHER' });
+    // A deactivation of a user nobody created, straight to Kafka (the API refuses it): the users projection keeps a
+    // document of its status, which is not a user (the USER_UNKNOWN rows).
+    await p.publish('user.deactivated', { userId: PAR_NAMED, reason: 'never enrolled' });
     // What the corrections of part 2 refer to: a grade, a mark and an absence of S in SEC-A.
     await Promise.all([
       command('/api/v1/grades', { ...grade, gradeId: GRD, evaluationType: 'EXAM', score: 15 }, tokens.teacher),
@@ -1846,6 +1870,7 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
     const dlq: Map<string, Array<KafkaMessage & { topic: string }>> = new Map();
     const published: Array<{ row: KafkaRow; eventId: string }> = [];
     const parked: Array<{ row: ParkedRow; eventId: string }> = [];
+    const parkedLinks: Array<{ row: (typeof PARKED_LINK_ROWS)[number]; eventId: string }> = [];
     let offsetsBefore: Record<string, Record<number, string>> = {};
     let modelsBefore: unknown;
 
@@ -1871,6 +1896,7 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
           get(`/api/v1/users/${S2}/student360`),
           get(`/api/v1/users/${STU_ADMIN}`),
           get(`/api/v1/users/${P}`),
+          get(`/api/v1/users/${T}`),
           get(`/api/v1/users/${P_GONE}`),
           get(`/api/v1/users/${T_GONE}`),
           get(`/api/v1/users/${NOBODY}`),
@@ -1903,6 +1929,8 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
         published.push({ row, eventId: e.eventId });
       }
       for (const row of PARKED_ROWS) parked.push({ row, eventId: (await p.publish(row.type, row.payload)).eventId });
+      for (const row of PARKED_LINK_ROWS)
+        parkedLinks.push({ row, eventId: (await p.publish('student.parent.linked', row.payload)).eventId });
       const topics = [...new Set(KAFKA_ROWS.map((r) => p.topic(dlqTopic(EVENT_DEFINITIONS[r.type].topic))))];
       for (const m of await readAll(kafka(), topics, KAFKA_ROWS.length, 60_000)) {
         const id = headerString(m.headers, DLQ.eventId) ?? '';
@@ -1957,11 +1985,28 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
       expect(held).to.have.length(PARKED_ROWS.length);
     });
 
+    it('parent links waiting for their parent to be known as a PARENT are parked by users with PARENT_LINK_NOT_PARENT, neither applied nor dead-lettered', async () => {
+      const held = await p.db
+        .collection<{ _id: string; parentUserId: string; studentUserId: string; rule: string }>('parked_links')
+        .find({}, { projection: { parentUserId: 1, studentUserId: 1, rule: 1 } })
+        .toArray();
+      for (const { row, eventId } of parkedLinks) {
+        expect(dlq.get(eventId) ?? [], `dead letters of ${row.name}`).to.deep.equal([]);
+        expect(
+          held.filter((l) => l._id === eventId),
+          row.name,
+        ).to.deep.equal([{ _id: eventId, parentUserId: row.payload.parentUserId, studentUserId: S, rule: 'PARENT_LINK_NOT_PARENT' }]);
+      }
+      expect(held).to.have.length(PARKED_LINK_ROWS.length);
+    });
+
     it('each refused event is dead-lettered exactly once and caused nothing: only its own record and its dead letter were added', async () => {
       const after = await offsets();
       const grew = (name: string) => total(after[name] ?? {}) - total(offsetsBefore[name] ?? {});
       for (const t of topicCatalog(p.config)) {
-        const sent = [...KAFKA_ROWS, ...PARKED_ROWS].filter((r) => EVENT_DEFINITIONS[r.type].topic === t.name).length;
+        const sent =
+          [...KAFKA_ROWS, ...PARKED_ROWS].filter((r) => EVENT_DEFINITIONS[r.type].topic === t.name).length +
+          (EVENT_DEFINITIONS['student.parent.linked'].topic === t.name ? PARKED_LINK_ROWS.length : 0);
         const letters = KAFKA_ROWS.filter((r) => dlqTopic(EVENT_DEFINITIONS[r.type].topic) === t.name).length;
         expect(grew(t.name), t.name).to.equal(DOMAIN_TOPICS.includes(t.name as (typeof DOMAIN_TOPICS)[number]) ? sent : letters);
       }

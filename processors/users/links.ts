@@ -1,0 +1,42 @@
+import type { GuardedMongo } from '../runtime/mongo-store';
+import type { DocKey } from '../runtime/types';
+import { isParent, linkUpdates, PARKED_LINKS, type ParkedLink, type Profile } from './handlers';
+
+/**
+ * Releases parked parent links (handlers.ts onParentLinked) whose parent is now known as a PARENT, after a
+ * chunk's flush: those the chunk parked (their parent may have been created meanwhile on another partition)
+ * and those waiting on a user the chunk created. Each side writes first and reads after (a park, then the
+ * parent's row; a creation, then the parked links), so whichever of the two writes lands second, its reader
+ * sees the other: a link is never left parked on a known parent. Both may release one link: its writes are
+ * $addToSet and a delete, which change nothing the second time; a crash before the chunk's positions are
+ * stored runs this again. One query when nothing is parked (the collection is empty then).
+ * Returns the documents it added links to (their arrays are then sorted like the fold's).
+ */
+export async function releaseParkedLinks(
+  mongo: GuardedMongo,
+  changed: ReadonlyArray<DocKey & { fields: string[] }>,
+): Promise<Array<DocKey & { fields: string[] }>> {
+  const parked = changed.filter((c) => c.collection === PARKED_LINKS).map((c) => c.id);
+  const created = changed.filter((c) => c.collection === 'users' && c.fields.includes('userType')).map((c) => c.id);
+  if (!parked.length && !created.length) return [];
+  const or = [...(parked.length ? [{ _id: { $in: parked } }] : []), ...(created.length ? [{ parentUserId: { $in: created } }] : [])];
+  const waiting = await mongo.db.collection<ParkedLink>(PARKED_LINKS).find({ $or: or }).toArray();
+  if (!waiting.length) return [];
+  const parents = new Map<string, boolean>();
+  for (const id of new Set(waiting.map((l) => l.parentUserId))) {
+    const parent = await mongo.db.collection<Profile>('users').findOne({ _id: id }, { projection: { userType: 1 } });
+    parents.set(id, isParent(parent));
+  }
+  const linked: Array<DocKey & { fields: string[] }> = [];
+  for (const l of waiting) {
+    if (!parents.get(l.parentUserId)) continue; // still waiting (or for good: a user of another type)
+    for (const u of linkUpdates(l)) {
+      await mongo.exclusive(u.collection, u.id, () =>
+        mongo.db.collection<{ _id: string }>(u.collection).updateOne({ _id: u.id }, { $addToSet: u.addToSet! }, { upsert: true }),
+      );
+      linked.push({ collection: u.collection, id: u.id, fields: Object.keys(u.addToSet!) });
+    }
+    await mongo.exclusive(PARKED_LINKS, l._id, () => mongo.db.collection<ParkedLink>(PARKED_LINKS).deleteOne({ _id: l._id }));
+  }
+  return linked;
+}
