@@ -7,7 +7,8 @@ import { createGrades } from './grades';
 import { createChannels } from './notifications/channels';
 import { createNotifications } from './notifications';
 import type { ProcessorDefinition } from './runtime/types';
-import { users } from './users';
+import { systemClock } from '../lib/clock';
+import { createUsers } from './users';
 
 // What the processors are, as data (names, migrations, lookups): processors/manifest.ts.
 export { mongoLookups, PG_MIGRATIONS, PROCESSOR_NAMES } from './manifest';
@@ -18,7 +19,7 @@ export { mongoLookups, PG_MIGRATIONS, PROCESSOR_NAMES } from './manifest';
  */
 export function createProcessors(config: Config, logger: Logger): ProcessorDefinition[] {
   return [
-    users,
+    createUsers(config.rules, systemClock),
     academic,
     createAssignments(config.rules),
     createGrades(config.rules),

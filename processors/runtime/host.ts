@@ -18,7 +18,7 @@ import { startOpsServer } from './http';
 import { endOffsetsOnce } from './end-offsets';
 import { HeartbeatWriter } from './heartbeat';
 import { RuntimeMetrics } from './metrics';
-import { registerStoreGauges } from './store-gauges';
+import { registerMongoGauges, registerStoreGauges } from './store-gauges';
 import { MongoStore } from './mongo-store';
 import { projectionDb, projectionSchema } from './names';
 import { LiveDatabases } from './mongo-live';
@@ -102,6 +102,10 @@ export class ProcessorHost {
       case 'mongo':
         this.mongo ??= createMongoClient(this.config);
         this.pool ??= createPgPool(this.config, {}, this.logger);
+        if (def.gauges && !this.opts.replaying) {
+          const live = new LiveDatabases(this.mongo, this.mongoDb(def).databaseName, this.config.mongo.liveCheckMs);
+          registerMongoGauges(this.metrics.registry, () => live.db(def.name), def.gauges);
+        }
         // A rebuild writes its target; a live processor follows the projection's live pointer (mongo-live.ts).
         return new MongoStore(
           this.pool,

@@ -89,6 +89,20 @@ export interface StoreGauge {
   sql: string;
 }
 
+/** One series of a gauge: its label values and value. */
+export interface GaugeSeries {
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** A gauge over a Mongo projection: read from the live database at every scrape. */
+export interface MongoGauge {
+  name: string;
+  help: string;
+  labels: readonly string[];
+  read(db: Db): Promise<GaugeSeries[]>;
+}
+
 export interface PostgresProcessor extends Base {
   store: 'postgres';
   /** Gauges over its projection, exported with the process's metrics. */
@@ -157,6 +171,8 @@ export interface MongoChunkFold {
 
 export interface MongoProcessor extends Base {
   store: 'mongo';
+  /** Gauges over its projection, exported with the process's metrics. */
+  gauges?: readonly MongoGauge[];
   /** Event types applied a chunk at a time (the others go through `project`, one by one). */
   fold?: MongoChunkFold;
   /**

@@ -1,7 +1,10 @@
 import { MongoServerError } from 'mongodb';
 import type { ProcessorManifest } from '../manifest';
 import type { MongoProcessor } from '../runtime/types';
+import type { Clock } from '../../lib/clock';
+import type { Rules } from '../../lib/config';
 import { PARKED_LINKS } from './handlers';
+import { parkedLinkGauges } from './links';
 import { HANDLES, usersFold } from './projection';
 import { USERS_LOOKUPS } from './queries';
 import { topicsOf } from '../runtime/topics';
@@ -18,6 +21,11 @@ export const manifest = {
   handles: HANDLES,
   lookups: USERS_LOOKUPS,
 } as const satisfies ProcessorManifest;
+
+/** users with its gauges (the parked links', stale after `rules.parkedStaleMs`), for the processes that run it. */
+export function createUsers(rules: Pick<Rules, 'parkedStaleMs'>, clock: Clock): MongoProcessor {
+  return { ...users, gauges: parkedLinkGauges(rules.parkedStaleMs, clock) };
+}
 
 export const users: MongoProcessor = {
   name: manifest.name,

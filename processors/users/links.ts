@@ -1,5 +1,7 @@
+import type { Db } from 'mongodb';
+import type { Clock } from '../../lib/clock';
 import type { GuardedMongo } from '../runtime/mongo-store';
-import type { DocKey } from '../runtime/types';
+import type { DocKey, MongoGauge } from '../runtime/types';
 import { isParent, linkUpdates, PARKED_LINKS, type ParkedLink, type Profile } from './handlers';
 
 /**
@@ -39,4 +41,44 @@ export async function releaseParkedLinks(
     await mongo.exclusive(PARKED_LINKS, l._id, () => mongo.db.collection<ParkedLink>(PARKED_LINKS).deleteOne({ _id: l._id }));
   }
   return linked;
+}
+
+/**
+ * The parked links' gauges, named and labelled as the PostgreSQL gate's (shared/enrolled.ts parkedGauges), so
+ * ParkedEventsStale covers them: `school_events_users_parked_events{rule, stale}` and
+ * `…_parked_oldest_seconds{rule}`. A link's age is its event's (`at`): a rebuild parks with the same times.
+ */
+export function parkedLinkGauges(staleMs: number, clock: Clock): MongoGauge[] {
+  const links = (db: Db) => db.collection<ParkedLink>(PARKED_LINKS);
+  const rule: ParkedLink['rule'] = 'PARENT_LINK_NOT_PARENT';
+  return [
+    {
+      name: 'school_events_users_parked_events',
+      help: `Parent links users keeps parked until their parent is known as a PARENT, by rule; stale="true": waiting longer than RULE_PARKED_STALE_MS (${staleMs} ms)`,
+      labels: ['rule', 'stale'],
+      async read(db) {
+        const cutoff = new Date(clock.now().getTime() - staleMs).toISOString();
+        const [all, stale] = await Promise.all([links(db).countDocuments({}), links(db).countDocuments({ at: { $lt: cutoff } })]);
+        return all
+          ? [
+              { labels: { rule, stale: 'false' }, value: all - stale },
+              { labels: { rule, stale: 'true' }, value: stale },
+            ]
+          : [];
+      },
+    },
+    {
+      name: 'school_events_users_parked_oldest_seconds',
+      help: 'Seconds the oldest parent link users keeps parked has waited, by rule',
+      labels: ['rule'],
+      async read(db) {
+        const [oldest] = await links(db)
+          .find({}, { projection: { at: 1 } })
+          .sort({ at: 1 })
+          .limit(1)
+          .toArray();
+        return oldest ? [{ labels: { rule }, value: (clock.now().getTime() - Date.parse(oldest.at)) / 1000 }] : [];
+      },
+    },
+  ];
 }

@@ -5,6 +5,7 @@ import type { Ready } from '../runtime/store';
 import { anEvent } from '../testing/gwt';
 import { throwawayMongoProjection } from '../testing/mongo-projection';
 import { users } from '.';
+import { parkedLinkGauges } from './links';
 
 /** The users projection's profile events on throwaway databases of the real FerretDB: exact documents, and chunking never changes them. */
 describe('users projection (load, fold, flush; real FerretDB)', function () {
@@ -160,6 +161,28 @@ describe('users projection (load, fold, flush; real FerretDB)', function () {
       expect(linksOf(docs)).to.deep.equal({ 'P-1': ['S-1'], 'P-9': ['S-1'], 'S-1': ['P-1', 'P-9'], 'T-1': [] });
       expect((docs.student360 as Array<{ parents: string[] }>)[0]!.parents).to.deep.equal(['P-1', 'P-9']);
       expect(parkedOf(docs)).to.deep.equal([['T-1', 'S-1', 'PARENT_LINK_NOT_PARENT']]);
+    });
+
+    it("the parked gauges count the waiting links by rule, stale by their event time, and the oldest one's age", async () => {
+      const s = await store();
+      await apply(s, [...on(students), ...on(adults, 'user-events', 1)], 500);
+      const at = Date.parse(students[1]!.timestamp); // anEvent's fixed clock: every link has this time
+      const read = (staleMs: number) =>
+        Promise.all(parkedLinkGauges(staleMs, { now: () => new Date(at + 3_600_000) }).map((g) => g.read(s.db)));
+      const rule = 'PARENT_LINK_NOT_PARENT';
+      expect(await read(7_200_000)).to.deep.equal([
+        [
+          { labels: { rule, stale: 'false' }, value: 2 },
+          { labels: { rule, stale: 'true' }, value: 0 },
+        ],
+        [{ labels: { rule }, value: 3600 }],
+      ]);
+      expect((await read(1_800_000))[0]).to.deep.equal([
+        { labels: { rule, stale: 'false' }, value: 0 },
+        { labels: { rule, stale: 'true' }, value: 2 },
+      ]);
+      const empty = await store();
+      expect(await Promise.all(parkedLinkGauges(1, { now: () => new Date() }).map((g) => g.read(empty.db)))).to.deep.equal([[], []]);
     });
 
     it('a link and its parent applied at the same moment by two chunks: never left parked on a known parent', async () => {

@@ -1998,6 +1998,12 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
         ).to.deep.equal([{ _id: eventId, parentUserId: row.payload.parentUserId, studentUserId: S, rule: 'PARENT_LINK_NOT_PARENT' }]);
       }
       expect(held).to.have.length(PARKED_LINK_ROWS.length);
+      // The processors' metrics count them, fresh (ParkedEventsStale fires on the stale ones).
+      const metrics = await (await fetch(`http://127.0.0.1:${p.host.port}/metrics`)).text();
+      expect(metrics).to.include(
+        `school_events_users_parked_events{rule="PARENT_LINK_NOT_PARENT",stale="false"} ${PARKED_LINK_ROWS.length}`,
+      );
+      expect(metrics).to.include('school_events_users_parked_events{rule="PARENT_LINK_NOT_PARENT",stale="true"} 0');
     });
 
     it('each refused event is dead-lettered exactly once and caused nothing: only its own record and its dead letter were added', async () => {
