@@ -11,7 +11,8 @@ import { topicsOf } from '../runtime/topics';
 
 /**
  * users: store MongoDB (documents: a profile with its roles and links, and the
- * denormalised student 360 are each read whole by id). Owns saga step 2 and its compensation.
+ * denormalised student 360 are each read whole by id). Owns saga step 2 and its compensation. A parent link
+ * waits in `parked_links` until its parent is known as a PARENT (links.ts).
  */
 /** users as data (processors/manifest.ts). */
 export const manifest = {
