@@ -37,6 +37,13 @@ export interface GuardedMongo {
   exclusive<T>(collection: string, id: string, fn: () => Promise<T>): Promise<T>;
 }
 
+/** Creates a collection unless it exists (created earlier, or by another writer at the same moment). */
+export async function createCollectionIfMissing(db: Db, name: string): Promise<void> {
+  await db.createCollection(name).catch((e: unknown) => {
+    if (!(e instanceof MongoServerError && e.codeName === 'NamespaceExists')) throw e;
+  });
+}
+
 export const hwmField = (p: Position): string => `${GUARD_FIELD}.${p.topic.replace(/[.$]/g, '_')}_${p.partition}`;
 
 export function guardedMongo(db: Db, position: Position, locks: KeyedMutex): GuardedMongo {
@@ -288,9 +295,7 @@ export class MongoStore implements RuntimeStore {
   private async ensureCollections(v: View, names: Set<string>): Promise<void> {
     for (const name of names) {
       if (v.created.has(name)) continue;
-      await v.db.createCollection(name).catch((e: unknown) => {
-        if (!(e instanceof MongoServerError && e.codeName === 'NamespaceExists')) throw e;
-      });
+      await createCollectionIfMissing(v.db, name);
       v.created.add(name);
     }
   }

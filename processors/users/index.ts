@@ -1,5 +1,5 @@
-import { MongoServerError } from 'mongodb';
 import type { ProcessorManifest } from '../manifest';
+import { createCollectionIfMissing } from '../runtime/mongo-store';
 import type { MongoProcessor } from '../runtime/types';
 import type { Clock } from '../../lib/clock';
 import type { Rules } from '../../lib/config';
@@ -37,9 +37,5 @@ export const users: MongoProcessor = {
   fold: usersFold,
   lookups: manifest.lookups,
   // Parked parent links live in their own collection, there (empty) in every version, live or rebuilt alike.
-  init: async (db) => {
-    await db.createCollection(PARKED_LINKS).catch((e: unknown) => {
-      if (!(e instanceof MongoServerError && e.codeName === 'NamespaceExists')) throw e;
-    });
-  },
+  init: (db) => createCollectionIfMissing(db, PARKED_LINKS),
 };
