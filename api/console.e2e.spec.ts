@@ -98,8 +98,21 @@ describe('operator console in headless Chromium (e2e)', function () {
   });
 
   it('finds the dead letter, shows it decoded, redrives it after confirmation and sees it applied', async () => {
-    // The assignment it removes exists now: the redriven removal can apply.
-    await p.publish('teacher.assigned.to.course', { ...EXAMPLE_PAYLOADS['teacher.assigned.to.course'], assignmentId: ids.assignment });
+    // The assignment it removes exists now (its teacher a TEACHER, its course one of its section's, which assignments
+    // waits for): the redriven removal can apply.
+    const assigned = EXAMPLE_PAYLOADS['teacher.assigned.to.course'];
+    await p.publish('user.created', {
+      ...EXAMPLE_PAYLOADS['user.created'],
+      userId: assigned.teacherUserId,
+      userType: 'TEACHER',
+      roles: ['TEACHER'],
+    });
+    await p.publish('course.assigned', {
+      ...EXAMPLE_PAYLOADS['course.assigned'],
+      sectionId: assigned.sectionId,
+      courseId: assigned.courseId,
+    });
+    await p.publish('teacher.assigned.to.course', { ...assigned, assignmentId: ids.assignment });
     await goto('#/dead-letters?eventType=teacher.assignment.removed');
     const link = page.getByRole('link', { name: /\.dlq:\d+:\d+$/ });
     await eventually(async () => {

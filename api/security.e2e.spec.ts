@@ -33,6 +33,8 @@ describe('HTTP API security (e2e)', function () {
     await p.publish('user.created', { ...EXAMPLE_PAYLOADS['user.created'], userId: 'S2' });
     await p.publish('user.created', { ...EXAMPLE_PAYLOADS['user.created'], userId: 'P1', userType: 'PARENT', roles: ['PARENT'] });
     await p.publish('student.parent.linked', { studentUserId: 'S1', parentUserId: 'P1', relationship: 'FATHER' });
+    // SEC-1 with course C1 and teacher T1 first: assignments applies an assignment once its teacher and course are known.
+    await seedSection(p, { sectionId: 'SEC-1', courseId: 'C1', teacherUserId: 'T1' });
     await p.publish('teacher.assigned.to.course', {
       ...EXAMPLE_PAYLOADS['teacher.assigned.to.course'],
       teacherUserId: 'T1',
@@ -45,7 +47,6 @@ describe('HTTP API security (e2e)', function () {
       return (t.body.items as unknown[] | undefined)?.length && (parent.body.children as unknown[] | undefined)?.length ? true : undefined;
     }, 'relationships projected');
     // S1 is enrolled in SEC-1 through the real saga: a grade or a mark needs a COMPLETED enrollment in its section.
-    await seedSection(p, { sectionId: 'SEC-1', courseId: 'C1', teacherUserId: 'T1' });
     await eventually(async () => {
       const section = await api.call('GET', '/api/v1/academic/sections/SEC-1', { token: admin });
       return (section.body.courses as unknown[] | undefined)?.length ? true : undefined;

@@ -20,7 +20,7 @@ import { factKey } from './gate';
  */
 
 /** The processors that park on the gate (each has a `parked_events` table in its schema). */
-export const PARKING_PROCESSORS: ReadonlySet<string> = new Set(['grades', 'attendance']);
+export const PARKING_PROCESSORS: ReadonlySet<string> = new Set(['grades', 'attendance', 'assignments']);
 
 /** Whether `eventId` waits parked in the processor's projection `schema` (applied, but not visible to queries yet). */
 export async function isParked(pool: Pick<Pool, 'query'>, schema: string, eventId: string): Promise<boolean> {
@@ -125,7 +125,7 @@ export function parkedGauges(name: string, staleMs: number): StoreGauge[] {
   return [
     {
       name: `school_events_${name}_parked_events`,
-      help: `Events ${name} keeps parked waiting for a fact of another aggregate (an enrollment, a course, a period, a school day, a year), by rule; stale="true": parked longer than RULE_PARKED_STALE_MS (${staleMs} ms)`,
+      help: `Events ${name} keeps parked waiting for a fact of another aggregate (an enrollment, a course, a period, a school day, a year, a teacher), by rule; stale="true": parked longer than RULE_PARKED_STALE_MS (${staleMs} ms)`,
       labels: ['rule', 'stale'],
       sql: `select rule, (parked_at < now() - interval '${Math.floor(staleMs)} milliseconds')::text as stale, count(*) as value
             from parked_events group by 1, 2`,

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createKafka } from '../../lib/clients/kafka';
 import { createSchemaRegistry } from '../../lib/clients/registry';
 import { EventCodec } from '../../schemas/codec';
+import { EXAMPLE_PAYLOADS } from '../../schemas/examples';
 import type { EventType, SchoolEvent } from '../../schemas/generated/events';
 import { eventually, randomName, testConfig } from '../support';
 import { readToEnd } from '../../lib/read-to-end';
@@ -113,6 +114,14 @@ describe('derived events and read models (all processors, real stack)', function
     });
     await p.publish('course.assigned', { sectionId: 'SEC-1', courseId: 'CRS-MATH', courseName: 'M', weeklyHours: 5 });
     // A lesson every weekday: attendance parks a mark dated on a day its section has none (ATTENDANCE_NOT_A_SCHOOL_DAY).
+    // Its teacher is a TEACHER (assignments parks a schedule until its teacher and course are known).
+    await p.publish('user.created', {
+      ...EXAMPLE_PAYLOADS['user.created'],
+      userId: usr('homeroom'),
+      userType: 'TEACHER',
+      roles: ['TEACHER'],
+      email: 'h@x.test',
+    });
     for (const dayOfWeek of ['FRIDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY'] as const)
       await p.publish('schedule.created', {
         scheduleId: dayOfWeek === 'FRIDAY' ? `SC-${id}-0` : `SC-${id}-${dayOfWeek}`,
@@ -277,6 +286,16 @@ describe('derived events and read models (all processors, real stack)', function
     // Assignments and schedules are keyed by their own ids (different partitions): each step waits for the
     // previous one, as an admin would, so the order of the workload figures is the order of the changes.
     const workloadsSoFar = async (n: number): Promise<SchoolEvent[]> => atLeast('assignment-events', ['workload.updated'], n);
+    // The teacher and the sections' course M: assignments applies an assignment or schedule once both are known.
+    await p.publish('user.created', {
+      ...EXAMPLE_PAYLOADS['user.created'],
+      userId: t,
+      userType: 'TEACHER',
+      roles: ['TEACHER'],
+      email: 't@x.test',
+    });
+    for (const sectionId of ['SEC-1', 'SEC-2', `S1-${id}`, `S2-${id}`])
+      await p.publish('course.assigned', { sectionId, courseId: 'M', courseName: 'M', weeklyHours: 5 });
     const first = await p.publish('teacher.assigned.to.course', {
       assignmentId: `AS-${id}-1`,
       teacherUserId: t,

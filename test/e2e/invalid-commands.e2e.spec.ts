@@ -18,8 +18,8 @@ import { TestPipeline } from '../support/pipeline';
  * rule); the API answers it with problem+json naming the rule and field, and nothing reaches a topic.
  * Part 2: the rules the processors enforce, broken by events published straight to Kafka (no API): each event lands
  * in its topic's dead-letter topic with the rule in `dlq.rule`, or, waiting for a fact of another aggregate (an
- * enrollment, a course, a school day, a parent known as a PARENT), is parked by grades, attendance or users; the read
- * models it would have touched are unchanged.
+ * enrollment, a course, a school day, a parent known as a PARENT, a teacher known as a TEACHER), is parked by grades,
+ * attendance, users or assignments; the read models it would have touched are unchanged.
  */
 
 type Domain = 'users' | 'academic' | 'assignments' | 'grades' | 'attendance' | 'notifications';
@@ -1589,18 +1589,19 @@ const KAFKA_ROWS: KafkaRow[] = [
 ];
 
 /**
- * Events waiting for a fact of another aggregate, published straight to Kafka: grades and attendance park them with
- * the rule of the first fact not known (a student not enrolled in the section, a course the section does not teach, a
- * period of another year, a day without lessons, a date outside the year: docs/invariants.md) instead of applying or dead-lettering them; a
- * correction or justification of a parked one parks behind it.
+ * Events waiting for a fact of another aggregate, published straight to Kafka: grades, attendance and assignments park
+ * them with the rule of the first fact not known (a student not enrolled in the section, a course the section does not
+ * teach, a period of another year, a day without lessons, a date outside the year, a teacher not known as a TEACHER:
+ * docs/invariants.md) instead of applying or dead-lettering them; a correction, justification or removal of a parked
+ * one parks behind it.
  */
 interface ParkedRow<T extends EventType = EventType> {
   name: string;
   type: T;
   payload: EventPayloads[T];
-  processor: 'grades' | 'attendance';
+  processor: 'grades' | 'attendance' | 'assignments';
   rule: RuleCode;
-  /** Its student and section as parked (a follow-on: those of the event it waits behind). */
+  /** Its student (assignments: teacher) and section as parked (a follow-on: those of the event it waits behind). */
   on: [string, string];
 }
 const parkedRow = <T extends EventType>(r: ParkedRow<T>): ParkedRow => r;
@@ -1692,6 +1693,47 @@ const PARKED_ROWS: ParkedRow[] = [
     processor: 'attendance',
     rule: 'ATTENDANCE_DATE_OUTSIDE_YEAR',
     on: [S, A],
+  }),
+  parkedRow({
+    name: 'an assignment whose teacher is a student',
+    type: 'teacher.assigned.to.course',
+    payload: { ...assign, assignmentId: 'ASG-P1', teacherUserId: S, sectionId: A },
+    processor: 'assignments',
+    rule: 'TEACHER_NOT_A_TEACHER',
+    on: [S, A],
+  }),
+  parkedRow({
+    name: 'the removal of that parked assignment (behind it, not dead-lettered as unknown)',
+    type: 'teacher.assignment.removed',
+    payload: { ...removal, assignmentId: 'ASG-P1', teacherUserId: S },
+    processor: 'assignments',
+    rule: 'TEACHER_NOT_A_TEACHER',
+    on: [S, A],
+  }),
+  parkedRow({
+    name: 'a schedule of a teacher nobody created',
+    type: 'schedule.created',
+    // On a school day of A already: attendance learns school days from schedules itself, parked by assignments or not.
+    payload: { ...schedule, scheduleId: 'SCH-P1', teacherUserId: NOBODY, dayOfWeek: 'WEDNESDAY', startMinute: 900, endMinute: 960 },
+    processor: 'assignments',
+    rule: 'TEACHER_NOT_A_TEACHER',
+    on: [NOBODY, A],
+  }),
+  parkedRow({
+    name: 'an assignment of a course its section does not teach (its teacher is a TEACHER)',
+    type: 'teacher.assigned.to.course',
+    payload: { ...assign, assignmentId: 'ASG-P2', sectionId: A, courseId: 'CRS-NOT-IN-A' },
+    processor: 'assignments',
+    rule: 'ASSIGNMENT_COURSE_NOT_IN_SECTION',
+    on: [T, A],
+  }),
+  parkedRow({
+    name: 'a schedule of a course its section does not teach',
+    type: 'schedule.created',
+    payload: { ...schedule, scheduleId: 'SCH-P2', courseId: 'CRS-NOT-IN-A', dayOfWeek: 'WEDNESDAY', startMinute: 960, endMinute: 1020 },
+    processor: 'assignments',
+    rule: 'ASSIGNMENT_COURSE_NOT_IN_SECTION',
+    on: [T, A],
   }),
   parkedRow({
     name: 'a tardy of a student nobody enrolled',
@@ -1913,6 +1955,9 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
         absences: await rows('attendance', 'absences', 'absence_id'),
         tardies: await rows('attendance', 'tardies', 'tardiness_id'),
         summaries: await rows('attendance', 'summaries', 'student_user_id, section_id'),
+        assignments: await rows('assignments', 'assignments', 'assignment_id'),
+        schedules: await rows('assignments', 'schedules', 'schedule_id'),
+        workloads: await rows('assignments', 'workloads', 'teacher_user_id'),
         sections: await rows('academic', 'sections', 'id'),
         enrollments: await rows('academic', 'enrollments', 'enrollment_id'),
         timeline: await rows('academic', 'saga_timeline', 'enrollment_id, event_id'),
@@ -1967,14 +2012,14 @@ describe('Invalid commands and events (e2e, issue 18)', function () {
       expect(await readModels()).to.deep.equal(modelsBefore);
     });
 
-    it('events waiting for a fact (an enrollment, a course, a period, a school day) are parked with its rule, neither applied nor dead-lettered (each behind the one it follows)', async () => {
+    it('events waiting for a fact (an enrollment, a course, a period, a school day, a teacher) are parked with its rule, neither applied nor dead-lettered (each behind the one it follows)', async () => {
       const rows = async (processor: string) =>
         (
           await p.pool.query<{ student: string; section: string; event_id: string; event_type: string; rule: string }>(
             `select student_user_id student, section_id section, event_id, event_type, rule from "${p.schema(processor)}".parked_events`,
           )
         ).rows;
-      const held = [...(await rows('grades')), ...(await rows('attendance'))];
+      const held = [...(await rows('grades')), ...(await rows('attendance')), ...(await rows('assignments'))];
       for (const { row, eventId } of parked) {
         expect(dlq.get(eventId) ?? [], `dead letters of ${row.name}`).to.deep.equal([]);
         expect(

@@ -271,6 +271,26 @@ export class TestPipeline {
     );
   }
 
+  /**
+   * Waits until assignments has applied `count` schedules of a section: it parks a schedule until its teacher's
+   * creation and its course (other topics) are read, and the API reads a section's school days from its schedules.
+   */
+  async schedulesKnown(sectionId: string, count: number, timeoutMs = 90_000): Promise<void> {
+    await eventually(
+      async () =>
+        (
+          await this.pool.query<{ n: number }>(
+            `select count(*)::int n from "${this.schema('assignments')}".schedules where section_id = $1`,
+            [sectionId],
+          )
+        ).rows[0]!.n >= count
+          ? true
+          : undefined,
+      `assignments to apply ${count} schedules of section ${sectionId}`,
+      timeoutMs,
+    );
+  }
+
   async publish<T extends EventType>(
     type: T,
     payload: EventPayloads[T],
