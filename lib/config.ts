@@ -38,6 +38,34 @@ function urlFormat(name: string, schemes: string[], optional = false): void {
 }
 urlFormat('http-url', ['http', 'https']);
 urlFormat('http-url-or-empty', ['http', 'https'], true);
+/**
+ * A span of the day written `HH:MM-HH:MM` (24:00 is the day's end), as minutes after midnight; undefined if it is
+ * none or ends before it starts (then convict's message shows the value as written).
+ */
+export function parseDaySpan(v: string): { startMinute: number; endMinute: number } | undefined {
+  const m = /^(\d{2}):(\d{2})-(\d{2}):(\d{2})$/.exec(v.trim());
+  if (!m) return undefined;
+  const [h1, m1, h2, m2] = m.slice(1).map(Number) as [number, number, number, number];
+  if (m1 > 59 || m2 > 59 || h1 > 23 || h2 > 24 || (h2 === 24 && m2 !== 0)) return undefined;
+  const span = { startMinute: h1 * 60 + m1, endMinute: h2 * 60 + m2 };
+  return span.startMinute < span.endMinute ? span : undefined;
+}
+convict.addFormat({
+  name: 'day-span',
+  validate(value: unknown) {
+    const v = value as { startMinute?: unknown; endMinute?: unknown } | null;
+    const ok =
+      typeof v === 'object' &&
+      v !== null &&
+      Number.isInteger(v.startMinute) &&
+      Number.isInteger(v.endMinute) &&
+      (v.startMinute as number) >= 0 &&
+      (v.startMinute as number) < (v.endMinute as number) &&
+      (v.endMinute as number) <= 1440;
+    if (!ok) throw new Error('must be HH:MM-HH:MM within 00:00-24:00, the start before the end (e.g. 07:00-18:30)');
+  },
+  coerce: (v: string): unknown => parseDaySpan(v) ?? v,
+});
 convict.addFormat({
   name: 'evaluation-weights',
   validate(value: unknown) {
@@ -323,6 +351,12 @@ const schema = {
       default: 1000,
       env: 'RULE_MAX_SCORE',
     },
+    schoolDay: {
+      doc: 'The school day, HH:MM-HH:MM: every schedule slot lies within it (rule SCHEDULE_SLOT_INVALID, docs/invariants.md)',
+      format: 'day-span',
+      default: { startMinute: 0, endMinute: 1440 },
+      env: 'RULE_SCHOOL_DAY',
+    },
     maxWeeklyHours: {
       doc: 'Teacher weekly hours above which workload.updated is flagged overloaded',
       format: 'nat',
@@ -537,6 +571,7 @@ type ConfigShape = {
     absenceWindowDays: number;
     tardiesPerMonth: number;
     maxScore: number;
+    schoolDay: { startMinute: number; endMinute: number };
     parkedStaleMs: number;
   };
   saga: { deadlineMs: number; checkIntervalMs: number };

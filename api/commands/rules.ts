@@ -1,4 +1,4 @@
-import { validSlot } from '../../processors/assignments/handlers';
+import { slotViolation } from '../../processors/assignments/handlers';
 import { checkGrade } from '../../processors/grades/handlers';
 import type { EventPayloads, EventType } from '../../schemas/generated/events';
 import type { FieldError } from '../http/problem';
@@ -24,9 +24,9 @@ const RULES: { [K in EventType]?: (p: EventPayloads[K], rules: Rules, now: Date)
     Number.isFinite(p.newScore) && p.newScore >= 0
       ? []
       : [{ field: 'body.newScore', message: `newScore ${p.newScore} is below 0`, rule: 'GRADE_SCORE_RANGE' }],
-  'schedule.created': (p) => {
-    const bad = validSlot(p);
-    return bad ? [{ field: p.startMinute < 0 ? 'body.startMinute' : 'body.endMinute', message: bad }] : [];
+  'schedule.created': (p, rules) => {
+    const bad = slotViolation(p, rules.schoolDay);
+    return bad ? [{ field: inBody(bad.field), message: bad.message, rule: 'SCHEDULE_SLOT_INVALID' }] : [];
   },
   'tardiness.recorded': (p, rules, now) => [
     ...(p.minutesLate > 0 ? [] : [{ field: 'body.minutesLate', message: 'must be > 0', rule: 'TARDINESS_MINUTES' }]),

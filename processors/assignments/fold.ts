@@ -3,7 +3,7 @@ import type { EventPayloads, SchoolEvent } from '../../schemas/generated/events'
 import { RuleViolationError } from '../runtime/errors';
 import type { EmitSpec } from '../shared/emit';
 import { unhandled } from '../shared/handled';
-import { detectConflicts, validSlot, workload, type Slot } from './handlers';
+import { detectConflicts, slotViolation, workload, type Slot } from './handlers';
 
 /**
  * Assignments on load → fold → flush: the chunk's teachers' assignments and the schedules of the days and
@@ -90,8 +90,18 @@ function recomputeWorkload(state: AssignmentsState, teacher: string, rules: Pick
   return spec;
 }
 
+/** Refuses a schedule whose slot breaks SCHEDULE_SLOT_INVALID (decided from the event alone, before any fact it waits for). */
+export function refuseBadSlot(p: EventPayloads['schedule.created'], rules: Pick<Rules, 'schoolDay'>): void {
+  const bad = slotViolation(p, rules.schoolDay);
+  if (bad) throw new RuleViolationError(`schedule ${p.scheduleId}: ${bad.message}`, 'SCHEDULE_SLOT_INVALID');
+}
+
 /** Applies one event; the events it causes. Throws RuleViolationError to refuse it. */
-export function foldAssignments(state: AssignmentsState, event: FoldedEvent, rules: Pick<Rules, 'maxWeeklyHours'>): EmitSpec[] {
+export function foldAssignments(
+  state: AssignmentsState,
+  event: FoldedEvent,
+  rules: Pick<Rules, 'maxWeeklyHours' | 'schoolDay'>,
+): EmitSpec[] {
   switch (event.eventType) {
     case 'teacher.assigned.to.course': {
       const p = event.payload;
@@ -119,8 +129,7 @@ export function foldAssignments(state: AssignmentsState, event: FoldedEvent, rul
     }
     case 'schedule.created': {
       const p = event.payload;
-      const invalid = validSlot(p);
-      if (invalid) throw new RuleViolationError(`schedule ${p.scheduleId}: ${invalid}`);
+      refuseBadSlot(p, rules);
       const existing = [...state.schedules.values()].filter(
         (s) => s.dayOfWeek === p.dayOfWeek && (s.teacherUserId === p.teacherUserId || s.sectionId === p.sectionId),
       );

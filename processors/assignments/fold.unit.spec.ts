@@ -4,7 +4,7 @@ import { RuleViolationError } from '../runtime/errors';
 import { emptyState, foldAssignments } from './fold';
 
 describe('assignments fold', () => {
-  const rules = { maxWeeklyHours: 10 };
+  const rules = { maxWeeklyHours: 10, schoolDay: { startMinute: 7 * 60, endMinute: 18 * 60 } };
   const enrolled = (sectionId: string, timestamp: string) => ({
     ...anEvent('student.enrolled', {
       enrollmentId: `ENR-${timestamp}`,
@@ -117,6 +117,9 @@ describe('assignments fold', () => {
       ['schedule.conflict.detected', 'TEACHER_DOUBLE_BOOKED'],
     ]);
     expect([...state.newSchedules]).to.deep.equal(['SCH-1', 'SCH-2']);
-    expect(() => foldAssignments(state, slot('SCH-3', 'SEC-3', 1430), rules)).to.throw(RuleViolationError, /not a valid time range/);
+    expect(() => foldAssignments(state, slot('SCH-3', 'SEC-3', 1030), rules))
+      .to.throw(RuleViolationError, 'schedule SCH-3: slot ends at minute 1090, after the school day 07:00-18:00')
+      .with.property('rule', 'SCHEDULE_SLOT_INVALID');
+    expect([...state.newSchedules], 'the refused one is not kept').to.deep.equal(['SCH-1', 'SCH-2']);
   });
 });

@@ -45,9 +45,24 @@ export function detectConflicts(created: Slot, existing: Slot[]): EmitSpec[] {
   return out;
 }
 
-export function validSlot(p: EventPayloads['schedule.created']): string | undefined {
-  if (p.startMinute < 0 || p.endMinute > 24 * 60 || p.endMinute <= p.startMinute)
-    return `slot ${p.startMinute}-${p.endMinute} is not a valid time range`;
+/** The school day, in minutes after midnight (RULE_SCHOOL_DAY). */
+export interface DaySpan {
+  startMinute: number;
+  endMinute: number;
+}
+
+const clock = (minute: number): string => `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
+
+/** Rule SCHEDULE_SLOT_INVALID: the slot starts before it ends, within the school day; the field at fault and why. Shared with the API. */
+export function slotViolation(
+  p: Pick<EventPayloads['schedule.created'], 'startMinute' | 'endMinute'>,
+  day: DaySpan,
+): { field: 'startMinute' | 'endMinute'; message: string } | undefined {
+  if (p.endMinute <= p.startMinute)
+    return { field: 'endMinute', message: `slot ${p.startMinute}-${p.endMinute} does not end after it starts` };
+  const span = `the school day ${clock(day.startMinute)}-${clock(day.endMinute)}`;
+  if (p.startMinute < day.startMinute) return { field: 'startMinute', message: `slot starts at minute ${p.startMinute}, before ${span}` };
+  if (p.endMinute > day.endMinute) return { field: 'endMinute', message: `slot ends at minute ${p.endMinute}, after ${span}` };
   return undefined;
 }
 

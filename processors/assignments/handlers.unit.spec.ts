@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { detectConflicts, validSlot, workload, type Slot } from './handlers';
+import { detectConflicts, slotViolation, workload, type Slot } from './handlers';
 
 const slot = (scheduleId: string, over: Partial<Slot> = {}): Slot => ({
   scheduleId,
@@ -29,8 +29,16 @@ describe('assignments handlers', () => {
     expect(detectConflicts(slot('NEW', { dayOfWeek: 'TUESDAY' }), [slot('OLD')])).to.deep.equal([]);
     expect(detectConflicts(slot('OLD'), [slot('OLD')])).to.deep.equal([]);
   });
-  it('rejects an empty or inverted slot', () => {
-    expect(validSlot({ ...slot('X'), courseId: 'C', room: null, endMinute: 480 })).to.match(/not a valid time range/);
+  it('SCHEDULE_SLOT_INVALID: a slot ends after it starts, within the school day; names the field at fault', () => {
+    const day = { startMinute: 450, endMinute: 1080 }; // 07:30-18:00
+    const at = (startMinute: number, endMinute: number) => slotViolation({ startMinute, endMinute }, day);
+    expect(at(480, 570)).to.equal(undefined);
+    expect(at(450, 1080), 'the whole school day').to.equal(undefined);
+    expect(at(480, 480)).to.deep.equal({ field: 'endMinute', message: 'slot 480-480 does not end after it starts' });
+    expect(at(600, 540)).to.deep.equal({ field: 'endMinute', message: 'slot 600-540 does not end after it starts' });
+    expect(at(420, 480)).to.deep.equal({ field: 'startMinute', message: 'slot starts at minute 420, before the school day 07:30-18:00' });
+    expect(at(1020, 1110)).to.deep.equal({ field: 'endMinute', message: 'slot ends at minute 1110, after the school day 07:30-18:00' });
+    expect(slotViolation({ startMinute: 0, endMinute: 1440 }, { startMinute: 0, endMinute: 1440 }), 'the default day').to.equal(undefined);
   });
   it('sums weekly hours and flags overload above the maximum', () => {
     expect(workload('T-1', [10, 12, 6], 30).payload).to.deep.equal({

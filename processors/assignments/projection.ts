@@ -1,6 +1,5 @@
 import type { Rules } from '../../lib/config';
 import type { EventType, SchoolEvent } from '../../schemas/generated/events';
-import { RuleViolationError } from '../runtime/errors';
 import { oneStatement } from '../runtime/sql';
 import type { ChunkFold, Emitted, Position, ProjectContext } from '../runtime/types';
 import { ERASURE, erasureWrites, onPersonalDataErased } from '../shared/erasure';
@@ -8,8 +7,7 @@ import { FactGate, loadParked, type Claim, type Need } from '../shared/gate';
 import { narrow, unhandled } from '../shared/handled';
 import { toEvents } from '../shared/emit';
 import { AssignmentFacts, courseFact, loadAssignmentFacts, teacherFact, teacherFactOf } from './facts';
-import { foldAssignments, FOLDED, type AssignmentsState } from './fold';
-import { validSlot } from './handlers';
+import { foldAssignments, FOLDED, refuseBadSlot, type AssignmentsState } from './fold';
 import { flushAssignments, loadAssignments } from './store';
 
 /**
@@ -88,10 +86,7 @@ export type State = AssignmentsState & { gate: FactGate; facts: AssignmentFacts;
  * itself gated: it follows its assignment.
  */
 function admit(state: State, e: Gated, rules: Rules, ctx: ProjectContext, position: Position): Emitted {
-  if (e.eventType === 'schedule.created') {
-    const invalid = validSlot(e.payload);
-    if (invalid) throw new RuleViolationError(`schedule ${e.payload.scheduleId}: ${invalid}`);
-  }
+  if (e.eventType === 'schedule.created') refuseBadSlot(e.payload, rules);
   const claim = claimOf(e);
   const behind = state.gate.behind(claim.subject);
   if (behind) {

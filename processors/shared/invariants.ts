@@ -30,6 +30,7 @@ export const INVARIANTS = {
   USER_DEACTIVATED: 'A deactivated user is not given roles, linked, assigned to teach, scheduled or sent a notification.',
   TEACHER_NOT_A_TEACHER: 'A teacher assignment or schedule names an existing user of type TEACHER as the teacher.',
   ASSIGNMENT_COURSE_NOT_IN_SECTION: "A teacher assignment's or schedule's course is one of its section's courses.",
+  SCHEDULE_SLOT_INVALID: "A schedule's slot ends after it starts, within the school day (RULE_SCHOOL_DAY, 00:00-24:00 by default).",
   NOTIFICATION_RECIPIENT_UNKNOWN: 'A notification is requested for an existing user.',
   NOTIFICATION_NO_ADDRESS:
     "A notification has an address for its channel: WEBHOOK the request's address, EMAIL the request's or the recipient's email, LOG none.",

@@ -115,6 +115,7 @@ const assign = { teacherUserId: T, sectionId: B, courseId: C, weeklyHours: 4, st
 const removal = { teacherUserId: T, sectionId: A, courseId: C, reason: null };
 const WEEKDAYS = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY'];
 const schedule = { sectionId: A, courseId: C, teacherUserId: T, dayOfWeek: 'WEDNESDAY', startMinute: 600, endMinute: 660, room: null };
+const SCHOOL_DAY = '07:00-18:00';
 const grade = {
   studentUserId: S,
   sectionId: A,
@@ -562,7 +563,17 @@ const ROWS: Row[] = [
     path: '/api/v1/assignments/schedules',
     body: { ...schedule, endMinute: 600 },
     status: 400,
-    errors: on('body.endMinute'),
+    errors: on('body.endMinute', 'SCHEDULE_SLOT_INVALID'),
+  },
+  {
+    name: `schedule slot before the school day (${SCHOOL_DAY}): 06:30-07:30`,
+    domain: 'assignments',
+    as: 'admin',
+    method: 'POST',
+    path: '/api/v1/assignments/schedules',
+    body: { ...schedule, startMinute: 390, endMinute: 450 },
+    status: 400,
+    errors: on('body.startMinute', 'SCHEDULE_SLOT_INVALID'),
   },
   {
     name: 'schedule slot outside the day: endMinute 1500',
@@ -572,7 +583,7 @@ const ROWS: Row[] = [
     path: '/api/v1/assignments/schedules',
     body: { ...schedule, endMinute: 1500 },
     status: 400,
-    errors: on('body.endMinute'),
+    errors: on('body.endMinute', 'SCHEDULE_SLOT_INVALID'),
   },
   {
     name: 'schedule slot outside the day: startMinute -30',
@@ -582,7 +593,7 @@ const ROWS: Row[] = [
     path: '/api/v1/assignments/schedules',
     body: { ...schedule, startMinute: -30 },
     status: 400,
-    errors: on('body.startMinute'),
+    errors: on('body.startMinute', 'SCHEDULE_SLOT_INVALID'),
   },
   {
     name: 'enum value: dayOfWeek',
@@ -1370,7 +1381,7 @@ interface KafkaRow<T extends EventType = EventType> {
   name: string;
   type: T;
   payload: EventPayloads[T];
-  processor: 'grades' | 'attendance' | 'academic' | 'users';
+  processor: 'grades' | 'attendance' | 'academic' | 'users' | 'assignments';
   rule: RuleCode;
   correlationId?: string;
 }
@@ -1379,6 +1390,13 @@ const kafkaRow = <T extends EventType>(r: KafkaRow<T>): KafkaRow => r;
 const recorded = { ...grade, evaluationType: 'QUIZ', recordedBy: T } as EventPayloads['grade.recorded'];
 const updated = { ...correction, gradeId: GRD, updatedBy: T };
 const KAFKA_ROWS: KafkaRow[] = [
+  kafkaRow({
+    name: `SCHEDULE_SLOT_INVALID: a slot ending after the school day (${SCHOOL_DAY}), of a teacher nobody created (refused, not parked)`,
+    type: 'schedule.created',
+    payload: { ...schedule, scheduleId: 'SCH-K-LATE', teacherUserId: NOBODY, dayOfWeek: 'WEDNESDAY', startMinute: 1050, endMinute: 1110 },
+    processor: 'assignments',
+    rule: 'SCHEDULE_SLOT_INVALID',
+  }),
   kafkaRow({
     name: 'ATTENDANCE_DATE_IN_FUTURE: a mark dated years after it was published',
     type: 'attendance.marked',
@@ -1756,7 +1774,8 @@ const PARKED_LINK_ROWS: Array<{ name: string; payload: EventPayloads['student.pa
 
 describe('Invalid commands and events (e2e, issue 18)', function () {
   this.timeout(300_000);
-  const p = new TestPipeline(testConfig());
+  // A school day narrower than the whole day (SCHEDULE_SLOT_INVALID); every schedule the seeding and the rows make lies in it.
+  const p = new TestPipeline(testConfig({ RULE_SCHOOL_DAY: SCHOOL_DAY }));
   const api = new ApiHarness(p, { rateLimitPerMinute: 1_000_000 });
   const tokens: Record<Role, string> = { admin: '', teacher: '', student: '', parent: '' };
 
