@@ -10,8 +10,8 @@ import { topicsOf } from '../runtime/topics';
  * assignments: store PostgreSQL (assignments, schedules, workloads, conflicts); every event folded a chunk
  * at a time over the teachers' assignments and the schedules of the days concerned.
  * Emits schedule.conflict.detected and workload.updated. Parks an assignment or schedule until its teacher is known
- * as a TEACHER and its course as one of its section's (the gate, parked_events; facts.ts). On user.personal-data.erased a teacher's removal reasons
- * become the marker (processors/shared/erasure.ts).
+ * as a TEACHER and its course as one of its section's (the gate, parked_events; facts.ts). On
+ * user.personal-data.erased a teacher's removal reasons become the marker (processors/shared/erasure.ts).
  */
 /** assignments as data (processors/manifest.ts). */
 export const manifest = {
