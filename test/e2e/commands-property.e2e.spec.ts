@@ -1105,13 +1105,13 @@ describe(`Commands property: random valid and invalid commands, model and rebuil
       ),
     () =>
       bad(
-        'schedule/schema: empty slot',
+        'schedule/rule: empty slot',
         'admin',
         'POST',
         '/api/v1/assignments/schedules',
         { sectionId: A, courseId: 'MATH', teacherUserId: T, dayOfWeek: 'FRIDAY', startMinute: 600, endMinute: 600, room: null },
         400,
-        on('body.endMinute'),
+        on('body.endMinute', 'SCHEDULE_SLOT_INVALID'),
       ),
     () =>
       bad(
