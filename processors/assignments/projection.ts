@@ -90,7 +90,7 @@ function admit(state: State, e: Gated, rules: Rules, ctx: ProjectContext, positi
   const claim = claimOf(e);
   const behind = state.gate.behind(claim.subject);
   if (behind) {
-    state.gate.park(e, { ...behind, subject: claim.subject }, { fact: behind.key, rule: behind.rule }, position);
+    state.gate.parkBehind(e, behind, claim.subject, position);
     return [];
   }
   const need = e.eventType === 'teacher.assignment.removed' ? undefined : state.gate.firstUnknown(needsOf(e.payload));
@@ -125,8 +125,7 @@ export function assignmentsFold(rules: Rules): ChunkFold<State> {
     fold(state, input, ctx) {
       const event = narrow(input, HANDLES);
       const readmit = (e: SchoolEvent, position: Position): Emitted => admit(state, narrow(e, GATED), rules, ctx, position);
-      const release = (fact: string | undefined): Emitted =>
-        fact !== undefined && state.gate.learn(fact) ? state.gate.release(fact, readmit, ctx.logger) : [];
+      const release = (fact: string | undefined): Emitted => state.gate.teach(fact, readmit, ctx.logger);
       switch (event.eventType) {
         case 'teacher.assigned.to.course':
         case 'schedule.created':

@@ -168,7 +168,7 @@ function admit(s: State, e: Gated, rules: Rules, ctx: ProjectContext, position: 
       return unhandled(e);
   }
   if (behind) {
-    s.gate.park(e, { ...behind, subject: claim.subject }, { fact: behind.key, rule: behind.rule }, position);
+    s.gate.parkBehind(e, behind, claim.subject, position);
     return [];
   }
   // A justification reaches here only behind nothing: it was settled above.
@@ -217,8 +217,7 @@ export function attendanceFold(rules: Rules): ChunkFold<State> {
     fold(state, input, ctx) {
       const event = narrow(input, HANDLES);
       const readmit = (e: SchoolEvent, position: Position): Emitted => admit(state, narrow(e, GATED), rules, ctx, position);
-      const release = (fact: string | undefined): Emitted =>
-        fact !== undefined && state.gate.learn(fact) ? state.gate.release(fact, readmit, ctx.logger) : [];
+      const release = (fact: string | undefined): Emitted => state.gate.teach(fact, readmit, ctx.logger);
       if (FACT_TYPES.has(event.eventType)) return release(state.enrolled.learn(narrow(event, ENROLLMENT_FACTS)));
       if (GATED_TYPES.has(event.eventType)) return admit(state, narrow(event, GATED), rules, ctx, ctx.position);
       if (event.eventType === 'user.personal-data.erased') {

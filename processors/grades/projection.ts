@@ -202,7 +202,7 @@ function admit(state: State, e: Gated, rules: Rules, ctx: ProjectContext, positi
       return unhandled(e);
   }
   if (behind) {
-    state.gate.park(e, { ...behind, subject: claim.subject }, { fact: behind.key, rule: behind.rule }, position);
+    state.gate.parkBehind(e, behind, claim.subject, position);
     return [];
   }
   const need = state.gate.firstUnknown(needsOf(e, state.setup));
@@ -236,8 +236,7 @@ export function gradesFold(rules: Rules): ChunkFold<State> {
     fold(state, input, ctx) {
       const event = narrow(input, HANDLES);
       const readmit = (e: SchoolEvent, position: Position): Emitted => admit(state, narrow(e, GATED), rules, ctx, position);
-      const release = (facts: ReadonlyArray<string | undefined>): Emitted =>
-        facts.flatMap((f) => (f !== undefined && state.gate.learn(f) ? state.gate.release(f, readmit, ctx.logger) : []));
+      const release = (facts: ReadonlyArray<string | undefined>): Emitted => facts.flatMap((f) => state.gate.teach(f, readmit, ctx.logger));
       if (GATED_TYPES.has(event.eventType)) return admit(state, narrow(event, GATED), rules, ctx, ctx.position);
       if (event.eventType === 'enrollment.completed') return release([state.enrolled.learn(narrow(event, ['enrollment.completed']))]);
       if (event.eventType === 'user.personal-data.erased') {

@@ -102,6 +102,16 @@ export class FactGate {
     this.inbox.park({ key: need.fact, event, studentUserId, sectionId, subject, rule: need.rule, position, refused: false });
   }
 
+  /** Parks `event` about `subject` behind `row`, the parked event it follows: on that row's fact and rule, filed like it. */
+  parkBehind(event: SchoolEvent, row: ParkedRow, subject: string, position: Position): void {
+    this.park(event, { ...row, subject }, { fact: row.key, rule: row.rule }, position);
+  }
+
+  /** Learns `fact` (if an event teaches one) and, when it is new, admits again what waits on it (`release`). */
+  teach(fact: string | undefined, readmit: Readmit, logger: Logger): Emitted {
+    return fact !== undefined && this.learn(fact) ? this.release(fact, readmit, logger) : [];
+  }
+
   /**
    * Admits again every event waiting on `fact`, in the order read; `readmit` applies it or parks it on its next
    * unknown fact. One refused now stays where it is, marked refused and logged: never dropped.

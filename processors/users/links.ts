@@ -24,11 +24,12 @@ export async function releaseParkedLinks(
   const or = [...(parked.length ? [{ _id: { $in: parked } }] : []), ...(created.length ? [{ parentUserId: { $in: created } }] : [])];
   const waiting = await mongo.db.collection<ParkedLink>(PARKED_LINKS).find({ $or: or }).toArray();
   if (!waiting.length) return [];
-  const parents = new Map<string, boolean>();
-  for (const id of new Set(waiting.map((l) => l.parentUserId))) {
-    const parent = await mongo.db.collection<Profile>('users').findOne({ _id: id }, { projection: { userType: 1 } });
-    parents.set(id, isParent(parent));
-  }
+  // Their parents' types, one query (a parent not found is not one).
+  const found = await mongo.db
+    .collection<Profile>('users')
+    .find({ _id: { $in: [...new Set(waiting.map((l) => l.parentUserId))] } }, { projection: { userType: 1 } })
+    .toArray();
+  const parents = new Map(found.map((u) => [u._id, isParent(u)]));
   const linked: Array<DocKey & { fields: string[] }> = [];
   for (const l of waiting) {
     if (!parents.get(l.parentUserId)) continue; // still waiting (or for good: a user of another type)

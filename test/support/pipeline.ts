@@ -261,14 +261,7 @@ export class TestPipeline {
    * topics was slow, over 30 s). Tests that seed a section directly wait for it before they enroll.
    */
   async sectionKnown(sectionId: string, timeoutMs = 90_000): Promise<void> {
-    await eventually(
-      async () =>
-        (await this.pool.query(`select 1 from "${this.schema('academic')}".sections where id = $1`, [sectionId])).rowCount
-          ? true
-          : undefined,
-      `academic to read section ${sectionId}`,
-      timeoutMs,
-    );
+    await this.rowsKnown('academic', 'sections where id = $1', [sectionId], 1, `academic to read section ${sectionId}`, timeoutMs);
   }
 
   /**
@@ -276,17 +269,26 @@ export class TestPipeline {
    * creation and its course (other topics) are read, and the API reads a section's school days from its schedules.
    */
   async schedulesKnown(sectionId: string, count: number, timeoutMs = 90_000): Promise<void> {
+    const what = `assignments to apply ${count} schedules of section ${sectionId}`;
+    await this.rowsKnown('assignments', 'schedules where section_id = $1', [sectionId], count, what, timeoutMs);
+  }
+
+  /** Waits until `processor`'s projection holds at least `count` rows of `from` (a table and its condition). */
+  private async rowsKnown(
+    processor: string,
+    from: string,
+    values: unknown[],
+    count: number,
+    what: string,
+    timeoutMs: number,
+  ): Promise<void> {
     await eventually(
       async () =>
-        (
-          await this.pool.query<{ n: number }>(
-            `select count(*)::int n from "${this.schema('assignments')}".schedules where section_id = $1`,
-            [sectionId],
-          )
-        ).rows[0]!.n >= count
+        (await this.pool.query<{ n: number }>(`select count(*)::int n from "${this.schema(processor)}".${from}`, values)).rows[0]!.n >=
+        count
           ? true
           : undefined,
-      `assignments to apply ${count} schedules of section ${sectionId}`,
+      what,
       timeoutMs,
     );
   }
